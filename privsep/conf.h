@@ -1,0 +1,106 @@
+/*
+ * The parsed configuration.  The master parses the file (master/parse.c);
+ * children receive this struct whole in MSG_CONF and check it with
+ * conf_wire_ok() before use.  It holds no pointers, so it travels as bytes.
+ */
+#ifndef POSTERN_CONF_H
+#define POSTERN_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include "params.h"
+
+#define CONF_PATH         1024
+#define CONF_MAX_DOMAINS  32
+#define CONF_MAX_LISTEN   16
+
+enum listen_kind { LK_SMTP = 0, LK_POP3, LK_SMTPS, LK_POP3S };
+enum service { SVC_SMTP = 0, SVC_POP3 = 1, SVC_MAX };
+enum plaintext_auth {
+	PA_LOOPBACK = 0,  /* allowed on loopback connections only (default) */
+	PA_TLS,           /* only after STLS / on pop3s, even on loopback */
+	PA_ALWAYS,        /* allowed everywhere (not advised without TLS) */
+};
+
+struct listener {
+	enum listen_kind kind;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char text[80];           /* as written: "127.0.0.1:2525", "[::1]:110" */
+	int line;                /* config line, for messages */
+};
+
+struct pool_conf {
+	uint32_t min_spare;      /* idle workers kept ready */
+	uint32_t max;            /* workers at most (= concurrent sessions) */
+	uint32_t sessions;       /* sessions a worker serves before it is recycled */
+};
+
+struct conf {
+	char path[CONF_PATH];               /* the file it came from */
+	char hostname[LIM_DOMAIN + 1];
+	uint32_t ndomains;
+	char domains[CONF_MAX_DOMAINS][LIM_DOMAIN + 1];   /* lower case */
+	uint32_t nlisten;
+	struct listener listen[CONF_MAX_LISTEN];
+
+	char spool[CONF_PATH];
+	char accounts[CONF_PATH];
+	char aliases[CONF_PATH];            /* "" = none */
+	char user[LIM_NAME + 1];
+	char store_user[LIM_NAME + 1];
+	char key_user[LIM_NAME + 1];
+	char empty_dir[CONF_PATH];          /* the workers' chroot */
+	char pidfile[CONF_PATH];
+	char postmaster[LIM_NAME + 1];      /* "" = the first account */
+	int syslog_facility;                /* LOG_MAIL ... */
+
+	struct pool_conf pool[SVC_MAX];
+
+	/* SMTP */
+	uint64_t max_message_size;
+	uint32_t max_recipients;
+	uint32_t max_line_length;           /* DATA text line, CRLF included */
+	uint32_t max_bad_commands;
+	bool vrfy, expn, verb;
+	uint32_t smtp_timeout_ms;           /* waiting for a command */
+	uint32_t smtp_data_timeout_ms;      /* waiting for the next DATA block */
+
+	/* POP3 */
+	uint32_t pop3_timeout_ms;           /* the autologout timer */
+	uint32_t max_auth_failures;         /* then the connection is closed */
+	uint32_t login_delay_s;             /* LOGIN-DELAY capability, 0 = none */
+	enum plaintext_auth plaintext_auth;
+
+	/* store */
+	uint64_t quota;                     /* per mailbox, 0 = none */
+
+	/* connection limits (per service) */
+	uint32_t max_sessions_per_ip;
+	uint32_t max_conn_per_ip_per_min;
+
+	/* master */
+	uint32_t shutdown_grace_ms;
+
+	/* TLS */
+	char tls_cert[CONF_PATH];           /* "" = no TLS */
+	char tls_key[CONF_PATH];
+	char tls_ciphers[256];              /* "" = OpenSSL defaults */
+};
+
+/* Fills *c with every default (DESIGN.md, postern.conf(5)). */
+void conf_defaults(struct conf *c);
+
+/* Checks a struct received over IPC: every string NUL-terminated inside
+ * its array, every count within its array, enums in range.  1 ok, 0 not. */
+int conf_wire_ok(const struct conf *c);
+
+/* Is this domain (any case) one of ours? */
+bool conf_is_local_domain(const struct conf *c, const char *domain);
+
+const char *listen_kind_name(enum listen_kind k);
+enum service listen_service(enum listen_kind k);
+bool listen_is_tls(enum listen_kind k);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * Every message type postern's processes exchange, one definition each,
+ * shared by sender and receiver.  The payload layout of each type is given
+ * beside it; u32/u64 are host-order integers, str is a u32 length followed
+ * by that many bytes without NUL (ipc_put_str / ipc_get_str).
+ *
+ * Channels (fixed descriptor numbers are in proc.h):
+ *   control  master <-> every child       (FD_CONTROL in the child)
+ *   store    worker  <-> store            (FD_STORE in a worker; the store
+ *                                          receives its end via MSG_CHANNEL)
+ *   key      worker  <-> keyholder        (FD_KEYHOLDER in a worker)
+ */
+#ifndef POSTERN_MSG_H
+#define POSTERN_MSG_H
+
+#include <stdint.h>
+#include "ipc.h"
+#include "params.h"
+
+enum msg_type {
+	MSG_NONE = 0,
+
+	/* ---- control channel ---- */
+	MSG_CONF = 1,     /* master->child: raw struct conf (conf.h), fd: none */
+	MSG_READY,        /* child->master: jailed and serving. empty */
+	MSG_LOG,          /* child->master: u32 priority (LOG_*), str line */
+	MSG_STATUS,       /* worker->master: u32 busy (0 idle, 1 busy), u32 sessions,
+			     str client address (empty when idle) */
+	MSG_SHUTDOWN,     /* master->child: u32 grace_ms. Finish the session in
+			     progress within grace_ms, then exit */
+	MSG_CHANNEL,      /* master->store: fd = store end of a worker channel;
+			     u32 kind (enum chan_kind), u32 worker pid */
+	MSG_ACCOUNTS,     /* master->store: fd = accounts file opened O_RDONLY;
+			     u32 has_aliases. When has_aliases is 1 an
+			     MSG_ALIASES follows at once */
+	MSG_ALIASES,      /* master->store: fd = aliases file opened O_RDONLY */
+	MSG_ACCOUNTS_R,   /* store->master: u32 ok (1/0), str error ("" if ok) */
+
+	/* ---- store channel: SMTP side ---- */
+	MSG_LOOKUP = 100, /* str local part (as the client wrote it, unquoted) */
+	MSG_LOOKUP_R,     /* u32 enum lookup_status, u32 n, n x str account */
+	MSG_APPEND,       /* fd = sealed memfd with the message (CRLF lines,
+			     dot-unstuffed, Received: already prepended);
+			     str session id, str sender ("" for <>),
+			     u32 n, n x str account (1 <= n <= LIM_APPEND_ACCOUNTS) */
+	MSG_APPEND_R,     /* u32 enum store_status, str text for the log */
+
+	/* ---- store channel: POP3 side ---- */
+	MSG_AUTH = 120,   /* str name, str password, str client address */
+	MSG_AUTH_R,       /* u32 enum auth_status, u32 delay_ms (the worker waits
+			     this long before answering the client, whatever the
+			     status), then when AUTH_OK: str account, u32 count,
+			     u64 octets, fd = memfd of the listing:
+			     count x (u64 wire octets, str uid) */
+	MSG_RETR,         /* u32 msgno (1-based, within the snapshot),
+			     u32 body lines (LIM_ALL_LINES = whole message: RETR;
+			     otherwise TOP n lines) */
+	MSG_RETR_R,       /* u32 enum store_status; when STORE_OK: u64 length,
+			     fd = sealed memfd with the message, LF line ends,
+			     unquoted, without postern's internal header */
+	MSG_DELE,         /* u32 msgno: mark for deletion at COMMIT */
+	MSG_DELE_R,       /* u32 enum store_status */
+	MSG_UNDO,         /* empty: unmark everything (POP3 RSET) */
+	MSG_UNDO_R,       /* u32 enum store_status */
+	MSG_COMMIT,       /* empty: the UPDATE state; expunge marked, release */
+	MSG_COMMIT_R,     /* u32 enum store_status, u32 messages deleted */
+	MSG_RELEASE,      /* empty: session over without QUIT; nothing deleted */
+	MSG_RELEASE_R,    /* u32 enum store_status */
+
+	/* ---- keyholder channel ---- */
+	MSG_SIGN = 200,   /* u32 key index, str digest name, bytes tbs */
+	MSG_SIGN_R,       /* u32 enum store_status, bytes signature */
+	MSG_CERTS,        /* worker->keyholder: empty: ask for the certificates */
+	MSG_CERTS_R,      /* u32 n, n x (str sni name, bytes PEM chain) */
+
+	MSG_TYPE_MAX
+};
+
+enum chan_kind {
+	CHAN_SMTP = 1,
+	CHAN_POP3 = 2,
+};
+
+enum lookup_status {
+	LOOKUP_OK = 0,        /* accounts follow */
+	LOOKUP_UNKNOWN = 1,   /* no such account or alias */
+	LOOKUP_TEMPFAIL = 2,  /* try again later */
+};
+
+enum store_status {
+	STORE_OK = 0,
+	STORE_TEMPFAIL = 1,   /* 451 4.3.0 / -ERR [SYS/TEMP] */
+	STORE_NOSPACE = 2,    /* 452 4.3.1: disk full */
+	STORE_QUOTA = 3,      /* 552 5.2.2: account over quota */
+	STORE_BADMSG = 4,     /* the request was refused */
+	STORE_NOSUCH = 5,     /* no such account / message */
+};
+
+enum auth_status {
+	AUTH_OK = 0,
+	AUTH_BAD = 1,         /* -ERR [AUTH] */
+	AUTH_INUSE = 2,       /* -ERR [IN-USE] */
+	AUTH_TEMP = 3,        /* -ERR [SYS/TEMP] */
+};
+
+/* Printable name of a message type, for logs ("MSG_APPEND"). */
+const char *msg_name(uint32_t type);
+
+#endif
