@@ -87,6 +87,7 @@ struct conf {
 	char tls_cert[CONF_PATH];           /* "" = no TLS */
 	char tls_key[CONF_PATH];
 	char tls_ciphers[256];              /* "" = OpenSSL defaults */
+	int tls_cert_line, tls_key_line;    /* where they were set, for messages */
 };
 
 /* Fills *c with every default (DESIGN.md, postern.conf(5)). */

@@ -67,8 +67,17 @@ enum msg_type {
 	MSG_RELEASE,      /* empty: session over without QUIT; nothing deleted */
 	MSG_RELEASE_R,    /* u32 enum store_status */
 
-	/* ---- keyholder channel ---- */
-	MSG_SIGN = 200,   /* u32 key index, str digest name, bytes tbs */
+	/* ---- keyholder: control channel from the master ---- */
+	MSG_TLS_CERT = 190, /* master->keyholder: fd = tls-cert file (O_RDONLY);
+			       u32 index (0 = the default certificate) */
+	MSG_TLS_KEY,        /* master->keyholder: fd = tls-key file; u32 index.
+			       Follows its MSG_TLS_CERT */
+	MSG_TLS_DONE,       /* master->keyholder: every file sent; load them */
+	MSG_TLS_R,          /* keyholder->master: u32 ok, str error ("" if ok) */
+
+	/* ---- keyholder channel (worker <-> keyholder) ---- */
+	MSG_SIGN = 200,   /* u32 key index, u32 operation, u32 padding/nid,
+			     bytes input (a digest or a padded block) */
 	MSG_SIGN_R,       /* u32 enum store_status, bytes signature */
 	MSG_CERTS,        /* worker->keyholder: empty: ask for the certificates */
 	MSG_CERTS_R,      /* u32 n, n x (str sni name, bytes PEM chain) */

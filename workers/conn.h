@@ -30,6 +30,7 @@ struct conn {
 	unsigned char out[CONN_OUTBUF];
 	size_t outlen;
 	uint64_t shutdown_at;    /* monotonic ms; 0 = no shutdown requested */
+	int discarding;          /* inside an over-long line, dropping bytes */
 	int eof;                 /* the client closed */
 	int error;               /* a read or write failed; the session is over */
 	uint64_t bytes_in, bytes_out;

@@ -1,0 +1,966 @@
+/*
+ * The master: root, binds the listeners, starts the store and the worker
+ * pools (fork + exec of our own binary with fixed descriptors), keeps the
+ * pools between min-spare and max, respawns the dead with back-off, writes
+ * every child's log lines, reloads on SIGHUP and stops on SIGTERM.  It reads
+ * no network input: only the config file and its children's messages.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "../privsep/ipc.h"
+#include "../privsep/log.h"
+#include "../privsep/msg.h"
+#include "../privsep/proc.h"
+#include "../privsep/util.h"
+#include "master.h"
+#include "parse.h"
+
+#define POOL_IDLE_MS     3000    /* an extra idle worker lives this long */
+#define BACKOFF_MIN_MS   100     /* first respawn delay after an early death */
+#define BACKOFF_MAX_MS   10000
+#define EARLY_DEATH_MS   2000    /* the store dying sooner is "early" */
+#define STOP_SLACK_MS    3000    /* after shutdown-grace, then SIGKILL */
+
+struct child {
+	pid_t pid;
+	enum role role;
+	int ctl;                 /* our end of its control channel */
+	int busy;
+	int retiring;            /* told to exit; not counted in the pool */
+	int stop_sent;           /* the final MSG_SHUTDOWN went out */
+	uint32_t sessions;
+	uint64_t started, idle_since;
+	char client[LIM_ADDR];
+};
+
+static struct conf conf;
+static const char *conf_path;
+static int exe_fd = -1;
+static int verbose;
+static int listen_fds[CONF_MAX_LISTEN];
+
+static struct child *kids;
+static size_t nkids, kids_cap;
+
+static int sigpipe_fd[2] = { -1, -1 };
+
+/* The two helper processes every worker has a channel to. */
+struct helper {
+	enum role role;
+	pid_t pid;               /* 0: not running */
+	int ctl;
+	int ready;
+	int first_pending;       /* its first load decides whether we start */
+	uint64_t next_start;
+	uint32_t failures;
+};
+static struct helper store = { ROLE_STORE, 0, -1, 0, 1, 0, 0 };
+static struct helper keyh = { ROLE_KEYHOLDER, 0, -1, 0, 1, 0, 0 };
+
+static uint64_t next_spawn[SVC_MAX];
+static uint32_t spawn_failures[SVC_MAX];
+
+static int stopping;
+static uint64_t stop_deadline;
+
+static int
+tls_wanted(void)
+{
+	return conf.tls_cert[0] != '\0';
+}
+
+static void
+on_signal(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	(void)!write(sigpipe_fd[1], &b, 1);
+	errno = saved;
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(sigpipe_fd, O_CLOEXEC | O_NONBLOCK) == -1)
+		fatal("pipe2");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static struct child *
+child_add(void)
+{
+	if (nkids == kids_cap) {
+		kids_cap = kids_cap ? kids_cap * 2 : 32;
+		kids = xreallocarray(kids, kids_cap, sizeof(*kids));
+	}
+	memset(&kids[nkids], 0, sizeof(*kids));
+	return &kids[nkids++];
+}
+
+static struct child *
+child_by_pid(pid_t pid)
+{
+	for (size_t i = 0; i < nkids; i++)
+		if (kids[i].pid == pid)
+			return &kids[i];
+	return NULL;
+}
+
+static void
+child_remove(struct child *k)
+{
+	if (k->ctl >= 0)
+		close(k->ctl);
+	*k = kids[--nkids];
+}
+
+static enum service
+role_service(enum role r)
+{
+	return r == ROLE_SMTP ? SVC_SMTP : SVC_POP3;
+}
+
+static int
+is_worker(const struct child *k)
+{
+	return k->role == ROLE_SMTP || k->role == ROLE_POP3;
+}
+
+/* Moves fd to a number above every fixed slot, close-on-exec. */
+static int
+dup_high(int fd)
+{
+	int n = fcntl(fd, F_DUPFD_CLOEXEC, 256);
+
+	if (n == -1)
+		_exit(126);
+	return n;
+}
+
+/*
+ * fork + exec of ourselves as role, with fd 3 = ctl, 4 = store channel,
+ * 5 = keyholder channel, 6.. = the service's listeners.  Returns the pid
+ * (parent), never returns in the child.
+ */
+static pid_t
+spawn(enum role role, int ctl, int storefd, int keyfd, const int *lfds, int nl)
+{
+	pid_t pid = fork();
+
+	if (pid == -1) {
+		log_warn("fork");
+		return -1;
+	}
+	if (pid == 0) {
+		int hctl = dup_high(ctl), hstore = -1, hkey = -1, hl[CONF_MAX_LISTEN];
+		char *argv[5];
+		int ac = 0;
+
+		if (storefd >= 0)
+			hstore = dup_high(storefd);
+		if (keyfd >= 0)
+			hkey = dup_high(keyfd);
+		for (int i = 0; i < nl; i++)
+			hl[i] = dup_high(lfds[i]);
+		if (dup2(hctl, FD_CONTROL) == -1)
+			_exit(126);
+		if (hstore >= 0 && dup2(hstore, FD_STORE) == -1)
+			_exit(126);
+		if (hstore < 0)
+			close(FD_STORE);
+		if (hkey >= 0 && dup2(hkey, FD_KEYHOLDER) == -1)
+			_exit(126);
+		if (hkey < 0)
+			close(FD_KEYHOLDER);
+		for (int i = 0; i < nl; i++)
+			if (dup2(hl[i], FD_LISTEN_FIRST + i) == -1)
+				_exit(126);
+		closefrom(FD_LISTEN_FIRST + nl);
+		argv[ac++] = (char *)"posternd";
+		argv[ac++] = (char *)"-X";
+		argv[ac++] = (char *)role_name(role);
+		if (verbose)
+			argv[ac++] = (char *)"-v";
+		argv[ac] = NULL;
+		fexecve(exe_fd, argv, environ);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int
+send_conf(int fd)
+{
+	static struct ipc_msg m;
+
+	ipc_init(&m, MSG_CONF, 0);
+	ipc_put_raw(&m, &conf, sizeof(conf));
+	return ipc_send(fd, &m);
+}
+
+static int
+send_u32(int fd, uint32_t type, uint32_t v)
+{
+	static struct ipc_msg m;
+
+	ipc_init(&m, type, 0);
+	ipc_put_u32(&m, v);
+	return ipc_send(fd, &m);
+}
+
+/* Opens the accounts (and aliases) files and hands them to the store. */
+static void
+send_accounts(void)
+{
+	static struct ipc_msg m;
+	int afd, lfd = -1;
+
+	afd = open(conf.accounts, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (afd == -1) {
+		log_warn("%s", conf.accounts);
+		return;
+	}
+	if (conf.aliases[0] != '\0') {
+		lfd = open(conf.aliases, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (lfd == -1) {
+			log_warn("%s", conf.aliases);
+			close(afd);
+			return;
+		}
+	}
+	ipc_init(&m, MSG_ACCOUNTS, 0);
+	ipc_put_u32(&m, lfd >= 0);
+	ipc_set_fd(&m, afd);
+	if (ipc_send(store.ctl, &m) == -1)
+		log_warn("sending accounts to the store");
+	close(afd);
+	if (lfd >= 0) {
+		ipc_init(&m, MSG_ALIASES, 0);
+		ipc_set_fd(&m, lfd);
+		if (ipc_send(store.ctl, &m) == -1)
+			log_warn("sending aliases to the store");
+		close(lfd);
+	}
+}
+
+/* Opens the certificate and key files and hands them to the keyholder. */
+static void
+send_tls_files(void)
+{
+	static struct ipc_msg m;
+	const char *files[2] = { conf.tls_cert, conf.tls_key };
+	uint32_t types[2] = { MSG_TLS_CERT, MSG_TLS_KEY };
+
+	for (int i = 0; i < 2; i++) {
+		int fd = open(files[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+		if (fd == -1) {
+			log_warn("%s", files[i]);
+			continue;   /* the keyholder reports the missing file */
+		}
+		ipc_init(&m, types[i], 0);
+		ipc_put_u32(&m, 0);
+		ipc_set_fd(&m, fd);
+		if (ipc_send(keyh.ctl, &m) == -1)
+			log_warn("sending %s to the keyholder", files[i]);
+		close(fd);
+	}
+	ipc_init(&m, MSG_TLS_DONE, 0);
+	if (ipc_send(keyh.ctl, &m) == -1)
+		log_warn("talking to the keyholder");
+}
+
+/* Starts the store or the keyholder and gives it what it loads. */
+static void
+helper_start(struct helper *h)
+{
+	int sv[2];
+	struct child *k;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("socketpair");
+		return;
+	}
+	pid = spawn(h->role, sv[1], -1, -1, NULL, 0);
+	close(sv[1]);
+	if (pid == -1) {
+		close(sv[0]);
+		return;
+	}
+	k = child_add();
+	k->pid = pid;
+	k->role = h->role;
+	k->ctl = sv[0];
+	k->started = now_ms();
+	h->pid = pid;
+	h->ctl = sv[0];
+	h->ready = 0;
+	if (send_conf(h->ctl) == -1)
+		log_warn("sending the configuration to the %s", role_name(h->role));
+	if (h->role == ROLE_STORE)
+		send_accounts();
+	else
+		send_tls_files();
+	log_debug("%s started, pid %d", role_name(h->role), (int)pid);
+}
+
+/* Hands the helper its end of a worker's channel, and closes ours. */
+static void
+helper_channel(struct helper *h, enum service svc, pid_t pid, int hend)
+{
+	static struct ipc_msg m;
+
+	/* the helper believes the master, not the worker, about its kind */
+	ipc_init(&m, MSG_CHANNEL, 0);
+	ipc_put_u32(&m, svc == SVC_SMTP ? CHAN_SMTP : CHAN_POP3);
+	ipc_put_u32(&m, (uint32_t)pid);
+	ipc_set_fd(&m, hend);
+	if (ipc_send(h->ctl, &m) == -1)
+		log_warn("handing a channel to the %s", role_name(h->role));
+	close(hend);
+}
+
+/*
+ * Starts one worker for svc with fresh channels to the store (and the
+ * keyholder).  Whatever the worker sends before the helper has taken its
+ * end waits in the socket.
+ */
+static void
+worker_start(enum service svc)
+{
+	enum role role = svc == SVC_SMTP ? ROLE_SMTP : ROLE_POP3;
+	int ctl[2], st[2], kc[2] = { -1, -1 }, lfds[CONF_MAX_LISTEN], nl = 0;
+	struct child *k;
+	pid_t pid;
+
+	for (uint32_t i = 0; i < conf.nlisten; i++)
+		if (listen_service(conf.listen[i].kind) == svc)
+			lfds[nl++] = listen_fds[i];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == -1)
+		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, st) == -1)
+		goto fail_ctl;
+	if (tls_wanted() && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, kc) == -1)
+		goto fail_st;
+	pid = spawn(role, ctl[1], st[1], kc[1], lfds, nl);
+	close(ctl[1]);
+	close(st[1]);
+	if (kc[1] >= 0)
+		close(kc[1]);
+	if (pid == -1) {
+		close(ctl[0]);
+		close(st[0]);
+		if (kc[0] >= 0)
+			close(kc[0]);
+		return;
+	}
+	helper_channel(&store, svc, pid, st[0]);
+	if (kc[0] >= 0)
+		helper_channel(&keyh, svc, pid, kc[0]);
+	k = child_add();
+	k->pid = pid;
+	k->role = role;
+	k->ctl = ctl[0];
+	k->started = k->idle_since = now_ms();
+	if (send_conf(k->ctl) == -1)
+		log_warn("sending the configuration to %s worker %d",
+		    role_name(role), (int)pid);
+	return;
+fail_st:
+	close(st[0]);
+	close(st[1]);
+fail_ctl:
+	close(ctl[0]);
+	close(ctl[1]);
+}
+
+static void
+child_retire(struct child *k, uint32_t grace_ms)
+{
+	if (k->retiring && grace_ms == UINT32_MAX)
+		return;
+	k->retiring = 1;
+	send_u32(k->ctl, MSG_SHUTDOWN, grace_ms);
+}
+
+static int
+service_has_listeners(enum service svc)
+{
+	for (uint32_t i = 0; i < conf.nlisten; i++)
+		if (listen_service(conf.listen[i].kind) == svc)
+			return 1;
+	return 0;
+}
+
+/* Keeps each pool between min-spare idle workers and max workers. */
+static void
+pool_maintain(void)
+{
+	uint64_t now = now_ms();
+
+	if (stopping)
+		return;
+	if (store.pid == 0 && now >= store.next_start)
+		helper_start(&store);
+	if (tls_wanted() && keyh.pid == 0 && now >= keyh.next_start)
+		helper_start(&keyh);
+	if (!store.ready || (tls_wanted() && !keyh.ready))
+		return;
+	for (int svc = 0; svc < SVC_MAX; svc++) {
+		const struct pool_conf *p = &conf.pool[svc];
+		uint32_t idle = 0, total = 0;
+
+		if (!service_has_listeners(svc))
+			continue;
+		for (size_t i = 0; i < nkids; i++) {
+			struct child *k = &kids[i];
+			if (!is_worker(k) || role_service(k->role) != (enum service)svc ||
+			    k->retiring)
+				continue;
+			total++;
+			if (!k->busy)
+				idle++;
+		}
+		while (idle < p->min_spare && total < p->max && now >= next_spawn[svc]) {
+			worker_start(svc);
+			idle++;
+			total++;
+		}
+		/* shrink: idle workers beyond min-spare that idled long enough */
+		for (size_t i = 0; i < nkids && idle > p->min_spare; i++) {
+			struct child *k = &kids[i];
+			if (!is_worker(k) || role_service(k->role) != (enum service)svc ||
+			    k->retiring || k->busy || now - k->idle_since < POOL_IDLE_MS)
+				continue;
+			child_retire(k, 0);
+			idle--;
+		}
+	}
+}
+
+/* The helper this child is, if it is the running store or keyholder. */
+static struct helper *
+helper_of(const struct child *k)
+{
+	if (k->pid == store.pid && k->role == ROLE_STORE)
+		return &store;
+	if (k->pid == keyh.pid && k->role == ROLE_KEYHOLDER)
+		return &keyh;
+	return NULL;
+}
+
+static void
+handle_child_msg(struct child *k, struct ipc_msg *m)
+{
+	char tag[48], line[LIM_LOGLINE];
+	uint32_t prio, busy, sessions, ok;
+	struct helper *h;
+
+	snprintf(tag, sizeof(tag), "%s[%d]", role_name(k->role), (int)k->pid);
+	switch (m->hdr.type) {
+	case MSG_LOG:
+		if (ipc_get_u32(m, &prio) == 0 && ipc_get_str(m, line, sizeof(line)) == 0 &&
+		    ipc_end(m) == 0) {
+			if (prio != LOG_DEBUG || verbose)
+				log_emit((int)(prio & LOG_PRIMASK), tag, line);
+			return;
+		}
+		break;
+	case MSG_STATUS:
+		if (!is_worker(k))
+			break;
+		if (ipc_get_u32(m, &busy) == 0 && ipc_get_u32(m, &sessions) == 0 &&
+		    ipc_get_str(m, k->client, sizeof(k->client)) == 0 && ipc_end(m) == 0 &&
+		    busy <= 1) {
+			k->busy = (int)busy;
+			k->sessions = sessions;
+			if (!busy)
+				k->idle_since = now_ms();
+			else
+				spawn_failures[role_service(k->role)] = 0;
+			return;
+		}
+		break;
+	case MSG_READY:
+		if ((h = helper_of(k)) != NULL && ipc_end(m) == 0) {
+			h->ready = 1;
+			log_debug("%s ready", role_name(k->role));
+			return;
+		}
+		break;
+	case MSG_ACCOUNTS_R:
+	case MSG_TLS_R:
+		if ((h = helper_of(k)) != NULL &&
+		    m->hdr.type == (h == &store ? MSG_ACCOUNTS_R : MSG_TLS_R) &&
+		    ipc_get_u32(m, &ok) == 0 &&
+		    ipc_get_str(m, line, sizeof(line)) == 0 && ipc_end(m) == 0) {
+			if (!ok) {
+				log_warnx("%s not loaded: %s", h == &store ?
+				    "accounts/aliases" : "TLS certificate/key", line);
+				if (h->first_pending)
+					fatalx("cannot start: %s", line);
+			}
+			h->first_pending = 0;
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	/* a child that speaks nonsense is not trusted further */
+	log_warnx("%s sent a malformed %s; killing it", tag, msg_name(m->hdr.type));
+	kill(k->pid, SIGKILL);
+}
+
+static void
+read_child(struct child *k)
+{
+	static struct ipc_msg m;
+
+	for (int i = 0; i < 64; i++) {
+		int r = ipc_recv(k->ctl, &m);
+
+		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (r <= 0) {
+			/* the child is dying; SIGCHLD does the rest */
+			close(k->ctl);
+			k->ctl = -1;
+			return;
+		}
+		if (m.fd != -1) {
+			ipc_drop_fd(&m);
+			log_warnx("%s[%d] sent a descriptor; killing it",
+			    role_name(k->role), (int)k->pid);
+			kill(k->pid, SIGKILL);
+			return;
+		}
+		handle_child_msg(k, &m);
+	}
+}
+
+static void
+describe_exit(const struct child *k, int status)
+{
+	if (WIFSIGNALED(status))
+		log_warnx("%s[%d] killed by signal %d", role_name(k->role),
+		    (int)k->pid, WTERMSIG(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		log_warnx("%s[%d] exited with status %d", role_name(k->role),
+		    (int)k->pid, WEXITSTATUS(status));
+	else
+		log_debug("%s[%d] exited", role_name(k->role), (int)k->pid);
+}
+
+static uint64_t
+backoff(uint32_t failures)
+{
+	uint64_t d = BACKOFF_MIN_MS;
+
+	while (failures-- > 1 && d < BACKOFF_MAX_MS)
+		d *= 2;
+	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
+}
+
+static void
+reap(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct child *k = child_by_pid(pid);
+		uint64_t now = now_ms();
+		struct helper *h;
+
+		if (k == NULL)
+			continue;
+		describe_exit(k, status);
+		if ((h = helper_of(k)) != NULL) {
+			h->pid = 0;
+			h->ctl = -1;
+			h->ready = 0;
+			if (now - k->started < EARLY_DEATH_MS)
+				h->failures++;
+			else
+				h->failures = 0;
+			h->next_start = now + (h->failures ? backoff(h->failures) : 0);
+			child_remove(k);
+			if (!stopping) {
+				log_warnx("%s died; restarting it and recycling the workers",
+				    role_name(h->role));
+				/* every worker's channel led to the dead one */
+				for (size_t i = 0; i < nkids; i++)
+					if (is_worker(&kids[i]))
+						child_retire(&kids[i],
+						    kids[i].busy ? UINT32_MAX : 0);
+			}
+			continue;
+		}
+		if (!is_worker(k)) {    /* a retired keyholder */
+			child_remove(k);
+			continue;
+		}
+		if (!k->retiring && k->sessions == 0 && !k->busy) {
+			enum service svc = role_service(k->role);
+			spawn_failures[svc]++;
+			next_spawn[svc] = now + backoff(spawn_failures[svc]);
+			log_warnx("%s worker died before serving; next start in %llu ms",
+			    role_name(k->role), (unsigned long long)(next_spawn[svc] - now));
+		}
+		child_remove(k);
+	}
+}
+
+static int
+same_listener(const struct listener *a, const struct listener *b)
+{
+	return a->kind == b->kind && a->sslen == b->sslen &&
+	    memcmp(&a->ss, &b->ss, a->sslen) == 0;
+}
+
+static int
+bind_all(const struct conf *c, int *fds, const struct conf *old, const int *oldfds)
+{
+	for (uint32_t i = 0; i < c->nlisten; i++) {
+		fds[i] = -1;
+		for (uint32_t j = 0; old != NULL && j < old->nlisten; j++)
+			if (same_listener(&c->listen[i], &old->listen[j]) && oldfds[j] >= 0) {
+				fds[i] = dup(oldfds[j]);
+				if (fds[i] >= 0)
+					set_cloexec(fds[i], 1);
+				break;
+			}
+		if (fds[i] == -1)
+			fds[i] = listener_bind(&c->listen[i]);
+		if (fds[i] == -1) {
+			log_warn("%s:%d: cannot listen on %s", c->path, c->listen[i].line,
+			    c->listen[i].text);
+			for (uint32_t k = 0; k < i; k++)
+				close(fds[k]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+reload(void)
+{
+	static struct conf nc;
+	int nfds[CONF_MAX_LISTEN];
+
+	log_info("SIGHUP: reloading %s", conf_path);
+	if (conf_parse_file(conf_path, &nc) != 0) {
+		log_warnx("reload: %s has errors (see above); keeping the running configuration",
+		    conf_path);
+		return;
+	}
+	if (strcmp(nc.spool, conf.spool) != 0 || strcmp(nc.store_user, conf.store_user) != 0)
+		log_warnx("reload: spool and store-user changes take effect at restart");
+	if (bind_all(&nc, nfds, &conf, listen_fds) == -1) {
+		log_warnx("reload: keeping the running configuration");
+		return;
+	}
+	for (uint32_t i = 0; i < conf.nlisten; i++)
+		close(listen_fds[i]);
+	memcpy(listen_fds, nfds, sizeof(nfds));
+	strlcpy_(nc.spool, conf.spool, sizeof(nc.spool));
+	strlcpy_(nc.store_user, conf.store_user, sizeof(nc.store_user));
+	conf = nc;
+	if (store.pid != 0) {
+		if (send_conf(store.ctl) == -1)
+			log_warn("sending the new configuration to the store");
+		send_accounts();
+	}
+	/* a new keyholder with the renewed certificates; the old one leaves
+	 * when the last worker that talks to it is gone */
+	if (keyh.pid != 0) {
+		struct child *k = child_by_pid(keyh.pid);
+		if (k != NULL)
+			child_retire(k, UINT32_MAX);
+		keyh.pid = 0;
+		keyh.ctl = -1;
+		keyh.ready = 0;
+	}
+	keyh.failures = 0;
+	keyh.next_start = 0;
+	/* the running workers finish their sessions; new ones take over */
+	for (size_t i = 0; i < nkids; i++)
+		if (is_worker(&kids[i]))
+			child_retire(&kids[i], kids[i].busy ? UINT32_MAX : 0);
+	for (int svc = 0; svc < SVC_MAX; svc++) {
+		spawn_failures[svc] = 0;
+		next_spawn[svc] = 0;
+	}
+	log_info("reload: configuration %s in effect", conf_path);
+}
+
+static void
+begin_stop(void)
+{
+	if (stopping)
+		return;
+	stopping = 1;
+	stop_deadline = now_ms() + conf.shutdown_grace_ms + STOP_SLACK_MS;
+	log_info("stopping: sessions in progress have %u ms", conf.shutdown_grace_ms);
+	for (uint32_t i = 0; i < conf.nlisten; i++) {
+		close(listen_fds[i]);
+		listen_fds[i] = -1;
+	}
+	for (size_t i = 0; i < nkids; i++)
+		if (is_worker(&kids[i]))
+			child_retire(&kids[i], kids[i].busy ? conf.shutdown_grace_ms : 0);
+}
+
+/* Once the workers are gone the store may stop: nothing can ask it more. */
+static void
+stop_progress(void)
+{
+	int workers = 0;
+
+	for (size_t i = 0; i < nkids; i++)
+		if (is_worker(&kids[i]))
+			workers++;
+	for (size_t i = 0; workers == 0 && i < nkids; i++) {
+		struct child *k = &kids[i];
+		if (!k->stop_sent) {
+			k->retiring = k->stop_sent = 1;
+			if (k->ctl >= 0)
+				send_u32(k->ctl, MSG_SHUTDOWN, 0);
+		}
+	}
+	if (now_ms() >= stop_deadline) {
+		for (size_t i = 0; i < nkids; i++) {
+			log_warnx("%s[%d] did not stop in time; killing it",
+			    role_name(kids[i].role), (int)kids[i].pid);
+			kill(kids[i].pid, SIGKILL);
+		}
+		stop_deadline = now_ms() + 1000;
+	}
+}
+
+static void
+handle_signals(void)
+{
+	unsigned char sigs[64];
+	ssize_t n;
+
+	while ((n = read(sigpipe_fd[0], sigs, sizeof(sigs))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			switch (sigs[i]) {
+			case SIGCHLD:
+				reap();
+				break;
+			case SIGHUP:
+				if (!stopping)
+					reload();
+				break;
+			case SIGTERM:
+			case SIGINT:
+				begin_stop();
+				break;
+			default:
+				break;
+			}
+		}
+	}
+}
+
+static void
+event_loop(void)
+{
+	struct pollfd *pfd = NULL;
+	size_t pcap = 0;
+
+	for (;;) {
+		size_t n = 0;
+		int r;
+
+		handle_signals();
+		if (stopping) {
+			stop_progress();
+			if (nkids == 0)
+				return;
+		} else
+			pool_maintain();
+		if (pcap < nkids + 1) {
+			pcap = nkids + 16;
+			pfd = xreallocarray(pfd, pcap, sizeof(*pfd));
+		}
+		pfd[n].fd = sigpipe_fd[0];
+		pfd[n++].events = POLLIN;
+		for (size_t i = 0; i < nkids; i++) {
+			pfd[n].fd = kids[i].ctl;   /* -1 is ignored by poll */
+			pfd[n++].events = POLLIN;
+		}
+		r = poll(pfd, (nfds_t)n, 250);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		/* kids[] may shrink while reading: walk by pid */
+		for (size_t i = 1; i < n; i++) {
+			if (pfd[i].revents == 0 || pfd[i].fd < 0)
+				continue;
+			for (size_t j = 0; j < nkids; j++)
+				if (kids[j].ctl == pfd[i].fd) {
+					read_child(&kids[j]);
+					break;
+				}
+		}
+	}
+}
+
+/* As root: the users exist, the spool belongs to the store user, the
+ * workers' jail is an empty root-owned directory. */
+static void
+prepare_dirs(void)
+{
+	struct passwd *pw;
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+
+	if (geteuid() != 0) {
+		if (mkdir(conf.spool, 0700) == -1 && errno != EEXIST)
+			fatal("%s", conf.spool);
+		return;
+	}
+	if (getpwnam(conf.user) == NULL)
+		fatalx("user %s (the workers' user) does not exist", conf.user);
+	if ((pw = getpwnam(conf.store_user)) == NULL)
+		fatalx("user %s (the store's user) does not exist", conf.store_user);
+	if (pw->pw_uid == 0)
+		fatalx("store-user %s must not be root", conf.store_user);
+	if (mkdir(conf.spool, 0700) == 0) {
+		if (chown(conf.spool, pw->pw_uid, pw->pw_gid) == -1)
+			fatal("chown %s", conf.spool);
+		log_info("created spool %s owned by %s", conf.spool, conf.store_user);
+	} else if (errno != EEXIST)
+		fatal("mkdir %s", conf.spool);
+	if (lstat(conf.spool, &st) == -1 || !S_ISDIR(st.st_mode))
+		fatalx("spool %s is not a directory", conf.spool);
+	if (st.st_uid != pw->pw_uid)
+		fatalx("spool %s is owned by uid %u, not by %s (chown it)", conf.spool,
+		    (unsigned)st.st_uid, conf.store_user);
+	if (st.st_mode & 077)
+		log_warnx("spool %s is mode %03o; 0700 is advised", conf.spool,
+		    (unsigned)(st.st_mode & 0777));
+
+	if (mkdir(conf.empty_dir, 0755) == -1 && errno != EEXIST)
+		fatal("mkdir %s", conf.empty_dir);
+	if (lstat(conf.empty_dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != 0 || (st.st_mode & 022))
+		fatalx("empty-dir %s must be a directory owned by root, not writable by others",
+		    conf.empty_dir);
+	if ((d = opendir(conf.empty_dir)) == NULL)
+		fatal("%s", conf.empty_dir);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			fatalx("empty-dir %s is not empty (%s)", conf.empty_dir, de->d_name);
+	closedir(d);
+}
+
+static void
+daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid == -1)
+		fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	if (setsid() == -1)
+		fatal("setsid");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static void
+write_pidfile(void)
+{
+	char buf[32];
+	int fd;
+
+	fd = open(conf.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		log_warn("pidfile %s", conf.pidfile);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write_all(fd, buf, strlen(buf)) == -1)
+		log_warn("pidfile %s", conf.pidfile);
+	close(fd);
+}
+
+int
+master_main(const char *path, const struct conf *c, int foreground, int verb)
+{
+	int devnull;
+
+	conf = *c;
+	conf_path = path;
+	verbose = verb;
+	/* fds 0-2 exist, so nothing we open lands on them */
+	while ((devnull = open("/dev/null", O_RDWR)) != -1 && devnull <= 2)
+		;
+	if (devnull > 2)
+		close(devnull);
+	exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (exe_fd == -1)
+		fatal("/proc/self/exe");
+	prepare_dirs();
+	if (bind_all(&conf, listen_fds, NULL, NULL) == -1)
+		exit(1);
+	if (!foreground)
+		daemonize();
+	log_init_master(foreground, conf.syslog_facility);
+	if (!foreground)
+		write_pidfile();
+	setup_signals();
+	if (geteuid() != 0)
+		log_info("running as uid %u, not root: children keep this uid, "
+		    "unjailed but sandboxed", (unsigned)geteuid());
+	for (uint32_t i = 0; i < conf.nlisten; i++)
+		log_info("listening on %s (%s)", conf.listen[i].text,
+		    listen_kind_name(conf.listen[i].kind));
+	log_info("postern starting: hostname %s", conf.hostname);
+	event_loop();
+	if (!foreground)
+		unlink(conf.pidfile);
+	log_info("postern stopped");
+	return 0;
+}

@@ -1,0 +1,43 @@
+/* Message type names for logs: see msg.h. */
+#include "msg.h"
+
+const char *
+msg_name(uint32_t type)
+{
+	switch (type) {
+	case MSG_CONF: return "MSG_CONF";
+	case MSG_READY: return "MSG_READY";
+	case MSG_LOG: return "MSG_LOG";
+	case MSG_STATUS: return "MSG_STATUS";
+	case MSG_SHUTDOWN: return "MSG_SHUTDOWN";
+	case MSG_CHANNEL: return "MSG_CHANNEL";
+	case MSG_ACCOUNTS: return "MSG_ACCOUNTS";
+	case MSG_ALIASES: return "MSG_ALIASES";
+	case MSG_ACCOUNTS_R: return "MSG_ACCOUNTS_R";
+	case MSG_LOOKUP: return "MSG_LOOKUP";
+	case MSG_LOOKUP_R: return "MSG_LOOKUP_R";
+	case MSG_APPEND: return "MSG_APPEND";
+	case MSG_APPEND_R: return "MSG_APPEND_R";
+	case MSG_AUTH: return "MSG_AUTH";
+	case MSG_AUTH_R: return "MSG_AUTH_R";
+	case MSG_RETR: return "MSG_RETR";
+	case MSG_RETR_R: return "MSG_RETR_R";
+	case MSG_DELE: return "MSG_DELE";
+	case MSG_DELE_R: return "MSG_DELE_R";
+	case MSG_UNDO: return "MSG_UNDO";
+	case MSG_UNDO_R: return "MSG_UNDO_R";
+	case MSG_COMMIT: return "MSG_COMMIT";
+	case MSG_COMMIT_R: return "MSG_COMMIT_R";
+	case MSG_RELEASE: return "MSG_RELEASE";
+	case MSG_RELEASE_R: return "MSG_RELEASE_R";
+	case MSG_TLS_CERT: return "MSG_TLS_CERT";
+	case MSG_TLS_KEY: return "MSG_TLS_KEY";
+	case MSG_TLS_DONE: return "MSG_TLS_DONE";
+	case MSG_TLS_R: return "MSG_TLS_R";
+	case MSG_SIGN: return "MSG_SIGN";
+	case MSG_SIGN_R: return "MSG_SIGN_R";
+	case MSG_CERTS: return "MSG_CERTS";
+	case MSG_CERTS_R: return "MSG_CERTS_R";
+	default: return "MSG_UNKNOWN";
+	}
+}

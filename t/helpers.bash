@@ -1,0 +1,175 @@
+# Shared bats helpers: a fresh postern instance per test on 127.0.0.1 high
+# ports.  See /t/README for the functions; every wait here is bounded.
+
+T_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$T_TOP/$BUILD ;; esac
+POSTERND=${POSTERND:-$BUILD/posternd}
+export BUILD POSTERND
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Skips the test with a reason unless running as root.
+require_root() {
+	is_root || skip "needs root (privilege drop, chroot, mounts): run the suite as root, as CI does"
+}
+
+# Prints N free TCP ports on 127.0.0.1, one per line.
+free_ports() {
+	python3 - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print("\n".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+# The system users the daemon drops to when started as root.
+ensure_users() {
+	is_root || return 0
+	local u
+	for u in _postern _postern-store _postern-key; do
+		getent passwd "$u" >/dev/null ||
+			useradd --system --no-create-home --home-dir /nonexistent \
+				--shell /usr/sbin/nologin "$u" >/dev/null 2>&1 || true
+	done
+}
+
+hash_pw() { openssl passwd -6 -salt "postern$1" "$1"; }
+
+postern_setup() {
+	ensure_users
+	PT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/postern-t.XXXXXX")
+	chmod 755 "$PT_DIR"
+	local ports
+	ports=$(free_ports 4)
+	SMTP_PORT=$(sed -n 1p <<<"$ports")
+	POP3_PORT=$(sed -n 2p <<<"$ports")
+	SMTPS_PORT=$(sed -n 3p <<<"$ports")
+	POP3S_PORT=$(sed -n 4p <<<"$ports")
+	PT_SPOOL=$PT_DIR/spool
+	PT_CONF=$PT_DIR/postern.conf
+	PT_LOG=$PT_DIR/postern.log
+	PT_EXTRA=${PT_EXTRA:-}
+	mkdir -m 755 "$PT_DIR/empty"
+	{
+		echo "alice:$(hash_pw alicepw)"
+		echo "bob:$(hash_pw bobpw)"
+		echo "carol:$(hash_pw carolpw)"
+	} >"$PT_DIR/accounts"
+	printf 'team: alice, bob\n' >"$PT_DIR/aliases"
+	cat >"$PT_CONF" <<EOC
+# written by t/helpers.bash
+hostname mail.example.org
+domain example.org
+domain example.net
+listen smtp 127.0.0.1:$SMTP_PORT
+listen pop3 127.0.0.1:$POP3_PORT
+spool $PT_SPOOL
+accounts $PT_DIR/accounts
+aliases $PT_DIR/aliases
+user _postern
+store-user _postern-store
+key-user _postern-key
+empty-dir $PT_DIR/empty
+pidfile $PT_DIR/postern.pid
+smtp-min-spare 2
+smtp-max 20
+pop3-min-spare 2
+pop3-max 20
+shutdown-grace 2s
+EOC
+	export PT_DIR PT_SPOOL PT_CONF PT_LOG SMTP_PORT POP3_PORT SMTPS_PORT POP3S_PORT
+}
+
+# postern_conf_set KEY VALUE...: replaces (or adds) a single-valued key.
+postern_conf_set() {
+	local key=$1
+	shift
+	grep -v "^$key[[:space:]]" "$PT_CONF" >"$PT_CONF.new" || true
+	echo "$key $*" >>"$PT_CONF.new"
+	mv "$PT_CONF.new" "$PT_CONF"
+}
+
+# Waits for a greeting line on a port: greets PORT PREFIX
+greets() {
+	python3 - "$1" "$2" <<'PY'
+import socket, sys
+try:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+    f = s.makefile("rb")
+    line = f.readline().decode("latin-1")
+    ok = line.startswith(sys.argv[2])
+    s.sendall(b"QUIT\r\n")
+    f.readline()
+    s.close()
+    sys.exit(0 if ok else 1)
+except Exception:
+    sys.exit(1)
+PY
+}
+
+# wait_for CMD...: retries for up to ${WAIT_SECS:-10} s.
+wait_for() {
+	local deadline=$((SECONDS + ${WAIT_SECS:-10}))
+	while ! "$@" 2>/dev/null; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+postern_start() {
+	if [ -n "$PT_EXTRA" ]; then
+		printf '%s\n' "$PT_EXTRA" >>"$PT_CONF"
+	fi
+	"$POSTERND" -d -f "$PT_CONF" >>"$PT_LOG" 2>&1 &
+	PT_PID=$!
+	export PT_PID
+	if ! wait_for greets "$SMTP_PORT" "220 " || ! wait_for greets "$POP3_PORT" "+OK"; then
+		echo "postern did not come up; log:" >&2
+		cat "$PT_LOG" >&2
+		return 1
+	fi
+}
+
+postern_stop() {
+	[ -n "${PT_PID:-}" ] || return 0
+	kill -TERM "$PT_PID" 2>/dev/null || true
+	local deadline=$((SECONDS + 15))
+	while kill -0 "$PT_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+		sleep 0.1
+	done
+	if kill -0 "$PT_PID" 2>/dev/null; then
+		pkill -KILL -P "$PT_PID" 2>/dev/null || true
+		kill -KILL "$PT_PID" 2>/dev/null || true
+	fi
+	wait "$PT_PID" 2>/dev/null || true
+	PT_PID=
+}
+
+postern_teardown() {
+	postern_stop
+	if [ -n "${PT_LOG:-}" ] && [ -f "$PT_LOG" ]; then
+		echo "--- postern log (last 60 lines) ---"
+		tail -n 60 "$PT_LOG"
+	fi
+	[ -n "${PT_DIR:-}" ] && rm -rf "$PT_DIR"
+}
+
+# Pids of the master's children in a role (store smtp pop3 keyholder).
+postern_pids() {
+	pgrep -P "$PT_PID" -f "posternd -X $1( |\$)" || true
+}
+
+mbox_path() { echo "$PT_SPOOL/$1"; }
+
+# Number of messages in a mailbox (postern's own From_ lines).
+mbox_count() {
+	local f
+	f=$(mbox_path "$1")
+	[ -f "$f" ] || { echo 0; return; }
+	grep -c '^X-Postern: uid=' "$f" || true
+}

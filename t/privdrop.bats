@@ -1,0 +1,67 @@
+#!/usr/bin/env bats
+# Privilege separation invariants 1-3, read from /proc (needs root).
+
+load helpers
+
+setup() { postern_setup; }
+teardown() { postern_teardown; }
+
+status_field() { awk -v k="$2:" '$1 == k { print $2, $3, $4, $5 }' /proc/$1/status; }
+
+check_dropped() {
+	local pid=$1 user=$2 jail=$3 uid gid
+	uid=$(id -u "$user")
+	gid=$(id -g "$user")
+	# real, effective, saved and fs ids are all the role's user
+	[ "$(status_field "$pid" Uid)" = "$uid $uid $uid $uid" ]
+	[ "$(status_field "$pid" Gid)" = "$gid $gid $gid $gid" ]
+	# no supplementary groups
+	[ -z "$(awk '$1 == "Groups:" { $1 = ""; print }' /proc/$pid/status | tr -d ' ')" ]
+	for cap in CapInh CapPrm CapEff CapBnd CapAmb; do
+		[ "$(status_field "$pid" $cap | awk '{print $1}')" = "0000000000000000" ]
+	done
+	[ "$(status_field "$pid" NoNewPrivs | awk '{print $1}')" = "1" ]
+	[ "$(status_field "$pid" Seccomp | awk '{print $1}')" = "2" ]
+	[ "$(readlink /proc/$pid/root)" = "$jail" ]
+	# RLIMIT_CORE 0
+	grep -E '^Max core file size +0 +0' /proc/$pid/limits
+}
+
+@test "as root: workers run as the user, jailed in the empty dir, no caps, seccomp" {
+	require_root
+	postern_start
+	wait_for test -n "$(postern_pids smtp)"
+	for pid in $(postern_pids smtp) $(postern_pids pop3); do
+		check_dropped "$pid" _postern "$PT_DIR/empty"
+	done
+}
+
+@test "as root: the store runs as store-user, jailed in the spool" {
+	require_root
+	postern_start
+	pid=$(postern_pids store)
+	[ -n "$pid" ]
+	check_dropped "$pid" _postern-store "$PT_SPOOL"
+	# the spool belongs to the store user, mode 0700
+	[ "$(stat -c '%U %a' "$PT_SPOOL")" = "_postern-store 700" ]
+}
+
+@test "as root: only the master is root" {
+	require_root
+	postern_start
+	for pid in $(pgrep -P "$PT_PID"); do
+		[ "$(awk '$1 == "Uid:" { print $2 }' /proc/$pid/status)" -ne 0 ]
+	done
+	[ "$(awk '$1 == "Uid:" { print $3 }' /proc/$PT_PID/status)" -eq 0 ]
+}
+
+@test "as a normal user: no_new_privs and seccomp still on, and the log says so" {
+	postern_start
+	for pid in $(postern_pids smtp) $(postern_pids pop3) $(postern_pids store); do
+		[ "$(status_field "$pid" NoNewPrivs | awk '{print $1}')" = "1" ]
+		[ "$(status_field "$pid" Seccomp | awk '{print $1}')" = "2" ]
+	done
+	if ! is_root; then
+		grep -q "not root" "$PT_LOG"
+	fi
+}

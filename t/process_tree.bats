@@ -1,0 +1,59 @@
+#!/usr/bin/env bats
+# The process tree: one master, one store, the configured idle workers.
+
+load helpers
+
+setup() { postern_setup; }
+teardown() { postern_teardown; }
+
+count_role() { postern_pids "$1" | grep -c . || true; }
+
+@test "one master, one store, min-spare idle workers per service" {
+	postern_conf_set smtp-min-spare 3
+	postern_conf_set pop3-min-spare 2
+	postern_start
+	wait_for test "$(count_role smtp)" -ge 3
+	wait_for test "$(count_role pop3)" -ge 2
+	[ "$(count_role store)" -eq 1 ]
+	[ "$(pgrep -f "posternd -d -f $PT_CONF" | grep -c .)" -eq 1 ]
+	# and nothing else is a child of the master
+	total=$(pgrep -P "$PT_PID" | grep -c .)
+	[ "$total" -eq $(( $(count_role store) + $(count_role smtp) + $(count_role pop3) )) ]
+}
+
+@test "every child is a fresh exec of posternd with a role flag" {
+	postern_start
+	for role in store smtp pop3; do
+		for pid in $(postern_pids $role); do
+			tr '\0' ' ' </proc/$pid/cmdline | grep -q -- "-X $role"
+			# fresh exec: its own executable mapping, not a fork image
+			[ "$(readlink /proc/$pid/exe)" = "$(readlink /proc/$PT_PID/exe)" ]
+		done
+	done
+	# fixed descriptors: a worker has its control channel on fd 3, store on 4
+	pid=$(postern_pids smtp | head -1)
+	if is_root || [ -r /proc/$pid/fd/3 ]; then
+		readlink /proc/$pid/fd/3 | grep -q socket
+		readlink /proc/$pid/fd/4 | grep -q socket
+	fi
+}
+
+@test "the greeting and QUIT/NOOP work on both services" {
+	postern_start
+	run python3 - "$SMTP_PORT" "$POP3_PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+f = s.makefile("rb")
+assert f.readline().startswith(b"220 mail.example.org ESMTP postern"), "smtp greeting"
+s.sendall(b"NOOP\r\n"); assert f.readline().startswith(b"250"), "smtp noop"
+s.sendall(b"QUIT\r\n"); assert f.readline().startswith(b"221"), "smtp quit"
+p = socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=5)
+g = p.makefile("rb")
+assert g.readline().startswith(b"+OK postern ready"), "pop3 greeting"
+p.sendall(b"NOOP\r\n"); assert g.readline().startswith(b"-ERR"), "pop3 noop before login"
+p.sendall(b"QUIT\r\n"); assert g.readline().startswith(b"+OK"), "pop3 quit"
+print("ok")
+PY
+	[ "$status" -eq 0 ]
+	[ "$output" = "ok" ]
+}

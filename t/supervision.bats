@@ -1,0 +1,119 @@
+#!/usr/bin/env bats
+# Supervision: respawn after kill -9, back-off, SIGTERM, pool growth and shrink.
+
+load helpers
+
+setup() { postern_setup; }
+teardown() { postern_teardown; }
+
+smtp_greeting() {
+	python3 - "$SMTP_PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+f = s.makefile("rb")
+l = f.readline()
+s.sendall(b"QUIT\r\n"); f.readline()
+sys.exit(0 if l.startswith(b"220 ") else 1)
+PY
+}
+
+@test "kill -9 of a worker: it is replaced and a new connection is served" {
+	postern_start
+	victim=$(postern_pids smtp | head -1)
+	[ -n "$victim" ]
+	kill -9 "$victim"
+	wait_for sh -c "! kill -0 $victim 2>/dev/null"
+	wait_for test "$(postern_pids smtp | grep -c .)" -ge 2
+	! postern_pids smtp | grep -qx "$victim"
+	smtp_greeting
+	grep -q "killed by signal 9" "$PT_LOG"
+}
+
+@test "kill -9 of the store: it is restarted and mail flows again" {
+	postern_start
+	old=$(postern_pids store)
+	kill -9 "$old"
+	wait_for test -n "$(postern_pids store)"
+	wait_for sh -c "[ \"\$(pgrep -P $PT_PID -f 'posternd -X store')\" != '$old' ]"
+	new=$(postern_pids store)
+	[ -n "$new" ] && [ "$new" != "$old" ]
+	# workers were recycled onto the new store: a delivery succeeds
+	WAIT_SECS=15 wait_for swaks --server 127.0.0.1:$SMTP_PORT --from a@example.com \
+		--to alice@example.org --silent 2
+	[ "$(mbox_count alice)" -ge 1 ]
+}
+
+@test "SIGTERM: master and every child are gone within the deadline" {
+	postern_start
+	kids=$(pgrep -P "$PT_PID" | tr '\n' ' ')
+	[ -n "$kids" ]
+	start=$SECONDS
+	kill -TERM "$PT_PID"
+	WAIT_SECS=8 wait_for sh -c "! kill -0 $PT_PID 2>/dev/null"
+	for k in $kids; do ! kill -0 "$k" 2>/dev/null; done
+	[ $((SECONDS - start)) -le 8 ]
+	PT_PID=
+}
+
+@test "SIGTERM: a session in progress gets 421 when the grace runs out" {
+	postern_start
+	python3 - "$SMTP_PORT" "$PT_PID" <<'PY'
+import os, signal, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb")
+assert f.readline().startswith(b"220")
+s.sendall(b"EHLO t\r\n")
+while True:
+    l = f.readline()
+    if l[3:4] == b" ":
+        break
+os.kill(int(sys.argv[2]), signal.SIGTERM)
+t0 = time.time()
+l = f.readline()
+assert l.startswith(b"421"), l
+assert time.time() - t0 < 6, "421 came too late"
+PY
+	WAIT_SECS=10 wait_for sh -c "! kill -0 $PT_PID 2>/dev/null"
+	PT_PID=
+}
+
+@test "50 parallel connections are all greeted, and the pool shrinks back when idle" {
+	postern_conf_set smtp-max 60
+	postern_conf_set smtp-min-spare 2
+	postern_start
+	run python3 - "$SMTP_PORT" <<'PY'
+import socket, sys, time
+socks = []
+for i in range(50):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+    socks.append(s)
+greeted = 0
+for s in socks:
+    f = s.makefile("rb")
+    if f.readline().startswith(b"220 "):
+        greeted += 1
+print(greeted)
+for s in socks:
+    s.sendall(b"QUIT\r\n")
+    s.close()
+PY
+	[ "$status" -eq 0 ]
+	[ "$output" = "50" ]
+	n=$(postern_pids smtp | grep -c .)
+	[ "$n" -ge 50 ]
+	# idle extras are retired after a few seconds
+	WAIT_SECS=20 wait_for test "$(postern_pids smtp | grep -c .)" -le 4
+}
+
+@test "a worker that dies before serving is respawned with back-off" {
+	postern_start
+	# kill fresh idle workers repeatedly: the master must not spin
+	for i in 1 2 3 4 5 6; do
+		for p in $(postern_pids smtp); do kill -9 "$p" 2>/dev/null || true; done
+		sleep 0.2
+	done
+	grep -q "died before serving; next start in" "$PT_LOG"
+	# and it still recovers
+	WAIT_SECS=20 wait_for test "$(postern_pids smtp | grep -c .)" -ge 1
+	WAIT_SECS=20 wait_for smtp_greeting
+}

@@ -1,0 +1,294 @@
+/*
+ * Client connection I/O for the sessions: see conn.h.  Every wait is a
+ * poll() with a deadline; the master's control channel is watched at the
+ * same time so a shutdown request is noticed while a client is silent.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../privsep/util.h"
+#include "conn.h"
+#include "tlsio.h"
+
+void (*conn_control_hook)(struct conn *c);
+
+void
+conn_init(struct conn *c, int fd, int ctl_fd)
+{
+	c->fd = fd;
+	c->ctl_fd = ctl_fd;
+	c->tls = NULL;
+	c->inlen = c->inpos = 0;
+	c->outlen = 0;
+	c->discarding = 0;
+	c->eof = c->error = 0;
+	c->bytes_in = c->bytes_out = 0;
+	/* shutdown_at is kept: a request that came before this session holds */
+}
+
+/* Milliseconds to wait: the smaller of timeout and the shutdown deadline;
+ * -1 (CONN_SHUTDOWN) when the deadline has passed. */
+static int
+wait_budget(struct conn *c, int timeout_ms, int *by_shutdown)
+{
+	uint64_t now = now_ms();
+
+	*by_shutdown = 0;
+	if (c->shutdown_at != 0) {
+		if (now >= c->shutdown_at)
+			return -1;
+		if (c->shutdown_at - now < (uint64_t)timeout_ms) {
+			*by_shutdown = 1;
+			return (int)(c->shutdown_at - now);
+		}
+	}
+	return timeout_ms;
+}
+
+/* Waits until fd is ready for events; CONN_OK or a negative code. */
+static int
+conn_wait(struct conn *c, short events, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+
+	for (;;) {
+		struct pollfd pfd[2];
+		int by_shutdown, budget, n, nfds = 1;
+		uint64_t now = now_ms();
+
+		if (now >= deadline)
+			return CONN_TIMEOUT;
+		budget = wait_budget(c, (int)(deadline - now), &by_shutdown);
+		if (budget < 0)
+			return CONN_SHUTDOWN;
+		pfd[0].fd = c->fd;
+		pfd[0].events = events;
+		if (c->ctl_fd >= 0 && conn_control_hook != NULL) {
+			pfd[1].fd = c->ctl_fd;
+			pfd[1].events = POLLIN;
+			nfds = 2;
+		}
+		n = poll(pfd, (nfds_t)nfds, budget);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return CONN_ERROR;
+		}
+		if (n == 0) {
+			if (by_shutdown)
+				return CONN_SHUTDOWN;
+			continue;   /* the loop checks the deadline */
+		}
+		if (nfds == 2 && pfd[1].revents)
+			conn_control_hook(c);
+		if (pfd[0].revents)
+			return CONN_OK;
+	}
+}
+
+int
+conn_fill(struct conn *c, int timeout_ms)
+{
+	ssize_t n;
+	int r;
+
+	if (c->error)
+		return CONN_ERROR;
+	if (c->eof)
+		return CONN_EOF;
+	if (c->inpos > 0 && c->inpos == c->inlen)
+		c->inpos = c->inlen = 0;
+	if (c->inlen == sizeof(c->in)) {
+		if (c->inpos == 0)
+			return CONN_OK;   /* full: the caller consumes first */
+		memmove(c->in, c->in + c->inpos, c->inlen - c->inpos);
+		c->inlen -= c->inpos;
+		c->inpos = 0;
+	}
+	for (;;) {
+		if (!(c->tls != NULL && tlsio_pending(c))) {
+			r = conn_wait(c, POLLIN, timeout_ms);
+			if (r != CONN_OK)
+				return r;
+		}
+		if (c->tls != NULL)
+			n = tlsio_read(c, c->in + c->inlen, sizeof(c->in) - c->inlen);
+		else
+			n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+		if (n > 0)
+			break;
+		if (n == 0) {
+			c->eof = 1;
+			return CONN_EOF;
+		}
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			continue;
+		c->error = 1;
+		return CONN_ERROR;
+	}
+	c->inlen += (size_t)n;
+	c->bytes_in += (uint64_t)n;
+	return CONN_OK;
+}
+
+int
+conn_getline(struct conn *c, char *line, size_t max, size_t *len, int *flags)
+{
+	unsigned char *start = c->in + c->inpos;
+	size_t avail = c->inlen - c->inpos;
+	unsigned char *lf = memchr(start, '\n', avail);
+	size_t n, body;
+
+	if (c->discarding) {
+		if (lf == NULL) {
+			c->inpos = c->inlen = 0;
+			return CONN_AGAIN;
+		}
+		c->inpos += (size_t)(lf - start) + 1;
+		c->discarding = 0;
+		return CONN_TOOLONG;
+	}
+	if (lf == NULL) {
+		if (avail >= max || avail == sizeof(c->in)) {
+			/* longer than allowed and still no LF: drop it all */
+			c->discarding = 1;
+			c->inpos = c->inlen = 0;
+		} else if (c->inpos > 0 && c->inlen == sizeof(c->in)) {
+			memmove(c->in, start, avail);
+			c->inpos = 0;
+			c->inlen = avail;
+		}
+		return CONN_AGAIN;
+	}
+	n = (size_t)(lf - start) + 1;          /* with the LF */
+	if (n > max) {
+		c->inpos += n;
+		return CONN_TOOLONG;
+	}
+	*flags = 0;
+	body = n - 1;
+	if (body > 0 && start[body - 1] == '\r') {
+		body--;
+		*flags |= LINE_CRLF;
+	} else
+		*flags |= LINE_LF;
+	if (memchr(start, '\r', body) != NULL)
+		*flags |= LINE_BARE_CR;
+	if (memchr(start, '\0', body) != NULL)
+		*flags |= LINE_NUL;
+	memcpy(line, start, body);
+	line[body] = '\0';
+	*len = body;
+	c->inpos += n;
+	return CONN_OK;
+}
+
+int
+conn_readline(struct conn *c, char *line, size_t max, size_t *len,
+    int *flags, int timeout_ms)
+{
+	for (;;) {
+		int r = conn_getline(c, line, max, len, flags);
+
+		if (r != CONN_AGAIN)
+			return r;
+		r = conn_fill(c, timeout_ms);
+		if (r != CONN_OK)
+			return r;
+	}
+}
+
+size_t
+conn_pending(const struct conn *c)
+{
+	return c->inlen - c->inpos;
+}
+
+void
+conn_discard_input(struct conn *c)
+{
+	c->inpos = c->inlen = 0;
+	c->discarding = 0;
+}
+
+int
+conn_flush(struct conn *c, int timeout_ms)
+{
+	size_t off = 0;
+
+	if (c->error)
+		return CONN_ERROR;
+	while (off < c->outlen) {
+		ssize_t n;
+
+		if (c->tls != NULL)
+			n = tlsio_write(c, c->out + off, c->outlen - off);
+		else
+			n = write(c->fd, c->out + off, c->outlen - off);
+		if (n > 0) {
+			off += (size_t)n;
+			c->bytes_out += (uint64_t)n;
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			int r = conn_wait(c, POLLOUT, timeout_ms);
+			if (r == CONN_SHUTDOWN) {
+				/* still try to say goodbye: give it the budget */
+				uint64_t keep = c->shutdown_at;
+				c->shutdown_at = 0;
+				r = conn_wait(c, POLLOUT, 2000);
+				c->shutdown_at = keep;
+			}
+			if (r != CONN_OK) {
+				c->error = 1;
+				return r;
+			}
+			continue;
+		}
+		c->error = 1;
+		return CONN_ERROR;
+	}
+	c->outlen = 0;
+	return CONN_OK;
+}
+
+int
+conn_write(struct conn *c, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n > 0) {
+		size_t room = sizeof(c->out) - c->outlen;
+		size_t k = n < room ? n : room;
+
+		memcpy(c->out + c->outlen, b, k);
+		c->outlen += k;
+		b += k;
+		n -= k;
+		if (c->outlen == sizeof(c->out) &&
+		    conn_flush(c, 300000) != CONN_OK)
+			return CONN_ERROR;
+	}
+	return c->error ? CONN_ERROR : CONN_OK;
+}
+
+int
+conn_printf(struct conn *c, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return CONN_ERROR;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;   /* replies are short; never happens */
+	return conn_write(c, buf, (size_t)n);
+}
