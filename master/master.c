@@ -25,6 +25,7 @@
 #include "../privsep/msg.h"
 #include "../privsep/proc.h"
 #include "../privsep/util.h"
+#include "admit.h"
 #include "master.h"
 #include "parse.h"
 
@@ -176,7 +177,8 @@ spawn(enum role role, int ctl, int storefd, int keyfd, const int *lfds, int nl)
 		return -1;
 	}
 	if (pid == 0) {
-		int hctl = dup_high(ctl), hstore = -1, hkey = -1, hl[CONF_MAX_LISTEN];
+		int hexe = dup_high(exe_fd), hctl = dup_high(ctl), hstore = -1, hkey = -1;
+		int hl[CONF_MAX_LISTEN], xfd = FD_LISTEN_FIRST + nl;
 		char *argv[5];
 		int ac = 0;
 
@@ -199,14 +201,17 @@ spawn(enum role role, int ctl, int storefd, int keyfd, const int *lfds, int nl)
 		for (int i = 0; i < nl; i++)
 			if (dup2(hl[i], FD_LISTEN_FIRST + i) == -1)
 				_exit(126);
-		closefrom(FD_LISTEN_FIRST + nl);
+		/* the executable rides just above the fixed slots, close-on-exec */
+		if (dup2(hexe, xfd) == -1 || fcntl(xfd, F_SETFD, FD_CLOEXEC) == -1)
+			_exit(126);
+		closefrom(xfd + 1);
 		argv[ac++] = (char *)"posternd";
 		argv[ac++] = (char *)"-X";
 		argv[ac++] = (char *)role_name(role);
 		if (verbose)
 			argv[ac++] = (char *)"-v";
 		argv[ac] = NULL;
-		fexecve(exe_fd, argv, environ);
+		fexecve(xfd, argv, environ);
 		_exit(127);
 	}
 	return pid;
@@ -312,6 +317,7 @@ helper_start(struct helper *h)
 		close(sv[0]);
 		return;
 	}
+	set_nonblock(sv[0], 1);
 	k = child_add();
 	k->pid = pid;
 	k->role = h->role;
@@ -382,6 +388,7 @@ worker_start(enum service svc)
 	helper_channel(&store, svc, pid, st[0]);
 	if (kc[0] >= 0)
 		helper_channel(&keyh, svc, pid, kc[0]);
+	set_nonblock(ctl[0], 1);
 	k = child_add();
 	k->pid = pid;
 	k->role = role;
@@ -446,7 +453,9 @@ pool_maintain(void)
 			if (!k->busy)
 				idle++;
 		}
-		while (idle < p->min_spare && total < p->max && now >= next_spawn[svc]) {
+		/* max serving workers, plus one that turns clients away with
+		 * 421 / -ERR [SYS/TEMP] instead of leaving them in the backlog */
+		while (idle < p->min_spare && total < p->max + 1 && now >= next_spawn[svc]) {
 			worker_start(svc);
 			idle++;
 			total++;
@@ -461,6 +470,31 @@ pool_maintain(void)
 			idle--;
 		}
 	}
+}
+
+/* Answers a worker that just accepted a client: may it serve it? */
+static void
+admit(struct child *k)
+{
+	enum service svc = role_service(k->role);
+	uint32_t concurrent = 0, busy = 0, verdict;
+
+	for (size_t i = 0; i < nkids; i++) {
+		const struct child *o = &kids[i];
+		if (!is_worker(o) || role_service(o->role) != svc || !o->busy)
+			continue;
+		busy++;
+		if (o != k && strcmp(o->client, k->client) == 0)
+			concurrent++;
+	}
+	verdict = admit_check(&conf, svc, k->client, concurrent, busy, now_ms());
+	if (verdict != ADMIT_OK)
+		log_info("%s: refusing %s: %s", role_name(k->role), k->client,
+		    verdict == ADMIT_PER_IP ? "too many sessions from this address" :
+		    verdict == ADMIT_RATE ? "too many connections per minute" :
+		    "every worker is busy");
+	if (send_u32(k->ctl, MSG_ADMIT, verdict) == -1)
+		log_warn("answering %s[%d]", role_name(k->role), (int)k->pid);
 }
 
 /* The helper this child is, if it is the running store or keyholder. */
@@ -501,8 +535,10 @@ handle_child_msg(struct child *k, struct ipc_msg *m)
 			k->sessions = sessions;
 			if (!busy)
 				k->idle_since = now_ms();
-			else
+			else {
 				spawn_failures[role_service(k->role)] = 0;
+				admit(k);
+			}
 			return;
 		}
 		break;
@@ -809,7 +845,7 @@ event_loop(void)
 				return;
 		} else
 			pool_maintain();
-		if (pcap < nkids + 1) {
+		if (pfd == NULL || pcap < nkids + 1) {
 			pcap = nkids + 16;
 			pfd = xreallocarray(pfd, pcap, sizeof(*pfd));
 		}

@@ -14,6 +14,7 @@ msg_name(uint32_t type)
 	case MSG_ACCOUNTS: return "MSG_ACCOUNTS";
 	case MSG_ALIASES: return "MSG_ALIASES";
 	case MSG_ACCOUNTS_R: return "MSG_ACCOUNTS_R";
+	case MSG_ADMIT: return "MSG_ADMIT";
 	case MSG_LOOKUP: return "MSG_LOOKUP";
 	case MSG_LOOKUP_R: return "MSG_LOOKUP_R";
 	case MSG_APPEND: return "MSG_APPEND";

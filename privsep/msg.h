@@ -35,6 +35,8 @@ enum msg_type {
 			     MSG_ALIASES follows at once */
 	MSG_ALIASES,      /* master->store: fd = aliases file opened O_RDONLY */
 	MSG_ACCOUNTS_R,   /* store->master: u32 ok (1/0), str error ("" if ok) */
+	MSG_ADMIT,        /* master->worker, the answer to MSG_STATUS busy:
+			     u32 enum admit_verdict for that client */
 
 	/* ---- store channel: SMTP side ---- */
 	MSG_LOOKUP = 100, /* str local part (as the client wrote it, unquoted) */
@@ -76,13 +78,34 @@ enum msg_type {
 	MSG_TLS_R,          /* keyholder->master: u32 ok, str error ("" if ok) */
 
 	/* ---- keyholder channel (worker <-> keyholder) ---- */
-	MSG_SIGN = 200,   /* u32 key index, u32 operation, u32 padding/nid,
-			     bytes input (a digest or a padded block) */
-	MSG_SIGN_R,       /* u32 enum store_status, bytes signature */
+	MSG_SIGN = 200,   /* u32 key index (< the n of MSG_CERTS_R),
+			     u32 enum sign_op, u32 RSA padding (RSA_*_PADDING;
+			     0 for SIGN_ECDSA), bytes input: SIGN_RSA_PRIV_ENC a
+			     DigestInfo (PKCS#1) or a whole padded block (none),
+			     SIGN_RSA_PRIV_DEC a ciphertext, SIGN_ECDSA a digest
+			     (at most 64 bytes) */
+	MSG_SIGN_R,       /* u32 enum store_status (STORE_OK, or STORE_TEMPFAIL
+			     when the operation failed), bytes output (the
+			     signature, DER for ECDSA; empty unless STORE_OK) */
 	MSG_CERTS,        /* worker->keyholder: empty: ask for the certificates */
-	MSG_CERTS_R,      /* u32 n, n x (str sni name, bytes PEM chain) */
+	MSG_CERTS_R,      /* u32 n, n x (str sni name ("" = the default),
+			     bytes PEM chain, leaf first, certificates only) */
 
 	MSG_TYPE_MAX
+};
+
+enum admit_verdict {
+	ADMIT_OK = 0,
+	ADMIT_PER_IP = 1,     /* max-sessions-per-ip reached */
+	ADMIT_RATE = 2,       /* max-conn-per-ip-per-minute reached */
+	ADMIT_FULL = 3,       /* every worker of the pool is busy */
+};
+
+/* MSG_SIGN operations: what the worker's stand-in key forwards. */
+enum sign_op {
+	SIGN_RSA_PRIV_ENC = 1,   /* RSA_private_encrypt: PKCS#1 v1.5 or raw (PSS) */
+	SIGN_RSA_PRIV_DEC = 2,   /* RSA_private_decrypt, PKCS#1 v1.5 padding only */
+	SIGN_ECDSA = 3,          /* ECDSA over a digest; DER signature back */
 };
 
 enum chan_kind {

@@ -81,6 +81,10 @@ smtp-max 20
 pop3-min-spare 2
 pop3-max 20
 shutdown-grace 2s
+# every test client comes from 127.0.0.1: the per-address limits are off
+# here, and t/limits.bats turns them on
+max-sessions-per-ip 0
+max-conn-per-ip-per-minute 0
 EOC
 	export PT_DIR PT_SPOOL PT_CONF PT_LOG SMTP_PORT POP3_PORT SMTPS_PORT POP3S_PORT
 }
@@ -173,3 +177,9 @@ mbox_count() {
 	[ -f "$f" ] || { echo 0; return; }
 	grep -c '^X-Postern: uid=' "$f" || true
 }
+
+# role_count_ge ROLE N / role_count_le ROLE N: for wait_for, evaluated anew
+# at every try (a "$(...)" argument would be evaluated only once).
+role_count_ge() { [ "$(postern_pids "$1" | grep -c .)" -ge "$2" ]; }
+role_count_le() { [ "$(postern_pids "$1" | grep -c .)" -le "$2" ]; }
+mbox_count_is() { [ "$(mbox_count "$1")" -eq "$2" ]; }

@@ -30,7 +30,7 @@ check_dropped() {
 @test "as root: workers run as the user, jailed in the empty dir, no caps, seccomp" {
 	require_root
 	postern_start
-	wait_for test -n "$(postern_pids smtp)"
+	wait_for role_count_ge smtp 1
 	for pid in $(postern_pids smtp) $(postern_pids pop3); do
 		check_dropped "$pid" _postern "$PT_DIR/empty"
 	done

@@ -12,8 +12,8 @@ count_role() { postern_pids "$1" | grep -c . || true; }
 	postern_conf_set smtp-min-spare 3
 	postern_conf_set pop3-min-spare 2
 	postern_start
-	wait_for test "$(count_role smtp)" -ge 3
-	wait_for test "$(count_role pop3)" -ge 2
+	wait_for role_count_ge smtp 3
+	wait_for role_count_ge pop3 2
 	[ "$(count_role store)" -eq 1 ]
 	[ "$(pgrep -f "posternd -d -f $PT_CONF" | grep -c .)" -eq 1 ]
 	# and nothing else is a child of the master

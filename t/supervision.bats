@@ -23,7 +23,7 @@ PY
 	[ -n "$victim" ]
 	kill -9 "$victim"
 	wait_for sh -c "! kill -0 $victim 2>/dev/null"
-	wait_for test "$(postern_pids smtp | grep -c .)" -ge 2
+	wait_for role_count_ge smtp 2
 	! postern_pids smtp | grep -qx "$victim"
 	smtp_greeting
 	grep -q "killed by signal 9" "$PT_LOG"
@@ -33,7 +33,7 @@ PY
 	postern_start
 	old=$(postern_pids store)
 	kill -9 "$old"
-	wait_for test -n "$(postern_pids store)"
+	wait_for role_count_ge store 1
 	wait_for sh -c "[ \"\$(pgrep -P $PT_PID -f 'posternd -X store')\" != '$old' ]"
 	new=$(postern_pids store)
 	[ -n "$new" ] && [ "$new" != "$old" ]
@@ -102,7 +102,7 @@ PY
 	n=$(postern_pids smtp | grep -c .)
 	[ "$n" -ge 50 ]
 	# idle extras are retired after a few seconds
-	WAIT_SECS=20 wait_for test "$(postern_pids smtp | grep -c .)" -le 4
+	WAIT_SECS=20 wait_for role_count_le smtp 4
 }
 
 @test "a worker that dies before serving is respawned with back-off" {
@@ -114,6 +114,6 @@ PY
 	done
 	grep -q "died before serving; next start in" "$PT_LOG"
 	# and it still recovers
-	WAIT_SECS=20 wait_for test "$(postern_pids smtp | grep -c .)" -ge 1
+	WAIT_SECS=20 wait_for role_count_ge smtp 1
 	WAIT_SECS=20 wait_for smtp_greeting
 }

@@ -25,6 +25,7 @@
 #include "../privsep/util.h"
 #include "conn.h"
 #include "storecli.h"
+#include "tls.h"
 #include "worker.h"
 
 static struct conf conf;
@@ -60,6 +61,62 @@ control_read(struct conn *c)
 		return 0;
 	}
 	fatalx("unexpected %s from the master", msg_name(m.hdr.type));
+}
+
+/*
+ * Waits for the master's MSG_ADMIT after a busy status.  Shutdown requests
+ * that come first are noted.  No answer in 5 s (a master that is busy)
+ * admits: the limits are a defence, not a reason to fail a client.
+ */
+#define ADMIT_WAIT_MS 5000
+static uint32_t
+wait_admit(void)
+{
+	static struct ipc_msg m;
+	uint64_t deadline = now_ms() + ADMIT_WAIT_MS;
+	uint32_t verdict, grace;
+
+	for (;;) {
+		struct pollfd p = { .fd = FD_CONTROL, .events = POLLIN };
+		uint64_t now = now_ms();
+		int r;
+
+		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0)
+			return ADMIT_OK;
+		r = ipc_recv(FD_CONTROL, &m);
+		if (r == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r <= 0) {
+			retiring = 1;
+			conn.shutdown_at = now_ms();
+			return ADMIT_OK;
+		}
+		ipc_drop_fd(&m);
+		if (m.hdr.type == MSG_ADMIT && ipc_get_u32(&m, &verdict) == 0 &&
+		    ipc_end(&m) == 0)
+			return verdict;
+		if (m.hdr.type == MSG_SHUTDOWN && ipc_get_u32(&m, &grace) == 0 &&
+		    ipc_end(&m) == 0) {
+			retiring = 1;
+			if (grace != UINT32_MAX)
+				conn.shutdown_at = now_ms() + grace;
+			continue;
+		}
+		fatalx("unexpected %s from the master", msg_name(m.hdr.type));
+	}
+}
+
+/* Turns a client away in its own protocol, without reading from it. */
+static void
+refuse(int role, struct session *s, uint32_t verdict)
+{
+	const char *why = verdict == ADMIT_FULL ? "too busy, try again later" :
+	    "too many connections from your address";
+
+	if (role == ROLE_SMTP)
+		conn_printf(s->conn, "421 4.7.0 %s %s\r\n", conf.hostname, why);
+	else
+		conn_printf(s->conn, "-ERR [SYS/TEMP] %s\r\n", why);
 }
 
 static void
@@ -151,6 +208,7 @@ serve(int role, int fd, enum listen_kind kind, const struct sockaddr_storage *ss
     uint32_t *sessions)
 {
 	struct session s;
+	uint32_t verdict;
 
 	memset(&s, 0, sizeof(s));
 	s.conf = &conf;
@@ -160,15 +218,22 @@ serve(int role, int fd, enum listen_kind kind, const struct sockaddr_storage *ss
 	s.kind = kind;
 	new_sessid(s.sessid, sizeof(s.sessid));
 	client_text(ss, s.client, sizeof(s.client), &s.loopback);
-	send_status(1, *sessions, s.client);
 	conn_init(&conn, fd, FD_CONTROL);
+	send_status(1, *sessions, s.client);
+	verdict = wait_admit();
 	log_debug("session %s: connection from %s on %s", s.sessid, s.client,
 	    listen_kind_name(kind));
-	if (role == ROLE_SMTP)
+	if (verdict != ADMIT_OK) {
+		if (!listen_is_tls(kind))   /* a TLS client could not read it */
+			refuse(role, &s, verdict);
+	} else if (listen_is_tls(kind) && tls_start(&s) == -1)
+		;   /* implicit TLS failed: logged, nothing can be said */
+	else if (role == ROLE_SMTP)
 		smtp_session(&s);
 	else
 		pop3_session(&s);
 	conn_flush(&conn, 10000);
+	tls_end(&conn);
 	close(fd);
 	(*sessions)++;
 }
@@ -184,7 +249,12 @@ worker_main(int role)
 	recv_conf();
 	collect_listeners(svc);
 	set_nonblock(FD_STORE, 1);
+	if (conf.tls_cert[0] != '\0')
+		tls_preinit();      /* OpenSSL's config while files are visible */
 	sandbox_enter(role, &conf);
+	/* the public chain from the keyholder; the key stays there */
+	if (conf.tls_cert[0] != '\0' && tls_init(&conf, FD_KEYHOLDER) == -1)
+		fatalx("TLS is configured but no certificate came from the keyholder");
 	conn_control_hook = control_hook;
 	send_status(0, 0, "");
 
