@@ -1,0 +1,933 @@
+/*
+ * The configuration file parser (postern.conf(5), DESIGN.md
+ * "Configuration").  One directive a line, words separated by blanks, '#'
+ * starts a comment that runs to the end of the line.  The parser is strict
+ * and keeps going after an error, so that one run names every error in the
+ * file as FILE:LINE.  Each key is a row in keywords[]: its type, the field
+ * of struct conf it fills and, for numbers, the range it accepts.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "../privsep/conf.h"
+#include "../privsep/util.h"
+#include "parse.h"
+
+#define KIB  1024ULL
+#define MIB  (1024ULL * KIB)
+#define GIB  (1024ULL * MIB)
+#define SEC  1000ULL            /* times are kept in milliseconds */
+#define MIN  (60ULL * SEC)
+#define HOUR (60ULL * MIN)
+
+#define MAX_WORDS 8             /* words kept per line; more are "unexpected" */
+
+enum ktype {
+	KT_HOSTNAME,     /* a domain name */
+	KT_DOMAIN,       /* repeatable: a local domain */
+	KT_LISTEN,       /* repeatable: KIND ADDR:PORT */
+	KT_PATH,         /* an absolute path */
+	KT_USER,         /* a system user name */
+	KT_ACCOUNT,      /* an account name (name_ok) */
+	KT_FACILITY,     /* a syslog facility */
+	KT_COUNT,        /* a plain number */
+	KT_SIZE,         /* a number of bytes, K/M/G suffix */
+	KT_TIME,         /* a duration, s/m/h suffix, kept in ms */
+	KT_TIME_S,       /* a duration kept in seconds */
+	KT_BOOL,         /* on/off, yes/no */
+	KT_PLAINAUTH,    /* loopback | tls | always */
+	KT_WORD,         /* any one word that fits the field */
+};
+
+#define K_REPEAT  0x01   /* may appear more than once */
+#define K_FILE    0x02   /* a path that must name an existing regular file */
+#define K_JAIL    0x04   /* a path that must not be "/" */
+
+struct keyword {
+	const char *name;
+	enum ktype type;
+	size_t off;          /* the field in struct conf */
+	size_t size;         /* its size: 1 bool, 4 uint32_t, 8 uint64_t, or a char array */
+	uint64_t min, max;   /* numbers: the range, in bytes or ms for sizes and times */
+	unsigned flags;
+};
+
+#define FIELD(f)  offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
+#define NOFIELD   0, 0
+
+static const struct keyword keywords[] = {
+	{ "hostname",          KT_HOSTNAME, FIELD(hostname), 0, 0, 0 },
+	{ "domain",            KT_DOMAIN,   NOFIELD, 0, 0, K_REPEAT },
+	{ "listen",            KT_LISTEN,   NOFIELD, 0, 0, K_REPEAT },
+	{ "spool",             KT_PATH,     FIELD(spool), 0, 0, K_JAIL },
+	{ "accounts",          KT_PATH,     FIELD(accounts), 0, 0, K_FILE },
+	{ "aliases",           KT_PATH,     FIELD(aliases), 0, 0, K_FILE },
+	{ "user",              KT_USER,     FIELD(user), 0, 0, 0 },
+	{ "store-user",        KT_USER,     FIELD(store_user), 0, 0, 0 },
+	{ "key-user",          KT_USER,     FIELD(key_user), 0, 0, 0 },
+	{ "empty-dir",         KT_PATH,     FIELD(empty_dir), 0, 0, K_JAIL },
+	{ "pidfile",           KT_PATH,     FIELD(pidfile), 0, 0, 0 },
+	{ "postmaster",        KT_ACCOUNT,  FIELD(postmaster), 0, 0, 0 },
+	{ "syslog-facility",   KT_FACILITY, FIELD(syslog_facility), 0, 0, 0 },
+
+	{ "smtp-min-spare",           KT_COUNT, FIELD(pool[SVC_SMTP].min_spare), 0, 1000, 0 },
+	{ "smtp-max",                 KT_COUNT, FIELD(pool[SVC_SMTP].max), 1, 1000, 0 },
+	{ "smtp-sessions-per-worker", KT_COUNT, FIELD(pool[SVC_SMTP].sessions), 1, 1000000, 0 },
+	{ "pop3-min-spare",           KT_COUNT, FIELD(pool[SVC_POP3].min_spare), 0, 1000, 0 },
+	{ "pop3-max",                 KT_COUNT, FIELD(pool[SVC_POP3].max), 1, 1000, 0 },
+	{ "pop3-sessions-per-worker", KT_COUNT, FIELD(pool[SVC_POP3].sessions), 1, 1000000, 0 },
+
+	{ "max-message-size",  KT_SIZE,  FIELD(max_message_size), KIB, 4 * GIB, 0 },
+	{ "max-recipients",    KT_COUNT, FIELD(max_recipients), 1, 1000, 0 },
+	{ "max-line-length",   KT_SIZE,  FIELD(max_line_length), 1000, 64 * KIB, 0 },
+	{ "max-bad-commands",  KT_COUNT, FIELD(max_bad_commands), 1, 1000, 0 },
+	{ "vrfy",              KT_BOOL,  FIELD(vrfy), 0, 0, 0 },
+	{ "expn",              KT_BOOL,  FIELD(expn), 0, 0, 0 },
+	{ "verb",              KT_BOOL,  FIELD(verb), 0, 0, 0 },
+	{ "smtp-timeout",      KT_TIME,  FIELD(smtp_timeout_ms), SEC, HOUR, 0 },
+	{ "smtp-data-timeout", KT_TIME,  FIELD(smtp_data_timeout_ms), SEC, HOUR, 0 },
+
+	{ "pop3-timeout",      KT_TIME,   FIELD(pop3_timeout_ms), SEC, HOUR, 0 },
+	{ "max-auth-failures", KT_COUNT,  FIELD(max_auth_failures), 1, 100, 0 },
+	{ "login-delay",       KT_TIME_S, FIELD(login_delay_s), 0, HOUR, 0 },
+	{ "plaintext-auth",    KT_PLAINAUTH, FIELD(plaintext_auth), 0, 0, 0 },
+
+	{ "quota",             KT_SIZE,  FIELD(quota), 0, 1024 * GIB, 0 },
+	{ "max-sessions-per-ip",        KT_COUNT, FIELD(max_sessions_per_ip), 0, 10000, 0 },
+	{ "max-conn-per-ip-per-minute", KT_COUNT, FIELD(max_conn_per_ip_per_min), 0, 100000, 0 },
+	{ "shutdown-grace",    KT_TIME,  FIELD(shutdown_grace_ms), 0, HOUR, 0 },
+
+	{ "tls-cert",          KT_PATH,  FIELD(tls_cert), 0, 0, K_FILE },
+	{ "tls-key",           KT_PATH,  FIELD(tls_key), 0, 0, K_FILE },
+	{ "tls-ciphers",       KT_WORD,  FIELD(tls_ciphers), 0, 0, 0 },
+};
+#define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
+
+struct parser {
+	const char *name;            /* the file, for messages */
+	FILE *errs;
+	struct conf *c;
+	int line;                    /* the line being parsed */
+	int nerr;
+	int seen[NKEYWORDS];         /* line of the first occurrence, 0 = none */
+	int domain_line[CONF_MAX_DOMAINS];
+};
+
+static void perr(struct parser *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+perr(struct parser *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->nerr++;
+	if (p->errs == NULL)
+		return;
+	fprintf(p->errs, "%s:%d: ", p->name, line);
+	va_start(ap, fmt);
+	vfprintf(p->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->errs);
+}
+
+static const struct keyword *
+keyword_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYWORDS; i++)
+		if (strcmp(keywords[i].name, name) == 0)
+			return &keywords[i];
+	return NULL;
+}
+
+static int
+keyword_index(const char *name)
+{
+	const struct keyword *k = keyword_find(name);
+
+	return k ? (int)(k - keywords) : -1;
+}
+
+static int
+seen_line(const struct parser *p, const char *name)
+{
+	int i = keyword_index(name);
+
+	return i < 0 ? 0 : p->seen[i];
+}
+
+static void *
+field(struct conf *c, const struct keyword *k)
+{
+	return (char *)c + k->off;
+}
+
+/* ---- values ---- */
+
+/* Leading decimal digits into *v; the first byte after them, or NULL when
+ * there is no digit or the number overflows. */
+static const char *
+scan_digits(const char *s, uint64_t *v)
+{
+	uint64_t n = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (n > (UINT64_MAX - d) / 10)
+			return NULL;
+		n = n * 10 + d;
+	}
+	if (p == s)
+		return NULL;
+	*v = n;
+	return p;
+}
+
+/* "25M" -> bytes.  0 ok, -1 not a size or overflow. */
+static int
+parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v, mult;
+	const char *e = scan_digits(s, &v);
+
+	if (e == NULL)
+		return -1;
+	switch (*e) {
+	case '\0':           mult = 1; break;
+	case 'K': case 'k':  mult = KIB; break;
+	case 'M': case 'm':  mult = MIB; break;
+	case 'G': case 'g':  mult = GIB; break;
+	default:             return -1;
+	}
+	if (*e != '\0' && e[1] != '\0')
+		return -1;
+	if (v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+/* "5m" -> milliseconds; a plain number is seconds.  0 ok, -1 bad. */
+static int
+parse_time(const char *s, uint64_t *out)
+{
+	uint64_t v, mult;
+	const char *e = scan_digits(s, &v);
+
+	if (e == NULL)
+		return -1;
+	switch (*e) {
+	case '\0': case 's':  mult = SEC; break;
+	case 'm':             mult = MIN; break;
+	case 'h':             mult = HOUR; break;
+	default:              return -1;
+	}
+	if (*e != '\0' && e[1] != '\0')
+		return -1;
+	if (v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+static void
+fmt_size(char *buf, size_t n, uint64_t v)
+{
+	if (v != 0 && v % GIB == 0)
+		snprintf(buf, n, "%lluG", (unsigned long long)(v / GIB));
+	else if (v != 0 && v % MIB == 0)
+		snprintf(buf, n, "%lluM", (unsigned long long)(v / MIB));
+	else if (v != 0 && v % KIB == 0)
+		snprintf(buf, n, "%lluK", (unsigned long long)(v / KIB));
+	else
+		snprintf(buf, n, "%llu", (unsigned long long)v);
+}
+
+static void
+fmt_time(char *buf, size_t n, uint64_t ms)
+{
+	if (ms != 0 && ms % HOUR == 0)
+		snprintf(buf, n, "%lluh", (unsigned long long)(ms / HOUR));
+	else if (ms != 0 && ms % MIN == 0)
+		snprintf(buf, n, "%llum", (unsigned long long)(ms / MIN));
+	else
+		snprintf(buf, n, "%llus", (unsigned long long)(ms / SEC));
+}
+
+static void
+store_number(struct conf *c, const struct keyword *k, uint64_t v)
+{
+	if (k->size == sizeof(uint64_t)) {
+		uint64_t x = v;
+		memcpy(field(c, k), &x, sizeof(x));
+	} else {
+		uint32_t x = (uint32_t)v;
+		memcpy(field(c, k), &x, sizeof(x));
+	}
+}
+
+/* A letter-digit-hyphen domain name: labels of 1..63, 253 at most. */
+static int
+domain_ok(const char *s)
+{
+	size_t len = strlen(s), label = 0, i;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (i = 0; i <= len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '.' || ch == '\0') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!(isascii(ch) && (isalnum(ch) || ch == '-')))
+			return 0;
+		if (label == 0 && ch == '-')
+			return 0;
+		label++;
+	}
+	return 1;
+}
+
+/* A system user name: [A-Za-z0-9._-], not starting with '-', not all digits. */
+static int
+user_ok(const char *s)
+{
+	size_t i;
+	int alpha = 0;
+
+	if (s[0] == '\0' || s[0] == '-')
+		return 0;
+	for (i = 0; s[i]; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (!(isascii(ch) && (isalnum(ch) || ch == '.' || ch == '_' || ch == '-')))
+			return 0;
+		if (!isdigit(ch))
+			alpha = 1;
+	}
+	return alpha;
+}
+
+/* No "." or ".." path components. */
+static int
+path_components_ok(const char *s)
+{
+	const char *p = s;
+
+	while (*p) {
+		const char *e;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		e = p;
+		while (*e && *e != '/')
+			e++;
+		n = (size_t)(e - p);
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		p = e;
+	}
+	return 1;
+}
+
+/* ---- one handler per type ---- */
+
+static void
+do_string(struct parser *p, const struct keyword *k, const char *v)
+{
+	if (strlen(v) >= k->size) {
+		perr(p, p->line, "%s: \"%s\" is too long (at most %zu characters)",
+		    k->name, v, k->size - 1);
+		return;
+	}
+	strlcpy_(field(p->c, k), v, k->size);
+}
+
+static void
+do_hostname(struct parser *p, const struct keyword *k, const char *v)
+{
+	if (!domain_ok(v)) {
+		perr(p, p->line, "%s: \"%s\" is not a valid domain name", k->name, v);
+		return;
+	}
+	do_string(p, k, v);
+}
+
+static void
+do_domain(struct parser *p, const struct keyword *k, const char *v)
+{
+	struct conf *c = p->c;
+	char low[LIM_DOMAIN + 1];
+	uint32_t i;
+
+	if (!domain_ok(v)) {
+		perr(p, p->line, "%s: \"%s\" is not a valid domain name", k->name, v);
+		return;
+	}
+	for (i = 0; v[i]; i++)
+		low[i] = (char)tolower((unsigned char)v[i]);
+	low[i] = '\0';
+	for (i = 0; i < c->ndomains; i++) {
+		if (strcmp(c->domains[i], low) == 0) {
+			perr(p, p->line, "%s: duplicate domain %s, first at line %d",
+			    k->name, low, p->domain_line[i]);
+			return;
+		}
+	}
+	if (c->ndomains >= CONF_MAX_DOMAINS) {
+		perr(p, p->line, "%s: too many domains (at most %d)", k->name,
+		    CONF_MAX_DOMAINS);
+		return;
+	}
+	strlcpy_(c->domains[c->ndomains], low, sizeof(c->domains[0]));
+	p->domain_line[c->ndomains] = p->line;
+	c->ndomains++;
+}
+
+static int
+listen_kind_parse(const char *s, enum listen_kind *k)
+{
+	static const enum listen_kind all[] = { LK_SMTP, LK_POP3, LK_SMTPS, LK_POP3S };
+	size_t i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (strcmp(s, listen_kind_name(all[i])) == 0) {
+			*k = all[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* "1.2.3.4:25" or "[::1]:110" into *l.  NULL ok, else what is wrong. */
+static const char *
+listen_addr_parse(const char *s, struct listener *l)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *h, *port, *end;
+	uint64_t pn;
+	int v6 = (s[0] == '[');
+
+	if (v6) {
+		h = s + 1;
+		end = strchr(h, ']');
+		if (end == NULL || end[1] != ':')
+			return "is not [IPv6]:PORT";
+		port = end + 2;
+	} else {
+		h = s;
+		end = strrchr(s, ':');
+		if (end == NULL)
+			return "is not ADDRESS:PORT";
+		if (memchr(s, ':', (size_t)(end - s)) != NULL)
+			return "is an IPv6 address without brackets ([::1]:PORT)";
+		port = end + 1;
+	}
+	if ((size_t)(end - h) >= sizeof(host) || end == h)
+		return "is not a numeric IPv4 or IPv6 address";
+	memcpy(host, h, (size_t)(end - h));
+	host[end - h] = '\0';
+	if (parse_u64(port, 65535, &pn) == -1 || pn == 0)
+		return "has a bad port (1 to 65535)";
+
+	memset(&l->ss, 0, sizeof(l->ss));
+	if (v6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l->ss;
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return "is not a numeric IPv6 address";
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)pn);
+		l->sslen = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&l->ss;
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return "is not a numeric IPv4 address";
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)pn);
+		l->sslen = sizeof(*sin);
+	}
+	if (strlen(s) >= sizeof(l->text))
+		return "is too long";
+	strlcpy_(l->text, s, sizeof(l->text));
+	return NULL;
+}
+
+static int
+same_sockaddr(const struct listener *a, const struct listener *b)
+{
+	return a->sslen == b->sslen && memcmp(&a->ss, &b->ss, a->sslen) == 0;
+}
+
+static void
+do_listen(struct parser *p, const struct keyword *k, const char *kind, const char *addr)
+{
+	struct conf *c = p->c;
+	struct listener l;
+	const char *why;
+	uint32_t i;
+
+	memset(&l, 0, sizeof(l));
+	if (listen_kind_parse(kind, &l.kind) == -1) {
+		perr(p, p->line, "%s: unknown kind \"%s\" (smtp, pop3, smtps or pop3s)",
+		    k->name, kind);
+		return;
+	}
+	if ((why = listen_addr_parse(addr, &l)) != NULL) {
+		perr(p, p->line, "%s: \"%s\" %s", k->name, addr, why);
+		return;
+	}
+	l.line = p->line;
+	for (i = 0; i < c->nlisten; i++) {
+		if (same_sockaddr(&c->listen[i], &l)) {
+			perr(p, p->line, "%s: duplicate listener %s, first at line %d",
+			    k->name, addr, c->listen[i].line);
+			return;
+		}
+	}
+	if (c->nlisten >= CONF_MAX_LISTEN) {
+		perr(p, p->line, "%s: too many listeners (at most %d)", k->name,
+		    CONF_MAX_LISTEN);
+		return;
+	}
+	c->listen[c->nlisten++] = l;
+}
+
+static void
+do_path(struct parser *p, const struct keyword *k, const char *v)
+{
+	struct stat st;
+
+	if (v[0] != '/') {
+		perr(p, p->line, "%s: \"%s\" is not an absolute path", k->name, v);
+		return;
+	}
+	if (!path_components_ok(v)) {
+		perr(p, p->line, "%s: \"%s\" has a . or .. component", k->name, v);
+		return;
+	}
+	if ((k->flags & K_JAIL) && v[strspn(v, "/")] == '\0') {
+		perr(p, p->line, "%s: \"%s\" cannot be the root directory", k->name, v);
+		return;
+	}
+	if (strlen(v) >= k->size) {
+		perr(p, p->line, "%s: path too long (at most %zu characters)",
+		    k->name, k->size - 1);
+		return;
+	}
+	if (k->flags & K_FILE) {
+		if (stat(v, &st) == -1) {
+			perr(p, p->line, "%s: %s: %s", k->name, v, strerror(errno));
+			return;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			perr(p, p->line, "%s: %s is not a regular file", k->name, v);
+			return;
+		}
+	}
+	strlcpy_(field(p->c, k), v, k->size);
+}
+
+static void
+do_user(struct parser *p, const struct keyword *k, const char *v)
+{
+	if (strlen(v) >= k->size) {
+		perr(p, p->line, "%s: name \"%s\" too long (at most %zu characters)",
+		    k->name, v, k->size - 1);
+		return;
+	}
+	if (!user_ok(v)) {
+		perr(p, p->line, "%s: \"%s\" is not a valid user name", k->name, v);
+		return;
+	}
+	if (strcmp(v, "root") == 0) {
+		perr(p, p->line, "%s: cannot be root", k->name);
+		return;
+	}
+	strlcpy_(field(p->c, k), v, k->size);
+}
+
+static void
+do_account(struct parser *p, const struct keyword *k, const char *v)
+{
+	if (strlen(v) >= k->size) {
+		perr(p, p->line, "%s: name \"%s\" too long (at most %zu characters)",
+		    k->name, v, k->size - 1);
+		return;
+	}
+	if (!name_ok(v)) {
+		perr(p, p->line, "%s: \"%s\" is not a valid account name", k->name, v);
+		return;
+	}
+	strlcpy_(field(p->c, k), v, k->size);
+}
+
+static void
+do_facility(struct parser *p, const struct keyword *k, const char *v)
+{
+	static const struct { const char *name; int fac; } fac[] = {
+		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON },
+		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+		{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+		{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(fac) / sizeof(fac[0]); i++) {
+		if (strcmp(v, fac[i].name) == 0) {
+			p->c->syslog_facility = fac[i].fac;
+			return;
+		}
+	}
+	perr(p, p->line, "%s: unknown facility \"%s\" (mail, daemon, local0 to local7)",
+	    k->name, v);
+}
+
+static void
+do_count(struct parser *p, const struct keyword *k, const char *v)
+{
+	uint64_t n;
+	const char *e = scan_digits(v, &n);
+
+	if (e == NULL || *e != '\0') {
+		perr(p, p->line, "%s: \"%s\" is not a number", k->name, v);
+		return;
+	}
+	if (n < k->min || n > k->max) {
+		perr(p, p->line, "%s: %s is out of range (%llu to %llu)", k->name, v,
+		    (unsigned long long)k->min, (unsigned long long)k->max);
+		return;
+	}
+	store_number(p->c, k, n);
+}
+
+static void
+do_size(struct parser *p, const struct keyword *k, const char *v)
+{
+	char lo[32], hi[32];
+	uint64_t n;
+
+	if (parse_size(v, &n) == -1) {
+		perr(p, p->line, "%s: \"%s\" is not a size (a number with an optional "
+		    "K, M or G suffix)", k->name, v);
+		return;
+	}
+	if (n < k->min || n > k->max) {
+		fmt_size(lo, sizeof(lo), k->min);
+		fmt_size(hi, sizeof(hi), k->max);
+		perr(p, p->line, "%s: %s is out of range (%s to %s)", k->name, v, lo, hi);
+		return;
+	}
+	store_number(p->c, k, n);
+}
+
+static void
+do_time(struct parser *p, const struct keyword *k, const char *v)
+{
+	char lo[32], hi[32];
+	uint64_t ms;
+
+	if (parse_time(v, &ms) == -1) {
+		perr(p, p->line, "%s: \"%s\" is not a time (a number with an optional "
+		    "s, m or h suffix)", k->name, v);
+		return;
+	}
+	if (ms < k->min || ms > k->max) {
+		fmt_time(lo, sizeof(lo), k->min);
+		fmt_time(hi, sizeof(hi), k->max);
+		perr(p, p->line, "%s: %s is out of range (%s to %s)", k->name, v, lo, hi);
+		return;
+	}
+	store_number(p->c, k, k->type == KT_TIME_S ? ms / SEC : ms);
+}
+
+static void
+do_bool(struct parser *p, const struct keyword *k, const char *v)
+{
+	bool b;
+
+	if (strcmp(v, "on") == 0 || strcmp(v, "yes") == 0)
+		b = true;
+	else if (strcmp(v, "off") == 0 || strcmp(v, "no") == 0)
+		b = false;
+	else {
+		perr(p, p->line, "%s: \"%s\" is not on or off", k->name, v);
+		return;
+	}
+	memcpy(field(p->c, k), &b, sizeof(b));
+}
+
+static void
+do_plainauth(struct parser *p, const struct keyword *k, const char *v)
+{
+	if (strcmp(v, "loopback") == 0)
+		p->c->plaintext_auth = PA_LOOPBACK;
+	else if (strcmp(v, "tls") == 0)
+		p->c->plaintext_auth = PA_TLS;
+	else if (strcmp(v, "always") == 0)
+		p->c->plaintext_auth = PA_ALWAYS;
+	else
+		perr(p, p->line, "%s: \"%s\" is not loopback, tls or always", k->name, v);
+}
+
+/* ---- lines ---- */
+
+static void
+directive(struct parser *p, char **w, int nw)
+{
+	const struct keyword *k = keyword_find(w[0]);
+	int idx, want;
+
+	if (k == NULL) {
+		perr(p, p->line, "unknown keyword \"%s\"", w[0]);
+		return;
+	}
+	idx = (int)(k - keywords);
+	if (!(k->flags & K_REPEAT) && p->seen[idx] != 0) {
+		perr(p, p->line, "%s: already set at line %d", k->name, p->seen[idx]);
+		return;
+	}
+	if (p->seen[idx] == 0)
+		p->seen[idx] = p->line;
+
+	want = (k->type == KT_LISTEN) ? 3 : 2;
+	if (nw < want) {
+		if (k->type == KT_LISTEN)
+			perr(p, p->line, "%s: missing value (listen KIND ADDRESS:PORT)", k->name);
+		else
+			perr(p, p->line, "%s: missing value", k->name);
+		return;
+	}
+	if (nw > want) {
+		perr(p, p->line, "%s: unexpected \"%s\" after the value", k->name, w[want]);
+		return;
+	}
+
+	switch (k->type) {
+	case KT_HOSTNAME:  do_hostname(p, k, w[1]); break;
+	case KT_DOMAIN:    do_domain(p, k, w[1]); break;
+	case KT_LISTEN:    do_listen(p, k, w[1], w[2]); break;
+	case KT_PATH:      do_path(p, k, w[1]); break;
+	case KT_USER:      do_user(p, k, w[1]); break;
+	case KT_ACCOUNT:   do_account(p, k, w[1]); break;
+	case KT_FACILITY:  do_facility(p, k, w[1]); break;
+	case KT_COUNT:     do_count(p, k, w[1]); break;
+	case KT_SIZE:      do_size(p, k, w[1]); break;
+	case KT_TIME:
+	case KT_TIME_S:    do_time(p, k, w[1]); break;
+	case KT_BOOL:      do_bool(p, k, w[1]); break;
+	case KT_PLAINAUTH: do_plainauth(p, k, w[1]); break;
+	case KT_WORD:      do_string(p, k, w[1]); break;
+	}
+}
+
+/* One line (without its LF): strip the comment, check the bytes, split. */
+static void
+parse_line(struct parser *p, const char *s, size_t len)
+{
+	char buf[CONF_LINE_MAX];
+	char *w[MAX_WORDS + 1];
+	int nw = 0;
+	size_t i;
+	char *q;
+
+	if (len > 0 && s[len - 1] == '\r')
+		len--;
+	if (len >= sizeof(buf)) {
+		perr(p, p->line, "line too long (at most %d characters)", CONF_LINE_MAX - 1);
+		return;
+	}
+	for (i = 0; i < len && s[i] != '#'; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '\0') {
+			perr(p, p->line, "NUL byte in line");
+			return;
+		}
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			perr(p, p->line, "control character 0x%02x in line", ch);
+			return;
+		}
+		buf[i] = (char)ch;
+	}
+	buf[i] = '\0';
+
+	for (q = buf; ; ) {
+		q += strspn(q, " \t");
+		if (*q == '\0')
+			break;
+		if (nw <= MAX_WORDS)
+			w[nw] = q;
+		nw++;
+		q += strcspn(q, " \t");
+		if (*q != '\0')
+			*q++ = '\0';
+	}
+	if (nw == 0)
+		return;
+	directive(p, w, nw > MAX_WORDS ? MAX_WORDS + 1 : nw);
+}
+
+/* ---- the file as a whole ---- */
+
+static void
+check_file_default(struct parser *p, const char *key, const char *path)
+{
+	struct stat st;
+
+	if (seen_line(p, key) != 0)
+		return;
+	if (stat(path, &st) == -1)
+		perr(p, 0, "%s: %s (the default): %s", key, path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		perr(p, 0, "%s: %s (the default) is not a regular file", key, path);
+}
+
+static int
+later(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+static void
+check_pool(struct parser *p, const char *svc, const struct pool_conf *pc)
+{
+	char kmin[32], kmax[32];
+
+	snprintf(kmin, sizeof(kmin), "%s-min-spare", svc);
+	snprintf(kmax, sizeof(kmax), "%s-max", svc);
+	if (pc->min_spare > pc->max)
+		perr(p, later(seen_line(p, kmin), seen_line(p, kmax)),
+		    "%s %u is larger than %s %u", kmin, pc->min_spare, kmax, pc->max);
+}
+
+static void
+check_whole(struct parser *p)
+{
+	struct conf *c = p->c;
+	int lc = seen_line(p, "tls-cert"), lk = seen_line(p, "tls-key");
+	bool tls = c->tls_cert[0] != '\0' && c->tls_key[0] != '\0';
+	uint32_t i;
+
+	if (seen_line(p, "domain") == 0)
+		perr(p, 0, "no domain: at least one \"domain\" line is required");
+	if (seen_line(p, "listen") == 0)
+		perr(p, 0, "no listen: at least one \"listen\" line is required");
+	check_file_default(p, "accounts", c->accounts);
+
+	c->tls_cert_line = lc;   /* the keyholder names these in its errors */
+	c->tls_key_line = lk;
+	if (lc != 0 && lk == 0)
+		perr(p, lc, "tls-cert: tls-key is missing");
+	if (lk != 0 && lc == 0)
+		perr(p, lk, "tls-key: tls-cert is missing");
+	for (i = 0; i < c->nlisten; i++)
+		if (listen_is_tls(c->listen[i].kind) && !tls && lc == 0 && lk == 0)
+			perr(p, c->listen[i].line, "listen: %s %s needs tls-cert and tls-key",
+			    listen_kind_name(c->listen[i].kind), c->listen[i].text);
+
+	check_pool(p, "smtp", &c->pool[SVC_SMTP]);
+	check_pool(p, "pop3", &c->pool[SVC_POP3]);
+
+	if (strcmp(c->user, c->store_user) == 0)
+		perr(p, later(seen_line(p, "user"), seen_line(p, "store-user")),
+		    "store-user: %s is also the workers' user (the store needs its own uid)",
+		    c->store_user);
+	if (strcmp(c->key_user, c->user) == 0 || strcmp(c->key_user, c->store_user) == 0)
+		perr(p, seen_line(p, "key-user"),
+		    "key-user: %s must differ from user and store-user", c->key_user);
+	if (strcmp(c->spool, c->empty_dir) == 0)
+		perr(p, later(seen_line(p, "spool"), seen_line(p, "empty-dir")),
+		    "empty-dir: %s is also the spool", c->empty_dir);
+}
+
+int
+conf_parse_buf(const char *name, const char *text, size_t len, struct conf *c,
+    FILE *errs)
+{
+	struct parser p;
+	size_t pos = 0;
+
+	conf_defaults(c);
+	memset(&p, 0, sizeof(p));
+	p.name = name;
+	p.errs = errs;
+	p.c = c;
+	if (strlen(name) >= sizeof(c->path))
+		perr(&p, 0, "file name too long");
+	else
+		strlcpy_(c->path, name, sizeof(c->path));
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+
+		p.line++;
+		parse_line(&p, text + pos, n);
+		pos += n + (nl ? 1 : 0);
+	}
+	check_whole(&p);
+	return p.nerr;
+}
+
+int
+conf_parse_file(const char *path, struct conf *c)
+{
+	struct stat st;
+	char *buf;
+	size_t len = 0;
+	int fd, n;
+
+	conf_defaults(c);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		fprintf(stderr, "%s:0: cannot open: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "%s:0: not a regular file\n", path);
+		close(fd);
+		return 1;
+	}
+	buf = xmalloc(CONF_FILE_MAX + 1);
+	for (;;) {
+		ssize_t r = read(fd, buf + len, CONF_FILE_MAX + 1 - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			fprintf(stderr, "%s:0: read: %s\n", path, strerror(errno));
+			free(buf);
+			close(fd);
+			return 1;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > CONF_FILE_MAX) {
+			fprintf(stderr, "%s:0: file too large (more than %d bytes)\n",
+			    path, CONF_FILE_MAX);
+			free(buf);
+			close(fd);
+			return 1;
+		}
+	}
+	close(fd);
+	n = conf_parse_buf(path, buf, len, c, stderr);
+	free(buf);
+	return n;
+}

@@ -1,0 +1,29 @@
+/*
+ * The configuration file parser (postern.conf(5)).  Only the master reads
+ * the file; children get the parsed struct conf over IPC.
+ *
+ * Both functions start from conf_defaults(), read every line, and report
+ * every error (not just the first) as "FILE:LINE: message", one a line.
+ * Errors about the file as a whole (no domain, no listen, a missing default
+ * accounts file) are reported at line 0.  They return the number of errors;
+ * with 0 errors *c is complete and consistent.
+ */
+#ifndef POSTERN_PARSE_H
+#define POSTERN_PARSE_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "../privsep/conf.h"
+
+/* Reads path (at most CONF_FILE_MAX bytes); errors go to stderr. */
+int conf_parse_file(const char *path, struct conf *c);
+
+/* Parses len bytes of text (which may contain anything, NUL included);
+ * name is the file name used in messages and stored in c->path. */
+int conf_parse_buf(const char *name, const char *text, size_t len,
+    struct conf *c, FILE *errs);
+
+#define CONF_FILE_MAX   (1024 * 1024)   /* a config file larger than this is refused */
+#define CONF_LINE_MAX   4096            /* one line, comment included */
+
+#endif

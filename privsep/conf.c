@@ -1,0 +1,158 @@
+/*
+ * The configuration every process shares: defaults (postern.conf(5)), the
+ * check a child runs on the struct it receives over IPC, and small lookups.
+ * The file parser is master/parse.c; only the master reads the file.
+ */
+#include <netinet/in.h>
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "util.h"
+
+#define KIB 1024ULL
+#define MIB (1024ULL * KIB)
+
+void
+conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+
+	if (gethostname(c->hostname, sizeof(c->hostname)) == -1)
+		strlcpy_(c->hostname, "localhost", sizeof(c->hostname));
+	c->hostname[sizeof(c->hostname) - 1] = '\0';
+
+	strlcpy_(c->spool, "/var/spool/postern", sizeof(c->spool));
+	strlcpy_(c->accounts, "/etc/postern/accounts", sizeof(c->accounts));
+	strlcpy_(c->user, "_postern", sizeof(c->user));
+	strlcpy_(c->store_user, "_postern-store", sizeof(c->store_user));
+	strlcpy_(c->key_user, "_postern-key", sizeof(c->key_user));
+	strlcpy_(c->empty_dir, "/var/lib/postern/empty", sizeof(c->empty_dir));
+	strlcpy_(c->pidfile, "/run/postern.pid", sizeof(c->pidfile));
+	c->syslog_facility = LOG_MAIL;
+
+	c->pool[SVC_SMTP] = (struct pool_conf){ .min_spare = 2, .max = 50, .sessions = 100 };
+	c->pool[SVC_POP3] = (struct pool_conf){ .min_spare = 2, .max = 50, .sessions = 1 };
+
+	c->max_message_size = 25 * MIB;
+	c->max_recipients = 100;
+	c->max_line_length = 64 * KIB;
+	c->max_bad_commands = 20;
+	c->vrfy = false;
+	c->expn = false;
+	c->verb = true;
+	c->smtp_timeout_ms = 5 * 60 * 1000;
+	c->smtp_data_timeout_ms = 3 * 60 * 1000;
+
+	c->pop3_timeout_ms = 10 * 60 * 1000;
+	c->max_auth_failures = 3;
+	c->login_delay_s = 0;
+	c->plaintext_auth = PA_LOOPBACK;
+
+	c->quota = 0;
+	c->max_sessions_per_ip = 10;
+	c->max_conn_per_ip_per_min = 60;
+	c->shutdown_grace_ms = 10 * 1000;
+}
+
+/* Is the string NUL-terminated inside its array? */
+static int
+str_in(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+static int
+listener_wire_ok(const struct listener *l)
+{
+	if ((unsigned)l->kind > LK_POP3S)
+		return 0;
+	if (!str_in(l->text, sizeof(l->text)))
+		return 0;
+	if (l->ss.ss_family == AF_INET)
+		return l->sslen == sizeof(struct sockaddr_in);
+	if (l->ss.ss_family == AF_INET6)
+		return l->sslen == sizeof(struct sockaddr_in6);
+	return 0;
+}
+
+int
+conf_wire_ok(const struct conf *c)
+{
+	uint32_t i;
+
+	if (!str_in(c->path, sizeof(c->path)) ||
+	    !str_in(c->hostname, sizeof(c->hostname)) ||
+	    !str_in(c->spool, sizeof(c->spool)) ||
+	    !str_in(c->accounts, sizeof(c->accounts)) ||
+	    !str_in(c->aliases, sizeof(c->aliases)) ||
+	    !str_in(c->user, sizeof(c->user)) ||
+	    !str_in(c->store_user, sizeof(c->store_user)) ||
+	    !str_in(c->key_user, sizeof(c->key_user)) ||
+	    !str_in(c->empty_dir, sizeof(c->empty_dir)) ||
+	    !str_in(c->pidfile, sizeof(c->pidfile)) ||
+	    !str_in(c->postmaster, sizeof(c->postmaster)) ||
+	    !str_in(c->tls_cert, sizeof(c->tls_cert)) ||
+	    !str_in(c->tls_key, sizeof(c->tls_key)) ||
+	    !str_in(c->tls_ciphers, sizeof(c->tls_ciphers)))
+		return 0;
+
+	if (c->ndomains > CONF_MAX_DOMAINS || c->nlisten > CONF_MAX_LISTEN)
+		return 0;
+	for (i = 0; i < c->ndomains; i++)
+		if (!str_in(c->domains[i], sizeof(c->domains[i])))
+			return 0;
+	for (i = 0; i < c->nlisten; i++)
+		if (!listener_wire_ok(&c->listen[i]))
+			return 0;
+
+	if ((unsigned)c->plaintext_auth > PA_ALWAYS)
+		return 0;
+	for (i = 0; i < SVC_MAX; i++)
+		if (c->pool[i].max == 0 || c->pool[i].min_spare > c->pool[i].max ||
+		    c->pool[i].sessions == 0)
+			return 0;
+	if (c->max_line_length == 0 || c->max_recipients == 0)
+		return 0;
+	return 1;
+}
+
+bool
+conf_is_local_domain(const struct conf *c, const char *domain)
+{
+	uint32_t i, n = c->ndomains;
+
+	if (n > CONF_MAX_DOMAINS)
+		n = CONF_MAX_DOMAINS;
+	for (i = 0; i < n; i++)
+		if (strcasecmp(c->domains[i], domain) == 0)
+			return true;
+	return false;
+}
+
+const char *
+listen_kind_name(enum listen_kind k)
+{
+	switch (k) {
+	case LK_SMTP:  return "smtp";
+	case LK_POP3:  return "pop3";
+	case LK_SMTPS: return "smtps";
+	case LK_POP3S: return "pop3s";
+	}
+	return "unknown";
+}
+
+enum service
+listen_service(enum listen_kind k)
+{
+	return (k == LK_POP3 || k == LK_POP3S) ? SVC_POP3 : SVC_SMTP;
+}
+
+bool
+listen_is_tls(enum listen_kind k)
+{
+	return k == LK_SMTPS || k == LK_POP3S;
+}

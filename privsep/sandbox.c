@@ -1,0 +1,643 @@
+/*
+ * Privilege drop and seccomp for every child, one routine driven by the
+ * roles[] table (relayd proc_run): which user a role runs as, where it is
+ * jailed, and which system calls it may make.
+ *
+ * Order (sandbox_enter):
+ *   1. resolve the user (getpwnam, while /etc/passwd is still reachable)
+ *   2. check the jail, chroot into it, chdir("/")
+ *   3. empty the capability bounding set (this needs CAP_SETPCAP, which is
+ *      gone once the uid changes, so it comes before setresuid)
+ *   4. setgroups(0), setresgid, setresuid
+ *   5. prove the old ids cannot be regained (OpenSSH permanently_set_uid)
+ *   6. clear the effective/permitted/inheritable and ambient sets, then
+ *      check that every set is empty
+ *   7. PR_SET_NO_NEW_PRIVS, not dumpable, RLIMIT_CORE 0
+ *   8. the role's seccomp filter (sandbox_seccomp)
+ * Started by a normal user, steps 1-5 are skipped (and logged); the rest
+ * is kept.  Any failure is fatal: a child that cannot be jailed never runs.
+ *
+ * The seccomp filter is classic BPF written out by hand (OpenSSH
+ * sandbox-seccomp-filter.c): check the architecture, load the syscall
+ * number, one comparison per rule, and kill the process by default.
+ * Workers and the keyholder get EACCES for open/stat probes so that libc
+ * and OpenSSL fall back gracefully instead of dying.
+ *
+ * Build options:
+ *   -DPOSTERN_SECCOMP_DEBUG  a forbidden call raises SIGSYS instead of
+ *       killing outright; the handler writes "seccomp: ROLE killed by
+ *       syscall N" to fd 2 and exits 99 (find N in <asm/unistd_64.h>).
+ *   -DPOSTERN_SANITIZE  (make asan) adds what the ASan/UBSan runtimes need
+ *       while the process runs, and runs LeakSanitizer's check before the
+ *       jail: LSan's own exit-time check needs /proc and ptrace, which a
+ *       jailed process has not got, so it is done early and then disabled.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <grp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "log.h"
+#include "proc.h"
+#include "sandbox.h"
+
+#if defined(__x86_64__)
+#define SC_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SC_ARCH AUDIT_ARCH_AARCH64
+#else
+#error "postern's seccomp filter knows x86_64 and aarch64 only"
+#endif
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the seccomp argument checks assume a little-endian machine"
+#endif
+
+#ifdef POSTERN_SECCOMP_DEBUG
+#define SC_DENY  SECCOMP_RET_TRAP
+#else
+#define SC_DENY  SECCOMP_RET_KILL_PROCESS
+#endif
+
+enum sc_action {
+	SC_ALLOW,      /* allowed */
+	SC_EACCES,     /* fails with EACCES: a probe answered, not a kill */
+	SC_NOEXEC,     /* allowed unless argument 2 (prot) asks for PROT_EXEC */
+	SC_FDSTAT,     /* allowed with AT_EMPTY_PATH in argument 3 (fstat on a
+			  descriptor), else EACCES */
+};
+
+struct sc_rule {
+	int nr;
+	enum sc_action act;
+};
+
+#define RULES_END { -1, SC_ALLOW }
+
+/* Every role: I/O on descriptors it was given, memory, time, signals. */
+static const struct sc_rule common_rules[] = {
+	{ __NR_read, SC_ALLOW },            /* channels, sockets, memfds */
+	{ __NR_write, SC_ALLOW },           /* the same, and stderr */
+	{ __NR_readv, SC_ALLOW },           /* glibc stdio */
+	{ __NR_writev, SC_ALLOW },          /* glibc stdio, OpenSSL BIOs */
+	{ __NR_close, SC_ALLOW },           /* descriptors we own */
+	{ __NR_exit, SC_ALLOW },            /* thread exit */
+	{ __NR_exit_group, SC_ALLOW },      /* exit(), _exit() */
+	{ __NR_rt_sigreturn, SC_ALLOW },    /* return from a signal handler */
+	{ __NR_rt_sigprocmask, SC_ALLOW },  /* glibc masks signals around some calls */
+	{ __NR_rt_sigaction, SC_ALLOW },    /* SIGPIPE ignored, SIGTERM handled */
+	{ __NR_restart_syscall, SC_ALLOW }, /* the kernel restarts an interrupted sleep */
+	{ __NR_clock_gettime, SC_ALLOW },   /* deadlines, log time stamps (vDSO fallback) */
+	{ __NR_gettimeofday, SC_ALLOW },    /* time() fallback when the vDSO is absent */
+#ifdef __NR_time
+	{ __NR_time, SC_ALLOW },            /* the same, x86_64 */
+#endif
+	{ __NR_clock_nanosleep, SC_ALLOW }, /* login delay, back-off */
+	{ __NR_nanosleep, SC_ALLOW },       /* the same, older glibc */
+#ifdef __NR_poll
+	{ __NR_poll, SC_ALLOW },            /* waiting with a deadline (x86_64) */
+#endif
+	{ __NR_ppoll, SC_ALLOW },           /* the same (aarch64 poll()) */
+	{ __NR_brk, SC_ALLOW },             /* malloc */
+	{ __NR_mmap, SC_NOEXEC },           /* malloc, large buffers; never executable */
+	{ __NR_mprotect, SC_NOEXEC },       /* malloc arenas; never executable */
+	{ __NR_munmap, SC_ALLOW },          /* free */
+	{ __NR_mremap, SC_ALLOW },          /* realloc of large blocks */
+	{ __NR_madvise, SC_ALLOW },         /* free gives pages back */
+	{ __NR_getpid, SC_ALLOW },          /* log lines, OpenSSL fork check */
+	{ __NR_gettid, SC_ALLOW },          /* glibc internals */
+	{ __NR_getppid, SC_ALLOW },         /* noticing the master is gone */
+	{ __NR_sendmsg, SC_ALLOW },         /* IPC, with a descriptor */
+	{ __NR_recvmsg, SC_ALLOW },         /* IPC, with a descriptor */
+	{ __NR_sendto, SC_ALLOW },          /* send() */
+	{ __NR_recvfrom, SC_ALLOW },        /* recv() */
+#ifdef __NR_fstat
+	{ __NR_fstat, SC_ALLOW },           /* fstat on a descriptor we hold */
+#endif
+	{ __NR_lseek, SC_ALLOW },           /* memfds, stdio */
+	{ __NR_fcntl, SC_ALLOW },           /* O_NONBLOCK, memfd seals, record locks */
+	{ __NR_getrandom, SC_ALLOW },       /* OpenSSL's RNG, session ids */
+	{ __NR_futex, SC_ALLOW },           /* glibc locks (stdio, malloc) */
+	{ __NR_sysinfo, SC_ALLOW },         /* glibc qsort() asks the memory size */
+	RULES_END
+};
+
+/* Workers and the keyholder may not open or look at any file: the probes
+ * glibc and OpenSSL make fail quietly with EACCES. */
+static const struct sc_rule probe_rules[] = {
+#ifdef __NR_open
+	{ __NR_open, SC_EACCES },           /* config/locale probes */
+#endif
+	{ __NR_openat, SC_EACCES },         /* the same (glibc open()) */
+#ifdef __NR_openat2
+	{ __NR_openat2, SC_EACCES },        /* the same, newer interface */
+#endif
+#ifdef __NR_stat
+	{ __NR_stat, SC_EACCES },           /* file probes */
+#endif
+#ifdef __NR_lstat
+	{ __NR_lstat, SC_EACCES },          /* file probes */
+#endif
+#ifdef __NR_newfstatat
+	{ __NR_newfstatat, SC_FDSTAT },     /* glibc fstat() = fstatat(fd, "", AT_EMPTY_PATH) */
+#endif
+#ifdef __NR_statx
+	{ __NR_statx, SC_EACCES },          /* file probes */
+#endif
+#ifdef __NR_access
+	{ __NR_access, SC_EACCES },         /* file probes */
+#endif
+	{ __NR_faccessat, SC_EACCES },      /* file probes */
+#ifdef __NR_faccessat2
+	{ __NR_faccessat2, SC_EACCES },     /* file probes */
+#endif
+#ifdef __NR_readlink
+	{ __NR_readlink, SC_EACCES },       /* /proc/self/exe probes */
+#endif
+	{ __NR_readlinkat, SC_EACCES },     /* the same */
+	RULES_END
+};
+
+/* SMTP and POP3 workers: one client socket at a time. */
+static const struct sc_rule worker_rules[] = {
+	{ __NR_accept4, SC_ALLOW },         /* a client, on the inherited listener */
+#ifdef __NR_accept
+	{ __NR_accept, SC_ALLOW },          /* the same */
+#endif
+	{ __NR_shutdown, SC_ALLOW },        /* closing the client's side cleanly */
+	{ __NR_getsockname, SC_ALLOW },     /* which listener/address answered */
+	{ __NR_getpeername, SC_ALLOW },     /* the client's address */
+	{ __NR_setsockopt, SC_ALLOW },      /* TCP_NODELAY, SO_LINGER on the client */
+	{ __NR_getsockopt, SC_ALLOW },      /* SO_ERROR, SO_TYPE */
+	{ __NR_memfd_create, SC_ALLOW },    /* SMTP spools DATA into a memfd */
+	{ __NR_ftruncate, SC_ALLOW },       /* sizing that memfd */
+	{ __NR_pread64, SC_ALLOW },         /* POP3 reads the message memfd */
+	RULES_END
+};
+
+/* The store: files, but only inside its jail (the spool). */
+static const struct sc_rule store_rules[] = {
+	{ __NR_openat, SC_ALLOW },          /* mailboxes, indexes, dotlocks */
+#ifdef __NR_open
+	{ __NR_open, SC_ALLOW },            /* the same */
+#endif
+#ifdef __NR_newfstatat
+	{ __NR_newfstatat, SC_ALLOW },      /* fstat/stat of mailboxes and locks */
+#endif
+#ifdef __NR_stat
+	{ __NR_stat, SC_ALLOW },            /* the same */
+#endif
+#ifdef __NR_lstat
+	{ __NR_lstat, SC_ALLOW },           /* the same, without following links */
+#endif
+#ifdef __NR_statx
+	{ __NR_statx, SC_EACCES },          /* glibc falls back to newfstatat */
+#endif
+#ifdef __NR_access
+	{ __NR_access, SC_ALLOW },          /* does a lock/index exist */
+#endif
+	{ __NR_faccessat, SC_ALLOW },       /* the same */
+	{ __NR_unlinkat, SC_ALLOW },        /* removing dotlocks, temporary files */
+#ifdef __NR_unlink
+	{ __NR_unlink, SC_ALLOW },          /* the same (glibc unlink() on x86_64) */
+#endif
+	{ __NR_renameat, SC_ALLOW },        /* atomic mailbox rewrite */
+	{ __NR_renameat2, SC_ALLOW },       /* the same */
+#ifdef __NR_rename
+	{ __NR_rename, SC_ALLOW },          /* the same (glibc rename() on x86_64) */
+#endif
+	{ __NR_linkat, SC_ALLOW },          /* dotlock by link(2) */
+#ifdef __NR_link
+	{ __NR_link, SC_ALLOW },            /* the same */
+#endif
+	{ __NR_fsync, SC_ALLOW },           /* durability: 250 only after fsync */
+	{ __NR_fdatasync, SC_ALLOW },       /* the same, for appends */
+	{ __NR_ftruncate, SC_ALLOW },       /* undoing a torn append */
+	{ __NR_fallocate, SC_ALLOW },       /* reserving space before an append */
+	{ __NR_getdents64, SC_ALLOW },      /* listing the spool */
+	{ __NR_fchmod, SC_ALLOW },          /* new mailboxes are 0600 */
+	{ __NR_memfd_create, SC_ALLOW },    /* RETR/listing answers travel as memfds */
+	{ __NR_pread64, SC_ALLOW },         /* reading messages and memfds */
+	{ __NR_pwrite64, SC_ALLOW },        /* writing indexes */
+	{ __NR_flock, SC_ALLOW },           /* mailbox locking (with fcntl locks) */
+	{ __NR_statfs, SC_ALLOW },          /* free space before accepting */
+	{ __NR_fstatfs, SC_ALLOW },         /* the same */
+	{ __NR_epoll_create1, SC_ALLOW },   /* many worker channels */
+	{ __NR_epoll_ctl, SC_ALLOW },       /* the same */
+#ifdef __NR_epoll_wait
+	{ __NR_epoll_wait, SC_ALLOW },      /* the same */
+#endif
+	{ __NR_epoll_pwait, SC_ALLOW },     /* the same */
+	{ __NR_umask, SC_ALLOW },           /* file modes */
+	RULES_END
+};
+
+#ifdef POSTERN_SANITIZE
+/* What the ASan/UBSan/LSan runtimes call while the process runs. */
+static const struct sc_rule sanitize_rules[] = {
+	{ __NR_sigaltstack, SC_ALLOW },     /* runtime's stack-overflow handler */
+	{ __NR_sched_yield, SC_ALLOW },     /* runtime spin locks */
+	{ __NR_prctl, SC_ALLOW },           /* PR_GET_DUMPABLE / PR_SET_VMA in reports */
+	{ __NR_prlimit64, SC_ALLOW },       /* getrlimit() in reports */
+#ifdef __NR_getrlimit
+	{ __NR_getrlimit, SC_ALLOW },       /* the same */
+#endif
+	{ __NR_pipe2, SC_ALLOW },           /* IsAccessibleMemoryRange() probe */
+#ifdef __NR_pipe
+	{ __NR_pipe, SC_ALLOW },            /* the same */
+#endif
+	{ __NR_mincore, SC_ALLOW },         /* memory probes */
+	{ __NR_uname, SC_ALLOW },           /* kernel version check in reports */
+	{ __NR_tgkill, SC_ALLOW },          /* abort() after a report */
+	{ __NR_getuid, SC_ALLOW },          /* report headers */
+	{ __NR_ioctl, SC_ALLOW },           /* isatty(2) for coloured reports */
+	RULES_END
+};
+#endif
+
+/* The table of roles. */
+struct role_sandbox {
+	enum role role;
+	size_t user;                 /* offsetof(struct conf, ...) of the user name */
+	size_t jail;                 /* offsetof(struct conf, ...) of the jail */
+	int empty_jail;              /* the jail must be an empty root-owned dir */
+	const struct sc_rule *rules[3];
+};
+
+static const struct role_sandbox roles[] = {
+	{ ROLE_STORE, offsetof(struct conf, store_user), offsetof(struct conf, spool), 0,
+	  { store_rules, NULL, NULL } },
+	{ ROLE_SMTP, offsetof(struct conf, user), offsetof(struct conf, empty_dir), 1,
+	  { probe_rules, worker_rules, NULL } },
+	{ ROLE_POP3, offsetof(struct conf, user), offsetof(struct conf, empty_dir), 1,
+	  { probe_rules, worker_rules, NULL } },
+	{ ROLE_KEYHOLDER, offsetof(struct conf, key_user), offsetof(struct conf, empty_dir), 1,
+	  { probe_rules, NULL, NULL } },
+};
+
+static const struct role_sandbox *
+role_find(enum role r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (roles[i].role == r)
+			return &roles[i];
+	fatalx("sandbox: no sandbox for role %s", role_name(r));
+}
+
+static const char *
+conf_str(const struct conf *c, size_t off)
+{
+	return (const char *)c + off;
+}
+
+/* ---- seccomp ---- */
+
+#define SC_MAX_INSNS 512
+#define SC_NR      offsetof(struct seccomp_data, nr)
+#define SC_ARCHOFF offsetof(struct seccomp_data, arch)
+#define SC_ARG_LO(i) (offsetof(struct seccomp_data, args) + (i) * sizeof(uint64_t))
+
+struct sc_prog {
+	struct sock_filter insn[SC_MAX_INSNS];
+	size_t n;
+};
+
+static void
+emit(struct sc_prog *p, struct sock_filter f)
+{
+	if (p->n >= SC_MAX_INSNS)
+		fatalx("sandbox: seccomp program too long");
+	p->insn[p->n++] = f;
+}
+
+static void
+emit_rule(struct sc_prog *p, const struct sc_rule *r)
+{
+	const uint32_t eacces = SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA);
+
+	switch (r->act) {
+	case SC_ALLOW:
+		emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 1));
+		emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+		break;
+	case SC_EACCES:
+		emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 1));
+		emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, eacces));
+		break;
+	case SC_NOEXEC:
+		/* nr?  load prot; PROT_EXEC? deny : allow.  A is clobbered,
+		 * but both branches return. */
+		emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 4));
+		emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG_LO(2)));
+		emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1));
+		emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SC_DENY));
+		emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+		break;
+	case SC_FDSTAT:
+		emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, 4));
+		emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG_LO(3)));
+		emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, 0, 1));
+		emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+		emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, eacces));
+		break;
+	}
+}
+
+static void
+emit_rules(struct sc_prog *p, const struct sc_rule *r)
+{
+	for (; r != NULL && r->nr != -1; r++)
+		emit_rule(p, r);
+}
+
+static void
+build_filter(struct sc_prog *p, const struct role_sandbox *rs)
+{
+	size_t i;
+
+	p->n = 0;
+	/* The architecture first: a syscall number means nothing without it. */
+	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARCHOFF));
+	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SC_ARCH, 1, 0));
+	emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SC_DENY));
+	/* Then the number.  x32 calls (bit 30 set) match no rule: denied. */
+	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_NR));
+	/* Role rules first: the store's openat must win over nothing else,
+	 * and a probe answer must win over nothing in common_rules. */
+	for (i = 0; i < sizeof(rs->rules) / sizeof(rs->rules[0]); i++)
+		emit_rules(p, rs->rules[i]);
+	emit_rules(p, common_rules);
+#ifdef POSTERN_SANITIZE
+	emit_rules(p, sanitize_rules);
+#endif
+	emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SC_DENY));
+}
+
+#ifdef POSTERN_SECCOMP_DEBUG
+static char sc_role[16];
+
+/* Async-signal-safe: write(2) and _exit only. */
+static void
+sigsys_handler(int sig, siginfo_t *si, void *ctx)
+{
+	char buf[96], num[16];
+	size_t n = 0, k = 0, i;
+	unsigned v = (unsigned)si->si_syscall;
+	const char *a = "seccomp: ", *b = " killed by syscall ";
+
+	for (i = 0; a[i]; i++) buf[n++] = a[i];
+	for (i = 0; sc_role[i] && n < 40; i++) buf[n++] = sc_role[i];
+	for (i = 0; b[i]; i++) buf[n++] = b[i];
+	do { num[k++] = (char)('0' + v % 10); v /= 10; } while (v && k < sizeof(num));
+	while (k > 0) buf[n++] = num[--k];
+	buf[n++] = '\n';
+	(void)!write(2, buf, n);
+	_exit(99);
+}
+
+static void
+install_sigsys_handler(enum role r)
+{
+	struct sigaction sa;
+
+	strncpy(sc_role, role_name(r), sizeof(sc_role) - 1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = sigsys_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) == -1)
+		fatal("sandbox: sigaction SIGSYS");
+}
+#endif
+
+#ifdef POSTERN_SANITIZE
+extern void __lsan_do_leak_check(void) __attribute__((weak));
+
+/* LSan's exit-time check needs /proc and ptrace: run it now, which also
+ * turns the exit-time check off. */
+static void
+sanitizer_leak_check_now(void)
+{
+	if (__lsan_do_leak_check != NULL)
+		__lsan_do_leak_check();
+}
+#endif
+
+void
+sandbox_seccomp(enum role r)
+{
+	static struct sc_prog prog;
+	struct sock_fprog fprog;
+
+#ifdef POSTERN_SANITIZE
+	sanitizer_leak_check_now();
+#endif
+	build_filter(&prog, role_find(r));
+	fprog.len = (unsigned short)prog.n;
+	fprog.filter = prog.insn;
+#ifdef POSTERN_SECCOMP_DEBUG
+	install_sigsys_handler(r);
+#endif
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("sandbox: PR_SET_NO_NEW_PRIVS");
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) == -1)
+		fatal("sandbox: installing the seccomp filter for %s", role_name(r));
+}
+
+/* ---- users and capabilities ---- */
+
+static void
+resolve_user(const char *name, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	if ((pw = getpwnam(name)) == NULL) {
+		if (errno != 0)
+			fatal("sandbox: getpwnam %s", name);
+		fatalx("sandbox: user %s does not exist", name);
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		fatalx("sandbox: user %s has uid or gid 0", name);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	endpwent();
+}
+
+/* The store and the workers must never share a uid (DESIGN.md), nor the
+ * keyholder and the workers. */
+static void
+check_own_uid(enum role r, const struct conf *c, uid_t uid)
+{
+	uid_t other;
+	gid_t g;
+	const char *name = (r == ROLE_SMTP || r == ROLE_POP3) ? c->store_user : c->user;
+
+	resolve_user(name, &other, &g);
+	if (other == uid)
+		fatalx("sandbox: %s runs with the same uid as %s (%u)", role_name(r),
+		    name, (unsigned)uid);
+}
+
+static void
+check_jail(const char *dir, int empty)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+
+	if (lstat(dir, &st) == -1)
+		fatal("sandbox: jail %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		fatalx("sandbox: jail %s is not a directory", dir);
+	if (!empty)
+		return;
+	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		fatalx("sandbox: jail %s must be owned by root and writable by root only", dir);
+	if ((d = opendir(dir)) == NULL)
+		fatal("sandbox: opendir %s", dir);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			fatalx("sandbox: jail %s is not empty (%s)", dir, de->d_name);
+	closedir(d);
+}
+
+static void
+drop_bounding_set(void)
+{
+	cap_value_t i, max = cap_max_bits();
+
+	for (i = 0; i < max; i++)
+		if (cap_drop_bound(i) == -1)
+			fatal("sandbox: cap_drop_bound %d", (int)i);
+}
+
+static void
+switch_ids(uid_t uid, gid_t gid)
+{
+	if (setgroups(0, NULL) == -1)
+		fatal("sandbox: setgroups");
+	if (setresgid(gid, gid, gid) == -1)
+		fatal("sandbox: setresgid %u", (unsigned)gid);
+	if (setresuid(uid, uid, uid) == -1)
+		fatal("sandbox: setresuid %u", (unsigned)uid);
+}
+
+/* OpenSSH permanently_set_uid: getting the old ids back must fail. */
+static void
+verify_ids(uid_t uid, gid_t gid, uid_t old_uid, gid_t old_gid)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (getresuid(&ru, &eu, &su) == -1 || ru != uid || eu != uid || su != uid)
+		fatalx("sandbox: uid is not %u everywhere", (unsigned)uid);
+	if (getresgid(&rg, &eg, &sg) == -1 || rg != gid || eg != gid || sg != gid)
+		fatalx("sandbox: gid is not %u everywhere", (unsigned)gid);
+	if (getgroups(0, NULL) != 0)
+		fatalx("sandbox: supplementary groups remain");
+	if (setgid(old_gid) != -1 || setegid(old_gid) != -1)
+		fatalx("sandbox: could regain gid %u", (unsigned)old_gid);
+	if (setuid(old_uid) != -1 || seteuid(old_uid) != -1)
+		fatalx("sandbox: could regain uid %u", (unsigned)old_uid);
+	if (setresuid(old_uid, old_uid, old_uid) != -1)
+		fatalx("sandbox: setresuid back to %u succeeded", (unsigned)old_uid);
+}
+
+static void
+drop_capabilities(void)
+{
+	cap_t none;
+
+	if ((none = cap_init()) == NULL)
+		fatal("sandbox: cap_init");
+	if (cap_set_proc(none) == -1)
+		fatal("sandbox: cap_set_proc");
+	cap_free(none);
+	if (cap_reset_ambient() == -1)
+		fatal("sandbox: cap_reset_ambient");
+}
+
+static void
+verify_capabilities(int bounding)
+{
+	cap_t now, none;
+	cap_value_t i, max = cap_max_bits();
+
+	if ((now = cap_get_proc()) == NULL || (none = cap_init()) == NULL)
+		fatal("sandbox: cap_get_proc");
+	if (cap_compare(now, none) != 0)
+		fatalx("sandbox: capabilities remain after the drop");
+	cap_free(now);
+	cap_free(none);
+	for (i = 0; i < max; i++) {
+		if (bounding && cap_get_bound(i) != 0)
+			fatalx("sandbox: capability %d still in the bounding set", (int)i);
+		if (cap_get_ambient(i) > 0)
+			fatalx("sandbox: capability %d still in the ambient set", (int)i);
+	}
+}
+
+static void
+limit_process(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("sandbox: PR_SET_NO_NEW_PRIVS");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("sandbox: PR_SET_DUMPABLE");
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		fatal("sandbox: RLIMIT_CORE");
+}
+
+void
+sandbox_enter(enum role r, const struct conf *c)
+{
+	const struct role_sandbox *rs = role_find(r);
+	const char *user = conf_str(c, rs->user);
+	const char *jail = conf_str(c, rs->jail);
+	uid_t uid, old_uid = getuid();
+	gid_t gid, old_gid = getgid();
+
+#ifdef POSTERN_SANITIZE
+	sanitizer_leak_check_now();
+#endif
+	if (geteuid() == 0) {
+		resolve_user(user, &uid, &gid);
+		check_own_uid(r, c, uid);
+		check_jail(jail, rs->empty_jail);
+		if (chroot(jail) == -1)
+			fatal("sandbox: chroot %s", jail);
+		if (chdir("/") == -1)
+			fatal("sandbox: chdir / in %s", jail);
+		drop_bounding_set();
+		switch_ids(uid, gid);
+		verify_ids(uid, gid, old_uid, old_gid);
+		drop_capabilities();
+		verify_capabilities(1);
+		log_debug("sandbox: %s jailed in %s as %s (uid %u gid %u)",
+		    role_name(r), jail, user, (unsigned)uid, (unsigned)gid);
+	} else {
+		log_info("not root: no chroot, no user switch for %s", role_name(r));
+		drop_capabilities();
+		verify_capabilities(0);
+	}
+	limit_process();
+	sandbox_seccomp(r);
+}
