@@ -1,0 +1,139 @@
+/*
+ * The request table and the decoders (see dispatch.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../privsep/util.h"
+#include "dispatch.h"
+
+#define SMTP_K KIND_BIT(CHAN_SMTP)
+#define POP3_K KIND_BIT(CHAN_POP3)
+
+static const struct dispatch_row table[] = {
+	{ MSG_LOOKUP,  SMTP_K, CS_OPEN,  4 + 1, 4 + LIM_PATH, FD_FORBIDDEN, MSG_LOOKUP_R },
+	{ MSG_APPEND,  SMTP_K, CS_OPEN,  4 + 4 + 4 + 4 + 1, IPC_MAX_PAYLOAD, FD_REQUIRED, MSG_APPEND_R },
+	{ MSG_AUTH,    POP3_K, CS_OPEN,  4 + 4 + 4, 12 + LIM_POP3_CMDLINE + LIM_PASSWORD + LIM_ADDR,
+	  FD_FORBIDDEN, MSG_AUTH_R },
+	{ MSG_RETR,    POP3_K, CS_BOUND, 8, 8, FD_FORBIDDEN, MSG_RETR_R },
+	{ MSG_DELE,    POP3_K, CS_BOUND, 4, 4, FD_FORBIDDEN, MSG_DELE_R },
+	{ MSG_UNDO,    POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_UNDO_R },
+	{ MSG_COMMIT,  POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_COMMIT_R },
+	{ MSG_RELEASE, POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_RELEASE_R },
+};
+
+const struct dispatch_row *
+dispatch_check(const struct ipc_msg *m, unsigned kind, unsigned state,
+    const char **why)
+{
+	const struct dispatch_row *row = NULL;
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].type == m->hdr.type)
+			row = &table[i];
+	if (row == NULL) {
+		*why = "request type not allowed on a store channel";
+		return NULL;
+	}
+	if (kind >= 32 || !(row->kinds & KIND_BIT(kind))) {
+		*why = "request not allowed on this kind of channel";
+		return NULL;
+	}
+	if (!(row->states & state)) {
+		*why = state == CS_OPEN ? "request before authentication" :
+		    "request not allowed in this state";
+		return NULL;
+	}
+	if (m->hdr.len < row->minlen || m->hdr.len > row->maxlen) {
+		*why = "payload size out of range";
+		return NULL;
+	}
+	if ((row->fd == FD_REQUIRED) != (m->fd >= 0)) {
+		*why = row->fd == FD_REQUIRED ? "descriptor missing" :
+		    "unexpected descriptor";
+		return NULL;
+	}
+	return row;
+}
+
+void
+req_free(struct store_req *r)
+{
+	free(r->acc);
+	r->acc = NULL;
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	explicit_bzero(r->password, sizeof(r->password));
+}
+
+static int
+decode_append(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	if (ipc_get_str(m, r->sessid, sizeof(r->sessid)) == -1 ||
+	    ipc_get_str(m, r->sender, sizeof(r->sender)) == -1 ||
+	    ipc_get_u32(m, &r->nacc) == -1) {
+		*why = "malformed APPEND header";
+		return -1;
+	}
+	if (r->nacc == 0 || r->nacc > LIM_APPEND_ACCOUNTS) {
+		*why = "APPEND account count out of range";
+		return -1;
+	}
+	r->acc = xcalloc(r->nacc, sizeof(*r->acc));
+	for (uint32_t i = 0; i < r->nacc; i++)
+		if (ipc_get_str(m, r->acc[i], sizeof(r->acc[i])) == -1) {
+			*why = "malformed APPEND account";
+			return -1;
+		}
+	return 0;
+}
+
+int
+req_decode(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = m->hdr.type;
+	r->id = m->hdr.id;
+	r->fd = m->fd;
+	m->fd = -1;
+	m->pos = 0;
+	*why = "malformed request";
+	switch (m->hdr.type) {
+	case MSG_LOOKUP:
+		if (ipc_get_str(m, r->local, sizeof(r->local)) == -1)
+			return -1;
+		break;
+	case MSG_APPEND:
+		if (decode_append(m, r, why) == -1)
+			return -1;
+		break;
+	case MSG_AUTH:
+		if (ipc_get_str(m, r->name, sizeof(r->name)) == -1 ||
+		    ipc_get_str(m, r->password, sizeof(r->password)) == -1 ||
+		    ipc_get_str(m, r->addr, sizeof(r->addr)) == -1)
+			return -1;
+		break;
+	case MSG_RETR:
+		if (ipc_get_u32(m, &r->msgno) == -1 || ipc_get_u32(m, &r->lines) == -1)
+			return -1;
+		break;
+	case MSG_DELE:
+		if (ipc_get_u32(m, &r->msgno) == -1)
+			return -1;
+		break;
+	case MSG_UNDO:
+	case MSG_COMMIT:
+	case MSG_RELEASE:
+		break;
+	default:
+		*why = "unknown request";
+		return -1;
+	}
+	if (ipc_end(m) == -1) {
+		*why = "trailing bytes after the request";
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,60 @@
+/*
+ * The store's request table (STYLE.md #10, OpenSSH monitor.c mon_table):
+ * one row per request type with the channel kinds that may send it, the
+ * channel states it is allowed in, its payload size range and its fd rule.
+ * Anything not in the table, or not matching its row, is refused and the
+ * channel dropped.  Decoding is separate from handling so the fuzz target
+ * can run it without touching files.
+ */
+#ifndef POSTERN_DISPATCH_H
+#define POSTERN_DISPATCH_H
+
+#include <stdint.h>
+#include "../privsep/ipc.h"
+#include "../privsep/msg.h"
+#include "../privsep/params.h"
+
+enum chan_state {
+	CS_OPEN = 0x1,     /* SMTP channel; POP3 channel before AUTH_OK */
+	CS_BOUND = 0x2,    /* POP3 channel bound to a mailbox */
+};
+
+enum fd_rule { FD_FORBIDDEN = 0, FD_REQUIRED };
+
+#define KIND_BIT(k) (1u << (k))
+
+struct dispatch_row {
+	uint32_t type;
+	unsigned kinds;        /* KIND_BIT(CHAN_SMTP) | ... */
+	unsigned states;       /* CS_* */
+	uint32_t minlen, maxlen;
+	enum fd_rule fd;
+	uint32_t answer;       /* the answer's type */
+};
+
+/* A decoded request. */
+struct store_req {
+	uint32_t type, id;
+	int fd;                                  /* APPEND's memfd, else -1 */
+	char local[LIM_PATH + 1];                /* LOOKUP */
+	char sessid[LIM_SESSID + 1];             /* APPEND */
+	char sender[LIM_PATH + 1];
+	uint32_t nacc;
+	char (*acc)[LIM_NAME + 1];               /* malloc'ed, nacc entries */
+	char name[LIM_POP3_CMDLINE + 1];         /* AUTH */
+	char password[LIM_PASSWORD + 1];
+	char addr[LIM_ADDR + 1];
+	uint32_t msgno, lines;                   /* RETR, DELE */
+};
+
+/* The row for m on a channel of this kind and state, or NULL with *why
+ * set.  Checks kind, state, size and the fd rule. */
+const struct dispatch_row *dispatch_check(const struct ipc_msg *m,
+    unsigned kind, unsigned state, const char **why);
+
+/* Decodes m into *r (trailing bytes refused).  0 ok, -1 with *why set.
+ * r->acc must be freed with req_free() either way; m->fd moves to r->fd. */
+int req_decode(struct ipc_msg *m, struct store_req *r, const char **why);
+void req_free(struct store_req *r);
+
+#endif

@@ -1,0 +1,788 @@
+/*
+ * Mailbox files (the format is in store/mbox.c).  Open without following
+ * links and check what was opened (OpenSMTPD mail.local.c deliver()),
+ * lock with fcntl and a dotlock, append with truncate-back on error,
+ * repair a torn tail, keep the ".NAME.idx" index, rewrite atomically.
+ *
+ * fcntl locks belong to the process and any close() of the file drops
+ * them, so the store never holds two descriptors of one mailbox while a
+ * lock is held (store/store.c orders its work for that).
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../privsep/util.h"
+#include "mailbox.h"
+
+#define IDX_MAGIC   "PSTNIDX1"
+#define IDX_VERSION 1u
+
+struct idx_hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t entsize;
+	uint64_t count;
+	uint64_t size;
+	uint64_t mtime_ns;
+	uint64_t ino;
+};
+
+static void
+mb_err(struct mailbox *mb, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(mb->err, sizeof(mb->err), fmt, ap);
+	va_end(ap);
+}
+
+static uid_t owner_uid = (uid_t)-1;
+
+void
+mb_set_owner(uid_t uid)
+{
+	owner_uid = uid;
+}
+
+int
+mailbox_name_ok(const char *name)
+{
+	size_t n;
+
+	if (!name_ok(name))
+		return 0;
+	n = strlen(name);
+	if (n >= 5 && strcmp(name + n - 5, ".lock") == 0)
+		return 0;
+	return 1;
+}
+
+void
+mb_init(struct mailbox *mb, int dirfd, const char *name)
+{
+	memset(mb, 0, sizeof(*mb));
+	mb->dirfd = dirfd;
+	mb->fd = -1;
+	strlcpy_(mb->name, name, sizeof(mb->name));
+}
+
+static int
+side_name(const struct mailbox *mb, char *out, size_t outsz, const char *pre,
+    const char *suf)
+{
+	return bsnprintf(out, outsz, "%s%s%s", pre, mb->name, suf);
+}
+
+static uint64_t
+mtime_ns(const struct stat *st)
+{
+	return (uint64_t)st->st_mtim.tv_sec * 1000000000ull +
+	    (uint64_t)st->st_mtim.tv_nsec;
+}
+
+int
+mb_open(struct mailbox *mb, int create)
+{
+	struct stat st;
+	int fd, flags = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+
+	if (!mailbox_name_ok(mb->name)) {
+		mb_err(mb, "invalid mailbox name");
+		return -1;
+	}
+	mb->created = 0;
+	fd = openat(mb->dirfd, mb->name, flags);
+	if (fd == -1 && errno == ENOENT) {
+		if (!create)
+			return 1;
+		fd = openat(mb->dirfd, mb->name, flags | O_CREAT | O_EXCL, 0600);
+		if (fd != -1)
+			mb->created = 1;
+	}
+	if (fd == -1) {
+		if (errno == ELOOP)
+			mb_err(mb, "mailbox %s is a symbolic link: refused", mb->name);
+		else
+			mb_err(mb, "open mailbox %s: %s", mb->name, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		mb_err(mb, "fstat mailbox %s: %s", mb->name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != (owner_uid == (uid_t)-1 ? geteuid() : owner_uid)) {
+		mb_err(mb, "mailbox %s refused: %s", mb->name,
+		    !S_ISREG(st.st_mode) ? "not a regular file" :
+		    st.st_nlink != 1 ? "more than one link" : "not owned by the store user");
+		close(fd);
+		return -1;
+	}
+	set_nonblock(fd, 0);
+	mb->fd = fd;
+	mb->size = (uint64_t)st.st_size;
+	return 0;
+}
+
+void
+mb_close(struct mailbox *mb)
+{
+	mb_unlock(mb);
+	if (mb->fd != -1)
+		close(mb->fd);
+	mb->fd = -1;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * A dotlock is stale when older than MB_DOTLOCK_STALE_S, or when a postern
+ * store wrote it ("PID postern") and we hold the fcntl lock: a store holds
+ * the fcntl lock whenever it holds the dotlock, so that store is gone
+ * (killed between the two unlocks).  No kill(2) probe: the store's seccomp
+ * filter need not allow it.
+ */
+static int
+dotlock_stale(struct mailbox *mb, const char *lk)
+{
+	struct stat st;
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	if (fstatat(mb->dirfd, lk, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT;
+	if (time(NULL) - st.st_mtim.tv_sec > MB_DOTLOCK_STALE_S)
+		return 1;
+	if (!mb->fcntl_locked || !S_ISREG(st.st_mode))
+		return 0;
+	if ((fd = openat(mb->dirfd, lk, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)   /* another tool between create and write: give it 10 s */
+		return n == 0 && time(NULL) - st.st_mtim.tv_sec > 10;
+	buf[n] = '\0';
+	return strstr(buf, " postern\n") != NULL;
+}
+
+/*
+ * The dotlock is made by link(2) from ".NAME.lktmp" holding "PID postern",
+ * so a lock file never exists without its content, even if the store is
+ * killed halfway.
+ */
+static int
+dotlock_take(struct mailbox *mb, uint64_t deadline)
+{
+	char lk[128], tmp[128], pid[32];
+	int fd, r = -1;
+
+	if (side_name(mb, lk, sizeof(lk), "", ".lock") == -1 ||
+	    side_name(mb, tmp, sizeof(tmp), ".", ".lktmp") == -1)
+		return -1;
+	unlinkat(mb->dirfd, tmp, 0);
+	fd = openat(mb->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	snprintf(pid, sizeof(pid), "%ld postern\n", (long)getpid());
+	if (fd == -1 || write_all(fd, pid, strlen(pid)) == -1) {
+		mb_err(mb, "dotlock %s: %s", tmp, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		unlinkat(mb->dirfd, tmp, 0);
+		return -1;
+	}
+	close(fd);
+	for (;;) {
+		if (linkat(mb->dirfd, tmp, mb->dirfd, lk, 0) == 0) {
+			r = 0;
+			break;
+		}
+		if (errno != EEXIST) {
+			mb_err(mb, "dotlock %s: %s", lk, strerror(errno));
+			break;
+		}
+		if (dotlock_stale(mb, lk)) {
+			unlinkat(mb->dirfd, lk, 0);
+			continue;
+		}
+		if (now_ms() >= deadline) {
+			mb_err(mb, "dotlock %s: held by another process", lk);
+			break;
+		}
+		sleep_ms(10);
+	}
+	unlinkat(mb->dirfd, tmp, 0);
+	if (r == 0)
+		mb->dotlocked = 1;
+	return r;
+}
+
+static int
+fcntl_lock(int fd, short type)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	return fcntl(fd, F_SETLK, &fl);
+}
+
+int
+mb_lock(struct mailbox *mb, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	struct stat st;
+
+	while (fcntl_lock(mb->fd, F_WRLCK) == -1) {
+		if ((errno != EAGAIN && errno != EACCES && errno != EINTR) ||
+		    now_ms() >= deadline) {
+			mb_err(mb, "lock mailbox %s: %s", mb->name,
+			    errno == EAGAIN || errno == EACCES ?
+			    "held by another process" : strerror(errno));
+			return -1;
+		}
+		sleep_ms(10);
+	}
+	mb->fcntl_locked = 1;
+	if (dotlock_take(mb, deadline) == -1) {
+		mb_unlock(mb);
+		return -1;
+	}
+	if (fstat(mb->fd, &st) == -1) {
+		mb_err(mb, "fstat mailbox %s: %s", mb->name, strerror(errno));
+		mb_unlock(mb);
+		return -1;
+	}
+	mb->size = (uint64_t)st.st_size;
+	return 0;
+}
+
+void
+mb_unlock(struct mailbox *mb)
+{
+	char lk[128];
+
+	if (mb->dotlocked && side_name(mb, lk, sizeof(lk), "", ".lock") == 0)
+		unlinkat(mb->dirfd, lk, 0);
+	mb->dotlocked = 0;
+	if (mb->fcntl_locked && mb->fd != -1)
+		fcntl_lock(mb->fd, F_UNLCK);
+	mb->fcntl_locked = 0;
+}
+
+static ssize_t
+pread_full(int fd, void *buf, size_t n, off_t off)
+{
+	unsigned char *p = buf;
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = pread(fd, p + done, n - done, off + (off_t)done);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+static size_t
+ndigits(uint64_t v)
+{
+	size_t d = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		d++;
+	}
+	return d;
+}
+
+/* Does the file still hold message e where the index says it starts? */
+static int
+ent_still_there(int fd, const struct mbox_ent *e)
+{
+	char buf[512];
+	ssize_t n = pread_full(fd, buf, sizeof(buf) - 1, (off_t)e->off);
+	char *lf, want[80];
+
+	if (n < 6 || memcmp(buf, "From ", 5) != 0)
+		return 0;
+	buf[n] = '\0';
+	if (!(e->flags & MBE_POSTERN))
+		return 1;
+	if ((lf = memchr(buf, '\n', (size_t)n)) == NULL)
+		return 0;
+	snprintf(want, sizeof(want), "X-Postern: uid=%.*s ",
+	    (int)MBE_BASELEN(e->flags), e->uid);
+	return strncmp(lf + 1, want, strlen(want)) == 0;
+}
+
+/* ---- the index ---- */
+
+static int
+ent_ok(const struct mbox_ent *e, uint64_t expect_off, uint64_t size)
+{
+	size_t ul = strnlen(e->uid, sizeof(e->uid));
+
+	if (e->off != expect_off || e->len == 0 || e->len > size - e->off)
+		return 0;
+	if ((uint64_t)e->skip > e->len || e->clen > e->len - e->skip)
+		return 0;
+	if (ul == 0 || ul > MBOX_UID_MAX || MBE_BASELEN(e->flags) > ul)
+		return 0;
+	return mbox_uid_ok(e->uid, ul);
+}
+
+int
+mb_index_load(struct mailbox *mb, const struct stat *st, struct mbox_list *l,
+    int *valid)
+{
+	char nm[128];
+	struct idx_hdr h;
+	struct stat ist;
+	uint64_t off = 0;
+	int fd;
+
+	*valid = 0;
+	mbox_list_truncate(l, 0);
+	if (side_name(mb, nm, sizeof(nm), ".", ".idx") == -1)
+		return 0;
+	if ((fd = openat(mb->dirfd, nm, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return 0;
+	if (fstat(fd, &ist) == -1 || !S_ISREG(ist.st_mode) ||
+	    read_full(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) ||
+	    memcmp(h.magic, IDX_MAGIC, 8) != 0 || h.version != IDX_VERSION ||
+	    h.entsize != sizeof(struct mbox_ent) || h.ino != (uint64_t)st->st_ino ||
+	    h.size > (uint64_t)st->st_size ||
+	    h.count > ((uint64_t)ist.st_size - sizeof(h)) / sizeof(struct mbox_ent) ||
+	    (uint64_t)ist.st_size != sizeof(h) + h.count * sizeof(struct mbox_ent)) {
+		close(fd);
+		return 0;
+	}
+	if (h.count > 0) {
+		size_t bytes = (size_t)h.count * sizeof(struct mbox_ent);
+
+		while (l->cap < h.count) {
+			struct mbox_ent dummy;
+
+			memset(&dummy, 0, sizeof(dummy));
+			if (mbox_list_push(l, &dummy) == -1)
+				break;
+			l->n = 0;
+			if (l->cap < h.count) {
+				/* grow to at least count in one step */
+				struct mbox_ent *nv = realloc(l->v, bytes);
+				if (nv == NULL)
+					break;
+				l->v = nv;
+				l->cap = (size_t)h.count;
+			}
+		}
+		if (l->cap < h.count || read_full(fd, l->v, bytes) != (ssize_t)bytes) {
+			close(fd);
+			return 0;
+		}
+		for (uint64_t i = 0; i < h.count; i++) {
+			if (!ent_ok(&l->v[i], off, h.size)) {
+				close(fd);
+				mbox_list_truncate(l, 0);
+				return 0;
+			}
+			off += l->v[i].len;
+		}
+		l->n = (size_t)h.count;
+	}
+	close(fd);
+	if (off != h.size) {
+		mbox_list_truncate(l, 0);
+		return 0;
+	}
+	if (h.size == (uint64_t)st->st_size && h.mtime_ns == mtime_ns(st))
+		*valid = 2;
+	else if (h.size < (uint64_t)st->st_size && l->n > 0)
+		*valid = 1;
+	else
+		mbox_list_truncate(l, 0);
+	return 0;
+}
+
+int
+mb_index_write(struct mailbox *mb, const struct mbox_list *l)
+{
+	char nm[128], tmp[128];
+	struct idx_hdr h;
+	struct stat st;
+	int fd;
+
+	if (fstat(mb->fd, &st) == -1 ||
+	    side_name(mb, nm, sizeof(nm), ".", ".idx") == -1 ||
+	    side_name(mb, tmp, sizeof(tmp), ".", ".idx.tmp") == -1)
+		return -1;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, IDX_MAGIC, 8);
+	h.version = IDX_VERSION;
+	h.entsize = sizeof(struct mbox_ent);
+	h.count = l->n;
+	h.size = (uint64_t)st.st_size;
+	h.mtime_ns = mtime_ns(&st);
+	h.ino = (uint64_t)st.st_ino;
+	unlinkat(mb->dirfd, tmp, 0);
+	fd = openat(mb->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	if (write_all(fd, &h, sizeof(h)) == -1 ||
+	    (l->n > 0 && write_all(fd, l->v, l->n * sizeof(*l->v)) == -1) ||
+	    close(fd) == -1 || renameat(mb->dirfd, tmp, mb->dirfd, nm) == -1) {
+		unlinkat(mb->dirfd, tmp, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- scan and repair ---- */
+
+int
+mb_scan(struct mailbox *mb, struct mbox_list *l, int repair, uint64_t *repaired)
+{
+	struct stat st;
+	enum mbox_parse_status pst;
+	size_t good = 0, start = 0, map_off, pg = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned char *map = NULL;
+	size_t maplen = 0;
+	int valid, r;
+
+	*repaired = 0;
+	if (fstat(mb->fd, &st) == -1) {
+		mb_err(mb, "fstat mailbox %s: %s", mb->name, strerror(errno));
+		return -1;
+	}
+	mb_index_load(mb, &st, l, &valid);
+	if (valid == 2)
+		return 0;
+	if (valid == 1 && ent_still_there(mb->fd, &l->v[l->n - 1])) {
+		start = (size_t)l->v[l->n - 1].off;
+		mbox_list_truncate(l, l->n - 1);
+	} else
+		mbox_list_truncate(l, 0);
+	if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX / 2) {
+		mb_err(mb, "mailbox %s too large", mb->name);
+		return -1;
+	}
+	map_off = start - start % pg;
+	if ((size_t)st.st_size > map_off) {
+		maplen = (size_t)st.st_size - map_off;
+		map = mmap(NULL, maplen, PROT_READ, MAP_PRIVATE, mb->fd, (off_t)map_off);
+		if (map == MAP_FAILED) {
+			mb_err(mb, "mmap mailbox %s: %s", mb->name, strerror(errno));
+			return -1;
+		}
+	}
+	/* parse with offsets relative to map_off, then shift them */
+	{
+		size_t first = l->n;
+
+		r = map ? mbox_parse(map, maplen, start - map_off, l, &good, &pst) : 0;
+		if (!map) {
+			pst = MBP_OK;
+			good = 0;
+		}
+		for (size_t i = first; i < l->n; i++)
+			l->v[i].off += map_off;
+		good += map_off;
+	}
+	if (map)
+		munmap(map, maplen);
+	if (r == -1) {
+		mb_err(mb, "scan mailbox %s: out of memory", mb->name);
+		return -1;
+	}
+	if (pst == MBP_NOTMBOX) {
+		mb_err(mb, "mailbox %s is not an mbox file (no From_ line at the start): refused",
+		    mb->name);
+		return -1;
+	}
+	if (pst == MBP_TORN) {
+		if (!repair) {
+			mb_err(mb, "mailbox %s has a torn tail and was not repaired", mb->name);
+			return -1;
+		}
+		if (ftruncate(mb->fd, (off_t)good) == -1 || fsync(mb->fd) == -1) {
+			mb_err(mb, "repair mailbox %s: %s", mb->name, strerror(errno));
+			return -1;
+		}
+		*repaired = (uint64_t)st.st_size - good;
+		mb->size = good;
+	}
+	if (mbox_unique_uids(l) == -1) {
+		mb_err(mb, "scan mailbox %s: out of memory", mb->name);
+		return -1;
+	}
+	mb_index_write(mb, l);   /* a cache: failure only costs a rescan */
+	return 0;
+}
+
+/* ---- append ---- */
+
+int
+mb_truncate(struct mailbox *mb, uint64_t size)
+{
+	int saved = errno, r;
+
+	r = ftruncate(mb->fd, (off_t)size);
+	if (r == 0)
+		mb->size = size;
+	errno = saved;
+	return r;
+}
+
+static int
+pwrite_all(int fd, const void *buf, size_t n, uint64_t at)
+{
+	const unsigned char *p = buf;
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = pwrite(fd, p + done, n - done, (off_t)(at + done));
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+int
+mb_append(struct mailbox *mb, const void *rec, size_t n)
+{
+	uint64_t old = mb->size, at = old;
+	unsigned char last;
+
+	/* a file left without a final line end (by another tool) gets one,
+	 * so the new From_ line starts a line */
+	if (old > 0 && pread_full(mb->fd, &last, 1, (off_t)(old - 1)) == 1 &&
+	    last != '\n') {
+		if (pwrite_all(mb->fd, "\n", 1, at) == -1) {
+			mb_truncate(mb, old);
+			return -1;
+		}
+		at++;
+	}
+	if (pwrite_all(mb->fd, rec, n, at) == -1) {
+		mb_truncate(mb, old);
+		return -1;
+	}
+	mb->size = at + n;
+	return 0;
+}
+
+int
+mb_fsync(struct mailbox *mb)
+{
+	if (fsync(mb->fd) == -1)
+		return -1;
+	if (mb->created) {
+		if (fsync(mb->dirfd) == -1)
+			return -1;
+		mb->created = 0;
+	}
+	return 0;
+}
+
+/* ---- reading ---- */
+
+int
+mb_read_msg(int fd, const struct mbox_ent *e, uint32_t lines,
+    unsigned char **out, size_t *outlen)
+{
+	size_t n = (size_t)e->skip + (size_t)e->clen;
+	unsigned char *raw, *o;
+
+	if (e->clen > SIZE_MAX / 2 || (raw = malloc(n ? n : 1)) == NULL)
+		return -1;
+	if (pread_full(fd, raw, n, (off_t)e->off) != (ssize_t)n ||
+	    n < 5 || memcmp(raw, "From ", 5) != 0 ||
+	    (o = malloc((size_t)e->clen + 1)) == NULL) {
+		free(raw);
+		errno = EIO;
+		return -1;
+	}
+	*outlen = mbox_unquote(raw + e->skip, (size_t)e->clen, lines, o);
+	free(raw);
+	*out = o;
+	return 0;
+}
+
+/* ---- COMMIT ---- */
+
+static int
+cmp_uid48(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static int
+copy_range(int from, int to, uint64_t off, uint64_t len, uint64_t *woff)
+{
+	static unsigned char buf[65536];
+
+	while (len > 0) {
+		size_t n = len > sizeof(buf) ? sizeof(buf) : (size_t)len;
+		ssize_t r = pread(from, buf, n, (off_t)off);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		if (write_all(to, buf, (size_t)r) == -1)
+			return -1;
+		off += (uint64_t)r;
+		len -= (uint64_t)r;
+		*woff += (uint64_t)r;
+	}
+	return 0;
+}
+
+/* Writes one kept message to the new file and fixes its entry. */
+static int
+copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
+{
+	uint64_t newoff = *woff;
+	char xl[128];
+	int n;
+
+	if (e->flags & MBE_POSTERN) {
+		if (copy_range(from, to, e->off, e->len, woff) == -1)
+			return -1;
+		e->off = newoff;
+		return 0;
+	}
+	/* foreign: From_ line, then an X-Postern line fixing its UID */
+	{
+		uint64_t base = e->len + strlen("X-Postern: uid=") +
+		    strlen(e->uid) + strlen(" len=") + 1, total = 0;
+
+		for (size_t d = 1; d <= 20; d++)
+			if (ndigits(base + d) == d) {
+				total = base + d;
+				break;
+			}
+		n = snprintf(xl, sizeof(xl), "X-Postern: uid=%s len=%llu\n",
+		    e->uid, (unsigned long long)total);
+		if (total == 0 || n < 0 || (size_t)n >= sizeof(xl) ||
+		    e->len + (uint64_t)n != total)
+			return -1;
+		if (copy_range(from, to, e->off, e->skip, woff) == -1 ||
+		    write_all(to, xl, (size_t)n) == -1)
+			return -1;
+		*woff += (uint64_t)n;
+		if (copy_range(from, to, e->off + e->skip, e->len - e->skip, woff) == -1)
+			return -1;
+		e->off = newoff;
+		e->skip += (uint32_t)n;
+		e->len = total;
+		e->flags = MBE_POSTERN | ((uint32_t)strlen(e->uid) << 8);
+	}
+	return 0;
+}
+
+int
+mb_rewrite(struct mailbox *mb, char (*del)[48], size_t ndel, uint32_t *deleted)
+{
+	struct mbox_list l, keep;
+	char tmp[128];
+	uint64_t repaired, woff = 0;
+	int tfd = -1;
+
+	*deleted = 0;
+	mbox_list_init(&l);
+	mbox_list_init(&keep);
+	if (mb_scan(mb, &l, 1, &repaired) == -1)
+		return -1;
+	qsort(del, ndel, sizeof(*del), cmp_uid48);
+	for (size_t i = 0; i < l.n; i++) {
+		if (ndel && bsearch(l.v[i].uid, del, ndel, sizeof(*del), cmp_uid48))
+			(*deleted)++;
+		else if (mbox_list_push(&keep, &l.v[i]) == -1)
+			goto nomem;
+	}
+	if (*deleted == 0)
+		goto done;
+	if (side_name(mb, tmp, sizeof(tmp), ".", ".tmp") == -1)
+		goto fail;
+	unlinkat(mb->dirfd, tmp, 0);
+	tfd = openat(mb->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (tfd == -1) {
+		mb_err(mb, "create %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	for (size_t i = 0; i < keep.n; i++) {
+		/* a foreign message without its separator gets none added:
+		 * it was the last one, or the next starts a From_ line */
+		if (copy_msg(mb->fd, tfd, &keep.v[i], &woff) == -1) {
+			mb_err(mb, "write %s: %s", tmp, strerror(errno));
+			goto fail_unlink;
+		}
+	}
+	if (fsync(tfd) == -1) {
+		mb_err(mb, "fsync %s: %s", tmp, strerror(errno));
+		goto fail_unlink;
+	}
+	if (renameat(mb->dirfd, tmp, mb->dirfd, mb->name) == -1) {
+		mb_err(mb, "rename %s: %s", tmp, strerror(errno));
+		goto fail_unlink;
+	}
+	/* the new file is in place; the old descriptor's locks go with it */
+	if (fsync(mb->dirfd) == -1)
+		mb_err(mb, "fsync spool directory: %s", strerror(errno));
+	if (mb->fcntl_locked)
+		fcntl_lock(mb->fd, F_UNLCK);
+	close(mb->fd);
+	mb->fd = tfd;
+	tfd = -1;
+	if (mb->fcntl_locked)
+		fcntl_lock(mb->fd, F_WRLCK);
+	mb->size = woff;
+	mb_index_write(mb, &keep);
+done:
+	mbox_list_free(&l);
+	mbox_list_free(&keep);
+	return 0;
+nomem:
+	mb_err(mb, "rewrite %s: out of memory", mb->name);
+	goto fail;
+fail_unlink:
+	close(tfd);
+	unlinkat(mb->dirfd, tmp, 0);
+fail:
+	mbox_list_free(&l);
+	mbox_list_free(&keep);
+	return -1;
+}

@@ -1,0 +1,91 @@
+/*
+ * Mailbox files: safe open, locking, append with truncate-back, torn-tail
+ * repair, the sidecar index, reading a message, and the COMMIT rewrite.
+ * Every path is relative to the spool directory descriptor (openat), and
+ * every name has passed mailbox_name_ok() first.  No IPC: errors come back
+ * as text in err[] for the caller to log.
+ */
+#ifndef POSTERN_MAILBOX_H
+#define POSTERN_MAILBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "mbox.h"
+
+#define MB_ERRSZ 256
+
+struct mailbox {
+	int dirfd;
+	int fd;                       /* -1: not open */
+	char name[72];
+	int created;                  /* made by this open: fsync the directory */
+	int fcntl_locked, dotlocked;
+	uint64_t size;                /* current size, tracked across appends */
+	char err[MB_ERRSZ];
+};
+
+/* name_ok() and not ending in ".lock" (the dotlock of another name). */
+int mailbox_name_ok(const char *name);
+
+/* The uid a mailbox must belong to (default: geteuid() at each open;
+ * the store sets it before its seccomp filter is installed). */
+void mb_set_owner(uid_t uid);
+
+void mb_init(struct mailbox *mb, int dirfd, const char *name);
+
+/*
+ * Opens NAME (O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC; created 0600 with O_EXCL
+ * when create is set and it is missing) and checks it is a regular file
+ * with one link owned by our euid.  0 ok, 1 missing (create not set),
+ * -1 refused or failed (mb->err says why).
+ */
+int mb_open(struct mailbox *mb, int create);
+void mb_close(struct mailbox *mb);   /* also unlocks */
+
+/* fcntl write lock (retried up to timeout_ms, never blocking) and the
+ * dotlock NAME.lock (stale after MB_DOTLOCK_STALE_S).  0 / -1. */
+#define MB_DOTLOCK_STALE_S 300
+int mb_lock(struct mailbox *mb, int timeout_ms);
+void mb_unlock(struct mailbox *mb);
+
+/*
+ * Brings the message list up to date with the file: the index if valid,
+ * else the index plus a parse of the tail, else a full parse.  When repair
+ * is set a torn tail is cut away (ftruncate; *repaired gets the number of
+ * bytes cut) and the index is rewritten.  -1 on error (mb->err).
+ */
+int mb_scan(struct mailbox *mb, struct mbox_list *l, int repair,
+    uint64_t *repaired);
+
+/*
+ * Appends rec[0..n) at the end.  On any error the file is truncated back
+ * and -1 returned with errno (ENOSPC/EDQUOT kept).  No fsync here.
+ */
+int mb_append(struct mailbox *mb, const void *rec, size_t n);
+int mb_truncate(struct mailbox *mb, uint64_t size);
+int mb_fsync(struct mailbox *mb);     /* the file, and the dir if created */
+
+/* Reads message e (whole, or header + lines body lines) unquoted into a
+ * malloc'ed buffer.  0 / -1. */
+int mb_read_msg(int fd, const struct mbox_ent *e, uint32_t lines,
+    unsigned char **out, size_t *outlen);
+
+/*
+ * The COMMIT rewrite: with both locks held, rescans the file, writes every
+ * message whose uid is not in del[0..ndel) to .NAME.tmp (adding an
+ * X-Postern line to foreign messages), fsyncs, renames over NAME, fsyncs
+ * the directory and writes the index.  *deleted gets the count removed.
+ * mb stays open on the new file.  0 / -1 (the old file untouched).
+ */
+int mb_rewrite(struct mailbox *mb, char (*del)[48], size_t ndel,
+    uint32_t *deleted);
+
+/* The index, exposed for tests. */
+int mb_index_load(struct mailbox *mb, const struct stat *st,
+    struct mbox_list *l, int *valid);
+int mb_index_write(struct mailbox *mb, const struct mbox_list *l);
+
+#endif

@@ -1,0 +1,605 @@
+/*
+ * postern's mbox format: encoding a delivery, parsing a mailbox, reading a
+ * message back.  Pure functions over memory (no files, no IPC).
+ *
+ * Design decisions (keep them; the docs repeat them):
+ *
+ * - A mailbox is a file named after the account in the spool directory (no
+ *   subdirectories).  Sidecar files start with '.', which account names
+ *   never do: ".NAME.idx" the index, ".NAME.tmp" a COMMIT rewrite,
+ *   ".NAME.idx.tmp" an index being written; "NAME.lock" is the dotlock, so
+ *   an account name may not end in ".lock".
+ *
+ * - Each appended message on disk is:
+ *     From <sender or MAILER-DAEMON> <asctime date, UTC>\n
+ *     X-Postern: uid=<UID> len=<N>\n
+ *     Return-Path: <sender>\n
+ *     <the message: CRLF -> LF, mboxrd-quoted, last line ended by LF>
+ *     \n                                   (the blank separator line)
+ *   N is the exact byte length of the record, from the start of its From_
+ *   line to the end of its separator, so a torn tail is detectable without
+ *   the index.  The X-Postern line is recognised ONLY as the line right
+ *   after a From_ line: a sender's own X-Postern header deeper down is just
+ *   message text.  mboxrd: a line matching ^>*From  gains one '>' on the
+ *   way in; a line matching ^>+From  loses one on the way out.
+ *
+ * - Reading (RETR/TOP) drops the From_ and X-Postern lines, unquotes and
+ *   drops the one separator LF; the worker turns LF into CRLF and
+ *   dot-stuffs.  The wire octets of LIST/STAT are the bytes RETR sends
+ *   before dot-stuffing: unquoted length + number of LFs.  A message whose
+ *   last line has no line end gets one (POP3 cannot send it otherwise).
+ *
+ * - UID: 16 hex digits of CLOCK_REALTIME ns, 8 hex of a per-process
+ *   counter, 4 hex of the pid: unique, and stable across sessions,
+ *   restarts and index loss because it is written in the mbox itself.
+ *   Messages without an X-Postern line (written by other local tools) are
+ *   accepted: their UID is "h" + 16 hex digits of a FNV-1a hash of their
+ *   bytes (From_ line included).  When several messages share a UID the
+ *   2nd, 3rd... get "-1", "-2"... in file order.  Such derived UIDs are
+ *   written into the file (an X-Postern line is added) the next time a
+ *   COMMIT rewrites the mailbox, which makes them stable from then on.
+ *
+ * - A foreign message runs to the next line starting "From " (mboxrd
+ *   quoting guarantees no body line does); one blank line before the next
+ *   From_ line (or EOF) is its separator and not shown.
+ *
+ * - Torn tail: a declared length running past EOF, an incomplete From_ or
+ *   X-Postern line, a From_ line with nothing after it, or bytes after the
+ *   last complete postern message that do not start a From_ line.  The
+ *   store cuts such a tail away (store/mailbox.c) before any session sees
+ *   the mailbox.  A file that does not start with "From " is not an mbox
+ *   and is refused, never truncated.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mbox.h"
+
+static const char XP[] = "X-Postern: uid=";
+#define XP_LEN (sizeof(XP) - 1)
+
+void
+mbox_list_init(struct mbox_list *l)
+{
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+void
+mbox_list_free(struct mbox_list *l)
+{
+	free(l->v);
+	mbox_list_init(l);
+}
+
+void
+mbox_list_truncate(struct mbox_list *l, size_t n)
+{
+	if (n < l->n)
+		l->n = n;
+}
+
+int
+mbox_list_push(struct mbox_list *l, const struct mbox_ent *e)
+{
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		struct mbox_ent *nv;
+
+		if (nc > SIZE_MAX / sizeof(*nv))
+			return -1;
+		if ((nv = realloc(l->v, nc * sizeof(*nv))) == NULL)
+			return -1;
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n++] = *e;
+	return 0;
+}
+
+/* Does the line at s (n bytes available) match ^>*From ?  Returns the
+ * number of '>' or -1. */
+static int
+from_quotes(const unsigned char *s, size_t n)
+{
+	size_t q = 0;
+
+	while (q < n && s[q] == '>')
+		q++;
+	if (n - q >= 5 && memcmp(s + q, "From ", 5) == 0)
+		return q > 0x7fffffff ? 0x7fffffff : (int)q;
+	return -1;
+}
+
+static int
+is_prefix_of(const unsigned char *s, size_t n, const char *full)
+{
+	size_t fl = strlen(full);
+
+	return n < fl && memcmp(s, full, n) == 0;
+}
+
+int
+mbox_uid_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > MBOX_UID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* "X-Postern: uid=UID len=N\n" exactly, line[0..n) including the LF. */
+static int
+parse_xpostern(const unsigned char *line, size_t n, char *uid, uint64_t *len)
+{
+	size_t i = XP_LEN, u0;
+	uint64_t v = 0;
+	size_t digits = 0;
+
+	if (n < XP_LEN || memcmp(line, XP, XP_LEN) != 0)
+		return -1;
+	u0 = i;
+	while (i < n && line[i] != ' ' && line[i] != '\n')
+		i++;
+	if (!mbox_uid_ok((const char *)line + u0, i - u0))
+		return -1;
+	memcpy(uid, line + u0, i - u0);
+	uid[i - u0] = '\0';
+	if (n - i < 5 || memcmp(line + i, " len=", 5) != 0)
+		return -1;
+	for (i += 5; i < n && line[i] >= '0' && line[i] <= '9'; i++) {
+		if (++digits > 19)
+			return -1;
+		v = v * 10 + (uint64_t)(line[i] - '0');
+	}
+	if (digits == 0 || i != n - 1 || line[i] != '\n')
+		return -1;
+	*len = v;
+	return 0;
+}
+
+uint64_t
+mbox_wire_octets(const unsigned char *c, size_t n)
+{
+	uint64_t bytes = n, lfs = 0;
+	size_t i = 0;
+
+	while (i < n) {
+		const unsigned char *e = memchr(c + i, '\n', n - i);
+		size_t ll = e ? (size_t)(e - (c + i)) + 1 : n - i;
+
+		if (from_quotes(c + i, ll) > 0)
+			bytes--;
+		if (e)
+			lfs++;
+		else {
+			bytes++;   /* the line end RETR adds */
+			lfs++;
+		}
+		i += ll;
+	}
+	return bytes + lfs;
+}
+
+size_t
+mbox_unquote(const unsigned char *c, size_t n, uint32_t lines,
+    unsigned char *out)
+{
+	size_t i = 0, o = 0;
+	int in_body = 0;
+	uint32_t body_lines = 0;
+
+	while (i < n) {
+		const unsigned char *e = memchr(c + i, '\n', n - i);
+		size_t ll = e ? (size_t)(e - (c + i)) + 1 : n - i;
+		size_t skip = from_quotes(c + i, ll) > 0 ? 1 : 0;
+
+		if (in_body && lines != UINT32_MAX && body_lines >= lines)
+			break;
+		memcpy(out + o, c + i + skip, ll - skip);
+		o += ll - skip;
+		if (!e)
+			out[o++] = '\n';
+		if (in_body)
+			body_lines++;
+		else if (ll == 1 && c[i] == '\n')
+			in_body = 1;
+		i += ll;
+	}
+	return o;
+}
+
+static uint64_t
+fnv1a(const unsigned char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* Start of the next line beginning "From " at or after pos (pos is a line
+ * start), or n. */
+static size_t
+next_from(const unsigned char *p, size_t n, size_t pos)
+{
+	while (pos < n) {
+		const unsigned char *e;
+
+		if (n - pos >= 5 && memcmp(p + pos, "From ", 5) == 0)
+			return pos;
+		e = memchr(p + pos, '\n', n - pos);
+		if (e == NULL)
+			return n;
+		pos = (size_t)(e - p) + 1;
+	}
+	return n;
+}
+
+static void
+fill_foreign(const unsigned char *p, size_t pos, size_t body, size_t end,
+    struct mbox_ent *e)
+{
+	size_t c1 = end;
+
+	/* one blank line before the next From_ (or EOF) is the separator */
+	if (c1 > body && p[c1 - 1] == '\n' &&
+	    (c1 - 1 == body || p[c1 - 2] == '\n'))
+		c1--;
+	e->off = pos;
+	e->len = end - pos;
+	e->skip = (uint32_t)(body - pos);
+	e->clen = c1 - body;
+	e->wire = mbox_wire_octets(p + body, c1 - body);
+	e->flags = 0;
+	snprintf(e->uid, sizeof(e->uid), "h%016llx",
+	    (unsigned long long)fnv1a(p + pos, end - pos));
+}
+
+static int
+parse_inner(const unsigned char *p, size_t n, size_t start,
+    struct mbox_list *l, size_t *good_end, enum mbox_parse_status *st)
+{
+	size_t pos = start;
+
+	*good_end = start;
+	*st = MBP_OK;
+	while (pos < n) {
+		const unsigned char *e;
+		size_t line2, end;
+		struct mbox_ent ent;
+
+		memset(&ent, 0, sizeof(ent));
+		if (n - pos < 5 || memcmp(p + pos, "From ", 5) != 0) {
+			if (pos == 0 && !is_prefix_of(p, n, "From "))
+				*st = MBP_NOTMBOX;
+			else
+				*st = MBP_TORN;
+			return 0;
+		}
+		if ((e = memchr(p + pos, '\n', n - pos)) == NULL) {
+			*st = MBP_TORN;     /* incomplete From_ line */
+			return 0;
+		}
+		line2 = (size_t)(e - p) + 1;
+		if (line2 == n) {
+			*st = MBP_TORN;     /* a From_ line and nothing else */
+			return 0;
+		}
+		e = memchr(p + line2, '\n', n - line2);
+		if (e == NULL && (is_prefix_of(p + line2, n - line2, XP) ||
+		    (n - line2 >= XP_LEN && memcmp(p + line2, XP, XP_LEN) == 0))) {
+			*st = MBP_TORN;     /* incomplete X-Postern line */
+			return 0;
+		}
+		if (e != NULL) {
+			size_t xl = (size_t)(e - (p + line2)) + 1;
+			uint64_t dlen;
+
+			if (parse_xpostern(p + line2, xl, ent.uid, &dlen) == 0) {
+				size_t body = line2 + xl;
+
+				if (dlen > n - pos) {
+					*st = MBP_TORN;   /* runs past EOF */
+					return 0;
+				}
+				end = pos + (size_t)dlen;
+				if (end >= body + 1 && p[end - 1] == '\n' &&
+				    (end - 1 == body || p[end - 2] == '\n')) {
+					int at_from = end == n || (n - end >= 5 &&
+					    memcmp(p + end, "From ", 5) == 0);
+
+					if (at_from || next_from(p, n, end) == n) {
+						ent.off = pos;
+						ent.len = dlen;
+						ent.skip = (uint32_t)(body - pos);
+						ent.clen = end - 1 - body;
+						ent.wire = mbox_wire_octets(p + body,
+						    end - 1 - body);
+						ent.flags = MBE_POSTERN;
+						if (mbox_list_push(l, &ent) == -1)
+							return -1;
+						*good_end = end;
+						if (!at_from) {
+							*st = MBP_TORN;   /* garbage */
+							return 0;
+						}
+						pos = end;
+						continue;
+					}
+				}
+				/* the declared length is wrong: read it as a
+				 * foreign message, keeping its UID */
+				end = next_from(p, n, body);
+				{
+					char uid[sizeof(ent.uid)];
+
+					memcpy(uid, ent.uid, sizeof(uid));
+					fill_foreign(p, pos, body, end, &ent);
+					memcpy(ent.uid, uid, sizeof(uid));
+					ent.flags = MBE_POSTERN;
+				}
+				if ((size_t)ent.skip != body - pos)
+					return -1;
+				if (mbox_list_push(l, &ent) == -1)
+					return -1;
+				*good_end = pos = end;
+				continue;
+			}
+		}
+		end = next_from(p, n, line2);
+		fill_foreign(p, pos, line2, end, &ent);
+		if (mbox_list_push(l, &ent) == -1)
+			return -1;
+		*good_end = pos = end;
+	}
+	return 0;
+}
+
+int
+mbox_parse(const unsigned char *p, size_t n, size_t start,
+    struct mbox_list *l, size_t *good_end, enum mbox_parse_status *st)
+{
+	size_t first = l->n;
+
+	if (parse_inner(p, n, start, l, good_end, st) == -1)
+		return -1;
+	/*
+	 * What a repair keeps must parse clean by itself (a message read as
+	 * foreign because a torn one followed it may read otherwise without
+	 * it), so parse the kept part again until it does.  The kept part
+	 * shrinks every round.
+	 */
+	while (*st == MBP_TORN) {
+		size_t keep = *good_end;
+		enum mbox_parse_status st2;
+
+		mbox_list_truncate(l, first);
+		if (parse_inner(p, keep, start, l, good_end, &st2) == -1)
+			return -1;
+		if (st2 == MBP_OK && *good_end == keep)
+			break;
+		if (st2 == MBP_NOTMBOX) {
+			*st = MBP_NOTMBOX;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* ---- unique UIDs ---- */
+
+static const struct mbox_ent *sort_base;
+
+static int
+cmp_uid_idx(const void *a, const void *b)
+{
+	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+	int c = strcmp(sort_base[ia].uid, sort_base[ib].uid);
+
+	if (c != 0)
+		return c;
+	return ia < ib ? -1 : ia > ib;
+}
+
+/* Cuts a uid back to its base (drops a "-N" this function added). */
+static void
+uid_to_base(struct mbox_ent *e)
+{
+	size_t bl = MBE_BASELEN(e->flags);
+
+	if (bl == 0 || bl > MBOX_UID_MAX)
+		bl = strnlen(e->uid, MBOX_UID_MAX);
+	e->uid[bl] = '\0';
+	e->flags = (e->flags & ~0xff00u) | ((uint32_t)bl << 8);
+}
+
+int
+mbox_unique_uids(struct mbox_list *l)
+{
+	size_t *idx;
+
+	for (size_t i = 0; i < l->n; i++)
+		uid_to_base(&l->v[i]);
+	if (l->n < 2)
+		return 0;
+	if ((idx = calloc(l->n, sizeof(*idx))) == NULL)
+		return -1;
+	for (size_t i = 0; i < l->n; i++)
+		idx[i] = i;
+	sort_base = l->v;
+	qsort(idx, l->n, sizeof(*idx), cmp_uid_idx);
+	for (size_t i = 1, run = 0, first = 0; i < l->n; i++) {
+		if (strcmp(l->v[idx[first]].uid, l->v[idx[i]].uid) == 0) {
+			struct mbox_ent *cur = &l->v[idx[i]];
+			size_t bl = strlen(cur->uid);
+			char suf[24];
+
+			run++;
+			snprintf(suf, sizeof(suf), "-%zu", run);
+			if (bl + strlen(suf) < sizeof(cur->uid))
+				memcpy(cur->uid + bl, suf, strlen(suf) + 1);
+		} else {
+			run = 0;
+			first = i;
+		}
+	}
+	free(idx);
+	return 0;
+}
+
+/* ---- encoding ---- */
+
+void
+mbox_new_uid(char out[MBOX_UID_MAX + 1])
+{
+	static uint32_t counter;
+	struct timespec ts;
+	unsigned long long ns;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ns = (unsigned long long)ts.tv_sec * 1000000000ull +
+	    (unsigned long long)ts.tv_nsec;
+	snprintf(out, MBOX_UID_MAX + 1, "%016llx%08x%04x", ns,
+	    (unsigned)++counter, (unsigned)getpid() & 0xffffu);
+}
+
+/* The sender as it appears on the From_ line: no spaces, no controls. */
+static void
+from_sender(const char *sender, char *out, size_t outsz)
+{
+	size_t i;
+
+	if (sender[0] == '\0')
+		sender = "MAILER-DAEMON";
+	for (i = 0; sender[i] && i + 1 < outsz; i++) {
+		unsigned char c = (unsigned char)sender[i];
+		out[i] = (c <= 0x20 || c == 0x7f) ? '_' : (char)c;
+	}
+	out[i] = '\0';
+}
+
+static void
+rp_sender(const char *sender, char *out, size_t outsz)
+{
+	size_t i;
+
+	for (i = 0; sender[i] && i + 1 < outsz; i++) {
+		unsigned char c = (unsigned char)sender[i];
+		out[i] = (c < 0x20 || c == 0x7f) ? '_' : (char)c;
+	}
+	out[i] = '\0';
+}
+
+static size_t
+ndigits(uint64_t v)
+{
+	size_t d = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		d++;
+	}
+	return d;
+}
+
+unsigned char *
+mbox_encode(const unsigned char *msg, size_t n, const char *sender,
+    const char *uid, time_t when, size_t *outlen, uint64_t *wire)
+{
+	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	char fs[600], rs[600], fromline[700], rpline[700], xline[128];
+	size_t fl, rl, xl, bodyq = 0, base, total = 0, i, o;
+	uint64_t w = 0;
+	struct tm tm;
+	unsigned char *out;
+	int r;
+
+	from_sender(sender, fs, sizeof(fs) < 257 ? sizeof(fs) : 257);
+	rp_sender(sender, rs, 257);
+	gmtime_r(&when, &tm);
+	r = snprintf(fromline, sizeof(fromline), "From %s %s %s %2d %02d:%02d:%02d %d\n",
+	    fs, wd[tm.tm_wday % 7], mo[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, tm.tm_year + 1900);
+	if (r < 0 || (size_t)r >= sizeof(fromline))
+		return NULL;
+	fl = (size_t)r;
+	r = snprintf(rpline, sizeof(rpline), "Return-Path: <%s>\n", rs);
+	if (r < 0 || (size_t)r >= sizeof(rpline))
+		return NULL;
+	rl = (size_t)r;
+	w = rl + 1;
+
+	/* pass 1: the quoted size and the wire octets */
+	for (i = 0; i < n;) {
+		const unsigned char *e = memchr(msg + i, '\n', n - i);
+		size_t ll = e ? (size_t)(e - (msg + i)) + 1 : n - i;
+		size_t lf_len = ll;   /* the line as LF text */
+
+		if (e && ll >= 2 && msg[i + ll - 2] == '\r')
+			lf_len--;
+		if (!e)
+			lf_len++;
+		bodyq += lf_len + (from_quotes(msg + i, ll) >= 0 ? 1 : 0);
+		w += lf_len + 1;
+		i += ll;
+	}
+	if (bodyq > SIZE_MAX / 2)
+		return NULL;
+	base = fl + rl + bodyq + 1 + XP_LEN + strlen(uid) + 5 + 1;
+	for (size_t d = 1; d <= 20; d++)
+		if (ndigits(base + d) == d) {
+			total = base + d;
+			break;
+		}
+	if (total == 0)
+		return NULL;
+	r = snprintf(xline, sizeof(xline), "%s%s len=%zu\n", XP, uid, total);
+	if (r < 0 || (size_t)r >= sizeof(xline))
+		return NULL;
+	xl = (size_t)r;
+	if ((out = malloc(total)) == NULL)
+		return NULL;
+	memcpy(out, fromline, fl);
+	memcpy(out + fl, xline, xl);
+	memcpy(out + fl + xl, rpline, rl);
+	o = fl + xl + rl;
+	for (i = 0; i < n;) {
+		const unsigned char *e = memchr(msg + i, '\n', n - i);
+		size_t ll = e ? (size_t)(e - (msg + i)) + 1 : n - i;
+		size_t cl = ll;
+
+		if (from_quotes(msg + i, ll) >= 0)
+			out[o++] = '>';
+		if (e && ll >= 2 && msg[i + ll - 2] == '\r')
+			cl -= 2;
+		else if (e)
+			cl -= 1;
+		memcpy(out + o, msg + i, cl);
+		o += cl;
+		out[o++] = '\n';
+		i += ll;
+	}
+	out[o++] = '\n';
+	if (o != total) {
+		free(out);
+		errno = EINVAL;
+		return NULL;
+	}
+	*outlen = total;
+	*wire = w;
+	return out;
+}

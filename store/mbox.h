@@ -1,0 +1,89 @@
+/*
+ * The mbox format as postern writes and reads it (the layout is described
+ * at the top of store/mbox.c).  Pure functions over memory: no files, no
+ * IPC, so the unit tests and the fuzz target drive them directly.
+ */
+#ifndef POSTERN_MBOX_H
+#define POSTERN_MBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* A UID as postern writes it is 28 hex digits; a derived one "h" + 16 hex;
+ * the 2nd, 3rd... message with the same base UID gets "-1", "-2"... */
+#define MBOX_UID_MAX   40
+
+#define MBE_POSTERN    0x1u   /* the message had an X-Postern line */
+/* flags bits 8..15: length of the base UID (before a "-N" suffix) */
+#define MBE_BASELEN(f) (((f) >> 8) & 0xffu)
+
+/* One message of a mailbox.  Also the on-disk index entry (host order). */
+struct mbox_ent {
+	uint64_t off;     /* start of the From_ line */
+	uint64_t len;     /* bytes up to the next message (separator included) */
+	uint64_t wire;    /* octets RETR sends before dot-stuffing (CRLF = 2) */
+	uint64_t clen;    /* quoted content bytes after skip, separator excluded */
+	uint32_t skip;    /* From_ line + X-Postern line: never shown */
+	uint32_t flags;   /* MBE_* */
+	char uid[48];     /* NUL-terminated, 1..MBOX_UID_MAX */
+};
+
+struct mbox_list {
+	struct mbox_ent *v;
+	size_t n, cap;
+};
+
+enum mbox_parse_status {
+	MBP_OK = 0,       /* the bytes are whole messages */
+	MBP_TORN,         /* bytes from *good_end on are a torn tail or garbage */
+	MBP_NOTMBOX,      /* the bytes do not start with a From_ line */
+};
+
+void mbox_list_init(struct mbox_list *l);
+void mbox_list_free(struct mbox_list *l);
+void mbox_list_truncate(struct mbox_list *l, size_t n);
+int mbox_list_push(struct mbox_list *l, const struct mbox_ent *e);   /* 0 / -1 ENOMEM */
+
+/*
+ * Parses p[start..n) (start must be 0 or the start of a From_ line) and
+ * appends the messages found to *l.  *good_end is where the last complete
+ * message ends.  UIDs are base UIDs: call mbox_unique_uids() afterwards.
+ * -1 only on allocation failure.
+ */
+int mbox_parse(const unsigned char *p, size_t n, size_t start,
+    struct mbox_list *l, size_t *good_end, enum mbox_parse_status *st);
+
+/* Gives the 2nd, 3rd... message with the same base UID a "-N" suffix
+ * (N = its ordinal among the duplicates, in file order).  -1 on ENOMEM. */
+int mbox_unique_uids(struct mbox_list *l);
+
+/* Is this a base UID postern accepts in an X-Postern line? */
+int mbox_uid_ok(const char *s, size_t n);
+
+/* A fresh UID: 16 hex ns of CLOCK_REALTIME, 8 hex counter, 4 hex pid. */
+void mbox_new_uid(char out[MBOX_UID_MAX + 1]);
+
+/*
+ * Builds the on-disk record of one delivery: From_ line, X-Postern line,
+ * Return-Path, the message (CRLF -> LF, mboxrd-quoted, a final line end
+ * added when missing) and the blank separator.  *wire gets the octets RETR
+ * will report.  Returns a malloc'ed buffer (NULL on ENOMEM or overflow).
+ */
+unsigned char *mbox_encode(const unsigned char *msg, size_t n,
+    const char *sender, const char *uid, time_t when,
+    size_t *outlen, uint64_t *wire);
+
+/* Octets RETR reports for quoted content c[0..n). */
+uint64_t mbox_wire_octets(const unsigned char *c, size_t n);
+
+/*
+ * Unquotes content c[0..n) into out (at least n + 1 bytes), LF line ends,
+ * the last line ended by LF.  lines == UINT32_MAX: the whole message;
+ * otherwise the header, the blank line and that many body lines (TOP).
+ * Returns the bytes written.
+ */
+size_t mbox_unquote(const unsigned char *c, size_t n, uint32_t lines,
+    unsigned char *out);
+
+#endif

@@ -1,0 +1,543 @@
+/*
+ * The store process: receive the config, open the spool, jail, load the
+ * accounts, then serve the master's control channel and every worker
+ * channel it hands over (OpenSMTPD queue.c: one entry function that jails
+ * itself, then runs its loop).
+ *
+ * One pass of the loop: poll; read at most one request from every
+ * readable channel; write every APPEND at once, fsync each touched mailbox
+ * once (group commit) and answer them; then answer the other requests in
+ * arrival order; then close the channels dropped during the pass.  A bad
+ * request drops only its channel.
+ */
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../privsep/log.h"
+#include "../privsep/proc.h"
+#include "../privsep/sandbox.h"
+#include "../privsep/util.h"
+#include "store.h"
+#include "store_int.h"
+
+#define STORE_MAX_CHANNELS 4096
+#define ACC_ERR_MAX        4000
+
+struct store S;
+
+static const char *
+kind_name(unsigned k)
+{
+	return k == CHAN_SMTP ? "smtp" : k == CHAN_POP3 ? "pop3" : "?";
+}
+
+void
+chan_drop(struct chan *c, const char *why)
+{
+	if (c->dead)
+		return;
+	log_warnx("store: %s channel of worker %d dropped: %s",
+	    kind_name(c->kind), (int)c->pid, why);
+	c->dead = 1;
+}
+
+void
+chan_send(struct chan *c, struct ipc_msg *m)
+{
+	if (c->dead)
+		return;
+	if (ipc_send(c->fd, m) == -1) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "cannot send %s: %s", msg_name(m->hdr.type),
+		    strerror(errno));
+		chan_drop(c, why);
+	}
+}
+
+void
+chan_unbind(struct chan *c)
+{
+	if (c->mfd != -1)
+		close(c->mfd);
+	c->mfd = -1;
+	mbox_list_free(&c->snap);
+	free(c->marks);
+	c->marks = NULL;
+	c->account[0] = '\0';
+	c->octets = 0;
+	c->state = CS_OPEN;
+}
+
+static void
+chan_free(struct chan *c)
+{
+	chan_unbind(c);
+	close(c->fd);
+	free(c);
+}
+
+int
+sealed_memfd(const char *name, const void *buf, size_t n)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd == -1)
+		return -1;
+	if ((n > 0 && write_all(fd, buf, n) == -1) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_SEAL) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- mailboxes checked since start ---- */
+
+int
+mailbox_verified(const char *name)
+{
+	for (size_t i = 0; i < S.nverified; i++)
+		if (strcmp(S.verified[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+void
+mailbox_set_verified(const char *name, int yes)
+{
+	for (size_t i = 0; i < S.nverified; i++)
+		if (strcmp(S.verified[i], name) == 0) {
+			if (!yes)
+				memcpy(S.verified[i], S.verified[--S.nverified],
+				    sizeof(S.verified[i]));
+			return;
+		}
+	if (!yes)
+		return;
+	S.verified = xreallocarray(S.verified, S.nverified + 1, sizeof(*S.verified));
+	strlcpy_(S.verified[S.nverified++], name, sizeof(S.verified[0]));
+}
+
+int
+mailbox_open_locked(struct mailbox *mb, const char *name, int create,
+    struct mbox_list *l)
+{
+	uint64_t cut = 0;
+	int r;
+
+	mb_init(mb, S.spool, name);
+	if ((r = mb_open(mb, create)) != 0) {
+		if (r == -1)
+			log_warnx("store: %s", mb->err);
+		return r;
+	}
+	if (mb_lock(mb, 2000) == -1) {
+		log_warnx("store: %s", mb->err);
+		mb_close(mb);
+		return -1;
+	}
+	if (l != NULL || !mailbox_verified(name)) {
+		struct mbox_list tmp;
+
+		mbox_list_init(&tmp);
+		if (mb_scan(mb, l ? l : &tmp, 1, &cut) == -1) {
+			log_warnx("store: %s", mb->err);
+			mbox_list_free(&tmp);
+			mb_close(mb);
+			return -1;
+		}
+		mbox_list_free(&tmp);
+		if (cut > 0)
+			log_warnx("store: mailbox %s: cut a torn tail of %llu bytes",
+			    name, (unsigned long long)cut);
+		mailbox_set_verified(name, 1);
+	}
+	return 0;
+}
+
+/* ---- the control channel ---- */
+
+static void
+add_channel(struct ipc_msg *m)
+{
+	uint32_t kind, pid;
+	struct chan *c;
+
+	if (m->fd < 0 || ipc_get_u32(m, &kind) == -1 || ipc_get_u32(m, &pid) == -1 ||
+	    ipc_end(m) == -1 || (kind != CHAN_SMTP && kind != CHAN_POP3)) {
+		log_warnx("store: malformed MSG_CHANNEL from the master");
+		ipc_drop_fd(m);
+		return;
+	}
+	if (S.nch >= STORE_MAX_CHANNELS) {
+		log_warnx("store: too many channels, refusing worker %u", pid);
+		ipc_drop_fd(m);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->fd = m->fd;
+	m->fd = -1;
+	c->kind = kind;
+	c->pid = (pid_t)pid;
+	c->state = CS_OPEN;
+	c->mfd = -1;
+	set_nonblock(c->fd, 1);
+	set_cloexec(c->fd, 1);
+	S.ch = xreallocarray(S.ch, S.nch + 1, sizeof(*S.ch));
+	S.ch[S.nch++] = c;
+	log_debug("store: %s channel of worker %u added", kind_name(kind), pid);
+}
+
+/* Loads new tables from MSG_ACCOUNTS (+ MSG_ALIASES); answers the master. */
+static int
+load_accounts(int ctl, struct ipc_msg *m)
+{
+	static struct ipc_msg a, ans;
+	static char err[ACC_ERR_MAX];
+	uint32_t has_aliases = 0;
+	int accfd = m->fd, alfd = -1, ok = 0;
+	struct acctab nt;
+
+	m->fd = -1;
+	if (accfd < 0 || ipc_get_u32(m, &has_aliases) == -1 || ipc_end(m) == -1 ||
+	    has_aliases > 1) {
+		snprintf(err, sizeof(err), "%s: malformed MSG_ACCOUNTS", S.conf.accounts);
+		goto answer;
+	}
+	if (has_aliases) {
+		int r = ipc_recv(ctl, &a);
+
+		if (r != 1 || a.hdr.type != MSG_ALIASES || a.fd < 0 || a.hdr.len != 0) {
+			if (r == 1)
+				ipc_drop_fd(&a);
+			snprintf(err, sizeof(err), "%s: MSG_ALIASES missing",
+			    S.conf.aliases[0] ? S.conf.aliases : "aliases");
+			goto answer;
+		}
+		alfd = a.fd;
+	}
+	if (acctab_load(&nt, accfd, S.conf.accounts, alfd,
+	    S.conf.aliases[0] ? S.conf.aliases : "aliases", err, sizeof(err)) == 0) {
+		if (S.have_tab)
+			acctab_free(&S.tab);
+		S.tab = nt;
+		S.have_tab = 1;
+		ok = 1;
+		err[0] = '\0';
+		log_info("store: %zu accounts, %zu aliases loaded", S.tab.nacc, S.tab.nal);
+	} else
+		log_warnx("store: accounts not loaded%s: %s",
+		    S.have_tab ? " (keeping the previous ones)" : "", err);
+answer:
+	if (accfd >= 0)
+		close(accfd);
+	if (alfd >= 0)
+		close(alfd);
+	ipc_init(&ans, MSG_ACCOUNTS_R, m->hdr.id);
+	ipc_put_u32(&ans, (uint32_t)ok);
+	ipc_put_str(&ans, err);
+	if (ipc_send(ctl, &ans) == -1)
+		log_warn("store: answering MSG_ACCOUNTS");
+	return ok ? 0 : -1;
+}
+
+/* One message from the master.  -1: the master is gone. */
+static int
+control_read(int ctl)
+{
+	static struct ipc_msg m;
+	int r = ipc_recv(ctl, &m);
+
+	if (r == 0)
+		return -1;
+	if (r == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		log_warn("store: control channel");
+		return -1;
+	}
+	switch (m.hdr.type) {
+	case MSG_CHANNEL:
+		add_channel(&m);
+		break;
+	case MSG_ACCOUNTS:
+		load_accounts(ctl, &m);
+		break;
+	case MSG_CONF:
+		/* a reload: only what the store may change at run time */
+		if (m.hdr.len == sizeof(struct conf) && m.fd < 0) {
+			static struct conf nc;
+
+			memcpy(&nc, m.data, sizeof(nc));
+			if (conf_wire_ok(&nc)) {
+				S.conf.quota = nc.quota;
+				S.conf.max_message_size = nc.max_message_size;
+				strlcpy_(S.conf.postmaster, nc.postmaster, sizeof(S.conf.postmaster));
+				strlcpy_(S.conf.accounts, nc.accounts, sizeof(S.conf.accounts));
+				strlcpy_(S.conf.aliases, nc.aliases, sizeof(S.conf.aliases));
+				break;
+			}
+		}
+		log_warnx("store: bad MSG_CONF from the master ignored");
+		ipc_drop_fd(&m);
+		break;
+	case MSG_SHUTDOWN:
+		S.shutdown = 1;
+		break;
+	default:
+		log_warnx("store: unexpected %s from the master", msg_name(m.hdr.type));
+		ipc_drop_fd(&m);
+		break;
+	}
+	return 0;
+}
+
+/* ---- worker channels ---- */
+
+struct pending {
+	struct chan *c;
+	struct store_req r;
+};
+
+/* Reads one request from c; APPENDs are written now, the rest queued. */
+static void
+chan_read(struct chan *c, struct pending **q, size_t *nq)
+{
+	static struct ipc_msg m;
+	const struct dispatch_row *row;
+	struct store_req r;
+	const char *why;
+	int n = ipc_recv(c->fd, &m);
+
+	if (n == 0) {
+		log_debug("store: %s channel of worker %d closed", kind_name(c->kind), (int)c->pid);
+		c->dead = 1;
+		return;
+	}
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		chan_drop(c, errno == EBADMSG ? "malformed frame" : strerror(errno));
+		return;
+	}
+	if ((row = dispatch_check(&m, c->kind, c->state, &why)) == NULL) {
+		char buf[160];
+
+		snprintf(buf, sizeof(buf), "%s (%s, %u bytes)", why,
+		    msg_name(m.hdr.type), m.hdr.len);
+		ipc_drop_fd(&m);
+		chan_drop(c, buf);
+		return;
+	}
+	if (req_decode(&m, &r, &why) == -1) {
+		char buf[160];
+
+		snprintf(buf, sizeof(buf), "%s (%s)", why, msg_name(m.hdr.type));
+		req_free(&r);
+		chan_drop(c, buf);
+		return;
+	}
+	if (r.type == MSG_APPEND) {
+		batch_append(c, &r);
+		req_free(&r);
+		return;
+	}
+	*q = xreallocarray(*q, *nq + 1, sizeof(**q));
+	(*q)[*nq].c = c;
+	(*q)[(*nq)++].r = r;
+}
+
+static void
+handle_queued(struct pending *p)
+{
+	if (!p->c->dead) {
+		if (p->r.type == MSG_LOOKUP)
+			handle_lookup(p->c, &p->r);
+		else
+			handle_pop3(p->c, &p->r);
+	}
+	req_free(&p->r);
+}
+
+static void
+reap_channels(void)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < S.nch; i++) {
+		if (S.ch[i]->dead)
+			chan_free(S.ch[i]);
+		else
+			S.ch[j++] = S.ch[i];
+	}
+	S.nch = j;
+}
+
+static void
+serve(int ctl)
+{
+	struct pollfd *pf = NULL;
+
+	for (;;) {
+		struct pending *q = NULL;
+		size_t nq = 0, n = S.nch;
+
+		pf = xreallocarray(pf, n + 1, sizeof(*pf));
+		pf[0].fd = ctl;
+		pf[0].events = POLLIN;
+		for (size_t i = 0; i < n; i++) {
+			pf[i + 1].fd = S.ch[i]->fd;
+			pf[i + 1].events = POLLIN;
+		}
+		if (poll(pf, n + 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("store: poll");
+		}
+		batch_begin();
+		for (size_t i = 0; i < n; i++)
+			if (pf[i + 1].revents & (POLLIN | POLLHUP | POLLERR))
+				chan_read(S.ch[i], &q, &nq);
+		batch_finish();
+		for (size_t i = 0; i < nq; i++)
+			handle_queued(&q[i]);
+		free(q);
+		reap_channels();
+		if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) && control_read(ctl) == -1) {
+			log_debug("store: the master is gone, exiting");
+			break;
+		}
+		if (S.shutdown) {
+			log_debug("store: shutting down");
+			break;
+		}
+	}
+	free(pf);
+	for (size_t i = 0; i < S.nch; i++)
+		chan_free(S.ch[i]);
+	S.nch = 0;
+}
+
+/* ---- posternd -n ---- */
+
+int
+store_check_tables(const struct conf *c)
+{
+	static char err[ACC_ERR_MAX];
+	struct acctab t;
+	int accfd, alfd = -1, n = 0;
+
+	if ((accfd = open(c->accounts, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "%s: %s\n", c->accounts, strerror(errno));
+		return 1;
+	}
+	if (c->aliases[0] != '\0' &&
+	    (alfd = open(c->aliases, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "%s: %s\n", c->aliases, strerror(errno));
+		close(accfd);
+		return 1;
+	}
+	if (acctab_load(&t, accfd, c->accounts, alfd, c->aliases, err, sizeof(err)) == 0)
+		acctab_free(&t);
+	else {
+		fprintf(stderr, "%s\n", err);
+		n = 1;
+		for (const char *p = err; (p = strchr(p, '\n')) != NULL; p++)
+			n++;
+	}
+	close(accfd);
+	if (alfd != -1)
+		close(alfd);
+	return n;
+}
+
+/* ---- start-up ---- */
+
+static void
+recv_conf(int ctl)
+{
+	static struct ipc_msg m;
+	int r = ipc_recv(ctl, &m);
+
+	if (r != 1)
+		fatalx("store: no configuration from the master");
+	if (m.hdr.type != MSG_CONF || m.hdr.len != sizeof(struct conf) || m.fd >= 0)
+		fatalx("store: expected MSG_CONF, got %s (%u bytes)",
+		    msg_name(m.hdr.type), m.hdr.len);
+	memcpy(&S.conf, m.data, sizeof(S.conf));
+	if (!conf_wire_ok(&S.conf))
+		fatalx("store: invalid MSG_CONF");
+}
+
+/* The uid mailboxes must belong to: the store user when started as root. */
+static void
+set_owner(void)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		mb_set_owner(geteuid());
+		return;
+	}
+	if ((pw = getpwnam(S.conf.store_user)) == NULL)
+		fatalx("store: user %s does not exist", S.conf.store_user);
+	mb_set_owner(pw->pw_uid);
+}
+
+int
+store_main(void)
+{
+	int ctl = FD_CONTROL;
+
+	log_init_child("store", ctl);
+	signal(SIGPIPE, SIG_IGN);
+	recv_conf(ctl);
+	S.spool = open(S.conf.spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (S.spool == -1)
+		fatal("store: spool %s", S.conf.spool);
+	set_owner();
+	sandbox_enter(ROLE_STORE, &S.conf);
+	/* the accounts come first; until they load, nothing else is served */
+	while (!S.have_tab) {
+		static struct ipc_msg m;
+		int r = ipc_recv(ctl, &m);
+
+		if (r == 0)
+			return 0;
+		if (r == -1)
+			fatal("store: control channel");
+		if (m.hdr.type == MSG_ACCOUNTS)
+			load_accounts(ctl, &m);
+		else if (m.hdr.type == MSG_CHANNEL)
+			add_channel(&m);
+		else if (m.hdr.type == MSG_SHUTDOWN)
+			return 0;
+		else {
+			log_warnx("store: unexpected %s before the accounts",
+			    msg_name(m.hdr.type));
+			ipc_drop_fd(&m);
+		}
+	}
+	{
+		static struct ipc_msg ready;
+
+		ipc_init(&ready, MSG_READY, 0);
+		if (ipc_send(ctl, &ready) == -1)
+			fatal("store: sending MSG_READY");
+	}
+	log_info("store: ready, spool %s", S.conf.spool);
+	serve(ctl);
+	return 0;
+}

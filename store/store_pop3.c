@@ -1,0 +1,265 @@
+/*
+ * The POP3 side of the store: AUTH binds the channel to one mailbox and
+ * takes the snapshot; RETR/TOP, DELE, UNDO use message numbers within it;
+ * COMMIT rewrites the mailbox without the marked messages (keeping every
+ * message that arrived since); RELEASE or EOF lets go without deleting.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../privsep/log.h"
+#include "../privsep/util.h"
+#include "auth.h"
+#include "store_int.h"
+
+static void
+status_reply(struct chan *c, uint32_t type, uint32_t id, uint32_t st)
+{
+	static struct ipc_msg m;
+
+	ipc_init(&m, type, id);
+	ipc_put_u32(&m, st);
+	chan_send(c, &m);
+}
+
+static int
+account_in_use(const char *name)
+{
+	for (size_t i = 0; i < S.nch; i++)
+		if (!S.ch[i]->dead && S.ch[i]->state == CS_BOUND &&
+		    strcmp(S.ch[i]->account, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The listing memfd: count x (u64 wire octets, str uid). */
+static int
+listing_memfd(const struct mbox_list *l)
+{
+	size_t per = 8 + 4 + MBOX_UID_MAX, n = 0;
+	unsigned char *buf = xcalloc(l->n ? l->n : 1, per);
+	int fd;
+
+	for (size_t i = 0; i < l->n; i++) {
+		uint32_t ul = (uint32_t)strlen(l->v[i].uid);
+
+		memcpy(buf + n, &l->v[i].wire, 8);
+		memcpy(buf + n + 8, &ul, 4);
+		memcpy(buf + n + 12, l->v[i].uid, ul);
+		n += 12 + ul;
+	}
+	fd = sealed_memfd("postern-listing", buf, n);
+	free(buf);
+	return fd;
+}
+
+/* Binds c to account: snapshot of the mailbox.  0 / -1. */
+static int
+bind_mailbox(struct chan *c, const char *account)
+{
+	struct mailbox mb;
+	int r;
+
+	mbox_list_init(&c->snap);
+	r = mailbox_open_locked(&mb, account, 0, &c->snap);
+	if (r == -1)
+		return -1;
+	if (r == 0) {
+		mb_unlock(&mb);
+		c->mfd = mb.fd;       /* kept for RETR; no lock held */
+	}
+	c->marks = xcalloc(c->snap.n ? c->snap.n : 1, 1);
+	c->octets = 0;
+	for (size_t i = 0; i < c->snap.n; i++)
+		c->octets += c->snap.v[i].wire;
+	strlcpy_(c->account, account, sizeof(c->account));
+	c->state = CS_BOUND;
+	return 0;
+}
+
+static void
+handle_auth(struct chan *c, struct store_req *r)
+{
+	static struct ipc_msg m;
+	char name[LIM_POP3_CMDLINE + 1];
+	uint32_t st, delay;
+	int ok, lfd = -1;
+	uint64_t now = now_ms();
+
+	strlcpy_(name, r->name, sizeof(name));
+	name_lower(name);
+	delay = auth_delay(name, r->addr, now);
+	/* an invalid name costs the same crypt work as any unknown one */
+	ok = auth_verify(&S.tab, mailbox_name_ok(name) ? name : "", r->password);
+	auth_record(name, r->addr, ok, now);
+	if (!ok) {
+		st = AUTH_BAD;
+		log_info("store: pop3 worker %d: authentication failed for %s from %s",
+		    (int)c->pid, mailbox_name_ok(name) ? name : "(invalid name)", r->addr);
+	} else if (account_in_use(name)) {
+		st = AUTH_INUSE;
+		log_info("store: pop3 worker %d: %s from %s: mailbox in use",
+		    (int)c->pid, name, r->addr);
+	} else if (bind_mailbox(c, name) == -1) {
+		st = AUTH_TEMP;
+	} else if ((lfd = listing_memfd(&c->snap)) == -1) {
+		log_warn("store: listing memfd");
+		chan_unbind(c);
+		st = AUTH_TEMP;
+	} else {
+		st = AUTH_OK;
+		log_info("store: pop3 worker %d: %s from %s: %zu messages, %llu octets",
+		    (int)c->pid, name, r->addr, c->snap.n, (unsigned long long)c->octets);
+	}
+	ipc_init(&m, MSG_AUTH_R, r->id);
+	ipc_put_u32(&m, st);
+	ipc_put_u32(&m, delay);
+	if (st == AUTH_OK) {
+		ipc_put_str(&m, c->account);
+		ipc_put_u32(&m, (uint32_t)c->snap.n);
+		ipc_put_u64(&m, c->octets);
+		ipc_set_fd(&m, lfd);
+	}
+	chan_send(c, &m);
+	if (lfd != -1)
+		close(lfd);
+}
+
+/* A message number of the snapshot, or the channel is dropped. */
+static const struct mbox_ent *
+snap_msg(struct chan *c, uint32_t msgno)
+{
+	if (msgno == 0 || msgno > c->snap.n) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "message number %u outside the snapshot (1..%zu)",
+		    msgno, c->snap.n);
+		chan_drop(c, why);
+		return NULL;
+	}
+	return &c->snap.v[msgno - 1];
+}
+
+static void
+handle_retr(struct chan *c, struct store_req *r)
+{
+	static struct ipc_msg m;
+	const struct mbox_ent *e = snap_msg(c, r->msgno);
+	unsigned char *buf = NULL;
+	size_t n = 0;
+	int fd;
+
+	if (e == NULL)
+		return;
+	if (c->marks[r->msgno - 1]) {
+		status_reply(c, MSG_RETR_R, r->id, STORE_NOSUCH);
+		return;
+	}
+	if (c->mfd == -1 || mb_read_msg(c->mfd, e, r->lines, &buf, &n) == -1) {
+		log_warn("store: reading message %u of %s", r->msgno, c->account);
+		status_reply(c, MSG_RETR_R, r->id, STORE_TEMPFAIL);
+		return;
+	}
+	fd = sealed_memfd("postern-msg", buf, n);
+	free(buf);
+	if (fd == -1) {
+		log_warn("store: message memfd");
+		status_reply(c, MSG_RETR_R, r->id, STORE_TEMPFAIL);
+		return;
+	}
+	ipc_init(&m, MSG_RETR_R, r->id);
+	ipc_put_u32(&m, STORE_OK);
+	ipc_put_u64(&m, (uint64_t)n);
+	ipc_set_fd(&m, fd);
+	chan_send(c, &m);
+	close(fd);
+}
+
+static void
+handle_dele(struct chan *c, struct store_req *r)
+{
+	if (snap_msg(c, r->msgno) == NULL)
+		return;
+	if (c->marks[r->msgno - 1]) {
+		status_reply(c, MSG_DELE_R, r->id, STORE_NOSUCH);
+		return;
+	}
+	c->marks[r->msgno - 1] = 1;
+	status_reply(c, MSG_DELE_R, r->id, STORE_OK);
+}
+
+static void
+handle_commit(struct chan *c, struct store_req *r)
+{
+	static struct ipc_msg m;
+	char (*del)[48] = NULL;
+	size_t ndel = 0;
+	uint32_t deleted = 0, st = STORE_OK;
+
+	for (size_t i = 0; i < c->snap.n; i++)
+		if (c->marks[i]) {
+			del = xreallocarray(del, ndel + 1, sizeof(*del));
+			memcpy(del[ndel++], c->snap.v[i].uid, sizeof(del[0]));
+		}
+	if (ndel > 0) {
+		struct mailbox mb;
+
+		/* the session's descriptor goes first: closing any descriptor
+		 * of the file would drop the fcntl lock taken below */
+		if (c->mfd != -1)
+			close(c->mfd);
+		c->mfd = -1;
+		if (mailbox_open_locked(&mb, c->account, 0, NULL) != 0)
+			st = STORE_TEMPFAIL;
+		else {
+			if (mb_rewrite(&mb, del, ndel, &deleted) == -1) {
+				log_warnx("store: commit %s: %s", c->account, mb.err);
+				st = STORE_TEMPFAIL;
+				deleted = 0;
+			}
+			mb_close(&mb);
+		}
+	}
+	free(del);
+	log_info("store: pop3 worker %d: %s: commit, %u of %zu marked deleted%s",
+	    (int)c->pid, c->account, deleted, ndel, st == STORE_OK ? "" : " (failed)");
+	chan_unbind(c);
+	ipc_init(&m, MSG_COMMIT_R, r->id);
+	ipc_put_u32(&m, st);
+	ipc_put_u32(&m, deleted);
+	chan_send(c, &m);
+}
+
+void
+handle_pop3(struct chan *c, struct store_req *r)
+{
+	switch (r->type) {
+	case MSG_AUTH:
+		handle_auth(c, r);
+		break;
+	case MSG_RETR:
+		handle_retr(c, r);
+		break;
+	case MSG_DELE:
+		handle_dele(c, r);
+		break;
+	case MSG_UNDO:
+		if (c->snap.n)
+			memset(c->marks, 0, c->snap.n);
+		status_reply(c, MSG_UNDO_R, r->id, STORE_OK);
+		break;
+	case MSG_COMMIT:
+		handle_commit(c, r);
+		break;
+	case MSG_RELEASE:
+		chan_unbind(c);
+		status_reply(c, MSG_RELEASE_R, r->id, STORE_OK);
+		break;
+	default:
+		chan_drop(c, "unexpected request");
+		break;
+	}
+}

@@ -1,0 +1,49 @@
+/*
+ * libFuzzer: the store's request path over arbitrary bytes, without
+ * touching files: the frame check (ipc_parse), the dispatch table for
+ * every channel kind, state and fd presence, and the decoders.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "privsep/ipc.h"
+#include "privsep/msg.h"
+#include "store/dispatch.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct ipc_msg m;
+	static const unsigned kinds[] = { 0, CHAN_SMTP, CHAN_POP3, 31, 77 };
+	static const unsigned states[] = { CS_OPEN, CS_BOUND };
+	struct store_req r;
+	const char *why;
+
+	if (ipc_parse(&m, data, size) == -1)
+		return 0;
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		for (size_t s = 0; s < 2; s++)
+			for (int fd = -1; fd <= 0; fd++) {
+				const struct dispatch_row *row;
+
+				m.fd = fd < 0 ? -1 : 100000;   /* only compared */
+				row = dispatch_check(&m, kinds[k], states[s], &why);
+				if (row != NULL && (row->type != m.hdr.type ||
+				    m.hdr.len < row->minlen || m.hdr.len > row->maxlen))
+					abort();
+				if (row == NULL && why == NULL)
+					abort();
+			}
+	m.fd = -1;
+	if (req_decode(&m, &r, &why) == 0) {
+		if (r.type == MSG_APPEND && (r.nacc == 0 || r.nacc > LIM_APPEND_ACCOUNTS))
+			abort();
+		if (strlen(r.local) > LIM_PATH || strlen(r.password) > LIM_PASSWORD)
+			abort();
+	}
+	req_free(&r);
+	return 0;
+}

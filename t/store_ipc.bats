@@ -1,0 +1,260 @@
+#!/usr/bin/env bats
+# The store's channel rules, end to end: t/tools/ipcpeer starts the real
+# store (posternd -X store) the way the master does and plays honest and
+# hostile workers on its channels.  A hostile channel is closed and logged;
+# a channel opened before it keeps working.
+
+load helpers
+
+setup() {
+	ensure_users
+	SD=$(mktemp -d "${TMPDIR:-/tmp}/postern-store.XXXXXX")
+	chmod 755 "$SD"
+	mkdir "$SD/spool"
+	{ echo "alice:$(hash_pw alicepw)"; echo "bob:$(hash_pw bobpw)"; } >"$SD/accounts"
+	echo "team: alice, bob" >"$SD/aliases"
+	PEER_OPTS=()
+	if is_root; then PEER_OPTS=(-u _postern-store -w _postern); fi
+}
+
+teardown() {
+	rm -rf "$SD"
+}
+
+peer() {
+	"$BUILD/t/ipcpeer" "${PEER_OPTS[@]}" -l "$SD/log" -A "$SD/aliases" "$SD/spool" "$SD/accounts"
+}
+
+@test "honest SMTP and POP3 channels: lookup, append, auth, retr, dele, commit" {
+	run peer <<'END'
+start
+chan s smtp
+lookup s Alice
+lookup s team
+lookup s nosuch
+lookup s POSTMASTER
+lookup s ../etc
+append s a@example.org alice,bob @1
+append s a@example.org alice @2
+chan p pop3
+auth p alice alicepw
+retr p 1
+retr p 2 0
+dele p 1
+commit p
+auth p alice alicepw
+END
+	echo "$output"
+	[ "${lines[0]}" = "started" ]
+	[ "${lines[2]}" = "lookup 0 alice" ]
+	[ "${lines[3]}" = "lookup 0 alice bob" ]
+	[ "${lines[4]}" = "lookup 1" ]
+	[ "${lines[5]}" = "lookup 0 alice" ]
+	[ "${lines[6]}" = "lookup 1" ]
+	[ "${lines[7]}" = "append 0 delivered" ]
+	[ "${lines[8]}" = "append 0 delivered" ]
+	[[ "${lines[10]}" == "auth 0 delay=0 count=2 "* ]]
+	[[ "${lines[11]}" == "retr 0 len="* ]]
+	[[ "${lines[12]}" == "retr 0 len="* ]]
+	[ "${lines[13]}" = "dele 0" ]
+	[ "${lines[14]}" = "commit 0 1" ]
+	[[ "${lines[15]}" == "auth 0 delay=0 count=1 "* ]]
+	grep -q "^From a@example.org" "$SD/spool/bob"
+}
+
+@test "an SMTP channel asking RETR is dropped; another channel keeps working" {
+	run peer <<'END'
+start
+chan good smtp
+chan bad smtp
+raw bad MSG_RETR 8
+alive bad
+lookup good alice
+append good a@example.org alice @1
+END
+	echo "$output"
+	[ "${lines[3]}" = "raw eof" ]
+	[ "${lines[4]}" = "eof bad" ]
+	[ "${lines[5]}" = "lookup 0 alice" ]
+	[ "${lines[6]}" = "append 0 delivered" ]
+	grep -q "request not allowed on this kind of channel (MSG_RETR" "$SD/log"
+}
+
+@test "a POP3 channel asking before AUTH is dropped" {
+	run peer <<'END'
+start
+chan good pop3
+chan bad pop3
+retr bad 1
+auth good alice alicepw
+END
+	echo "$output"
+	[ "${lines[3]}" = "retr eof" ]
+	[[ "${lines[4]}" == "auth 0 "* ]]
+	grep -q "request before authentication" "$SD/log"
+}
+
+@test "a POP3 channel asking LOOKUP or APPEND is dropped" {
+	run peer <<'END'
+start
+chan p pop3
+lookup p alice
+chan q pop3
+append q a@b alice @1
+END
+	echo "$output"
+	[ "${lines[2]}" = "lookup eof" ]
+	[ "${lines[4]}" = "append eof" ]
+	[ ! -e "$SD/spool/alice" ]
+}
+
+@test "a message number outside the snapshot drops the channel" {
+	run peer <<'END'
+start
+chan s smtp
+append s a@example.org alice @1
+chan p pop3
+auth p alice alicepw
+retr p 2
+chan q pop3
+auth q bob bobpw
+dele q 1
+chan r pop3
+auth r alice alicepw
+retr r 0
+END
+	echo "$output"
+	[ "${lines[5]}" = "retr eof" ]
+	[[ "${lines[7]}" == "auth 0 delay=0 count=0 "* ]]
+	[ "${lines[8]}" = "dele eof" ]
+	[[ "${lines[10]}" == "auth 0 "* ]]
+	[ "${lines[11]}" = "retr eof" ]
+	grep -q "outside the snapshot" "$SD/log"
+}
+
+@test "malformed frames: truncated, bad length, oversize, two descriptors" {
+	run peer <<'END'
+start
+chan keep smtp
+chan a smtp
+trunc a
+alive a
+chan b smtp
+badlen b
+alive b
+chan c smtp
+oversize c
+alive c
+chan d pop3
+twofds d
+alive d
+lookup keep bob
+END
+	echo "$output"
+	[ "${lines[4]}" = "eof a" ]
+	[ "${lines[7]}" = "eof b" ]
+	[ "${lines[10]}" = "eof c" ]
+	[ "${lines[13]}" = "eof d" ]
+	[ "${lines[14]}" = "lookup 0 bob" ]
+	grep -q "malformed frame" "$SD/log"
+}
+
+@test "unknown type, trailing bytes, a descriptor where none belongs" {
+	run peer <<'END'
+start
+chan keep pop3
+chan a smtp
+raw a 9999 0
+chan b smtp
+raw b MSG_LOOKUP 8
+chan c smtp
+raw c MSG_LOOKUP 5 memfd
+chan d smtp
+raw d MSG_CONF 0
+auth keep bob bobpw
+END
+	echo "$output"
+	[ "${lines[3]}" = "raw eof" ]
+	[ "${lines[5]}" = "raw eof" ]
+	[ "${lines[7]}" = "raw eof" ]
+	[ "${lines[9]}" = "raw eof" ]
+	[[ "${lines[10]}" == "auth 0 "* ]]
+	grep -q "trailing bytes" "$SD/log"
+	grep -q "unexpected descriptor" "$SD/log"
+	grep -q "request type not allowed" "$SD/log"
+}
+
+@test "an APPEND with an unsealed memfd drops the channel and writes nothing" {
+	run peer <<'END'
+start
+chan keep smtp
+chan bad smtp
+unsealed bad alice
+append keep a@example.org bob @1
+END
+	echo "$output"
+	[ "${lines[3]}" = "append eof" ]
+	[ "${lines[4]}" = "append 0 delivered" ]
+	[ ! -s "$SD/spool/alice" ]
+	grep -q "not sealed" "$SD/log"
+}
+
+@test "a mailbox is bound to one channel at a time" {
+	run peer <<'END'
+start
+chan p pop3
+chan q pop3
+auth p alice alicepw
+auth q alice alicepw
+release p
+auth q alice alicepw
+close q
+chan r pop3
+auth r alice alicepw
+END
+	echo "$output"
+	[[ "${lines[3]}" == "auth 0 "* ]]
+	[[ "${lines[4]}" == "auth 2 "* ]]
+	[ "${lines[5]}" = "release 0" ]
+	[[ "${lines[6]}" == "auth 0 "* ]]
+	[[ "${lines[9]}" == "auth 0 "* ]]
+}
+
+@test "failed AUTH: same answer for unknown names, delay grows" {
+	run peer <<'END'
+start
+chan p pop3
+auth p alice wrong 192.0.2.1
+auth p alice wrong 192.0.2.1
+auth p nosuch wrong 192.0.2.9
+auth p ../../etc/passwd x 192.0.2.10
+auth p alice alicepw 192.0.2.77
+END
+	echo "$output"
+	[ "${lines[2]}" = "auth 1 delay=0" ]
+	[ "${lines[3]}" = "auth 1 delay=1000" ]
+	[ "${lines[4]}" = "auth 1 delay=0" ]
+	[ "${lines[5]}" = "auth 1 delay=0" ]
+	[[ "${lines[6]}" == "auth 0 delay=2000 "* ]]
+}
+
+@test "a broken accounts file on reload keeps the previous tables" {
+	printf 'carol:x\n.bad:y\nbob:z\nbob:w\n' >"$SD/accounts.bad"
+	run peer <<END
+start
+chan s smtp
+sh cp "$SD/accounts" "$SD/accounts.good"; cp "$SD/accounts.bad" "$SD/accounts"
+hup
+lookup s bob
+lookup s carol
+sh cp "$SD/accounts.good" "$SD/accounts"
+hup
+END
+	echo "$output"
+	[[ "${lines[3]}" == "accounts error: $SD/accounts:2: invalid account name"* ]]
+	[[ "${lines[3]}" == *"|$SD/accounts:4: duplicate account bob (first at line 3)" ]]
+	[ "${lines[4]}" = "lookup 0 bob" ]
+	[ "${lines[5]}" = "lookup 1" ]
+	[ "${lines[7]}" = "accounts ok" ]
+	grep -q "keeping the previous ones" "$SD/log"
+}

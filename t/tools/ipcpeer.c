@@ -1,0 +1,1057 @@
+/*
+ * ipcpeer: plays the master and any number of workers against a real
+ * store process, for the store's bats tests (t/store_*.bats).
+ *
+ *   ipcpeer [-u store-user] [-w worker-user] [-q quota] [-m max-message-size] [-A aliases]
+ *           [-l logfile] SPOOL ACCOUNTS  < script
+ *
+ * It starts "$POSTERND -X store" the way the master does (fork + exec,
+ * FD_CONTROL a SEQPACKET socketpair, MSG_CONF, MSG_ACCOUNTS [+ MSG_ALIASES],
+ * then MSG_CHANNEL for every channel it opens), then runs the script, one
+ * command a line, printing one result line per command on stdout.  The
+ * store's log lines (MSG_LOG) go to the log file (default stderr).
+ *
+ * Commands:
+ *   start | kill | restart | stop | hup | sleep MS | sh SHELL-COMMAND
+ *   chan NAME smtp|pop3          close NAME          alive NAME
+ *   lookup NAME LOCAL
+ *   append NAME SENDER RCPT[,RCPT...] FILE|@N      (FILE: LF or CRLF lines;
+ *                                   @N: a generated message number N)
+ *   unsealed NAME RCPT           (APPEND with a memfd that is not sealed)
+ *   auth NAME USER PASS [ADDR]   list NAME
+ *   retr NAME N [LINES [FILE]]   dele NAME N   undo NAME
+ *   commit NAME                  release NAME
+ *   raw NAME TYPE LEN [memfd]    (a request of LEN zero bytes)
+ *   trunc NAME | badlen NAME | oversize NAME | twofds NAME
+ *   faults appends KILLS SECONDS RCPT
+ *   faults commit KILLS SECONDS RCPT
+ */
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "privsep/conf.h"
+#include "privsep/ipc.h"
+#include "privsep/msg.h"
+#include "privsep/proc.h"
+#include "privsep/util.h"
+
+#define MAXCHAN 64
+
+struct pchan {
+	char name[32];
+	int fd;
+	unsigned kind;
+	uint32_t count;
+	uint64_t *wire;
+	char (*uid)[72];
+};
+
+static struct pchan chans[MAXCHAN];
+static int nchans;
+static pid_t store_pid = -1;
+static int ctl = -1;
+static FILE *logfp;
+static struct conf conf;
+static const char *posternd, *accounts_path, *aliases_path;
+static uint32_t next_id = 1;
+static int worker_pid_seq = 1000;
+static struct ipc_msg M, A;
+
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "ipcpeer: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	if (store_pid > 0)
+		kill(store_pid, SIGKILL);
+	exit(2);
+}
+
+/* Handles one control message from the store: logs, READY, ACCOUNTS_R. */
+static int
+control_one(uint32_t *type, char *text, size_t textsz)
+{
+	static struct ipc_msg m;
+	int r = ipc_recv(ctl, &m);
+
+	if (r != 1)
+		return -1;
+	*type = m.hdr.type;
+	if (m.hdr.type == MSG_LOG) {
+		uint32_t prio;
+		char line[LIM_LOGLINE + 1];
+
+		if (ipc_get_u32(&m, &prio) == 0 && ipc_get_str(&m, line, sizeof(line)) == 0) {
+			fprintf(logfp, "store[%d]: %s\n", (int)store_pid, line);
+			fflush(logfp);
+		}
+	} else if (m.hdr.type == MSG_ACCOUNTS_R && text) {
+		uint32_t ok;
+
+		text[0] = '\0';
+		if (ipc_get_u32(&m, &ok) == 0 && ipc_get_str(&m, text, textsz) == 0 && ok)
+			text[0] = '\0';
+		else if (text[0] == '\0')
+			strlcpy_(text, "malformed", textsz);
+	}
+	ipc_drop_fd(&m);
+	return 0;
+}
+
+/* Drains log lines for up to ms. */
+static void
+control_drain(int ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+
+	while (ctl != -1) {
+		struct pollfd p = { ctl, POLLIN, 0 };
+		uint64_t now = now_ms();
+		uint32_t t;
+
+		if (now >= end || poll(&p, 1, (int)(end - now)) <= 0)
+			return;
+		if (control_one(&t, NULL, 0) == -1)
+			return;
+	}
+}
+
+/* Waits for a control message of type want (logs pass by). */
+static int
+control_wait(uint32_t want, char *text, size_t textsz, int ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+
+	for (;;) {
+		struct pollfd p = { ctl, POLLIN, 0 };
+		uint64_t now = now_ms();
+		uint32_t t;
+
+		if (now >= end || poll(&p, 1, (int)(end - now)) <= 0)
+			return -1;
+		if (control_one(&t, text, textsz) == -1)
+			return -1;
+		if (t == want)
+			return 0;
+	}
+}
+
+static int
+open_ro(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1)
+		die("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+static int
+send_accounts(char *err, size_t errsz)
+{
+	int afd = open_ro(accounts_path), lfd = -1;
+
+	ipc_init(&M, MSG_ACCOUNTS, 0);
+	ipc_put_u32(&M, aliases_path ? 1 : 0);
+	ipc_set_fd(&M, afd);
+	if (ipc_send(ctl, &M) == -1)
+		die("send accounts: %s", strerror(errno));
+	close(afd);
+	if (aliases_path) {
+		lfd = open_ro(aliases_path);
+		ipc_init(&M, MSG_ALIASES, 0);
+		ipc_set_fd(&M, lfd);
+		if (ipc_send(ctl, &M) == -1)
+			die("send aliases: %s", strerror(errno));
+		close(lfd);
+	}
+	if (control_wait(MSG_ACCOUNTS_R, err, errsz, 10000) == -1) {
+		strlcpy_(err, "no answer", errsz);
+		return -1;
+	}
+	return err[0] ? -1 : 0;
+}
+
+/* Starts the store the way the master does.  0 ready, -1 not. */
+static int
+store_start(char *err, size_t errsz)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		die("socketpair: %s", strerror(errno));
+	store_pid = fork();
+	if (store_pid == -1)
+		die("fork: %s", strerror(errno));
+	if (store_pid == 0) {
+		int hi = fcntl(sv[1], F_DUPFD, 20);
+
+		if (hi == -1 || dup2(hi, FD_CONTROL) == -1)
+			_exit(127);
+		for (int fd = FD_CONTROL + 1; fd < 1024; fd++)
+			if (fd != fileno(logfp))
+				close(fd);
+		if (fileno(logfp) != 2)
+			dup2(fileno(logfp), 2);
+		execl(posternd, posternd, "-X", "store", (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	ctl = sv[0];
+	ipc_init(&M, MSG_CONF, 0);
+	ipc_put_raw(&M, &conf, sizeof(conf));
+	if (ipc_send(ctl, &M) == -1)
+		die("send conf: %s", strerror(errno));
+	if (send_accounts(err, errsz) == -1)
+		return -1;
+	if (control_wait(MSG_READY, NULL, 0, 10000) == -1) {
+		strlcpy_(err, "no MSG_READY", errsz);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+store_kill(void)
+{
+	if (store_pid > 0) {
+		kill(store_pid, SIGKILL);
+		waitpid(store_pid, NULL, 0);
+	}
+	store_pid = -1;
+	if (ctl != -1)
+		close(ctl);
+	ctl = -1;
+	for (int i = 0; i < nchans; i++) {
+		close(chans[i].fd);
+		free(chans[i].wire);
+		free(chans[i].uid);
+	}
+	nchans = 0;
+}
+
+static void
+store_stop(void)
+{
+	int st;
+
+	if (ctl != -1)
+		close(ctl);
+	ctl = -1;
+	for (int i = 0; i < 200 && store_pid > 0; i++) {
+		if (waitpid(store_pid, &st, WNOHANG) == store_pid) {
+			store_pid = -1;
+			break;
+		}
+		usleep(10000);
+	}
+	store_kill();
+}
+
+static struct pchan *
+chan_get(const char *name)
+{
+	for (int i = 0; i < nchans; i++)
+		if (strcmp(chans[i].name, name) == 0)
+			return &chans[i];
+	die("no channel %s", name);
+	return NULL;
+}
+
+static struct pchan *
+chan_open(const char *name, unsigned kind)
+{
+	int sv[2];
+	struct pchan *c;
+
+	if (nchans == MAXCHAN)
+		die("too many channels");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		die("socketpair: %s", strerror(errno));
+	ipc_init(&M, MSG_CHANNEL, 0);
+	ipc_put_u32(&M, kind);
+	ipc_put_u32(&M, (uint32_t)worker_pid_seq++);
+	ipc_set_fd(&M, sv[1]);
+	if (ipc_send(ctl, &M) == -1)
+		die("send channel: %s", strerror(errno));
+	close(sv[1]);
+	c = &chans[nchans++];
+	memset(c, 0, sizeof(*c));
+	strlcpy_(c->name, name, sizeof(c->name));
+	c->fd = sv[0];
+	c->kind = kind;
+	return c;
+}
+
+/* Sends M on c and waits for the answer (logs drained meanwhile).
+ * 1 answer in A, 0 EOF, -1 timeout or error. */
+static int
+call(struct pchan *c, int ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+
+	M.hdr.id = next_id++;
+	if (ipc_send(c->fd, &M) == -1)
+		return errno == EPIPE || errno == ECONNRESET ? 0 : -1;
+	for (;;) {
+		struct pollfd p[2] = { { c->fd, POLLIN, 0 }, { ctl, POLLIN, 0 } };
+		uint64_t now = now_ms();
+		int r;
+
+		if (now >= end)
+			return -1;
+		if (poll(p, ctl == -1 ? 1 : 2, (int)(end - now)) <= 0)
+			continue;
+		if (p[1].revents & POLLIN) {
+			uint32_t t;
+			control_one(&t, NULL, 0);
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			r = ipc_recv(c->fd, &A);
+			if (r == 1 && A.hdr.id != M.hdr.id) {
+				ipc_drop_fd(&A);
+				continue;
+			}
+			return r == 1 ? 1 : r == 0 ? 0 : -1;
+		}
+	}
+}
+
+/* Is the channel closed by the store within ms? */
+static int
+chan_eof(struct pchan *c, int ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+
+	for (;;) {
+		struct pollfd p[2] = { { c->fd, POLLIN, 0 }, { ctl, POLLIN, 0 } };
+		uint64_t now = now_ms();
+
+		if (now >= end)
+			return 0;
+		if (poll(p, 2, (int)(end - now)) <= 0)
+			continue;
+		if (p[1].revents & POLLIN) {
+			uint32_t t;
+			control_one(&t, NULL, 0);
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			int r = ipc_recv(c->fd, &A);
+
+			if (r <= 0)
+				return 1;
+			ipc_drop_fd(&A);
+		}
+	}
+}
+
+/* A memfd with text (LF lines turned into CRLF), sealed when asked. */
+static int
+make_memfd(const char *text, size_t n, int seal)
+{
+	int fd = memfd_create("ipcpeer", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd == -1)
+		die("memfd: %s", strerror(errno));
+	for (size_t i = 0; i < n; i++) {
+		if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
+			write_all(fd, "\r", 1);
+		write_all(fd, text + i, 1);
+	}
+	if (seal && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW) == -1)
+		die("seal: %s", strerror(errno));
+	return fd;
+}
+
+static char *
+gen_message(unsigned long n, size_t *len)
+{
+	char *b = xmalloc(512);
+	int r = snprintf(b, 512, "Received: from ipcpeer\nSubject: message %lu\n\n"
+	    "body of message %lu\nFrom the ipcpeer tool\n.\nend %lu\n", n, n, n);
+
+	*len = (size_t)r;
+	return b;
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	int fd = open_ro(path);
+	struct stat st;
+	char *b;
+
+	if (fstat(fd, &st) == -1)
+		die("%s: %s", path, strerror(errno));
+	b = xmalloc((size_t)st.st_size + 1);
+	if (read_full(fd, b, (size_t)st.st_size) != st.st_size)
+		die("%s: short read", path);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return b;
+}
+
+/* APPEND; returns the status, or -1 timeout / -2 EOF. */
+static int
+do_append(struct pchan *c, const char *sender, const char *rcpts,
+    const char *text, size_t n, int seal, char *out, size_t outsz)
+{
+	char list[4096], *save = NULL, *tok;
+	uint32_t cnt = 0, st;
+	int fd = make_memfd(text, n, seal), r;
+
+	strlcpy_(list, rcpts, sizeof(list));
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		cnt++;
+	ipc_init(&M, MSG_APPEND, 0);
+	ipc_put_str(&M, "ipcpeer");
+	ipc_put_str(&M, sender);
+	ipc_put_u32(&M, cnt);
+	strlcpy_(list, rcpts, sizeof(list));
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		ipc_put_str(&M, tok);
+	ipc_set_fd(&M, fd);
+	r = call(c, 10000);
+	close(fd);
+	if (r != 1)
+		return r == 0 ? -2 : -1;
+	if (A.hdr.type != MSG_APPEND_R || ipc_get_u32(&A, &st) == -1 ||
+	    ipc_get_str(&A, out, outsz) == -1)
+		return -1;
+	return (int)st;
+}
+
+static int
+do_auth(struct pchan *c, const char *user, const char *pass, const char *addr,
+    uint32_t *delay)
+{
+	uint32_t st, count;
+	uint64_t oct;
+	char acc[LIM_NAME + 1];
+
+	ipc_init(&M, MSG_AUTH, 0);
+	ipc_put_str(&M, user);
+	ipc_put_str(&M, pass);
+	ipc_put_str(&M, addr);
+	if (call(c, 30000) != 1 || A.hdr.type != MSG_AUTH_R ||
+	    ipc_get_u32(&A, &st) == -1 || ipc_get_u32(&A, delay) == -1)
+		return -1;
+	if (st != AUTH_OK)
+		return (int)st;
+	if (ipc_get_str(&A, acc, sizeof(acc)) == -1 || ipc_get_u32(&A, &count) == -1 ||
+	    ipc_get_u64(&A, &oct) == -1 || A.fd < 0)
+		return -1;
+	{
+		struct stat sb;
+		unsigned char *p = NULL;
+		struct ipc_reader rd;
+
+		fstat(A.fd, &sb);
+		if (sb.st_size > 0) {
+			p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, A.fd, 0);
+			if (p == MAP_FAILED)
+				return -1;
+		}
+		rd_init(&rd, p, (size_t)sb.st_size);
+		free(c->wire);
+		free(c->uid);
+		c->wire = xcalloc(count + 1, sizeof(*c->wire));
+		c->uid = xcalloc(count + 1, sizeof(*c->uid));
+		c->count = count;
+		for (uint32_t i = 0; i < count; i++)
+			if (rd_u64(&rd, &c->wire[i]) == -1 ||
+			    rd_str(&rd, c->uid[i], sizeof(c->uid[i])) == -1)
+				return -1;
+		if (p)
+			munmap(p, (size_t)sb.st_size);
+		ipc_drop_fd(&A);
+	}
+	return 0;
+}
+
+/* RETR into a malloc'ed buffer; status or -1/-2. */
+static int
+do_retr(struct pchan *c, uint32_t n, uint32_t lines, char **buf, size_t *len)
+{
+	uint32_t st;
+	uint64_t l;
+	int r;
+
+	ipc_init(&M, MSG_RETR, 0);
+	ipc_put_u32(&M, n);
+	ipc_put_u32(&M, lines);
+	r = call(c, 10000);
+	if (r != 1)
+		return r == 0 ? -2 : -1;
+	if (ipc_get_u32(&A, &st) == -1)
+		return -1;
+	if (st != STORE_OK)
+		return (int)st;
+	if (ipc_get_u64(&A, &l) == -1 || A.fd < 0)
+		return -1;
+	*buf = xmalloc((size_t)l + 1);
+	if (pread(A.fd, *buf, (size_t)l, 0) != (ssize_t)l)
+		return -1;
+	(*buf)[l] = '\0';
+	*len = (size_t)l;
+	ipc_drop_fd(&A);
+	return 0;
+}
+
+static int
+simple(struct pchan *c, uint32_t type, int has_no, uint32_t no, uint32_t *extra)
+{
+	uint32_t st;
+	int r;
+
+	ipc_init(&M, type, 0);
+	if (has_no)
+		ipc_put_u32(&M, no);
+	r = call(c, 30000);
+	if (r != 1)
+		return r == 0 ? -2 : -1;
+	if (ipc_get_u32(&A, &st) == -1)
+		return -1;
+	if (extra && ipc_get_u32(&A, extra) == -1)
+		return -1;
+	return (int)st;
+}
+
+static void
+send_raw_dgram(struct pchan *c, const void *buf, size_t n, int fd1, int fd2)
+{
+	struct msghdr mh;
+	struct iovec iov = { (void *)(uintptr_t)buf, n };
+	union { struct cmsghdr a; char b[CMSG_SPACE(2 * sizeof(int))]; } cm;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd1 >= 0) {
+		struct cmsghdr *h;
+		int fds[2] = { fd1, fd2 };
+		size_t nfd = fd2 >= 0 ? 2 : 1;
+
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.b;
+		mh.msg_controllen = CMSG_SPACE(nfd * sizeof(int));
+		h = CMSG_FIRSTHDR(&mh);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(nfd * sizeof(int));
+		memcpy(CMSG_DATA(h), fds, nfd * sizeof(int));
+	}
+	if (sendmsg(c->fd, &mh, MSG_NOSIGNAL) == -1)
+		printf("# sendmsg: %s\n", strerror(errno));
+}
+
+/* ---- the fault loops ---- */
+
+static const char *
+pass(void)
+{
+	return getenv("IPCPEER_PASS") ? getenv("IPCPEER_PASS") : "x";
+}
+
+static size_t
+count_lf(const char *b, size_t n)
+{
+	size_t lf = 0;
+
+	for (size_t k = 0; k < n; k++)
+		lf += b[k] == '\n';
+	return lf;
+}
+
+static uint64_t
+rnd(uint64_t n)
+{
+	return n ? (uint64_t)random() % n : 0;
+}
+
+/* Checks the mailbox through a POP3 channel: every acked message present
+ * exactly once, each whole.  Prints a summary; returns 0 when good. */
+/* Messages marked by a COMMIT whose answer never came (the store was
+ * killed): group g's messages must be all present or all gone. */
+static unsigned *grp;          /* per message number: its group, 0 none */
+static unsigned ngrp;
+
+static int
+verify(const char *rcpt, const unsigned char *acked, unsigned long max,
+    const unsigned char *gone, int *present_out)
+{
+	unsigned *gsize = xcalloc(ngrp + 1, sizeof(unsigned));
+	unsigned *gseen = xcalloc(ngrp + 1, sizeof(unsigned));
+
+	struct pchan *c = chan_open("verify", CHAN_POP3);
+	unsigned char *seen = xcalloc(max + 1, 1);
+	uint32_t delay;
+	int bad = 0, present = 0;
+
+	if (do_auth(c, rcpt, pass(), "127.0.0.1", &delay) != 0) {
+		printf("verify auth failed\n");
+		return -1;
+	}
+	for (uint32_t i = 1; i <= c->count; i++) {
+		char *b = NULL, *p, want[512];
+		size_t len = 0, wl;
+		unsigned long n;
+		int st = do_retr(c, i, LIM_ALL_LINES, &b, &len);
+
+		if (st != 0) {
+			printf("verify: retr %u failed (%d)\n", i, st);
+			bad++;
+			continue;
+		}
+		p = strstr(b, "Subject: message ");
+		if (p == NULL || sscanf(p, "Subject: message %lu", &n) != 1 || n > max) {
+			printf("verify: message %u unrecognised\n", i);
+			bad++;
+		} else {
+			char *g = gen_message(n, &wl);
+			/* expected: Return-Path line + the generated text */
+			snprintf(want, sizeof(want), "Return-Path: <s@example.org>\n%s", g);
+			free(g);
+			if (strcmp(b, want) != 0) {
+				printf("verify: message %u (n=%lu) is not whole\n", i, n);
+				bad++;
+			}
+			if (seen[n]++)
+				printf("verify: message n=%lu seen twice\n", n), bad++;
+			if (gone && gone[n])
+				printf("verify: message n=%lu deleted by an acked COMMIT is back\n", n), bad++;
+			if (grp && grp[n])
+				gseen[grp[n]]++;
+		}
+		if (c->wire[i - 1] != len + count_lf(b, len)) {
+			printf("verify: message %u wire octets %llu disagree\n", i,
+			    (unsigned long long)c->wire[i - 1]);
+			bad++;
+		}
+		free(b);
+		present++;
+	}
+	for (unsigned long n = 1; grp && n <= max; n++)
+		if (grp[n])
+			gsize[grp[n]]++;
+	for (unsigned g = 1; g <= ngrp; g++)
+		if (gseen[g] != 0 && gseen[g] != gsize[g]) {
+			printf("verify: interrupted COMMIT %u half done (%u of %u left)\n", g,
+			    gseen[g], gsize[g]);
+			bad++;
+		}
+	free(gsize);
+	free(gseen);
+	for (unsigned long n = 1; n <= max; n++)
+		if (acked[n] && !seen[n] && !(gone && gone[n]) && !(grp && grp[n])) {
+			printf("verify: acked message n=%lu missing\n", n);
+			bad++;
+		}
+	simple(c, MSG_RELEASE, 0, 0, NULL);
+	free(seen);
+	*present_out = present;
+	return bad ? -1 : 0;
+}
+
+static void
+faults(const char *mode, int kills, int seconds, const char *rcpt)
+{
+	uint64_t end = now_ms() + (uint64_t)seconds * 1000;
+	unsigned long max = 200000, next = 1, nacked = 0;
+	unsigned char *acked = xcalloc(max + 1, 1), *gone = xcalloc(max + 1, 1);
+	int done = 0, commits = 0, committed = 0, present = 0;
+	char err[512], text[512];
+	int commit_mode = strcmp(mode, "commit") == 0;
+
+	grp = commit_mode ? xcalloc(max + 1, sizeof(*grp)) : NULL;
+
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+	while (done < kills && now_ms() < end && next < max - 100) {
+		struct pchan *c;
+		pid_t child;
+		uint64_t kill_after = 1 + rnd(25);
+
+		if (store_start(err, sizeof(err)) == -1)
+			die("store start: %s", err);
+		if (commit_mode) {
+			/* a few appends, then delete some and commit, killed
+			 * at a random moment */
+			c = chan_open("w", CHAN_SMTP);
+			for (int k = 0; k < 3; k++) {
+				size_t len;
+				char *g = gen_message(next, &len);
+
+				if (do_append(c, "s@example.org", rcpt, g, len, 1, text,
+				    sizeof(text)) == STORE_OK) {
+					acked[next] = 1;
+					nacked++;
+				}
+				free(g);
+				next++;
+			}
+			c = chan_open("p", CHAN_POP3);
+			{
+				uint32_t delay, deleted = 0;
+				unsigned long marked[64];
+				int nm = 0;
+
+				if (do_auth(c, rcpt, pass(), "127.0.0.1", &delay) == 0) {
+					for (uint32_t i = 1; i <= c->count && nm < 64; i++)
+						if (rnd(3) == 0) {
+							/* learn its number n */
+							char *b;
+							size_t len;
+							unsigned long n;
+
+							if (do_retr(c, i, 0, &b, &len) == 0) {
+								char *s = strstr(b, "Subject: message ");
+								if (s && sscanf(s, "Subject: message %lu", &n) == 1 &&
+								    simple(c, MSG_DELE, 1, i, NULL) == 0)
+									marked[nm++] = n;
+								free(b);
+							}
+						}
+					commits++;
+					/* the killer: SIGKILL at a random point */
+					{
+						pid_t k = fork();
+						if (k == 0) {
+							usleep((useconds_t)(rnd(3000)));
+							kill(store_pid, SIGKILL);
+							_exit(0);
+						}
+						if (simple(c, MSG_COMMIT, 0, 0, &deleted) == STORE_OK) {
+							committed++;
+							for (int j = 0; j < nm; j++)
+								gone[marked[j]] = 1;
+						} else if (nm > 0) {
+							ngrp++;
+							for (int j = 0; j < nm; j++)
+								grp[marked[j]] = ngrp;
+						}
+						waitpid(k, NULL, 0);
+					}
+				}
+			}
+		} else {
+			c = chan_open("w", CHAN_SMTP);
+			child = fork();
+			if (child == 0) {
+				usleep((useconds_t)(kill_after * 1000));
+				kill(store_pid, SIGKILL);
+				_exit(0);
+			}
+			for (;;) {
+				size_t len;
+				char *g = gen_message(next, &len);
+				int st = do_append(c, "s@example.org", rcpt, g, len, 1, text,
+				    sizeof(text));
+
+				free(g);
+				if (st == STORE_OK) {
+					acked[next] = 1;
+					nacked++;
+				}
+				next++;
+				if (st < 0 || next >= max - 100)
+					break;
+			}
+			waitpid(child, NULL, 0);
+		}
+		store_kill();
+		done++;
+	}
+	if (store_start(err, sizeof(err)) == -1)
+		die("store start: %s", err);
+	if (verify(rcpt, acked, next, commit_mode ? gone : NULL, &present) == 0)
+		printf("faults ok kills=%d acked=%lu present=%d commits=%d committed=%d\n",
+		    done, nacked, present, commits, committed);
+	else
+		printf("faults FAILED kills=%d acked=%lu present=%d\n", done, nacked, present);
+	free(acked);
+	free(gone);
+}
+
+/* ---- the script ---- */
+
+static uint32_t
+type_from(const char *s)
+{
+	for (uint32_t t = 0; t < MSG_TYPE_MAX; t++)
+		if (strcmp(msg_name(t), s) == 0)
+			return t;
+	return (uint32_t)strtoul(s, NULL, 0);
+}
+
+static void
+run_line(char *line)
+{
+	char *av[16];
+	int ac = 0;
+	char *save = NULL, *tok;
+	char err[1024], text[512];
+
+	if (strncmp(line, "sh ", 3) == 0) {
+		int r = system(line + 3);
+		printf("sh %d\n", r);
+		fflush(stdout);
+		return;
+	}
+	for (tok = strtok_r(line, " \t\n", &save); tok && ac < 16; tok = strtok_r(NULL, " \t\n", &save))
+		av[ac++] = tok;
+	if (ac == 0 || av[0][0] == '#')
+		return;
+#define NEED(n) do { if (ac < (n)) die("%s: missing arguments", av[0]); } while (0)
+	if (strcmp(av[0], "start") == 0) {
+		if (store_start(err, sizeof(err)) == 0)
+			printf("started\n");
+		else
+			printf("start failed: %s\n", err);
+	} else if (strcmp(av[0], "kill") == 0) {
+		store_kill();
+		printf("killed\n");
+	} else if (strcmp(av[0], "restart") == 0) {
+		store_kill();
+		printf(store_start(err, sizeof(err)) == 0 ? "started\n" : "start failed\n");
+	} else if (strcmp(av[0], "stop") == 0) {
+		store_stop();
+		printf("stopped\n");
+	} else if (strcmp(av[0], "hup") == 0) {
+		if (send_accounts(err, sizeof(err)) == 0)
+			printf("accounts ok\n");
+		else {
+			for (char *nl = err; (nl = strchr(nl, '\n')) != NULL;)
+				*nl = '|';
+			printf("accounts error: %s\n", err);
+		}
+	} else if (strcmp(av[0], "sleep") == 0) {
+		NEED(2);
+		control_drain(atoi(av[1]));
+		printf("slept\n");
+	} else if (strcmp(av[0], "chan") == 0) {
+		NEED(3);
+		chan_open(av[1], strcmp(av[2], "pop3") == 0 ? CHAN_POP3 : CHAN_SMTP);
+		printf("chan %s\n", av[1]);
+	} else if (strcmp(av[0], "close") == 0) {
+		struct pchan *c;
+		NEED(2);
+		c = chan_get(av[1]);
+		close(c->fd);
+		c->fd = -1;
+		control_drain(100);
+		printf("closed %s\n", av[1]);
+	} else if (strcmp(av[0], "alive") == 0) {
+		NEED(2);
+		printf("%s %s\n", chan_eof(chan_get(av[1]), 1500) ? "eof" : "alive", av[1]);
+	} else if (strcmp(av[0], "lookup") == 0) {
+		uint32_t st, n;
+		NEED(3);
+		ipc_init(&M, MSG_LOOKUP, 0);
+		ipc_put_str(&M, av[2]);
+		if (call(chan_get(av[1]), 5000) != 1 || ipc_get_u32(&A, &st) == -1 ||
+		    ipc_get_u32(&A, &n) == -1) {
+			printf("lookup eof\n");
+			return;
+		}
+		printf("lookup %u", st);
+		for (uint32_t i = 0; i < n; i++) {
+			char nm[LIM_NAME + 1];
+			if (ipc_get_str(&A, nm, sizeof(nm)) == 0)
+				printf(" %s", nm);
+		}
+		printf("\n");
+	} else if (strcmp(av[0], "append") == 0 || strcmp(av[0], "unsealed") == 0) {
+		int sealed = strcmp(av[0], "append") == 0, st;
+		char *body;
+		size_t len;
+		NEED(sealed ? 5 : 3);
+		if (!sealed)
+			body = gen_message(0, &len);
+		else if (av[4][0] == '@')
+			body = gen_message(strtoul(av[4] + 1, NULL, 10), &len);
+		else
+			body = read_file(av[4], &len);
+		st = do_append(chan_get(av[1]), sealed ? av[2] : "s@example.org",
+		    sealed ? av[3] : av[2], body, len, sealed, text, sizeof(text));
+		free(body);
+		if (st == -2)
+			printf("append eof\n");
+		else if (st == -1)
+			printf("append timeout\n");
+		else
+			printf("append %d %s\n", st, text);
+	} else if (strcmp(av[0], "auth") == 0) {
+		uint32_t delay = 0;
+		struct pchan *c;
+		int st;
+		NEED(4);
+		c = chan_get(av[1]);
+		st = do_auth(c, av[2], av[3], ac > 4 ? av[4] : "127.0.0.1", &delay);
+		if (st == 0) {
+			uint64_t o = 0;
+			for (uint32_t i = 0; i < c->count; i++)
+				o += c->wire[i];
+			printf("auth 0 delay=%u count=%u octets=%llu\n", delay, c->count,
+			    (unsigned long long)o);
+		} else
+			printf("auth %d delay=%u\n", st, delay);
+	} else if (strcmp(av[0], "list") == 0) {
+		struct pchan *c;
+		NEED(2);
+		c = chan_get(av[1]);
+		for (uint32_t i = 0; i < c->count; i++)
+			printf("msg %u %llu %s\n", i + 1, (unsigned long long)c->wire[i], c->uid[i]);
+		printf("list end\n");
+	} else if (strcmp(av[0], "retr") == 0) {
+		char *b = NULL;
+		size_t len = 0;
+		int st;
+		NEED(3);
+		st = do_retr(chan_get(av[1]), (uint32_t)strtoul(av[2], NULL, 10),
+		    ac > 3 ? (uint32_t)strtoul(av[3], NULL, 10) : LIM_ALL_LINES, &b, &len);
+		if (st == 0 && ac > 4) {
+			FILE *f = fopen(av[4], "w");
+			if (f) {
+				fwrite(b, 1, len, f);
+				fclose(f);
+			}
+		}
+		if (st == -2)
+			printf("retr eof\n");
+		else
+			printf("retr %d len=%zu\n", st, len);
+		free(b);
+	} else if (strcmp(av[0], "dele") == 0 || strcmp(av[0], "undo") == 0 ||
+	    strcmp(av[0], "release") == 0 || strcmp(av[0], "commit") == 0) {
+		uint32_t t = av[0][0] == 'd' ? MSG_DELE : av[0][0] == 'u' ? MSG_UNDO :
+		    av[0][0] == 'r' ? MSG_RELEASE : MSG_COMMIT, extra = 0;
+		int st;
+		NEED(2);
+		st = simple(chan_get(av[1]), t, t == MSG_DELE, ac > 2 ?
+		    (uint32_t)strtoul(av[2], NULL, 10) : 0, t == MSG_COMMIT ? &extra : NULL);
+		if (st == -2)
+			printf("%s eof\n", av[0]);
+		else if (t == MSG_COMMIT)
+			printf("commit %d %u\n", st, extra);
+		else
+			printf("%s %d\n", av[0], st);
+	} else if (strcmp(av[0], "raw") == 0) {
+		struct pchan *c;
+		int fd = -1, r;
+		NEED(4);
+		c = chan_get(av[1]);
+		ipc_init(&M, type_from(av[2]), 0);
+		for (unsigned long i = 0; i < strtoul(av[3], NULL, 10) && i < IPC_MAX_PAYLOAD; i++)
+			ipc_put_raw(&M, "", 1);
+		if (ac > 4) {
+			fd = make_memfd("x\n", 2, 1);
+			ipc_set_fd(&M, fd);
+		}
+		r = call(c, 1500);
+		if (fd != -1)
+			close(fd);
+		printf("raw %s\n", r == 1 ? "answered" : r == 0 ? "eof" : "noanswer");
+	} else if (strcmp(av[0], "trunc") == 0 || strcmp(av[0], "badlen") == 0 ||
+	    strcmp(av[0], "oversize") == 0 || strcmp(av[0], "twofds") == 0) {
+		static unsigned char big[IPC_HDR_LEN + IPC_MAX_PAYLOAD + 64];
+		struct ipc_hdr h = { MSG_LOOKUP, 8, 1, 0 };
+		struct pchan *c;
+		NEED(2);
+		c = chan_get(av[1]);
+		memset(big, 'a', sizeof(big));
+		if (av[0][0] == 't' && av[0][1] == 'r') {
+			send_raw_dgram(c, &h, 8, -1, -1);
+		} else if (av[0][0] == 'b') {
+			h.len = 40;
+			memcpy(big, &h, sizeof(h));
+			send_raw_dgram(c, big, IPC_HDR_LEN + 8, -1, -1);
+		} else if (av[0][0] == 'o') {
+			h.len = IPC_MAX_PAYLOAD + 32;
+			memcpy(big, &h, sizeof(h));
+			send_raw_dgram(c, big, sizeof(big), -1, -1);
+		} else {
+			int f1 = make_memfd("x", 1, 1), f2 = make_memfd("y", 1, 1);
+			h.len = 0;
+			send_raw_dgram(c, &h, IPC_HDR_LEN, f1, f2);
+			close(f1);
+			close(f2);
+		}
+		printf("%s sent\n", av[0]);
+	} else if (strcmp(av[0], "faults") == 0) {
+		NEED(5);
+		faults(av[1], atoi(av[2]), atoi(av[3]), av[4]);
+	} else
+		die("unknown command %s", av[0]);
+	fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *user = NULL, *wuser = NULL, *logpath = NULL;
+	char line[4096];
+	int ch;
+
+	signal(SIGPIPE, SIG_IGN);
+	conf_defaults(&conf);
+	while ((ch = getopt(argc, argv, "u:w:q:m:A:l:")) != -1) {
+		switch (ch) {
+		case 'u': user = optarg; break;
+		case 'w': wuser = optarg; break;
+		case 'q': conf.quota = strtoull(optarg, NULL, 10); break;
+		case 'm': conf.max_message_size = strtoull(optarg, NULL, 10); break;
+		case 'A': aliases_path = optarg; break;
+		case 'l': logpath = optarg; break;
+		default: die("usage: ipcpeer [-u user] [-q quota] [-m max] [-A aliases] "
+		    "[-l log] SPOOL ACCOUNTS < script");
+		}
+	}
+	if (argc - optind != 2)
+		die("usage: ipcpeer [options] SPOOL ACCOUNTS < script");
+	if ((posternd = getenv("POSTERND")) == NULL)
+		die("POSTERND is not set");
+	logfp = logpath ? fopen(logpath, "a") : stderr;
+	if (logfp == NULL)
+		die("%s: %s", logpath, strerror(errno));
+	if (realpath(argv[optind], conf.spool) == NULL)
+		die("%s: %s", argv[optind], strerror(errno));
+	accounts_path = argv[optind + 1];
+	strlcpy_(conf.accounts, accounts_path, sizeof(conf.accounts));
+	if (aliases_path)
+		strlcpy_(conf.aliases, aliases_path, sizeof(conf.aliases));
+	if (user)
+		strlcpy_(conf.store_user, user, sizeof(conf.store_user));
+	if (wuser)
+		strlcpy_(conf.user, wuser, sizeof(conf.user));
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam(conf.store_user);
+
+		if (pw == NULL)
+			die("store user %s does not exist (use -u)", conf.store_user);
+		if (chown(conf.spool, pw->pw_uid, pw->pw_gid) == -1)
+			die("chown %s: %s", conf.spool, strerror(errno));
+		chmod(conf.spool, 0700);
+	}
+	while (fgets(line, sizeof(line), stdin) != NULL)
+		run_line(line);
+	store_stop();
+	return 0;
+}

@@ -1,0 +1,451 @@
+/* The mbox format and mailbox files (store/mbox.c, store/mailbox.c). */
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "privsep/params.h"
+#include "store/mailbox.h"
+#include "store/mbox.h"
+
+static char dir[256];
+static int dfd;
+
+static void
+fresh_dir(void)
+{
+	char cmd[300];
+
+	if (dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			exit(1);
+	}
+	snprintf(dir, sizeof(dir), "/tmp/test_mbox.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		exit(1);
+	if (dfd > 0)
+		close(dfd);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+}
+
+/* Appends msg (CRLF form) to NAME through the real code; 0 ok. */
+static int
+deliver(const char *name, const void *msg, size_t n, char *uid_out)
+{
+	struct mailbox mb;
+	struct mbox_list l;
+	char uid[MBOX_UID_MAX + 1];
+	unsigned char *rec;
+	size_t rl;
+	uint64_t wire, cut;
+	int r;
+
+	mb_init(&mb, dfd, name);
+	if (mb_open(&mb, 1) != 0 || mb_lock(&mb, 1000) != 0)
+		return -1;
+	mbox_list_init(&l);
+	mb_scan(&mb, &l, 1, &cut);
+	mbox_list_free(&l);
+	mbox_new_uid(uid);
+	if (uid_out)
+		strcpy(uid_out, uid);
+	rec = mbox_encode(msg, n, "s@example.org", uid, time(NULL), &rl, &wire);
+	r = rec ? mb_append(&mb, rec, rl) : -1;
+	if (r == 0)
+		r = mb_fsync(&mb);
+	free(rec);
+	mb_close(&mb);
+	return r;
+}
+
+static int
+scan(const char *name, struct mbox_list *l, uint64_t *cut)
+{
+	struct mailbox mb;
+	int r;
+
+	mbox_list_init(l);
+	mb_init(&mb, dfd, name);
+	if (mb_open(&mb, 0) != 0)
+		return -1;
+	r = mb_scan(&mb, l, 1, cut);
+	mb_close(&mb);
+	return r;
+}
+
+static unsigned char *
+retr(const char *name, const struct mbox_ent *e, uint32_t lines, size_t *n)
+{
+	struct mailbox mb;
+	unsigned char *out = NULL;
+
+	mb_init(&mb, dfd, name);
+	if (mb_open(&mb, 0) != 0)
+		return NULL;
+	if (mb_read_msg(mb.fd, e, lines, &out, n) == -1)
+		out = NULL;
+	mb_close(&mb);
+	return out;
+}
+
+static off_t
+fsize(const char *name)
+{
+	struct stat st;
+
+	return fstatat(dfd, name, &st, 0) == 0 ? st.st_size : -1;
+}
+
+/* What RETR must give back for a CRLF message: LF lines, Return-Path first,
+ * a final line end added. */
+static char *
+expected(const char *msg, size_t n, size_t *outlen)
+{
+	char *o = malloc(n + 64), *p = o;
+
+	p += sprintf(p, "Return-Path: <s@example.org>\n");
+	for (size_t i = 0; i < n; i++) {
+		if (msg[i] == '\r' && i + 1 < n && msg[i + 1] == '\n')
+			continue;
+		*p++ = msg[i];
+	}
+	if (n > 0 && msg[n - 1] != '\n')
+		*p++ = '\n';
+	*outlen = (size_t)(p - o);
+	return o;
+}
+
+static void
+test_roundtrip(void)
+{
+	static const char *bodies[] = {
+		"Subject: a\r\n\r\nFrom me\r\n>From you\r\n>>From them\r\nFrom\r\n",
+		"Subject: b\r\n\r\nno final line end",
+		"Subject: c\r\n\r\n\r\n\r\n",
+		"From start\r\n\r\n>>>From x\r\nFrom  two spaces\r\n",
+		"Subject: bare\r\n\r\nbare\rCR and LF\nhere\r\n",
+	};
+	struct mbox_list l;
+	uint64_t cut;
+	size_t nb = sizeof(bodies) / sizeof(bodies[0]);
+	char *big;
+	size_t biglen = 1024 * 1024 + 100;
+
+	fresh_dir();
+	for (size_t i = 0; i < nb; i++)
+		CHECK(deliver("rt", bodies[i], strlen(bodies[i]), NULL) == 0, "deliver body %zu", i);
+	/* NUL bytes */
+	CHECK(deliver("rt", "Subject: nul\r\n\r\na\0b\0\r\nFrom \0\r\n", 29, NULL) == 0,
+	    "deliver body with NUL bytes");
+	/* a 1 MB line starting "From " */
+	big = malloc(biglen);
+	memcpy(big, "Subject: big\r\n\r\nFrom ", 21);
+	memset(big + 21, 'x', biglen - 23);
+	memcpy(big + biglen - 2, "\r\n", 2);
+	CHECK(deliver("rt", big, biglen, NULL) == 0, "deliver a 1 MB line");
+	CHECK(scan("rt", &l, &cut) == 0 && l.n == nb + 2 && cut == 0, "scan finds %zu messages", nb + 2);
+	for (size_t i = 0; i < l.n && i < nb + 2; i++) {
+		const char *m = i < nb ? bodies[i] : i == nb ? "Subject: nul\r\n\r\na\0b\0\r\nFrom \0\r\n" : big;
+		size_t ml = i < nb ? strlen(bodies[i]) : i == nb ? 29 : biglen, el, gl = 0;
+		char *e = expected(m, ml, &el);
+		unsigned char *g = retr("rt", &l.v[i], LIM_ALL_LINES, &gl);
+		size_t lf = 0;
+
+		for (size_t k = 0; k < el; k++)
+			lf += e[k] == '\n';
+		CHECK(g && gl == el && memcmp(g, e, el) == 0, "message %zu comes back byte for byte", i);
+		CHECK(l.v[i].wire == el + lf, "message %zu wire octets %llu == %zu", i,
+		    (unsigned long long)l.v[i].wire, el + lf);
+		free(e);
+		free(g);
+	}
+	/* TOP 1 of message 0: Return-Path, Subject, blank, one line */
+	{
+		size_t gl;
+		unsigned char *g = retr("rt", &l.v[0], 1, &gl);
+		const char *w = "Return-Path: <s@example.org>\nSubject: a\n\nFrom me\n";
+		CHECK(g && gl == strlen(w) && memcmp(g, w, gl) == 0, "TOP n 1 gives header + 1 line");
+		free(g);
+	}
+	mbox_list_free(&l);
+	free(big);
+}
+
+static void
+test_torn(void)
+{
+	struct mbox_list l;
+	uint64_t cut;
+	off_t full, two;
+	char path[300];
+	int bad = 0, tried = 0;
+
+	fresh_dir();
+	deliver("t", "Subject: 1\r\n\r\none\r\n", 20, NULL);
+	deliver("t", "Subject: 2\r\n\r\ntwo\r\n", 20, NULL);
+	two = fsize("t");
+	deliver("t", "Subject: 3\r\n\r\nthree\r\nFrom x\r\n", 29, NULL);
+	full = fsize("t");
+	snprintf(path, sizeof(path), "%s/t", dir);
+	for (off_t cutat = two + 1; cutat < full; cutat++) {
+		char cmd[400];
+		int fd;
+
+		/* restore the full file, then cut it */
+		unlinkat(dfd, ".t.idx", 0);
+		fd = openat(dfd, "t", O_RDWR);
+		if (fd == -1 || ftruncate(fd, cutat) == -1)
+			bad++;
+		close(fd);
+		tried++;
+		if (scan("t", &l, &cut) != 0 || l.n != 2 || fsize("t") != two) {
+			bad++;
+			printf("# cut at %lld: n=%zu size=%lld\n", (long long)cutat, l.n,
+			    (long long)fsize("t"));
+		}
+		mbox_list_free(&l);
+		/* rebuild the third message for the next round */
+		snprintf(cmd, sizeof(cmd), "true");
+		if (deliver("t", "Subject: 3\r\n\r\nthree\r\nFrom x\r\n", 29, NULL) != 0 ||
+		    fsize("t") != full)
+			bad++;
+	}
+	CHECK(tried > 50 && bad == 0, "torn tail cut at %d offsets leaves exactly the 2 whole messages", tried);
+	/* garbage after the last message */
+	{
+		int fd = openat(dfd, "t", O_WRONLY | O_APPEND);
+		(void)!write(fd, "garbage\n", 8);
+		close(fd);
+		CHECK(scan("t", &l, &cut) == 0 && l.n == 3 && cut == 8 && fsize("t") == full,
+		    "garbage after the last message is cut");
+		mbox_list_free(&l);
+	}
+	/* not an mbox: refused, never truncated */
+	{
+		int fd = openat(dfd, "notmbox", O_WRONLY | O_CREAT, 0600);
+		(void)!write(fd, "hello world\n", 12);
+		close(fd);
+		CHECK(scan("notmbox", &l, &cut) == -1 && fsize("notmbox") == 12,
+		    "a file not starting with From_ is refused and left alone");
+		mbox_list_free(&l);
+	}
+}
+
+static void
+test_uids(void)
+{
+	struct mbox_list a, b;
+	uint64_t cut;
+	int distinct = 1, same = 1;
+
+	fresh_dir();
+	for (int i = 0; i < 20; i++)
+		deliver("u", "Subject: same\r\n\r\nsame\r\n", 24, NULL);
+	scan("u", &a, &cut);
+	for (size_t i = 0; i < a.n; i++)
+		for (size_t j = i + 1; j < a.n; j++)
+			if (strcmp(a.v[i].uid, a.v[j].uid) == 0)
+				distinct = 0;
+	CHECK(a.n == 20 && distinct, "identical messages get distinct UIDs");
+	unlinkat(dfd, ".u.idx", 0);
+	scan("u", &b, &cut);
+	for (size_t i = 0; i < a.n && i < b.n; i++)
+		if (strcmp(a.v[i].uid, b.v[i].uid) != 0)
+			same = 0;
+	CHECK(b.n == 20 && same, "UIDs stable after the index is deleted");
+	mbox_list_free(&a);
+	mbox_list_free(&b);
+
+	/* foreign messages (no X-Postern line): derived, distinct, stable */
+	{
+		const char *f = "From x@y Mon Jan  1 00:00:00 2024\nSubject: f\n\nbody\n\n"
+		    "From x@y Mon Jan  1 00:00:00 2024\nSubject: f\n\nbody\n\n";
+		int fd = openat(dfd, "f", O_WRONLY | O_CREAT, 0600);
+		(void)!write(fd, f, strlen(f));
+		close(fd);
+		scan("f", &a, &cut);
+		unlinkat(dfd, ".f.idx", 0);
+		scan("f", &b, &cut);
+		CHECK(a.n == 2 && strcmp(a.v[0].uid, a.v[1].uid) != 0 &&
+		    strcmp(a.v[0].uid, b.v[0].uid) == 0 && strcmp(a.v[1].uid, b.v[1].uid) == 0,
+		    "foreign duplicates get distinct, stable UIDs (%s %s)", a.v[0].uid,
+		    a.n > 1 ? a.v[1].uid : "");
+		mbox_list_free(&a);
+		mbox_list_free(&b);
+	}
+}
+
+static void
+test_index(void)
+{
+	struct mailbox mb;
+	struct mbox_list l;
+	struct stat st;
+	uint64_t cut;
+	int valid;
+
+	fresh_dir();
+	for (int i = 0; i < 5; i++)
+		deliver("i", "Subject: x\r\n\r\nx\r\n", 18, NULL);
+	scan("i", &l, &cut);
+	mbox_list_free(&l);
+	mb_init(&mb, dfd, "i");
+	mb_open(&mb, 0);
+	fstat(mb.fd, &st);
+	mbox_list_init(&l);
+	mb_index_load(&mb, &st, &l, &valid);
+	CHECK(valid == 2 && l.n == 5, "index valid after a scan");
+	mb_close(&mb);
+	mbox_list_free(&l);
+
+	deliver("i", "Subject: y\r\n\r\ny\r\n", 18, NULL);
+	mb_open(&mb, 0);
+	fstat(mb.fd, &st);
+	mbox_list_init(&l);
+	mb_index_load(&mb, &st, &l, &valid);
+	CHECK(valid == 1 && l.n == 5, "grown mailbox: index usable for a tail parse");
+	mbox_list_free(&l);
+	mb_scan(&mb, &l, 1, &cut);
+	CHECK(l.n == 6, "incremental scan finds the new message");
+	mb_close(&mb);
+	mbox_list_free(&l);
+
+	/* same size, other mtime: full rebuild */
+	{
+		struct timespec ts[2] = { { 0, UTIME_OMIT }, { 1000, 0 } };
+		utimensat(dfd, "i", ts, 0);
+		mb_open(&mb, 0);
+		fstat(mb.fd, &st);
+		mbox_list_init(&l);
+		mb_index_load(&mb, &st, &l, &valid);
+		CHECK(valid == 0, "index refused when the mtime disagrees");
+		mbox_list_free(&l);
+		mb_scan(&mb, &l, 1, &cut);
+		CHECK(l.n == 6, "rebuilt index has every message");
+		mb_close(&mb);
+		mbox_list_free(&l);
+	}
+	/* a garbage index is ignored */
+	{
+		int fd = openat(dfd, ".i.idx", O_WRONLY | O_TRUNC);
+		(void)!write(fd, "PSTNIDX1garbage", 15);
+		close(fd);
+		CHECK(scan("i", &l, &cut) == 0 && l.n == 6, "garbage index ignored");
+		mbox_list_free(&l);
+	}
+}
+
+static void
+test_commit(void)
+{
+	struct mbox_list l, after;
+	struct mailbox mb;
+	uint64_t cut;
+	char del[2][48];
+	uint32_t deleted = 0;
+	char uid3[MBOX_UID_MAX + 1];
+
+	fresh_dir();
+	deliver("c", "Subject: 1\r\n\r\n1\r\n", 17, NULL);
+	deliver("c", "Subject: 2\r\n\r\n2\r\n", 17, NULL);
+	scan("c", &l, &cut);   /* the snapshot */
+	deliver("c", "Subject: 3\r\n\r\n3\r\n", 17, uid3);   /* arrives meanwhile */
+	memcpy(del[0], l.v[0].uid, 48);
+	mb_init(&mb, dfd, "c");
+	mb_open(&mb, 0);
+	mb_lock(&mb, 1000);
+	CHECK(mb_rewrite(&mb, del, 1, &deleted) == 0 && deleted == 1, "commit deletes one");
+	mb_close(&mb);
+	scan("c", &after, &cut);
+	CHECK(after.n == 2 && strcmp(after.v[0].uid, l.v[1].uid) == 0 &&
+	    strcmp(after.v[1].uid, uid3) == 0, "the kept and the newly arrived remain, UIDs kept");
+	CHECK(faccessat(dfd, ".c.tmp", F_OK, 0) == -1, "no temporary file left");
+	mbox_list_free(&l);
+	mbox_list_free(&after);
+}
+
+static void
+test_refused(void)
+{
+	struct mailbox mb;
+
+	fresh_dir();
+	deliver("real", "Subject: r\r\n\r\nr\r\n", 17, NULL);
+	CHECK(symlinkat("real", dfd, "sym") == 0, "make a symlink mailbox");
+	CHECK(linkat(dfd, "real", dfd, "hard", 0) == 0, "make a hardlinked mailbox");
+	CHECK(mkfifoat(dfd, "fifo", 0600) == 0, "make a FIFO mailbox");
+	mb_init(&mb, dfd, "sym");
+	CHECK(mb_open(&mb, 1) == -1 && strstr(mb.err, "symbolic link"), "symlink refused: %s", mb.err);
+	mb_init(&mb, dfd, "hard");
+	CHECK(mb_open(&mb, 1) == -1 && strstr(mb.err, "link"), "hardlink refused: %s", mb.err);
+	mb_init(&mb, dfd, "fifo");
+	CHECK(mb_open(&mb, 1) == -1 && strstr(mb.err, "regular"), "FIFO refused without blocking: %s", mb.err);
+	mb_init(&mb, dfd, ".hidden");
+	CHECK(mb_open(&mb, 1) == -1, "name with a leading dot refused");
+	mb_init(&mb, dfd, "x.lock");
+	CHECK(mb_open(&mb, 1) == -1, "name ending in .lock refused");
+}
+
+static void
+test_big(void)
+{
+	struct mbox_list l;
+	uint64_t cut;
+	struct timespec t0, t1, t2;
+	const size_t N = 100000;
+	char uid[MBOX_UID_MAX + 1];
+	FILE *f;
+	char path[300];
+
+	fresh_dir();
+	snprintf(path, sizeof(path), "%s/big", dir);
+	f = fopen(path, "w");
+	for (size_t i = 0; i < N; i++) {
+		char msg[64];
+		size_t rl;
+		uint64_t w;
+		unsigned char *rec;
+		int n = snprintf(msg, sizeof(msg), "Subject: %zu\r\n\r\nbody %zu\r\n", i, i);
+
+		mbox_new_uid(uid);
+		rec = mbox_encode((unsigned char *)msg, (size_t)n, "s@x", uid, 0, &rl, &w);
+		fwrite(rec, 1, rl, f);
+		free(rec);
+	}
+	fclose(f);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(scan("big", &l, &cut) == 0 && l.n == N, "100000 messages parsed");
+	mbox_list_free(&l);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(scan("big", &l, &cut) == 0 && l.n == N, "100000 messages listed via the index");
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	printf("# full parse %.1f ms, index load %.1f ms\n",
+	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+	    (double)(t2.tv_sec - t1.tv_sec) * 1e3 + (double)(t2.tv_nsec - t1.tv_nsec) / 1e6);
+	mbox_list_free(&l);
+}
+
+int
+main(void)
+{
+	test_roundtrip();
+	test_torn();
+	test_uids();
+	test_index();
+	test_commit();
+	test_refused();
+	test_big();
+	{
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			return 1;
+	}
+	return check_done();
+}
