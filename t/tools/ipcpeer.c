@@ -740,8 +740,13 @@ faults(const char *mode, int kills, int seconds, const char *rcpt)
 						}
 						if (simple(c, MSG_COMMIT, 0, 0, &deleted) == STORE_OK) {
 							committed++;
-							for (int j = 0; j < nm; j++)
+							/* a message of an earlier interrupted
+							 * COMMIT that this one deletes leaves
+							 * that group: judge it on the rest */
+							for (int j = 0; j < nm; j++) {
 								gone[marked[j]] = 1;
+								grp[marked[j]] = 0;
+							}
 						} else if (nm > 0) {
 							ngrp++;
 							for (int j = 0; j < nm; j++)
@@ -1031,8 +1036,15 @@ main(int argc, char **argv)
 	logfp = logpath ? fopen(logpath, "a") : stderr;
 	if (logfp == NULL)
 		die("%s: %s", logpath, strerror(errno));
-	if (realpath(argv[optind], conf.spool) == NULL)
-		die("%s: %s", argv[optind], strerror(errno));
+	{
+		char *rp = realpath(argv[optind], NULL);
+
+		if (rp == NULL)
+			die("%s: %s", argv[optind], strerror(errno));
+		if (strlcpy_(conf.spool, rp, sizeof(conf.spool)) >= sizeof(conf.spool))
+			die("%s: path too long", rp);
+		free(rp);
+	}
 	accounts_path = argv[optind + 1];
 	strlcpy_(conf.accounts, accounts_path, sizeof(conf.accounts));
 	if (aliases_path)
