@@ -1,0 +1,114 @@
+#!/usr/bin/env bats
+# SMTP: recipient rules -- local domains only (no relay), unknown users,
+# aliases once per account, postmaster, the recipient limit.
+
+load helpers
+
+setup() {
+	postern_setup
+	TOOL="python3 $BATS_TEST_DIRNAME/smtp_tool.py"
+}
+teardown() { postern_teardown; }
+
+@test "other domains are never relayed: 550 5.7.1" {
+	postern_start
+	run $TOOL chat "$SMTP_PORT" "EHLO c.example" "MAIL FROM:<alice@example.org>" \
+		"RCPT TO:<someone@remote.example>" "RCPT TO:<alice@example.org.evil.example>" \
+		"RCPT TO:<alice@[127.0.0.1]>" "RCPT TO:<@example.org:x@remote.example>" \
+		"RCPT TO:<alice%remote.example@example.org>" "QUIT"
+	[ "$(grep -c '^550 5.7.1' <<<"$output")" -eq 4 ]
+	# the %-hack is a local part here: no such user
+	[[ "$output" == *"550 5.1.1 <alice%remote.example@example.org>"* ]]
+	grep -q 'relay denied' "$PT_LOG"
+}
+
+@test "unknown local user: 550 5.1.1; domains are case-insensitive" {
+	postern_start
+	run $TOOL chat "$SMTP_PORT" "EHLO c.example" "MAIL FROM:<a@remote.example>" \
+		"RCPT TO:<nobody@example.org>" "RCPT TO:<alice@EXAMPLE.ORG>" "RCPT TO:<bob@Example.Net>" "QUIT"
+	[[ "$output" == *$'550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r'* ]]
+}
+
+@test "quoted local part and source route reach the account" {
+	postern_start
+	printf 'EHLO c.example\r\nMAIL FROM:<"x y"@remote.example>\r\nRCPT TO:<"carol"@example.org>\r\nRCPT TO:<@relay.example,@b.example:bob@example.org>\r\nDATA\r\nSubject: q\r\n\r\nq\r\n.\r\nQUIT\r\n' >"$PT_DIR/in"
+	run $TOOL raw "$SMTP_PORT" 7 <"$PT_DIR/in"
+	[[ "$output" == *$'250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354'* ]]
+	wait_for test "$(mbox_count carol)" -eq 1
+	[ "$(mbox_count bob)" -eq 1 ]
+}
+
+@test "an alias and its members listed together: one copy each" {
+	postern_start
+	printf 'EHLO c.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<team@example.org>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<team@example.net>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: once\r\n\r\nonce\r\n.\r\nQUIT\r\n' >"$PT_DIR/in"
+	run $TOOL raw "$SMTP_PORT" 9 <"$PT_DIR/in"
+	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
+	wait_for test "$(mbox_count alice)" -eq 1
+	[ "$(mbox_count bob)" -eq 1 ]
+	[ "$(grep -c '^Subject: once$' "$(mbox_path alice)")" -eq 1 ]
+	grep -q 'to=alice,bob nrcpt=4' "$PT_LOG"
+}
+
+@test "postmaster in every local domain and bare <postmaster>" {
+	postern_start
+	run $TOOL chat "$SMTP_PORT" "EHLO c.example" "MAIL FROM:<>" "RCPT TO:<postmaster@example.org>" \
+		"RCPT TO:<PostMaster@example.net>" "RCPT TO:<postmaster>" "RCPT TO:<postmaster@remote.example>" "QUIT"
+	[ "$(grep -c '^250 2.1.5' <<<"$output")" -eq 3 ]
+	[[ "$output" == *"550 5.7.1 <postmaster@remote.example>"* ]]
+}
+
+@test "1001 recipients: 452 4.5.3 beyond max-recipients, the message still goes" {
+	postern_conf_set max-recipients 1000
+	postern_conf_set max-bad-commands 5
+	postern_start
+	python3 - "$SMTP_PORT" >"$PT_DIR/out" <<'PY'
+import socket, sys, time
+sys.path.insert(0, ".")
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+batch = b"EHLO c.example\r\nMAIL FROM:<a@remote.example>\r\n"
+users = [b"alice", b"bob", b"carol", b"team", b"postmaster"]
+for i in range(1001):
+    batch += b"RCPT TO:<" + users[i % 5] + b"@example.org>\r\n"
+batch += b"DATA\r\n"
+s.sendall(batch)
+buf = b""
+t = time.time()
+while buf.count(b"\r\n354 ") == 0 and time.time() - t < 20:
+    b = s.recv(65536)
+    if not b:
+        break
+    buf += b
+s.sendall(b"Subject: many\r\n\r\nmany\r\n.\r\nQUIT\r\n")
+while b"\r\n221 " not in buf and time.time() - t < 20:
+    b = s.recv(65536)
+    if not b:
+        break
+    buf += b
+sys.stdout.write(buf.decode())
+PY
+	[ "$(grep -c '^250 2.1.5' "$PT_DIR/out")" -eq 1000 ]
+	[ "$(grep -c '^452 4.5.3 Too many recipients' "$PT_DIR/out")" -eq 1 ]
+	grep -q '^250 2.0.0 Ok: queued as' "$PT_DIR/out"
+	wait_for test "$(mbox_count carol)" -eq 1
+	[ "$(mbox_count alice)" -eq 1 ]
+	[ "$(mbox_count bob)" -eq 1 ]
+}
+
+@test "default max-recipients is 100" {
+	postern_start
+	run python3 - "$SMTP_PORT" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+batch = b"EHLO c.example\r\nMAIL FROM:<a@remote.example>\r\n" + b"RCPT TO:<alice@example.org>\r\n" * 101 + b"QUIT\r\n"
+s.sendall(batch)
+buf = b""
+t = time.time()
+while b"\r\n221 " not in buf and time.time() - t < 20:
+    b = s.recv(65536)
+    if not b:
+        break
+    buf += b
+print(buf.count(b"\r\n250 2.1.5"), buf.count(b"\r\n452 4.5.3"))
+PY
+	[ "$output" = "100 1" ]
+}

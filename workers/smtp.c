@@ -1,0 +1,1054 @@
+/*
+ * The SMTP session (RFC 5321 server side): one client, from the greeting to
+ * QUIT.  A session is a state plus a command table whose rows separate the
+ * check (may this command run now, is its argument well formed?) from the
+ * action (OpenSMTPD smtp_session.c).  Every reply carries an enhanced status
+ * code (RFC 2034/3463) except the greeting, the HELO/EHLO answers and 354.
+ *
+ * Pipelining (RFC 2920): commands are taken from the input buffer one line at
+ * a time, replies are buffered in order, and the output is flushed only when
+ * no complete command line is left in the buffer (and before every wait for
+ * DATA), so replies are never lost or reordered however the client's bytes
+ * are split.
+ *
+ * Recipients: local domains only (conf_is_local_domain), never relay; the
+ * store resolves the local part (accounts, aliases, postmaster) and answers
+ * with account names, which are kept deduplicated: an account reached twice
+ * gets the message once.  The recipient limit counts accepted RCPT commands.
+ *
+ * SMTPUTF8 (RFC 6531): advertised; a non-ASCII address is accepted only in a
+ * transaction whose MAIL FROM carried the SMTPUTF8 parameter (otherwise
+ * 553 5.6.7), and must be valid UTF-8.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../privsep/conf.h"
+#include "../privsep/ipc.h"
+#include "../privsep/log.h"
+#include "../privsep/msg.h"
+#include "../privsep/params.h"
+#include "../privsep/util.h"
+#include "conn.h"
+#include "smtp_data.h"
+#include "smtp_parse.h"
+#include "storecli.h"
+#include "tls.h"
+#include "worker.h"
+
+/* How long we wait for the store: a lookup, and an append (which includes
+ * the fsync of every mailbox; RFC 5321 4.5.3.2.6 gives clients 10 min). */
+#define SMTP_LOOKUP_TIMEOUT_MS  30000
+#define SMTP_APPEND_TIMEOUT_MS  300000
+/* A reply line we compose (RFC 5321 4.5.3.1.5: 512 with CRLF). */
+#define SMTP_REPLY_MAX          512
+/* The recipients part of the per-message log line. */
+#define SMTP_LOG_RCPTS          400
+
+enum smtp_state {
+	SS_INIT = 0,   /* greeted, no HELO/EHLO yet */
+	SS_HELO,       /* HELO/EHLO done, no transaction */
+	SS_MAIL,       /* MAIL accepted, no recipient yet */
+	SS_RCPT,       /* at least one recipient accepted */
+	SS_MAX
+};
+
+static const char *const state_names[SS_MAX] = {
+	"INIT", "HELO", "MAIL", "RCPT",
+};
+
+struct smtp {
+	struct session *s;
+	struct conn *c;
+	const struct conf *conf;
+	enum smtp_state state;
+	bool esmtp;                       /* the client said EHLO */
+	bool verbose;                     /* VERB: log detail raised */
+	bool quit;                        /* end the session */
+	int cmd_timeout, data_timeout;    /* ms */
+	char helo[LIM_DOMAIN + 1];
+	unsigned bad;                     /* bad commands so far */
+	unsigned nmsg;                    /* DATA transactions so far */
+
+	/* the transaction */
+	struct smtp_addr from;
+	struct smtp_mail_params mp;
+	uint32_t nrcpt;                   /* accepted RCPT commands */
+	char first_rcpt[LIM_PATH + 1];
+	uint32_t naccounts;               /* distinct accounts */
+	size_t append_len;                /* payload size of the MSG_APPEND */
+};
+
+/* Per-worker storage, reused by each session (a worker serves one at a time). */
+static char accounts[LIM_APPEND_ACCOUNTS][LIM_NAME + 1];
+static struct ipc_msg req, ans;
+static struct smtp_data data;
+
+struct smtp_cmd {
+	enum smtp_verb verb;
+	int (*check)(struct smtp *, const char *);   /* 0: may run */
+	void (*action)(struct smtp *, char *);
+};
+
+/* ---- replies and logs ---- */
+
+static void detail(struct smtp *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+static void reply(struct smtp *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+static void bad(struct smtp *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Debug detail, raised to info level for a session that said VERB. */
+static void
+detail(struct smtp *sm, const char *fmt, ...)
+{
+	char buf[LIM_LOGLINE];
+	va_list ap;
+
+	if (!sm->verbose && !log_verbose())
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (sm->verbose)
+		log_info("smtp %s: %s", sm->s->sessid, buf);
+	else
+		log_debug("smtp %s: %s", sm->s->sessid, buf);
+}
+
+static void
+vreply(struct smtp *sm, const char *fmt, va_list ap)
+{
+	char buf[SMTP_REPLY_MAX];
+	int n;
+
+	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	if (n < 0)
+		fatalx("smtp reply format");
+	if ((size_t)n > sizeof(buf) - 3)
+		n = (int)sizeof(buf) - 3;
+	detail(sm, ">>> %.*s", n, buf);
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	(void)conn_write(sm->c, buf, (size_t)n);
+}
+
+static void
+reply(struct smtp *sm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreply(sm, fmt, ap);
+	va_end(ap);
+}
+
+/* A reply to a bad command; too many of them end the session. */
+static void
+bad(struct smtp *sm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreply(sm, fmt, ap);
+	va_end(ap);
+	sm->bad++;
+	if (sm->conf->max_bad_commands != 0 &&
+	    sm->bad >= sm->conf->max_bad_commands) {
+		log_info("smtp %s: %s: too many bad commands (%u), closing",
+		    sm->s->sessid, sm->s->client, sm->bad);
+		reply(sm, "421 4.7.0 %s Too many errors, closing connection",
+		    sm->conf->hostname);
+		sm->quit = true;
+	}
+}
+
+static void
+enter(struct smtp *sm, enum smtp_state st)
+{
+	if (sm->state != st)
+		detail(sm, "state %s -> %s", state_names[sm->state], state_names[st]);
+	sm->state = st;
+}
+
+/* Forget the transaction (RSET, HELO/EHLO, after DATA). */
+static void
+reset_transaction(struct smtp *sm)
+{
+	memset(&sm->from, 0, sizeof(sm->from));
+	memset(&sm->mp, 0, sizeof(sm->mp));
+	sm->nrcpt = 0;
+	sm->first_rcpt[0] = '\0';
+	sm->naccounts = 0;
+	sm->append_len = 0;
+	if (sm->state > SS_HELO)
+		enter(sm, SS_HELO);
+}
+
+/* ---- the store ---- */
+
+/*
+ * MSG_LOOKUP of a local part.  Returns the lookup_status, or -1 when the
+ * store failed us; on LOOKUP_OK the answer stays in `ans`, positioned at
+ * the account count.
+ */
+static int
+store_lookup(struct smtp *sm, const char *local, uint32_t *n)
+{
+	uint32_t st;
+
+	ipc_init(&req, MSG_LOOKUP, 0);
+	ipc_put_str(&req, local);
+	if (store_call(sm->s, &req, &ans, MSG_LOOKUP_R, SMTP_LOOKUP_TIMEOUT_MS) < 0)
+		return -1;
+	ipc_drop_fd(&ans);
+	/* u32 status, u32 n, n x str: n is there whatever the status */
+	if (ipc_get_u32(&ans, &st) < 0 || st > LOOKUP_TEMPFAIL ||
+	    ipc_get_u32(&ans, n) < 0) {
+		log_warnx("smtp %s: bad MSG_LOOKUP_R from the store", sm->s->sessid);
+		return -1;
+	}
+	if (st != LOOKUP_OK) {
+		if (*n != 0 || ipc_end(&ans) < 0) {
+			log_warnx("smtp %s: bad MSG_LOOKUP_R from the store",
+			    sm->s->sessid);
+			return -1;
+		}
+		return (int)st;
+	}
+	if (*n == 0 || *n > LIM_ALIAS_EXPANSION) {
+		log_warnx("smtp %s: bad MSG_LOOKUP_R count", sm->s->sessid);
+		return -1;
+	}
+	return LOOKUP_OK;
+}
+
+/* Reads the next account name of a LOOKUP_OK answer. */
+static int
+lookup_next(char name[LIM_NAME + 1])
+{
+	if (ipc_get_str(&ans, name, LIM_NAME + 1) < 0 || !name_ok(name))
+		return -1;
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+/* The domain part of an answer: the client's, or our first domain. */
+static const char *
+answer_domain(struct smtp *sm, const struct smtp_addr *a)
+{
+	if (a->domain[0] != '\0')
+		return a->domain;
+	return sm->conf->ndomains > 0 ? sm->conf->domains[0] : sm->conf->hostname;
+}
+
+/* The local part as the store sees it: postmaster in any case is
+ * "postmaster" (RFC 5321 4.5.1). */
+static const char *
+lookup_name(const struct smtp_addr *a)
+{
+	if (strcasecmp(a->local, "postmaster") == 0)
+		return "postmaster";
+	return a->local;
+}
+
+static int
+add_account(struct smtp *sm, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (uint32_t i = 0; i < sm->naccounts; i++)
+		if (strcmp(accounts[i], name) == 0)
+			return 0;
+	if (sm->naccounts >= LIM_APPEND_ACCOUNTS ||
+	    sm->append_len + 4 + len > IPC_MAX_PAYLOAD)
+		return -1;
+	memcpy(accounts[sm->naccounts++], name, len + 1);
+	sm->append_len += 4 + len;
+	return 0;
+}
+
+/* ---- checks: may the command run now?  0 yes; else replied. ---- */
+
+static int
+check_any(struct smtp *sm, const char *arg)
+{
+	return 0;
+}
+
+static int
+check_noarg(struct smtp *sm, const char *arg)
+{
+	if (*arg != '\0') {
+		bad(sm, "501 5.5.4 Syntax error: no parameters allowed");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_arg(struct smtp *sm, const char *arg)
+{
+	if (*arg == '\0') {
+		bad(sm, "501 5.5.4 Syntax error: argument required");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_helo(struct smtp *sm, const char *arg)
+{
+	if (*arg == '\0') {
+		bad(sm, "501 5.5.4 Syntax: HELO/EHLO hostname");
+		return -1;
+	}
+	if (smtp_parse_helo_arg(arg) != SP_OK) {
+		bad(sm, "501 5.5.4 Invalid domain name");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_mail(struct smtp *sm, const char *arg)
+{
+	if (sm->state == SS_INIT) {
+		bad(sm, "503 5.5.1 Error: send HELO/EHLO first");
+		return -1;
+	}
+	if (sm->state != SS_HELO) {
+		bad(sm, "503 5.5.1 Error: nested MAIL command");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_rcpt(struct smtp *sm, const char *arg)
+{
+	if (sm->state != SS_MAIL && sm->state != SS_RCPT) {
+		bad(sm, "503 5.5.1 Error: need MAIL command");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_data(struct smtp *sm, const char *arg)
+{
+	if (check_noarg(sm, arg) < 0)
+		return -1;
+	if (sm->state == SS_MAIL) {
+		bad(sm, "554 5.5.1 Error: no valid recipients");
+		return -1;
+	}
+	if (sm->state != SS_RCPT) {
+		bad(sm, "503 5.5.1 Error: need RCPT command");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_starttls(struct smtp *sm, const char *arg)
+{
+	if (check_noarg(sm, arg) < 0)
+		return -1;
+	if (sm->s->tls) {
+		bad(sm, "503 5.5.1 Error: TLS already active");
+		return -1;
+	}
+	if (sm->state > SS_HELO) {
+		bad(sm, "503 5.5.1 Error: STARTTLS inside a mail transaction");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- actions ---- */
+
+static void
+do_helo(struct smtp *sm, char *arg, bool esmtp)
+{
+	const char *ext[8];
+	size_t n = 0;
+	char sizebuf[32];
+
+	reset_transaction(sm);
+	strlcpy_(sm->helo, arg, sizeof(sm->helo));
+	sm->esmtp = esmtp;
+	enter(sm, SS_HELO);
+	if (!esmtp) {
+		reply(sm, "250 %s", sm->conf->hostname);
+		return;
+	}
+	reply(sm, "250-%s Hello %s [%s]", sm->conf->hostname, sm->helo,
+	    sm->s->client);
+	ext[n++] = "PIPELINING";
+	if (sm->conf->max_message_size != 0) {
+		(void)bsnprintf(sizebuf, sizeof(sizebuf), "SIZE %llu",
+		    (unsigned long long)sm->conf->max_message_size);
+		ext[n++] = sizebuf;
+	} else
+		ext[n++] = "SIZE";
+	ext[n++] = "8BITMIME";
+	ext[n++] = "ENHANCEDSTATUSCODES";
+	ext[n++] = "SMTPUTF8";
+	if (sm->conf->tls_cert[0] != '\0' && !sm->s->tls)
+		ext[n++] = "STARTTLS";
+	ext[n++] = "HELP";
+	for (size_t i = 0; i < n; i++)
+		reply(sm, "250%c%s", i + 1 < n ? '-' : ' ', ext[i]);
+}
+
+static void
+act_helo(struct smtp *sm, char *arg)
+{
+	do_helo(sm, arg, false);
+}
+
+static void
+act_ehlo(struct smtp *sm, char *arg)
+{
+	do_helo(sm, arg, true);
+}
+
+static void
+act_mail(struct smtp *sm, char *arg)
+{
+	struct smtp_addr a;
+	struct smtp_mail_params mp;
+	char *params;
+	int r;
+
+	r = smtp_parse_path_arg(arg, "FROM:", PATH_NULL_OK, &a, &params);
+	if (r == SP_SYNTAX) {
+		bad(sm, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		return;
+	}
+	if (r != SP_OK) {
+		bad(sm, "501 5.1.7 Bad sender address syntax");
+		return;
+	}
+	r = smtp_parse_mail_params(params, sm->esmtp, &mp);
+	if (r == SP_UNKNOWN) {
+		bad(sm, "555 5.5.4 Unsupported MAIL parameter");
+		return;
+	}
+	if (r != SP_OK) {
+		bad(sm, "501 5.5.4 Invalid MAIL parameter");
+		return;
+	}
+	if (a.utf8 && !mp.smtputf8) {
+		reply(sm, "553 5.6.7 Non-ASCII sender address needs SMTPUTF8");
+		return;
+	}
+	if (mp.has_size && sm->conf->max_message_size != 0 &&
+	    mp.size > sm->conf->max_message_size) {
+		reply(sm, "552 5.3.4 Message size exceeds fixed maximum message size");
+		return;
+	}
+	sm->from = a;
+	sm->mp = mp;
+	/* APPEND payload: session id, sender, account count */
+	sm->append_len = 4 + strlen(sm->s->sessid) + 4 + strlen(a.text) + 4;
+	enter(sm, SS_MAIL);
+	reply(sm, "250 2.1.0 Ok");
+}
+
+static void
+act_rcpt(struct smtp *sm, char *arg)
+{
+	struct smtp_addr a;
+	char *params, name[LIM_NAME + 1];
+	uint32_t n, before;
+	int r;
+
+	r = smtp_parse_path_arg(arg, "TO:", PATH_POSTMASTER_OK, &a, &params);
+	if (r == SP_SYNTAX) {
+		bad(sm, "501 5.5.4 Syntax: RCPT TO:<address>");
+		return;
+	}
+	if (r != SP_OK) {
+		bad(sm, "501 5.1.3 Bad recipient address syntax");
+		return;
+	}
+	r = smtp_parse_rcpt_params(params, sm->esmtp);
+	if (r == SP_UNKNOWN) {
+		bad(sm, "555 5.5.4 Unsupported RCPT parameter");
+		return;
+	}
+	if (r != SP_OK) {
+		bad(sm, "501 5.5.4 Invalid RCPT parameter");
+		return;
+	}
+	if (a.utf8 && !sm->mp.smtputf8) {
+		reply(sm, "553 5.6.7 Non-ASCII recipient address needs SMTPUTF8");
+		return;
+	}
+	if (sm->nrcpt >= sm->conf->max_recipients) {
+		reply(sm, "452 4.5.3 Too many recipients");
+		return;
+	}
+	if (!a.bare_postmaster && !conf_is_local_domain(sm->conf, a.domain)) {
+		log_info("smtp %s: %s: relay denied: from=<%s> to=<%s>",
+		    sm->s->sessid, sm->s->client, sm->from.text, a.text);
+		reply(sm, "550 5.7.1 <%s>: Relaying denied", a.text);
+		return;
+	}
+	if (a.local[0] == '\0') {
+		reply(sm, "550 5.1.1 <%s>: Recipient address rejected: User unknown",
+		    a.text);
+		return;
+	}
+	switch (store_lookup(sm, lookup_name(&a), &n)) {
+	case LOOKUP_OK:
+		break;
+	case LOOKUP_UNKNOWN:
+		detail(sm, "unknown recipient <%s>", a.text);
+		reply(sm, "550 5.1.1 <%s>: Recipient address rejected: User unknown",
+		    a.text);
+		return;
+	case LOOKUP_TEMPFAIL:
+		reply(sm, "451 4.3.0 <%s>: Temporary lookup failure, try again later",
+		    a.text);
+		return;
+	default:
+		reply(sm, "451 4.4.3 <%s>: Temporary lookup failure, try again later",
+		    a.text);
+		return;
+	}
+	before = sm->naccounts;
+	size_t before_len = sm->append_len;
+	for (uint32_t i = 0; i < n; i++) {
+		if (lookup_next(name) < 0) {
+			sm->naccounts = before;
+			sm->append_len = before_len;
+			log_warnx("smtp %s: bad account name from the store",
+			    sm->s->sessid);
+			reply(sm, "451 4.3.0 Temporary lookup failure");
+			return;
+		}
+		if (add_account(sm, name) < 0) {
+			sm->naccounts = before;
+			sm->append_len = before_len;
+			reply(sm, "452 4.5.3 Too many recipients");
+			return;
+		}
+	}
+	if (ipc_end(&ans) < 0) {
+		sm->naccounts = before;
+		sm->append_len = before_len;
+		reply(sm, "451 4.3.0 Temporary lookup failure");
+		return;
+	}
+	if (sm->nrcpt++ == 0)
+		strlcpy_(sm->first_rcpt, a.text, sizeof(sm->first_rcpt));
+	enter(sm, SS_RCPT);
+	reply(sm, "250 2.1.5 Ok");
+}
+
+/* RFC 5322 date-time, in UTC (a jailed worker has no zone files). */
+static void
+rfc5322_date(char *buf, size_t sz)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sz, "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+		strlcpy_(buf, "Thu, 01 Jan 1970 00:00:00 +0000", sz);
+}
+
+/* The trace header (RFC 5321 4.4), written first into the spool. */
+static int
+write_received(struct smtp *sm, int fd, const char *msgid)
+{
+	char buf[2048], date[64];
+	const char *proto;
+	bool v6 = strchr(sm->s->client, ':') != NULL;
+	int r;
+
+	if (sm->mp.smtputf8)
+		proto = sm->s->tls ? "UTF8SMTPS" : "UTF8SMTP";
+	else if (sm->esmtp)
+		proto = sm->s->tls ? "ESMTPS" : "ESMTP";
+	else
+		proto = sm->s->tls ? "SMTPS" : "SMTP";
+	rfc5322_date(date, sizeof(date));
+	if (sm->nrcpt == 1)
+		r = bsnprintf(buf, sizeof(buf),
+		    "Received: from %s ([%s%s])\r\n"
+		    "\tby %s (postern) with %s id %s\r\n"
+		    "\tfor <%s>; %s\r\n",
+		    sm->helo, v6 ? "IPv6:" : "", sm->s->client,
+		    sm->conf->hostname, proto, msgid, sm->first_rcpt, date);
+	else
+		r = bsnprintf(buf, sizeof(buf),
+		    "Received: from %s ([%s%s])\r\n"
+		    "\tby %s (postern) with %s id %s;\r\n"
+		    "\t%s\r\n",
+		    sm->helo, v6 ? "IPv6:" : "", sm->s->client,
+		    sm->conf->hostname, proto, msgid, date);
+	if (r < 0)
+		return -1;
+	return write_all(fd, buf, strlen(buf));
+}
+
+/* The recipients for the log line, bounded. */
+static void
+log_rcpts(struct smtp *sm, char *buf, size_t sz)
+{
+	size_t len = 0;
+	uint32_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < sm->naccounts; i++) {
+		size_t l = strlen(accounts[i]);
+		if (len + l + 2 > SMTP_LOG_RCPTS || len + l + 2 > sz)
+			break;
+		if (i > 0)
+			buf[len++] = ',';
+		memcpy(buf + len, accounts[i], l + 1);
+		len += l;
+	}
+	if (i < sm->naccounts)
+		(void)bsnprintf(buf + len, sz - len, ",+%u more",
+		    (unsigned)(sm->naccounts - i));
+}
+
+static void
+log_message(struct smtp *sm, const char *msgid, uint64_t size,
+    const char *outcome)
+{
+	char rc[SMTP_LOG_RCPTS + 32];
+
+	log_rcpts(sm, rc, sizeof(rc));
+	log_info("smtp %s: msgid=%s client=%s from=<%s> to=%s nrcpt=%u "
+	    "size=%llu outcome=%s", sm->s->sessid, msgid, sm->s->client,
+	    sm->from.text, rc, sm->nrcpt, (unsigned long long)size, outcome);
+}
+
+/* Hands the sealed message to the store; replies to the client. */
+static void
+deliver(struct smtp *sm, int fd, const char *msgid, uint64_t size)
+{
+	uint32_t st;
+	char text[256];
+
+	ipc_init(&req, MSG_APPEND, 0);
+	ipc_set_fd(&req, fd);
+	ipc_put_str(&req, sm->s->sessid);
+	ipc_put_str(&req, sm->from.null ? "" : sm->from.text);
+	ipc_put_u32(&req, sm->naccounts);
+	for (uint32_t i = 0; i < sm->naccounts; i++)
+		ipc_put_str(&req, accounts[i]);
+	if (store_call(sm->s, &req, &ans, MSG_APPEND_R, SMTP_APPEND_TIMEOUT_MS) < 0) {
+		reply(sm, "451 4.3.0 Error: queue file write error, try again later");
+		log_message(sm, msgid, size, "tempfail (store unavailable)");
+		return;
+	}
+	ipc_drop_fd(&ans);
+	if (ipc_get_u32(&ans, &st) < 0 || ipc_get_str(&ans, text, sizeof(text)) < 0 ||
+	    ipc_end(&ans) < 0) {
+		log_warnx("smtp %s: bad MSG_APPEND_R from the store", sm->s->sessid);
+		reply(sm, "451 4.3.0 Error: local error in processing");
+		log_message(sm, msgid, size, "tempfail (bad store answer)");
+		return;
+	}
+	switch (st) {
+	case STORE_OK:
+		reply(sm, "250 2.0.0 Ok: queued as %s", msgid);
+		log_message(sm, msgid, size, "delivered");
+		break;
+	case STORE_NOSPACE:
+		reply(sm, "452 4.3.1 Insufficient system storage");
+		log_message(sm, msgid, size, "tempfail (no space)");
+		break;
+	case STORE_QUOTA:
+		reply(sm, "552 5.2.2 Mailbox full");
+		log_message(sm, msgid, size, "rejected (quota)");
+		break;
+	default:
+		reply(sm, "451 4.3.0 Error: local error in processing");
+		log_message(sm, msgid, size, "tempfail (store)");
+		break;
+	}
+}
+
+/* After the terminator: the reply for a refused message, or NULL. */
+static const char *
+data_refusal(struct smtp *sm, const char **outcome)
+{
+	if (data.flags & DATA_BARE) {
+		*outcome = "rejected (bare CR or LF)";
+		return "554 5.6.0 Message refused: bare CR or LF in message "
+		    "(lines must end in CRLF)";
+	}
+	if (data.flags & DATA_TOOBIG) {
+		*outcome = "rejected (too big)";
+		return "552 5.3.4 Message size exceeds fixed maximum message size";
+	}
+	if (data.flags & DATA_TOOLONG) {
+		*outcome = "rejected (line too long)";
+		return "500 5.5.2 Message refused: line too long";
+	}
+	if (data.flags & DATA_IOERR) {
+		*outcome = "tempfail (spool write)";
+		return "451 4.3.0 Error: queue file write error";
+	}
+	return NULL;
+}
+
+static void conn_ended(struct smtp *, int, const char *);
+
+static void
+act_data(struct smtp *sm, char *arg)
+{
+	char msgid[LIM_SESSID + 16];
+	const char *refusal, *outcome = NULL;
+	int fd, r;
+
+	sm->nmsg++;
+	(void)bsnprintf(msgid, sizeof(msgid), "%s.%u", sm->s->sessid, sm->nmsg);
+	if ((fd = smtp_data_memfd()) < 0 || write_received(sm, fd, msgid) < 0) {
+		log_warn("smtp %s: message spool", sm->s->sessid);
+		if (fd >= 0)
+			close(fd);
+		reply(sm, "451 4.3.0 Error: local error in processing");
+		return;
+	}
+	reply(sm, "354 End data with <CR><LF>.<CR><LF>");
+	smtp_data_init(&data, fd, sm->conf->max_message_size,
+	    sm->conf->max_line_length);
+	r = smtp_data_read(sm->c, &data, sm->data_timeout);
+	if (r != CONN_OK) {
+		close(fd);
+		log_message(sm, msgid, data.size, "aborted (connection)");
+		conn_ended(sm, r, "DATA");
+		return;
+	}
+	if ((refusal = data_refusal(sm, &outcome)) != NULL) {
+		close(fd);
+		reply(sm, "%s", refusal);
+		log_message(sm, msgid, data.size, outcome);
+	} else if (smtp_data_seal(fd) < 0) {
+		log_warn("smtp %s: sealing the message", sm->s->sessid);
+		close(fd);
+		reply(sm, "451 4.3.0 Error: local error in processing");
+		log_message(sm, msgid, data.size, "tempfail (seal)");
+	} else {
+		deliver(sm, fd, msgid, data.size);
+		close(fd);
+	}
+	reset_transaction(sm);
+}
+
+static void
+act_rset(struct smtp *sm, char *arg)
+{
+	reset_transaction(sm);
+	reply(sm, "250 2.0.0 Ok");
+}
+
+static void
+act_noop(struct smtp *sm, char *arg)
+{
+	reply(sm, "250 2.0.0 Ok");
+}
+
+static void
+act_quit(struct smtp *sm, char *arg)
+{
+	reply(sm, "221 2.0.0 %s Bye", sm->conf->hostname);
+	sm->quit = true;
+}
+
+static void
+act_help(struct smtp *sm, char *arg)
+{
+	reply(sm, "214-2.0.0 postern ESMTP, commands:");
+	reply(sm, "214-2.0.0   HELO EHLO MAIL RCPT DATA RSET NOOP QUIT");
+	reply(sm, "214-2.0.0   HELP VRFY EXPN VERB%s",
+	    sm->conf->tls_cert[0] != '\0' ? " STARTTLS" : "");
+	reply(sm, "214 2.0.0 End of HELP info");
+}
+
+/* VRFY/EXPN with the feature on: the parsed, local argument or a reply. */
+static int
+lookup_arg(struct smtp *sm, const char *arg, struct smtp_addr *a, uint32_t *n)
+{
+	if (smtp_parse_vrfy_arg(arg, a) != SP_OK) {
+		bad(sm, "501 5.1.3 Bad address syntax");
+		return -1;
+	}
+	if (a->domain[0] != '\0' && !conf_is_local_domain(sm->conf, a->domain)) {
+		reply(sm, "550 5.1.2 <%s>: Not a local domain", a->text);
+		return -1;
+	}
+	switch (store_lookup(sm, lookup_name(a), n)) {
+	case LOOKUP_OK:
+		return 0;
+	case LOOKUP_UNKNOWN:
+		reply(sm, "550 5.1.1 <%s>: User unknown", a->text);
+		return -1;
+	default:
+		reply(sm, "451 4.3.0 Temporary lookup failure, try again later");
+		return -1;
+	}
+}
+
+static void
+act_vrfy(struct smtp *sm, char *arg)
+{
+	struct smtp_addr a;
+	uint32_t n;
+
+	if (!sm->conf->vrfy) {
+		reply(sm, "252 2.5.2 Cannot VRFY user, but will accept message "
+		    "and attempt delivery");
+		return;
+	}
+	if (lookup_arg(sm, arg, &a, &n) < 0)
+		return;
+	if (a.domain[0] != '\0')
+		reply(sm, "250 2.1.5 <%s>", a.text);
+	else
+		reply(sm, "250 2.1.5 <%s@%s>", a.text, answer_domain(sm, &a));
+}
+
+static void
+act_expn(struct smtp *sm, char *arg)
+{
+	struct smtp_addr a;
+	char name[LIM_NAME + 1];
+	uint32_t n;
+
+	if (!sm->conf->expn) {
+		reply(sm, "502 5.5.1 EXPN not available");
+		return;
+	}
+	if (lookup_arg(sm, arg, &a, &n) < 0)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		if (lookup_next(name) < 0) {
+			/* the lines so far are out; end the reply cleanly */
+			reply(sm, "451 4.3.0 Temporary lookup failure");
+			return;
+		}
+		reply(sm, "250%c2.1.5 <%s@%s>", i + 1 < n ? '-' : ' ', name,
+		    answer_domain(sm, &a));
+	}
+}
+
+static void
+act_verb(struct smtp *sm, char *arg)
+{
+	if (!sm->conf->verb) {
+		reply(sm, "502 5.5.1 VERB not available");
+		return;
+	}
+	sm->verbose = true;
+	reply(sm, "250 2.0.0 Verbose logging enabled for this session");
+}
+
+/*
+ * STARTTLS (RFC 3207) -- HOOK FOR THE TLS WORK.
+ *
+ * Called when STARTTLS is allowed now (no TLS yet, no transaction, no
+ * argument).  A full implementation must: reply "220 2.0.0 Ready to start
+ * TLS" and flush it; conn_discard_input(s->conn) BEFORE the handshake, so
+ * that nothing the client pipelined in plaintext is read as if it came over
+ * TLS; run the handshake; set s->tls.
+ * Returns 1 when TLS is up (the caller then resets the session to its initial
+ * state: HELO/EHLO needed again, the Received header says ESMTPS), 0 when
+ * it answered an error and the session goes on, -1 when the session must
+ * end (handshake failure: no reply is possible).
+ */
+static int
+smtp_starttls(struct session *s)
+{
+	size_t injected;
+
+	if (!tls_ready()) {
+		(void)conn_printf(s->conn, "454 4.7.0 TLS not available due to "
+		    "temporary reason\r\n");
+		return 0;
+	}
+	(void)conn_printf(s->conn, "220 2.0.0 Ready to start TLS\r\n");
+	if (conn_flush(s->conn, (int)s->conf->smtp_timeout_ms) != CONN_OK)
+		return -1;
+	/* CVE-2011-0411: what the client pipelined after STARTTLS came in
+	 * plaintext and must never be read as if it came over TLS */
+	if ((injected = conn_pending(s->conn)) > 0)
+		log_info("session %s: %zu bytes sent after STARTTLS discarded",
+		    s->sessid, injected);
+	conn_discard_input(s->conn);
+	if (tls_start(s) == -1)
+		return -1;
+	return 1;
+}
+
+static void
+act_starttls(struct smtp *sm, char *arg)
+{
+	switch (smtp_starttls(sm->s)) {
+	case 1:
+		reset_transaction(sm);
+		sm->helo[0] = '\0';
+		sm->esmtp = false;
+		enter(sm, SS_INIT);
+		detail(sm, "TLS started");
+		break;
+	case 0:
+		break;
+	default:
+		sm->quit = true;
+		break;
+	}
+}
+
+static const struct smtp_cmd commands[V_MAX] = {
+	[V_HELO] = { V_HELO, check_helo, act_helo },
+	[V_EHLO] = { V_EHLO, check_helo, act_ehlo },
+	[V_MAIL] = { V_MAIL, check_mail, act_mail },
+	[V_RCPT] = { V_RCPT, check_rcpt, act_rcpt },
+	[V_DATA] = { V_DATA, check_data, act_data },
+	[V_RSET] = { V_RSET, check_noarg, act_rset },
+	[V_NOOP] = { V_NOOP, check_any, act_noop },
+	[V_QUIT] = { V_QUIT, check_noarg, act_quit },
+	[V_HELP] = { V_HELP, check_any, act_help },
+	[V_VRFY] = { V_VRFY, check_arg, act_vrfy },
+	[V_EXPN] = { V_EXPN, check_arg, act_expn },
+	[V_VERB] = { V_VERB, check_any, act_verb },
+	[V_STARTTLS] = { V_STARTTLS, check_starttls, act_starttls },
+};
+
+/* ---- the loop ---- */
+
+/* The connection ended or must end: say so when we still can. */
+static void
+conn_ended(struct smtp *sm, int r, const char *where)
+{
+	switch (r) {
+	case CONN_SHUTDOWN:
+		reply(sm, "421 4.3.2 %s Service shutting down", sm->conf->hostname);
+		log_info("smtp %s: %s: shutdown during %s", sm->s->sessid,
+		    sm->s->client, where);
+		break;
+	case CONN_TIMEOUT:
+		reply(sm, "421 4.4.2 %s Timeout", sm->conf->hostname);
+		log_info("smtp %s: %s: timeout during %s", sm->s->sessid,
+		    sm->s->client, where);
+		break;
+	case CONN_EOF:
+		detail(sm, "client closed during %s", where);
+		break;
+	default:
+		detail(sm, "connection error during %s", where);
+		break;
+	}
+	sm->quit = true;
+}
+
+/*
+ * The next command line.  Complete lines already buffered are taken
+ * without flushing (pipelining); only when none is left do we flush the
+ * replies and wait.
+ */
+static int
+read_command(struct smtp *sm, char *line, size_t *len, int *flags)
+{
+	int r;
+
+	r = conn_getline(sm->c, line, LIM_SMTP_CMDLINE, len, flags);
+	if (r != CONN_AGAIN)
+		return r;
+	if (conn_flush(sm->c, sm->cmd_timeout) < 0)
+		return CONN_ERROR;
+	return conn_readline(sm->c, line, LIM_SMTP_CMDLINE, len, flags,
+	    sm->cmd_timeout);
+}
+
+static void
+handle_line(struct smtp *sm, char *line, size_t len, int flags)
+{
+	enum smtp_verb v;
+	char *arg;
+
+	if (flags & LINE_NUL) {
+		bad(sm, "500 5.5.2 Error: NUL character in command");
+		return;
+	}
+	if ((flags & LINE_BARE_CR) || memchr(line, '\r', len) != NULL) {
+		bad(sm, "500 5.5.2 Error: bare CR in command");
+		return;
+	}
+	v = smtp_parse_verb(line, &arg);
+	if (v == V_NONE) {
+		bad(sm, "500 5.5.2 Error: command not recognized");
+		return;
+	}
+	detail(sm, "<<< %s", smtp_verb_name(v));
+	if (commands[v].check(sm, arg) == 0)
+		commands[v].action(sm, arg);
+}
+
+static int
+clamp_ms(uint32_t ms)
+{
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+void
+smtp_session(struct session *s)
+{
+	struct smtp sm;
+	char line[LIM_SMTP_CMDLINE + 1];
+	size_t len;
+	int flags, r;
+
+	memset(&sm, 0, sizeof(sm));
+	sm.s = s;
+	sm.c = s->conn;
+	sm.conf = s->conf;
+	sm.cmd_timeout = clamp_ms(s->conf->smtp_timeout_ms);
+	sm.data_timeout = clamp_ms(s->conf->smtp_data_timeout_ms);
+	sm.state = SS_INIT;
+	detail(&sm, "connect from %s%s", s->client, s->tls ? " (TLS)" : "");
+
+	reply(&sm, "220 %s ESMTP postern", s->conf->hostname);
+	while (!sm.quit) {
+		len = 0;
+		flags = 0;
+		r = read_command(&sm, line, &len, &flags);
+		if (r == CONN_OK) {
+			if (len >= sizeof(line))
+				len = sizeof(line) - 1;
+			line[len] = '\0';
+			handle_line(&sm, line, len, flags);
+		} else if (r == CONN_TOOLONG)
+			bad(&sm, "500 5.5.2 Error: line too long");
+		else
+			conn_ended(&sm, r, "command");
+	}
+	(void)conn_flush(sm.c, sm.cmd_timeout);
+	log_info("smtp %s: disconnect from %s: messages=%u bad=%u",
+	    s->sessid, s->client, sm.nmsg, sm.bad);
+	/* nothing of this session stays in the worker's memory */
+	explicit_bzero(accounts, sizeof(accounts));
+	explicit_bzero(&data, sizeof(data));
+	explicit_bzero(&req, sizeof(req));
+	explicit_bzero(&ans, sizeof(ans));
+	explicit_bzero(&sm, sizeof(sm));
+	req.fd = ans.fd = -1;
+}

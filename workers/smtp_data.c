@@ -1,0 +1,166 @@
+/*
+ * The SMTP DATA reader (see smtp_data.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../privsep/util.h"
+#include "conn.h"
+#include "smtp_data.h"
+
+enum {
+	S_BOL = 0,   /* at the start of a line (after CR LF, or the DATA line) */
+	S_DOT,       /* a line that began with "." */
+	S_DOT_CR,    /* "." CR at the start of a line */
+	S_TEXT,      /* inside a line */
+	S_CR,        /* a CR inside a line, LF expected */
+};
+
+void
+smtp_data_init(struct smtp_data *d, int fd, uint64_t max_size, uint32_t max_line)
+{
+	memset(d, 0, offsetof(struct smtp_data, buf));
+	d->fd = fd;
+	d->max_size = max_size;
+	d->max_line = max_line;
+	d->state = S_BOL;
+}
+
+int
+smtp_data_flush(struct smtp_data *d)
+{
+	if (d->buflen == 0)
+		return 0;
+	if (d->fd >= 0 && d->flags == 0 &&
+	    write_all(d->fd, d->buf, d->buflen) < 0)
+		d->flags |= DATA_IOERR;
+	d->buflen = 0;
+	return (d->flags & DATA_IOERR) ? -1 : 0;
+}
+
+/* One octet of message.  Counted always, stored while nothing is wrong. */
+static void
+emit(struct smtp_data *d, unsigned char c)
+{
+	d->size++;
+	if (d->max_size != 0 && d->size > d->max_size)
+		d->flags |= DATA_TOOBIG;
+	if (d->flags != 0 || d->fd < 0)
+		return;
+	d->buf[d->buflen++] = c;
+	if (d->buflen == sizeof(d->buf))
+		(void)smtp_data_flush(d);
+}
+
+static void
+bare(struct smtp_data *d)
+{
+	d->flags |= DATA_BARE;
+}
+
+size_t
+smtp_data_feed(struct smtp_data *d, const unsigned char *p, size_t n)
+{
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < n && !d->done; i++) {
+		c = p[i];
+		d->raw++;
+		if (d->linelen < UINT32_MAX)
+			d->linelen++;
+		if (d->max_line != 0 && d->linelen > d->max_line)
+			d->flags |= DATA_TOOLONG;
+		switch (d->state) {
+		case S_BOL:
+			if (c == '.') {
+				d->state = S_DOT;
+				continue;
+			}
+			break;
+		case S_DOT:
+			if (c == '\r') {
+				d->state = S_DOT_CR;
+				continue;
+			}
+			break;   /* dot-stuffed line: the dot is dropped */
+		case S_DOT_CR:
+			if (c == '\n') {
+				d->done = true;
+				(void)smtp_data_flush(d);
+				return i + 1;
+			}
+			bare(d);            /* "." CR x */
+			break;
+		case S_CR:
+			if (c == '\n') {
+				emit(d, '\r');
+				emit(d, '\n');
+				d->linelen = 0;
+				d->state = S_BOL;
+				continue;
+			}
+			bare(d);            /* CR x */
+			emit(d, '\r');
+			break;
+		default:
+			break;
+		}
+		/* an octet inside a line */
+		if (c == '\r') {
+			d->state = S_CR;
+		} else if (c == '\n') {
+			/* a bare LF: the message is refused, and this is not a
+			 * line end that a terminator may follow */
+			bare(d);
+			emit(d, '\n');
+			d->linelen = 0;
+			d->state = S_TEXT;
+		} else {
+			emit(d, c);
+			d->state = S_TEXT;
+		}
+	}
+	return i;
+}
+
+int
+smtp_data_read(struct conn *c, struct smtp_data *d, int timeout_ms)
+{
+	size_t used;
+	int r;
+
+	while (!d->done) {
+		if (c->inpos < c->inlen) {
+			used = smtp_data_feed(d, c->in + c->inpos, c->inlen - c->inpos);
+			c->inpos += used;
+			continue;
+		}
+		if (conn_flush(c, timeout_ms) < 0)
+			return CONN_ERROR;
+		if ((r = conn_fill(c, timeout_ms)) != CONN_OK)
+			return r;
+	}
+	(void)smtp_data_flush(d);
+	return CONN_OK;
+}
+
+int
+smtp_data_memfd(void)
+{
+	return memfd_create("postern-msg", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+}
+
+int
+smtp_data_seal(int fd)
+{
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
+	    F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return -1;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -1;
+	return 0;
+}
