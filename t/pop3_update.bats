@@ -1,0 +1,112 @@
+#!/usr/bin/env bats
+# DELE takes effect only in the UPDATE state (QUIT in TRANSACTION): a drop,
+# a timeout or a shutdown deletes nothing; RSET undoes; mail that arrives
+# during a session is not shown in it and is kept.
+
+load helpers
+load pop3_lib
+
+setup() {
+	postern_setup
+	postern_conf_set pop3-timeout 2s
+	postern_start
+	for i in 1 2 3; do smtp_quick alice@example.org "msg $i" "body $i"; done
+	wait_for test "$(mbox_count alice)" -eq 3
+}
+teardown() { postern_teardown; }
+
+@test "DELE + QUIT deletes exactly the marked messages" {
+	run pop3_batch 'USER alice\r\nPASS alicepw\r\nDELE 1\r\nDELE 3\r\nQUIT\r\n'
+	[ "${lines[-1]}" = "+OK postern signing off (2 messages deleted)" ]
+	[ "$(mbox_count alice)" -eq 1 ]
+	run pop3_batch 'USER alice\r\nPASS alicepw\r\nRETR 1\r\nQUIT\r\n'
+	printf '%s\n' "${lines[@]}" | grep -qx 'body 2'
+	! printf '%s\n' "${lines[@]}" | grep -q 'body [13]'
+}
+
+@test "DELE + dropped connection deletes nothing" {
+	run pop3_batch 'USER alice\r\nPASS alicepw\r\nDELE 1\r\nDELE 2\r\n'
+	[ "${lines[3]}" = "+OK message 1 deleted" ]
+	wait_for grep -q 'pop3 session .* account=alice .*end=disconnected' "$PT_LOG"
+	[ "$(mbox_count alice)" -eq 3 ]
+	[ "$(pop3_count alice alicepw)" = 3 ]
+}
+
+@test "DELE + autologout deletes nothing" {
+	run python3 - "$POP3_PORT" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+f = s.makefile("rb"); f.readline()
+s.sendall(b"USER alice\r\nPASS alicepw\r\nDELE 1\r\n")
+for _ in range(3): f.readline()
+t = time.time()
+l = f.readline()
+assert l == b"-ERR autologout; idle for too long\r\n", l
+assert f.readline() == b""
+assert 1.5 < time.time() - t < 6, time.time() - t
+print("ok")
+PY
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
+	[ "$(pop3_count alice alicepw)" = 3 ]
+}
+
+@test "DELE + daemon shutdown: -ERR [SYS/TEMP], nothing deleted" {
+	postern_stop      # the autologout must not come before the grace ends
+	postern_conf_set pop3-timeout 30s
+	postern_start
+	run python3 - "$POP3_PORT" "$PT_PID" <<'PY'
+import socket, sys, os, signal
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+f = s.makefile("rb"); f.readline()
+s.sendall(b"USER alice\r\nPASS alicepw\r\nDELE 1\r\n")
+for _ in range(3): f.readline()
+os.kill(int(sys.argv[2]), signal.SIGTERM)
+l = f.readline()
+assert l == b"-ERR [SYS/TEMP] server shutting down\r\n", l
+print("ok")
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
+	postern_stop
+	[ "$(mbox_count alice)" -eq 3 ]
+}
+
+@test "RSET undoes every DELE" {
+	run pop3_batch 'USER alice\r\nPASS alicepw\r\nDELE 1\r\nDELE 2\r\nRSET\r\nQUIT\r\n'
+	[[ ${lines[5]} == "+OK maildrop has 3 messages"* ]]
+	[ "${lines[6]}" = "+OK postern signing off (0 messages deleted)" ]
+	[ "$(mbox_count alice)" -eq 3 ]
+}
+
+@test "mail arriving during a session is not shown and is kept after DELE+QUIT" {
+	run python3 - "$POP3_PORT" "$SMTP_PORT" <<'PY'
+import poplib, smtplib, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=20)
+p.user("alice"); p.pass_("alicepw")
+assert p.stat()[0] == 3
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[2]), timeout=20)
+s.sendmail("x@example.com", ["alice@example.org"], b"Subject: late\r\n\r\nlate body\r\n")
+s.quit()
+assert p.stat()[0] == 3
+assert len(p.list()[1]) == 3
+try:
+    p.retr(4)
+    raise SystemExit("RETR 4 worked")
+except poplib.error_proto:
+    pass
+for i in (1, 2, 3):
+    p.dele(i)
+p.quit()
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=20)
+p.user("alice"); p.pass_("alicepw")
+assert p.stat()[0] == 1
+assert b"late body" in p.retr(1)[1]
+p.quit()
+print("ok")
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = ok ]
+}

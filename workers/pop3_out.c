@@ -1,0 +1,127 @@
+/*
+ * Streaming a message to a POP3 client: LF -> CRLF, dot-stuffing, the
+ * terminating "." line (RFC 1939 3).  See pop3_out.h.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "pop3_out.h"
+
+void
+dotstuff_init(struct dotstuff *d)
+{
+	d->bol = 1;
+	d->wire = 0;
+}
+
+size_t
+dotstuff_chunk(struct dotstuff *d, const unsigned char *in, size_t n,
+    unsigned char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char b = in[i];
+
+		if (d->bol && b == '.')
+			out[o++] = '.';
+		if (b == '\n') {
+			out[o++] = '\r';
+			out[o++] = '\n';
+			d->wire += 2;
+			d->bol = 1;
+		} else {
+			out[o++] = b;
+			d->wire++;
+			d->bol = 0;
+		}
+	}
+	return o;
+}
+
+size_t
+dotstuff_end(struct dotstuff *d, unsigned char *out)
+{
+	size_t o = 0;
+
+	if (!d->bol) {
+		out[o++] = '\r';
+		out[o++] = '\n';
+		d->bol = 1;
+	}
+	out[o++] = '.';
+	out[o++] = '\r';
+	out[o++] = '\n';
+	return o;
+}
+
+/* pread the whole of buf[0..n) at off; -1 on error or short file. */
+static int
+pread_exact(int fd, unsigned char *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+int
+pop3_wire_octets(int fd, uint64_t len, uint64_t *wire)
+{
+	unsigned char buf[P3_OUT_CHUNK];
+	uint64_t off = 0, w = 0;
+
+	while (off < len) {
+		size_t n = len - off < sizeof(buf) ? (size_t)(len - off) : sizeof(buf);
+
+		if (pread_exact(fd, buf, n, off) < 0)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			w += buf[i] == '\n' ? 2 : 1;
+		off += n;
+	}
+	*wire = w;
+	return 0;
+}
+
+/* Queues out[0..n) without letting conn_write pick its own timeout. */
+static int
+queue(struct conn *c, const unsigned char *p, size_t n, int timeout_ms)
+{
+	int r;
+
+	if (c->outlen + n > CONN_OUTBUF && (r = conn_flush(c, timeout_ms)) != CONN_OK)
+		return r;
+	return conn_write(c, p, n) == CONN_OK ? 0 : CONN_ERROR;
+}
+
+int
+pop3_send_message(struct conn *c, int fd, uint64_t len, int timeout_ms)
+{
+	unsigned char in[P3_OUT_CHUNK], out[2 * P3_OUT_CHUNK + 8];
+	struct dotstuff d;
+	uint64_t off = 0;
+	size_t n;
+	int r;
+
+	dotstuff_init(&d);
+	while (off < len) {
+		n = len - off < sizeof(in) ? (size_t)(len - off) : sizeof(in);
+		if (pread_exact(fd, in, n, off) < 0)
+			return P3_OUT_READERR;
+		off += n;
+		n = dotstuff_chunk(&d, in, n, out);
+		if ((r = queue(c, out, n, timeout_ms)) != 0)
+			return r;
+	}
+	n = dotstuff_end(&d, out);
+	return queue(c, out, n, timeout_ms);
+}
