@@ -9,6 +9,8 @@ TOP=$(pwd)
 D=$TOP/demo
 SMTP=${DEMO_SMTP_PORT:-2525}
 POP3=${DEMO_POP3_PORT:-1110}
+SMTPS=${DEMO_SMTPS_PORT:-4465}
+POP3S=${DEMO_POP3S_PORT:-9995}
 
 mkdir -p "$D"
 chmod 755 "$D"
@@ -21,6 +23,16 @@ if [ ! -f "$D/accounts" ]; then
 	chmod 600 "$D/accounts"
 fi
 [ -f "$D/aliases" ] || printf 'team: alice, bob\n' >"$D/aliases"
+# a self-signed demo certificate (EC P-256), made once; the key is read
+# only by the master, which hands it to the keyholder
+if [ ! -f "$D/cert.pem" ] || [ ! -f "$D/key.pem" ]; then
+	echo "making a self-signed demo certificate for localhost in $D/cert.pem"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$D/key.pem" -out "$D/cert.pem" -days 365 \
+		-subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		2>/dev/null
+	chmod 600 "$D/key.pem"
+fi
 if [ "$(id -u)" -eq 0 ]; then
 	for u in _postern _postern-store _postern-key; do
 		getent passwd "$u" >/dev/null || {
@@ -36,6 +48,10 @@ hostname localhost
 domain example.org
 listen smtp 127.0.0.1:$SMTP
 listen pop3 127.0.0.1:$POP3
+listen smtps 127.0.0.1:$SMTPS
+listen pop3s 127.0.0.1:$POP3S
+tls-cert $D/cert.pem
+tls-key $D/key.pem
 spool $D/spool
 accounts $D/accounts
 aliases $D/aliases
@@ -51,6 +67,13 @@ postern demo: accounts alice (password alicepw) and bob (bobpw), domain example.
   send:   swaks --server 127.0.0.1:$SMTP --to alice@example.org
   fetch:  curl -s pop3://alice:alicepw@127.0.0.1:$POP3/1
   by hand: nc -C 127.0.0.1 $SMTP     nc -C 127.0.0.1 $POP3
+  TLS (self-signed demo certificate $D/cert.pem):
+    openssl s_client -connect 127.0.0.1:$SMTP -starttls smtp -crlf -CAfile $D/cert.pem
+    openssl s_client -connect 127.0.0.1:$POP3 -starttls pop3 -crlf -CAfile $D/cert.pem
+    openssl s_client -connect 127.0.0.1:$SMTPS -crlf -CAfile $D/cert.pem     (smtps)
+    openssl s_client -connect 127.0.0.1:$POP3S -crlf -CAfile $D/cert.pem     (pop3s)
+    swaks --server 127.0.0.1:$SMTP --tls --to alice@example.org
+    curl -s --ssl-reqd --cacert $D/cert.pem pop3://alice:alicepw@localhost:$POP3/1
   mailboxes: $D/spool/        stop: Ctrl-C
 
 EOM

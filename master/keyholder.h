@@ -6,7 +6,14 @@
 #ifndef POSTERN_KEYHOLDER_H
 #define POSTERN_KEYHOLDER_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include "../privsep/conf.h"
+
+/* Certificates/keys the keyholder holds (index 0 = the default). */
+#define KH_MAX_KEYS     8
+/* A certificate or key file larger than this is refused. */
+#define KH_MAX_FILE     (256 * 1024)
 
 /* Process entry for "-X keyholder". */
 int keyholder_main(void);
@@ -15,5 +22,31 @@ int keyholder_main(void);
  * keyholder will and prints each problem as FILE:LINE: message (the line of
  * the tls-cert / tls-key directive).  Returns the number of errors. */
 int keyholder_check(const struct conf *c);
+
+/* The same check, quiet: the first problem ("FILE:LINE: message") in err.
+ * For the master's SIGHUP, to keep the running keyholder when the renewed
+ * files are broken.  Returns the number of problems. */
+int keyholder_verify(const struct conf *c, char *err, size_t errsz);
+
+/*
+ * The parts keyholder_main() is made of, exposed for the unit tests.
+ *
+ * keyholder_load(): parses a PEM chain and a PEM private key held in
+ * memory into slot idx (RSA or EC keys; the key must match the leaf).
+ * cert_where / key_where prefix the error text ("conf:12: tls-cert FILE").
+ * 0 ok; -1 with a one-line reason in err.
+ */
+int keyholder_load(uint32_t idx, const char *name, const void *cert, size_t certlen,
+    const void *key, size_t keylen, const char *cert_where, const char *key_where,
+    char *err, size_t errsz);
+/* Frees every loaded key. */
+void keyholder_unload(void);
+/*
+ * Reads one message from a worker channel and answers it (MSG_CERTS,
+ * MSG_SIGN).  1 answered, 0 the worker closed the channel, -1 the worker
+ * sent something malformed or cannot be answered: the caller drops it.
+ * tag names the peer in log lines.
+ */
+int keyholder_serve_one(int fd, const char *tag);
 
 #endif

@@ -40,12 +40,16 @@ struct child {
 	enum role role;
 	int ctl;                 /* our end of its control channel */
 	int busy;
+	int admitted;            /* busy with a session admit() let in (not a refusal) */
 	int retiring;            /* told to exit; not counted in the pool */
 	int stop_sent;           /* the final MSG_SHUTDOWN went out */
 	uint32_t sessions;
 	uint64_t started, idle_since;
 	char client[LIM_ADDR];
 };
+
+/* The whole struct travels in one MSG_CONF. */
+_Static_assert(sizeof(struct conf) <= IPC_MAX_PAYLOAD, "struct conf outgrew one message");
 
 static struct conf conf;
 static const char *conf_path;
@@ -70,6 +74,10 @@ struct helper {
 };
 static struct helper store = { ROLE_STORE, 0, -1, 0, 1, 0, 0 };
 static struct helper keyh = { ROLE_KEYHOLDER, 0, -1, 0, 1, 0, 0 };
+/* After SIGHUP: the keyholder with the new certificates, until it has
+ * loaded them.  The running one serves until then, and stays if the new
+ * files are bad. */
+static struct helper keyh_next = { ROLE_KEYHOLDER, 0, -1, 0, 0, 0, 0 };
 
 static uint64_t next_spawn[SVC_MAX];
 static uint32_t spawn_failures[SVC_MAX];
@@ -272,30 +280,39 @@ send_accounts(void)
 	}
 }
 
-/* Opens the certificate and key files and hands them to the keyholder. */
+/*
+ * Opens every certificate and key file (slot 0 the default, then each
+ * tls-sni) and hands the descriptors to the keyholder, which parses them.
+ */
 static void
-send_tls_files(void)
+send_tls_files(int ctl)
 {
 	static struct ipc_msg m;
-	const char *files[2] = { conf.tls_cert, conf.tls_key };
 	uint32_t types[2] = { MSG_TLS_CERT, MSG_TLS_KEY };
 
-	for (int i = 0; i < 2; i++) {
-		int fd = open(files[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	for (uint32_t slot = 0; slot <= conf.nsni && slot <= CONF_MAX_SNI; slot++) {
+		const char *files[2] = {
+			slot ? conf.sni[slot - 1].cert : conf.tls_cert,
+			slot ? conf.sni[slot - 1].key : conf.tls_key,
+		};
 
-		if (fd == -1) {
-			log_warn("%s", files[i]);
-			continue;   /* the keyholder reports the missing file */
+		for (int i = 0; i < 2; i++) {
+			int fd = open(files[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+			if (fd == -1) {
+				log_warn("%s", files[i]);
+				continue;   /* the keyholder reports the missing file */
+			}
+			ipc_init(&m, types[i], 0);
+			ipc_put_u32(&m, slot);
+			ipc_set_fd(&m, fd);
+			if (ipc_send(ctl, &m) == -1)
+				log_warn("sending %s to the keyholder", files[i]);
+			close(fd);
 		}
-		ipc_init(&m, types[i], 0);
-		ipc_put_u32(&m, 0);
-		ipc_set_fd(&m, fd);
-		if (ipc_send(keyh.ctl, &m) == -1)
-			log_warn("sending %s to the keyholder", files[i]);
-		close(fd);
 	}
 	ipc_init(&m, MSG_TLS_DONE, 0);
-	if (ipc_send(keyh.ctl, &m) == -1)
+	if (ipc_send(ctl, &m) == -1)
 		log_warn("talking to the keyholder");
 }
 
@@ -331,7 +348,7 @@ helper_start(struct helper *h)
 	if (h->role == ROLE_STORE)
 		send_accounts();
 	else
-		send_tls_files();
+		send_tls_files(h->ctl);
 	log_debug("%s started, pid %d", role_name(h->role), (int)pid);
 }
 
@@ -406,6 +423,12 @@ fail_ctl:
 	close(ctl[1]);
 }
 
+/*
+ * Tells a child to go.  UINT32_MAX: after the session in progress, if any
+ * (an idle worker leaves at once, and one that has just accepted a client
+ * the master did not know of yet still serves it); another value: the
+ * session in progress has that long (SIGTERM).
+ */
 static void
 child_retire(struct child *k, uint32_t grace_ms)
 {
@@ -466,28 +489,35 @@ pool_maintain(void)
 			if (!is_worker(k) || role_service(k->role) != (enum service)svc ||
 			    k->retiring || k->busy || now - k->idle_since < POOL_IDLE_MS)
 				continue;
-			child_retire(k, 0);
+			child_retire(k, UINT32_MAX);
 			idle--;
 		}
 	}
 }
 
-/* Answers a worker that just accepted a client: may it serve it? */
+/*
+ * Answers a worker that just accepted a client: may it serve it?  Only
+ * admitted sessions count, this one included: a worker busy turning a
+ * client away is not a session, so a flood of refusals cannot make a
+ * well-behaved client look like one too many.
+ */
 static void
 admit(struct child *k)
 {
 	enum service svc = role_service(k->role);
-	uint32_t concurrent = 0, busy = 0, verdict;
+	uint32_t concurrent = 0, busy = 1, verdict;
 
 	for (size_t i = 0; i < nkids; i++) {
 		const struct child *o = &kids[i];
-		if (!is_worker(o) || role_service(o->role) != svc || !o->busy)
+		if (o == k || !is_worker(o) || role_service(o->role) != svc ||
+		    !o->busy || !o->admitted)
 			continue;
 		busy++;
-		if (o != k && strcmp(o->client, k->client) == 0)
+		if (strcmp(o->client, k->client) == 0)
 			concurrent++;
 	}
 	verdict = admit_check(&conf, svc, k->client, concurrent, busy, now_ms());
+	k->admitted = verdict == ADMIT_OK;
 	if (verdict != ADMIT_OK)
 		log_info("%s: refusing %s: %s", role_name(k->role), k->client,
 		    verdict == ADMIT_PER_IP ? "too many sessions from this address" :
@@ -495,6 +525,26 @@ admit(struct child *k)
 		    "every worker is busy");
 	if (send_u32(k->ctl, MSG_ADMIT, verdict) == -1)
 		log_warn("answering %s[%d]", role_name(k->role), (int)k->pid);
+}
+
+/* The new keyholder has its certificates: it takes over, the old one
+ * leaves once its workers are gone, and the workers are renewed. */
+static void
+keyholder_switch(void)
+{
+	struct child *old = keyh.pid ? child_by_pid(keyh.pid) : NULL;
+
+	if (old != NULL)
+		child_retire(old, UINT32_MAX);
+	keyh = keyh_next;
+	keyh.first_pending = 0;
+	memset(&keyh_next, 0, sizeof(keyh_next));
+	keyh_next.role = ROLE_KEYHOLDER;
+	keyh_next.ctl = -1;
+	for (size_t i = 0; i < nkids; i++)
+		if (is_worker(&kids[i]))
+			child_retire(&kids[i], UINT32_MAX);
+	log_info("reload: new TLS certificates in use");
 }
 
 /* The helper this child is, if it is the running store or keyholder. */
@@ -505,6 +555,8 @@ helper_of(const struct child *k)
 		return &store;
 	if (k->pid == keyh.pid && k->role == ROLE_KEYHOLDER)
 		return &keyh;
+	if (k->pid == keyh_next.pid && k->role == ROLE_KEYHOLDER)
+		return &keyh_next;
 	return NULL;
 }
 
@@ -533,6 +585,7 @@ handle_child_msg(struct child *k, struct ipc_msg *m)
 		    busy <= 1) {
 			k->busy = (int)busy;
 			k->sessions = sessions;
+			k->admitted = 0;
 			if (!busy)
 				k->idle_since = now_ms();
 			else {
@@ -546,6 +599,8 @@ handle_child_msg(struct child *k, struct ipc_msg *m)
 		if ((h = helper_of(k)) != NULL && ipc_end(m) == 0) {
 			h->ready = 1;
 			log_debug("%s ready", role_name(k->role));
+			if (h == &keyh_next)
+				keyholder_switch();
 			return;
 		}
 		break;
@@ -560,6 +615,10 @@ handle_child_msg(struct child *k, struct ipc_msg *m)
 				    "accounts/aliases" : "TLS certificate/key", line);
 				if (h->first_pending)
 					fatalx("cannot start: %s", line);
+				if (h == &keyh_next) {
+					log_warnx("reload: keeping the running certificates");
+					kill(k->pid, SIGKILL);
+				}
 			}
 			h->first_pending = 0;
 			return;
@@ -600,6 +659,31 @@ read_child(struct child *k)
 	}
 }
 
+/*
+ * A dead child's last log lines (a fatal's reason, say) may still wait in
+ * its control channel when SIGCHLD comes first: write them before the
+ * exit status.  Only MSG_LOG is taken; the rest is moot, and its pid may
+ * already belong to someone else.
+ */
+static void
+drain_logs(struct child *k)
+{
+	static struct ipc_msg m;
+	char tag[48], line[LIM_LOGLINE];
+	uint32_t prio;
+
+	snprintf(tag, sizeof(tag), "%s[%d]", role_name(k->role), (int)k->pid);
+	for (int i = 0; k->ctl >= 0 && i < 64; i++) {
+		if (ipc_recv(k->ctl, &m) != 1)
+			return;
+		ipc_drop_fd(&m);
+		if (m.hdr.type == MSG_LOG && ipc_get_u32(&m, &prio) == 0 &&
+		    ipc_get_str(&m, line, sizeof(line)) == 0 && ipc_end(&m) == 0 &&
+		    (prio != LOG_DEBUG || verbose))
+			log_emit((int)(prio & LOG_PRIMASK), tag, line);
+	}
+}
+
 static void
 describe_exit(const struct child *k, int status)
 {
@@ -636,8 +720,16 @@ reap(void)
 
 		if (k == NULL)
 			continue;
+		drain_logs(k);
 		describe_exit(k, status);
-		if ((h = helper_of(k)) != NULL) {
+		if ((h = helper_of(k)) == &keyh_next) {
+			/* a replacement that failed: the running one stays */
+			keyh_next.pid = 0;
+			keyh_next.ctl = -1;
+			child_remove(k);
+			continue;
+		}
+		if (h != NULL) {
 			h->pid = 0;
 			h->ctl = -1;
 			h->ready = 0;
@@ -653,8 +745,7 @@ reap(void)
 				/* every worker's channel led to the dead one */
 				for (size_t i = 0; i < nkids; i++)
 					if (is_worker(&kids[i]))
-						child_retire(&kids[i],
-						    kids[i].busy ? UINT32_MAX : 0);
+						child_retire(&kids[i], UINT32_MAX);
 			}
 			continue;
 		}
@@ -734,9 +825,16 @@ reload(void)
 			log_warn("sending the new configuration to the store");
 		send_accounts();
 	}
-	/* a new keyholder with the renewed certificates; the old one leaves
-	 * when the last worker that talks to it is gone */
-	if (keyh.pid != 0) {
+	/* a new keyholder with the renewed certificates; it takes over once
+	 * it has loaded them (keyholder_switch), so bad new files leave the
+	 * running one in place */
+	if (keyh_next.pid != 0) {
+		kill(keyh_next.pid, SIGKILL);   /* a reload still in flight */
+		keyh_next.pid = 0;
+	}
+	if (tls_wanted() && keyh.pid != 0)
+		helper_start(&keyh_next);
+	else if (!tls_wanted() && keyh.pid != 0) {
 		struct child *k = child_by_pid(keyh.pid);
 		if (k != NULL)
 			child_retire(k, UINT32_MAX);
@@ -749,7 +847,7 @@ reload(void)
 	/* the running workers finish their sessions; new ones take over */
 	for (size_t i = 0; i < nkids; i++)
 		if (is_worker(&kids[i]))
-			child_retire(&kids[i], kids[i].busy ? UINT32_MAX : 0);
+			child_retire(&kids[i], UINT32_MAX);
 	for (int svc = 0; svc < SVC_MAX; svc++) {
 		spawn_failures[svc] = 0;
 		next_spawn[svc] = 0;
@@ -841,8 +939,10 @@ event_loop(void)
 		handle_signals();
 		if (stopping) {
 			stop_progress();
-			if (nkids == 0)
+			if (nkids == 0) {
+				free(pfd);
 				return;
+			}
 		} else
 			pool_maintain();
 		if (pfd == NULL || pcap < nkids + 1) {

@@ -48,6 +48,7 @@ enum ktype {
 	KT_BOOL,         /* on/off, yes/no */
 	KT_PLAINAUTH,    /* loopback | tls | always */
 	KT_WORD,         /* any one word that fits the field */
+	KT_SNI,          /* repeatable: DOMAIN CERT KEY (a per-domain certificate) */
 };
 
 #define K_REPEAT  0x01   /* may appear more than once */
@@ -111,6 +112,7 @@ static const struct keyword keywords[] = {
 	{ "tls-cert",          KT_PATH,  FIELD(tls_cert), 0, 0, K_FILE },
 	{ "tls-key",           KT_PATH,  FIELD(tls_key), 0, 0, K_FILE },
 	{ "tls-ciphers",       KT_WORD,  FIELD(tls_ciphers), 0, 0, 0 },
+	{ "tls-sni",           KT_SNI,   NOFIELD, 0, 0, K_REPEAT },
 };
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
 
@@ -509,6 +511,70 @@ do_listen(struct parser *p, const struct keyword *k, const char *kind, const cha
 	c->listen[c->nlisten++] = l;
 }
 
+/* A tls-sni file: absolute, an existing regular file, fits.  0 ok. */
+static int
+sni_file_ok(struct parser *p, const struct keyword *k, const char *v)
+{
+	struct stat st;
+
+	if (v[0] != '/') {
+		perr(p, p->line, "%s: \"%s\" is not an absolute path", k->name, v);
+		return -1;
+	}
+	if (strlen(v) >= CONF_PATH) {
+		perr(p, p->line, "%s: path too long (at most %d characters)", k->name,
+		    CONF_PATH - 1);
+		return -1;
+	}
+	if (stat(v, &st) == -1) {
+		perr(p, p->line, "%s: %s: %s", k->name, v, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		perr(p, p->line, "%s: %s is not a regular file", k->name, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* tls-sni DOMAIN CERT KEY: the certificate for clients that ask for DOMAIN
+ * (or, for "*.example.org", any one label below it) by SNI. */
+static void
+do_sni(struct parser *p, const struct keyword *k, const char *name,
+    const char *cert, const char *key)
+{
+	struct conf *c = p->c;
+	struct tls_sni *t;
+	const char *base = strncmp(name, "*.", 2) == 0 ? name + 2 : name;
+	uint32_t i;
+
+	if (!domain_ok(base) || strlen(name) > LIM_DOMAIN) {
+		perr(p, p->line, "%s: \"%s\" is not a valid domain name", k->name, name);
+		return;
+	}
+	if (sni_file_ok(p, k, cert) == -1 || sni_file_ok(p, k, key) == -1)
+		return;
+	if (c->nsni >= CONF_MAX_SNI) {
+		perr(p, p->line, "%s: too many (at most %d)", k->name, CONF_MAX_SNI);
+		return;
+	}
+	t = &c->sni[c->nsni];
+	for (i = 0; name[i]; i++)
+		t->name[i] = (char)tolower((unsigned char)name[i]);
+	t->name[i] = '\0';
+	for (i = 0; i < c->nsni; i++)
+		if (strcmp(c->sni[i].name, t->name) == 0) {
+			perr(p, p->line, "%s: duplicate %s, first at line %d", k->name,
+			    t->name, c->sni[i].line);
+			memset(t, 0, sizeof(*t));
+			return;
+		}
+	strlcpy_(t->cert, cert, sizeof(t->cert));
+	strlcpy_(t->key, key, sizeof(t->key));
+	t->line = p->line;
+	c->nsni++;
+}
+
 static void
 do_path(struct parser *p, const struct keyword *k, const char *v)
 {
@@ -707,10 +773,12 @@ directive(struct parser *p, char **w, int nw)
 	if (p->seen[idx] == 0)
 		p->seen[idx] = p->line;
 
-	want = (k->type == KT_LISTEN) ? 3 : 2;
+	want = (k->type == KT_LISTEN) ? 3 : (k->type == KT_SNI) ? 4 : 2;
 	if (nw < want) {
 		if (k->type == KT_LISTEN)
 			perr(p, p->line, "%s: missing value (listen KIND ADDRESS:PORT)", k->name);
+		else if (k->type == KT_SNI)
+			perr(p, p->line, "%s: missing value (tls-sni DOMAIN CERT KEY)", k->name);
 		else
 			perr(p, p->line, "%s: missing value", k->name);
 		return;
@@ -735,6 +803,7 @@ directive(struct parser *p, char **w, int nw)
 	case KT_BOOL:      do_bool(p, k, w[1]); break;
 	case KT_PLAINAUTH: do_plainauth(p, k, w[1]); break;
 	case KT_WORD:      do_string(p, k, w[1]); break;
+	case KT_SNI:       do_sni(p, k, w[1], w[2], w[3]); break;
 	}
 }
 
@@ -833,6 +902,9 @@ check_whole(struct parser *p)
 
 	c->tls_cert_line = lc;   /* the keyholder names these in its errors */
 	c->tls_key_line = lk;
+	if (c->nsni > 0 && !tls)
+		perr(p, c->sni[0].line, "tls-sni: needs tls-cert and tls-key (the default "
+		    "certificate)");
 	if (lc != 0 && lk == 0)
 		perr(p, lc, "tls-cert: tls-key is missing");
 	if (lk != 0 && lc == 0)

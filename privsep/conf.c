@@ -108,6 +108,13 @@ conf_wire_ok(const struct conf *c)
 	for (i = 0; i < c->nlisten; i++)
 		if (!listener_wire_ok(&c->listen[i]))
 			return 0;
+	if (c->nsni > CONF_MAX_SNI)
+		return 0;
+	for (i = 0; i < c->nsni; i++)
+		if (!str_in(c->sni[i].name, sizeof(c->sni[i].name)) ||
+		    !str_in(c->sni[i].cert, sizeof(c->sni[i].cert)) ||
+		    !str_in(c->sni[i].key, sizeof(c->sni[i].key)))
+			return 0;
 
 	if ((unsigned)c->plaintext_auth > PA_ALWAYS)
 		return 0;

@@ -14,6 +14,7 @@
 #define CONF_PATH         1024
 #define CONF_MAX_DOMAINS  32
 #define CONF_MAX_LISTEN   16
+#define CONF_MAX_SNI      7    /* tls-sni certificates besides the default */
 
 enum listen_kind { LK_SMTP = 0, LK_POP3, LK_SMTPS, LK_POP3S };
 enum service { SVC_SMTP = 0, SVC_POP3 = 1, SVC_MAX };
@@ -88,6 +89,13 @@ struct conf {
 	char tls_key[CONF_PATH];
 	char tls_ciphers[256];              /* "" = OpenSSL defaults */
 	int tls_cert_line, tls_key_line;    /* where they were set, for messages */
+	uint32_t nsni;                      /* tls-sni DOMAIN CERT KEY lines */
+	struct tls_sni {
+		char name[LIM_DOMAIN + 1];  /* lower case; "*.example.org" = one label */
+		char cert[CONF_PATH];
+		char key[CONF_PATH];
+		int line;
+	} sni[CONF_MAX_SNI];                /* keyholder index i + 1 */
 };
 
 /* Fills *c with every default (DESIGN.md, postern.conf(5)). */

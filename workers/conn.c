@@ -187,16 +187,26 @@ conn_getline(struct conn *c, char *line, size_t max, size_t *len, int *flags)
 	return CONN_OK;
 }
 
+/*
+ * timeout_ms bounds the whole line, not each read: a client that trickles
+ * one byte a second must not hold the worker past its timeout.
+ */
 int
 conn_readline(struct conn *c, char *line, size_t max, size_t *len,
     int *flags, int timeout_ms)
 {
+	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+
 	for (;;) {
 		int r = conn_getline(c, line, max, len, flags);
+		uint64_t now;
 
 		if (r != CONN_AGAIN)
 			return r;
-		r = conn_fill(c, timeout_ms);
+		now = now_ms();
+		if (now >= deadline)
+			return CONN_TIMEOUT;
+		r = conn_fill(c, (int)(deadline - now));
 		if (r != CONN_OK)
 			return r;
 	}

@@ -573,7 +573,7 @@ rfc5322_date(char *buf, size_t sz)
 static int
 write_received(struct smtp *sm, int fd, const char *msgid)
 {
-	char buf[2048], date[64];
+	char buf[2048], date[64], tlsline[256] = "";
 	const char *proto;
 	bool v6 = strchr(sm->s->client, ':') != NULL;
 	int r;
@@ -584,20 +584,28 @@ write_received(struct smtp *sm, int fd, const char *msgid)
 		proto = sm->s->tls ? "ESMTPS" : "ESMTP";
 	else
 		proto = sm->s->tls ? "SMTPS" : "SMTP";
+	/* Postfix style: the TLS protocol and cipher in a comment line */
+	if (sm->s->tls) {
+		char t[200];
+
+		if (bsnprintf(tlsline, sizeof(tlsline), "\t%s\r\n",
+		    tls_received_text(sm->s->conn, t, sizeof(t))) < 0)
+			tlsline[0] = '\0';
+	}
 	rfc5322_date(date, sizeof(date));
 	if (sm->nrcpt == 1)
 		r = bsnprintf(buf, sizeof(buf),
-		    "Received: from %s ([%s%s])\r\n"
+		    "Received: from %s ([%s%s])\r\n%s"
 		    "\tby %s (postern) with %s id %s\r\n"
 		    "\tfor <%s>; %s\r\n",
-		    sm->helo, v6 ? "IPv6:" : "", sm->s->client,
+		    sm->helo, v6 ? "IPv6:" : "", sm->s->client, tlsline,
 		    sm->conf->hostname, proto, msgid, sm->first_rcpt, date);
 	else
 		r = bsnprintf(buf, sizeof(buf),
-		    "Received: from %s ([%s%s])\r\n"
+		    "Received: from %s ([%s%s])\r\n%s"
 		    "\tby %s (postern) with %s id %s;\r\n"
 		    "\t%s\r\n",
-		    sm->helo, v6 ? "IPv6:" : "", sm->s->client,
+		    sm->helo, v6 ? "IPv6:" : "", sm->s->client, tlsline,
 		    sm->conf->hostname, proto, msgid, date);
 	if (r < 0)
 		return -1;

@@ -1,0 +1,144 @@
+#!/usr/bin/env bats
+# SMTP over TLS: STARTTLS (RFC 3207) and implicit TLS (smtps, RFC 8314).
+
+load helpers
+load tls_helpers
+
+setup() {
+	tls_setup
+	postern_start
+}
+teardown() { postern_teardown; }
+
+@test "openssl s_client -starttls smtp: TLS 1.2+ and our certificate" {
+	run bash -c "printf 'EHLO client.example\nQUIT\n' | timeout 10 openssl s_client \
+		-connect 127.0.0.1:$SMTP_PORT -starttls smtp -crlf -ign_eof -CAfile '$PT_CERT' \
+		-verify_hostname mail.example.org 2>&1"
+	echo "$output"
+	[[ "$output" == *"Verify return code: 0 (ok)"* ]]
+	[[ "$output" =~ New,\ TLSv1\.[23] ]]
+	# the EHLO after the handshake no longer offers STARTTLS
+	[[ "$output" == *"250-mail.example.org Hello client.example"* ]]
+	[[ "$output" != *"250-STARTTLS"* && "$output" != *"250 STARTTLS"* ]]
+	[[ "$output" == *"221 "* ]]
+	grep -q "TLS established with 127.0.0.1: TLSv1.[23]" "$PT_LOG"
+}
+
+@test "openssl s_client on the smtps port: greeting after the handshake" {
+	run bash -c "printf 'QUIT\n' | timeout 10 openssl s_client -connect 127.0.0.1:$SMTPS_PORT \
+		-crlf -ign_eof -CAfile '$PT_CERT' 2>&1"
+	echo "$output"
+	[[ "$output" == *"Verify return code: 0 (ok)"* ]]
+	[[ "$output" == *"220 mail.example.org"* ]]
+	[[ "$output" == *"221 "* ]]
+}
+
+@test "swaks --tls and swaks --tlsc deliver; Received says ESMTPS" {
+	run swaks --server "127.0.0.1:$SMTP_PORT" --tls --to alice@example.org \
+		--from sender@example.net --body "over starttls"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"TLS started with cipher TLSv1."* ]]
+	run swaks --server "127.0.0.1:$SMTPS_PORT" --tlsc --to bob@example.org \
+		--from sender@example.net --body "over smtps"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_for test "$(mbox_count alice)" -eq 1
+	wait_for test "$(mbox_count bob)" -eq 1
+	grep -q "with ESMTPS" "$(mbox_path alice)"
+	# the protocol and cipher are recorded (RFC 8314 7.4)
+	grep -qE "^	\(using TLSv1\.[23] with cipher [A-Z0-9_-]+ \([0-9]+/[0-9]+ bits\)\)$" "$(mbox_path alice)"
+	grep -q "with ESMTPS" "$(mbox_path bob)"
+}
+
+@test "python smtplib starttls: full transaction, state reset, second STARTTLS refused" {
+	run python3 - "$SMTP_PORT" <<'PY'
+import smtplib, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+s.ehlo("client.example")
+assert s.has_extn("starttls"), s.esmtp_features
+code, _ = s.docmd("MAIL FROM:<a@example.net>")
+assert code == 250, code
+code, _ = s.docmd("RSET")
+code, _ = s.starttls(context=ctx)
+assert code == 220, code
+# RFC 3207: back at the start; MAIL before a new EHLO is out of sequence
+code, msg = s.docmd("MAIL FROM:<a@example.net>")
+print("MAIL before EHLO:", code, msg)
+assert code == 503, code
+s.ehlo("client.example")
+assert not s.has_extn("starttls"), s.esmtp_features
+code, msg = s.docmd("STARTTLS")
+print("second STARTTLS:", code, msg)
+assert code == 503, code
+s.sendmail("a@example.net", ["carol@example.org"], b"Subject: t\r\n\r\nvia smtplib\r\n")
+s.quit()
+print("done")
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *done* ]]
+	wait_for test "$(mbox_count carol)" -eq 1
+	grep -q "with ESMTPS" "$(mbox_path carol)"
+}
+
+@test "STARTTLS injection: a command in the same packet gets no answer" {
+	run python3 - "$SMTP_PORT" <<'PY'
+import socket, ssl, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb")
+def reply():
+    lines = []
+    while True:
+        l = f.readline().decode()
+        lines.append(l)
+        if len(l) < 4 or l[3] != "-":
+            return lines
+assert reply()[0].startswith("220")
+s.sendall(b"EHLO x\r\n")
+reply()
+s.sendall(b"STARTTLS\r\nRSET\r\n")          # one write: RSET is injected
+assert reply()[0].startswith("220"), "no 220 for STARTTLS"
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s, server_hostname="mail.example.org")
+t.settimeout(2)
+try:
+    data = t.recv(1000)
+    print("UNEXPECTED answer to the injected command:", data)
+    sys.exit(1)
+except socket.timeout:
+    pass
+t.settimeout(10)
+t.sendall(b"QUIT\r\n")
+first = t.recv(1000).decode()
+print("after QUIT:", first)
+assert first.startswith("221"), first
+print("no answer to the injected RSET")
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "bytes sent after STARTTLS discarded" "$PT_LOG"
+}
+
+@test "TLS 1.1 is refused, TLS 1.2 and 1.3 are accepted" {
+	# SECLEVEL=0 so that the client would offer TLS 1.1: the refusal is ours
+	run timeout 10 openssl s_client -connect "127.0.0.1:$SMTPS_PORT" -tls1_1 \
+		-cipher 'DEFAULT:@SECLEVEL=0' </dev/null
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *"New, TLSv1.1"* ]]
+	run timeout 10 openssl s_client -connect "127.0.0.1:$SMTP_PORT" -starttls smtp \
+		-tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' </dev/null
+	[ "$status" -ne 0 ]
+	run bash -c "timeout 10 openssl s_client -connect 127.0.0.1:$SMTPS_PORT -tls1_2 </dev/null 2>&1"
+	[[ "$output" == *"New, TLSv1.2"* ]]
+	run bash -c "timeout 10 openssl s_client -connect 127.0.0.1:$SMTPS_PORT -tls1_3 </dev/null 2>&1"
+	[[ "$output" == *"New, TLSv1.3"* ]]
+	grep -q "TLS handshake with 127.0.0.1 failed" "$PT_LOG"
+	tls_smtps_greets
+}

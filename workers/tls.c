@@ -1,0 +1,610 @@
+/*
+ * TLS for the workers: see tls.h.
+ *
+ * The stand-in key is the certificate's public key with a private-key
+ * method that forwards every private operation over FD_KEYHOLDER
+ * (OpenSMTPD ca.c): an RSA_METHOD (priv_enc for PKCS#1 v1.5 and PSS
+ * signatures, priv_dec for completeness) and an EC_KEY_METHOD (sign,
+ * sign_sig).  OpenSSL 3 treats a key with a non-default method as a
+ * "foreign" legacy key and calls the method, so this works there too, but
+ * the interfaces are deprecated: this file is built with
+ * -Wno-deprecated-declarations (GNUmakefile).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "../privsep/ipc.h"
+#include "../privsep/log.h"
+#include "../privsep/msg.h"
+#include "../privsep/util.h"
+#include "conn.h"
+#include "tls.h"
+#include "worker.h"
+
+static SSL_CTX *ctx;                   /* the default certificate */
+static SSL_CTX *sni_ctx[KH_SLOTS];      /* [i]: keyholder slot i, i >= 1 */
+static char sni_name[KH_SLOTS][LIM_DOMAIN + 1];
+static uint32_t nslots;
+static int kh_fd = -1;
+static uint32_t kh_id;
+static RSA_METHOD *rsa_meth;
+static EC_KEY_METHOD *ec_meth;
+static int rsa_ex = -1, ec_ex = -1;   /* ex_data slot: key index + 1 */
+
+/* ----------------------------------------------- talking to the keyholder */
+
+/* Waits up to deadline for the answer to request id of type want. */
+static int
+kh_wait(struct ipc_msg *m, uint32_t want, uint32_t id, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { kh_fd, POLLIN, 0 };
+		uint64_t now = now_ms();
+		int r;
+
+		if (now >= deadline) {
+			log_warnx("tls: the keyholder did not answer in time");
+			return -1;
+		}
+		r = poll(&pfd, 1, (int)(deadline - now));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			log_warn("tls: poll on the keyholder channel");
+			return -1;
+		}
+		if (r == 0)
+			continue;
+		r = ipc_recv(kh_fd, m);
+		if (r == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r <= 0) {
+			log_warnx("tls: the keyholder channel is closed");
+			return -1;
+		}
+		if (m->fd != -1) {
+			ipc_drop_fd(m);
+			log_warnx("tls: the keyholder sent a descriptor");
+			return -1;
+		}
+		if (m->hdr.type == want && m->hdr.id == id)
+			return 0;
+		/* a late answer to a request we gave up on: skip it */
+		log_debug("tls: skipping %s id %u", msg_name(m->hdr.type), m->hdr.id);
+	}
+}
+
+/* One private-key operation done by the keyholder.  Output length, or -1. */
+static long
+kh_call(uint32_t idx, uint32_t op, uint32_t pad, const unsigned char *in,
+    size_t inlen, unsigned char *out, size_t outsz)
+{
+	static struct ipc_msg m;
+	uint32_t id = ++kh_id, status;
+	const void *res;
+	size_t reslen;
+
+	if (kh_fd < 0)
+		return -1;
+	ipc_init(&m, MSG_SIGN, id);
+	ipc_put_u32(&m, idx);
+	ipc_put_u32(&m, op);
+	ipc_put_u32(&m, pad);
+	ipc_put_bytes(&m, in, inlen);
+	if (ipc_send(kh_fd, &m) == -1) {
+		log_warn("tls: asking the keyholder to sign");
+		return -1;
+	}
+	if (kh_wait(&m, MSG_SIGN_R, id, now_ms() + TLS_KEYHOLDER_MS) == -1)
+		return -1;
+	if (ipc_get_u32(&m, &status) == -1 || ipc_get_bytes(&m, &res, &reslen) == -1 ||
+	    ipc_end(&m) == -1 || reslen > outsz) {
+		log_warnx("tls: malformed MSG_SIGN_R from the keyholder");
+		return -1;
+	}
+	if (status != STORE_OK) {
+		log_warnx("tls: the keyholder could not do operation %u", op);
+		return -1;
+	}
+	memcpy(out, res, reslen);
+	return (long)reslen;
+}
+
+/* ------------------------------------------------ the stand-in key */
+
+static uint32_t
+key_index(void *ex)
+{
+	uintptr_t v = (uintptr_t)ex;
+
+	return v == 0 ? UINT32_MAX : (uint32_t)(v - 1);
+}
+
+static int
+rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to, RSA *rsa,
+    int padding)
+{
+	long n;
+
+	if (flen < 0)
+		return -1;
+	n = kh_call(key_index(RSA_get_ex_data(rsa, rsa_ex)), SIGN_RSA_PRIV_ENC,
+	    (uint32_t)padding, from, (size_t)flen, to, (size_t)RSA_size(rsa));
+	return n < 0 ? -1 : (int)n;
+}
+
+static int
+rsa_priv_dec(int flen, const unsigned char *from, unsigned char *to, RSA *rsa,
+    int padding)
+{
+	long n;
+
+	if (flen < 0)
+		return -1;
+	n = kh_call(key_index(RSA_get_ex_data(rsa, rsa_ex)), SIGN_RSA_PRIV_DEC,
+	    (uint32_t)padding, from, (size_t)flen, to, (size_t)RSA_size(rsa));
+	return n < 0 ? -1 : (int)n;
+}
+
+static int
+ec_sign(int type, const unsigned char *dgst, int dlen, unsigned char *sig,
+    unsigned int *siglen, const BIGNUM *kinv, const BIGNUM *r, EC_KEY *eckey)
+{
+	long n;
+
+	if (dlen < 0)
+		return 0;
+	n = kh_call(key_index(EC_KEY_get_ex_data(eckey, ec_ex)), SIGN_ECDSA, 0,
+	    dgst, (size_t)dlen, sig, (size_t)ECDSA_size(eckey));
+	if (n < 0)
+		return 0;
+	*siglen = (unsigned int)n;
+	return 1;
+}
+
+static ECDSA_SIG *
+ec_sign_sig(const unsigned char *dgst, int dlen, const BIGNUM *kinv,
+    const BIGNUM *r, EC_KEY *eckey)
+{
+	unsigned char buf[512];
+	const unsigned char *p = buf;
+	long n;
+
+	if (dlen < 0)
+		return NULL;
+	n = kh_call(key_index(EC_KEY_get_ex_data(eckey, ec_ex)), SIGN_ECDSA, 0,
+	    dgst, (size_t)dlen, buf, sizeof(buf));
+	if (n < 0)
+		return NULL;
+	return d2i_ECDSA_SIG(NULL, &p, n);
+}
+
+static int
+methods_init(void)
+{
+	int (*setup)(EC_KEY *, BN_CTX *, BIGNUM **, BIGNUM **) = NULL;
+
+	if (rsa_meth != NULL)
+		return 0;
+	rsa_ex = RSA_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	ec_ex = EC_KEY_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	if (rsa_ex < 0 || ec_ex < 0)
+		return -1;
+	if ((rsa_meth = RSA_meth_dup(RSA_get_default_method())) == NULL ||
+	    RSA_meth_set1_name(rsa_meth, "postern keyholder RSA") != 1 ||
+	    RSA_meth_set_priv_enc(rsa_meth, rsa_priv_enc) != 1 ||
+	    RSA_meth_set_priv_dec(rsa_meth, rsa_priv_dec) != 1)
+		return -1;
+	RSA_meth_set_flags(rsa_meth, RSA_meth_get_flags(rsa_meth) | RSA_FLAG_EXT_PKEY);
+	if ((ec_meth = EC_KEY_METHOD_new(EC_KEY_get_default_method())) == NULL)
+		return -1;
+	EC_KEY_METHOD_get_sign(EC_KEY_get_default_method(), NULL, &setup, NULL);
+	EC_KEY_METHOD_set_sign(ec_meth, ec_sign, setup, ec_sign_sig);
+	return 0;
+}
+
+/* The certificate's public key, with private operations forwarded. */
+static EVP_PKEY *
+standin_key(X509 *leaf, uint32_t idx)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(leaf), *pk = EVP_PKEY_new();
+	void *ex = (void *)(uintptr_t)(idx + 1);
+
+	if (pub == NULL || pk == NULL)
+		goto fail;
+	if (EVP_PKEY_is_a(pub, "RSA")) {
+		RSA *r = RSAPublicKey_dup(EVP_PKEY_get0_RSA(pub));
+
+		if (r == NULL || RSA_set_method(r, rsa_meth) != 1 ||
+		    RSA_set_ex_data(r, rsa_ex, ex) != 1 || EVP_PKEY_assign_RSA(pk, r) != 1) {
+			RSA_free(r);
+			goto fail;
+		}
+		return pk;
+	}
+	if (EVP_PKEY_is_a(pub, "EC")) {
+		EC_KEY *e = EC_KEY_dup(EVP_PKEY_get0_EC_KEY(pub));
+
+		if (e == NULL || EC_KEY_set_method(e, ec_meth) != 1 ||
+		    EC_KEY_set_ex_data(e, ec_ex, ex) != 1 ||
+		    EVP_PKEY_assign_EC_KEY(pk, e) != 1) {
+			EC_KEY_free(e);
+			goto fail;
+		}
+		return pk;
+	}
+	log_warnx("tls: certificate key type %s is not supported",
+	    pub != NULL ? EVP_PKEY_get0_type_name(pub) : "?");
+fail:
+	EVP_PKEY_free(pk);
+	return NULL;
+}
+
+/* ------------------------------------------------ the context */
+
+static const char *
+ossl_reason(void)
+{
+	static char buf[160];
+	unsigned long e = ERR_peek_last_error();
+
+	if (e == 0)
+		strlcpy_(buf, "no OpenSSL error", sizeof(buf));
+	else
+		ERR_error_string_n(e, buf, sizeof(buf));
+	ERR_clear_error();
+	return buf;
+}
+
+/* Loads a PEM chain (leaf first) and the stand-in key into ctx. */
+static int
+ctx_use_chain(SSL_CTX *c, const void *pem, size_t len, uint32_t idx)
+{
+	BIO *in = BIO_new_mem_buf(pem, (int)len);
+	X509 *leaf = NULL, *x;
+	EVP_PKEY *pk = NULL;
+	int rc = -1;
+
+	if (in == NULL || (leaf = PEM_read_bio_X509(in, NULL, NULL, NULL)) == NULL ||
+	    SSL_CTX_use_certificate(c, leaf) != 1)
+		goto done;
+	while ((x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL)
+		if (SSL_CTX_add0_chain_cert(c, x) != 1) {
+			X509_free(x);
+			goto done;
+		}
+	ERR_clear_error();     /* the end of the chain */
+	if ((pk = standin_key(leaf, idx)) == NULL ||
+	    SSL_CTX_use_PrivateKey(c, pk) != 1 || SSL_CTX_check_private_key(c) != 1)
+		goto done;
+	rc = 0;
+done:
+	EVP_PKEY_free(pk);
+	X509_free(leaf);
+	BIO_free(in);
+	return rc;
+}
+
+static SSL_CTX *
+ctx_new(const struct conf *c)
+{
+	SSL_CTX *n = SSL_CTX_new(TLS_server_method());
+	const char *ciphers = c->tls_ciphers[0] != '\0' ? c->tls_ciphers : "DEFAULT:!kRSA";
+
+	if (n == NULL)
+		return NULL;
+	if (SSL_CTX_set_min_proto_version(n, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_cipher_list(n, ciphers) != 1) {
+		log_warnx("tls: tls-ciphers \"%s\": %s", ciphers, ossl_reason());
+		SSL_CTX_free(n);
+		return NULL;
+	}
+	SSL_CTX_set_options(n, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(n, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(n, 0);
+	SSL_CTX_set_mode(n, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	return n;
+}
+
+void
+tls_preinit(void)
+{
+	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_LOAD_SSL_STRINGS |
+	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
+}
+
+/* Is host (from the client) matched by name: equal, or "*.d" and host is
+ * one label followed by ".d"?  Both compared without case. */
+static int
+sni_match(const char *name, const char *host)
+{
+	const char *dot;
+
+	if (strcasecmp(name, host) == 0)
+		return 1;
+	if (strncmp(name, "*.", 2) != 0 || (dot = strchr(host, '.')) == NULL ||
+	    dot == host)
+		return 0;
+	return strcasecmp(dot + 1, name + 2) == 0;
+}
+
+/* The client named a server: switch to that certificate if we have one;
+ * otherwise the default one answers. */
+static int
+servername_cb(SSL *ssl, int *alert, void *arg)
+{
+	const char *host = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+
+	if (host == NULL)
+		return SSL_TLSEXT_ERR_NOACK;
+	for (uint32_t i = 1; i < nslots; i++)
+		if (sni_ctx[i] != NULL && sni_match(sni_name[i], host)) {
+			if (SSL_set_SSL_CTX(ssl, sni_ctx[i]) == NULL)
+				return SSL_TLSEXT_ERR_ALERT_FATAL;
+			return SSL_TLSEXT_ERR_OK;
+		}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+/* A name the keyholder sent for a slot: "" for 0, a domain (maybe "*.")
+ * for the others. */
+static int
+sni_name_ok(uint32_t i, const char *name)
+{
+	if (i == 0)
+		return name[0] == '\0';
+	if (name[0] == '\0')
+		return 0;
+	for (const char *q = name; *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+		    (*q >= '0' && *q <= '9') || *q == '.' || *q == '-' ||
+		    (*q == '*' && q == name)))
+			return 0;
+	return 1;
+}
+
+int
+tls_init(const struct conf *c, int key_fd)
+{
+	static struct ipc_msg m;
+	uint32_t id, n;
+	SSL_CTX *nc;
+
+	kh_fd = key_fd;
+	if (methods_init() == -1) {
+		log_warnx("tls: cannot set up the key methods: %s", ossl_reason());
+		return -1;
+	}
+	id = ++kh_id;
+	ipc_init(&m, MSG_CERTS, id);
+	if (ipc_send(kh_fd, &m) == -1) {
+		log_warn("tls: asking the keyholder for the certificates");
+		return -1;
+	}
+	if (kh_wait(&m, MSG_CERTS_R, id, now_ms() + TLS_KEYHOLDER_MS) == -1)
+		return -1;
+	if (ipc_get_u32(&m, &n) == -1 || n == 0 || n > KH_SLOTS) {
+		log_warnx("tls: malformed MSG_CERTS_R from the keyholder");
+		return -1;
+	}
+	if ((nc = ctx_new(c)) == NULL)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		char name[LIM_DOMAIN + 1];
+		const void *pem;
+		size_t len;
+
+		SSL_CTX *use = nc;
+
+		if (ipc_get_str(&m, name, sizeof(name)) == -1 ||
+		    ipc_get_bytes(&m, &pem, &len) == -1 || !sni_name_ok(i, name)) {
+			log_warnx("tls: malformed MSG_CERTS_R from the keyholder");
+			SSL_CTX_free(nc);
+			return -1;
+		}
+		/* slot 0 is the default certificate, the others answer by SNI */
+		if (i > 0) {
+			SSL_CTX_free(sni_ctx[i]);
+			if ((sni_ctx[i] = use = ctx_new(c)) == NULL) {
+				SSL_CTX_free(nc);
+				return -1;
+			}
+			strlcpy_(sni_name[i], name, sizeof(sni_name[i]));
+		}
+		if (ctx_use_chain(use, pem, len, i) == -1) {
+			log_warnx("tls: cannot use the certificate%s%s: %s", i ? " for " : "",
+			    name, ossl_reason());
+			SSL_CTX_free(nc);
+			return -1;
+		}
+	}
+	nslots = n;
+	if (n > 1)
+		SSL_CTX_set_tlsext_servername_callback(nc, servername_cb);
+	if (ipc_end(&m) == -1) {
+		log_warnx("tls: malformed MSG_CERTS_R from the keyholder");
+		SSL_CTX_free(nc);
+		return -1;
+	}
+	SSL_CTX_free(ctx);
+	ctx = nc;
+	return 0;
+}
+
+int
+tls_ready(void)
+{
+	return ctx != NULL;
+}
+
+/* ------------------------------------------------ the handshake */
+
+/* Waits for events on the client socket, watching the master's channel.
+ * 0 ready, -1 with *why set. */
+static int
+hs_wait(struct conn *c, short events, uint64_t deadline, const char **why)
+{
+	for (;;) {
+		struct pollfd pfd[2];
+		uint64_t now = now_ms(), end = deadline;
+		nfds_t nfds = 1;
+		int r;
+
+		if (c->shutdown_at != 0 && c->shutdown_at < end)
+			end = c->shutdown_at;
+		if (now >= end) {
+			*why = end == deadline ? "timed out" : "shutting down";
+			return -1;
+		}
+		pfd[0].fd = c->fd;
+		pfd[0].events = events;
+		pfd[0].revents = 0;
+		if (c->ctl_fd >= 0 && conn_control_hook != NULL) {
+			pfd[1].fd = c->ctl_fd;
+			pfd[1].events = POLLIN;
+			pfd[1].revents = 0;
+			nfds = 2;
+		}
+		r = poll(pfd, nfds, (int)(end - now));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			*why = "poll failed";
+			return -1;
+		}
+		if (nfds == 2 && pfd[1].revents)
+			conn_control_hook(c);
+		if (pfd[0].revents)
+			return 0;
+	}
+}
+
+static uint32_t
+session_timeout(const struct session *s)
+{
+	uint32_t t = listen_service(s->kind) == SVC_SMTP ? s->conf->smtp_timeout_ms :
+	    s->conf->pop3_timeout_ms;
+
+	return t != 0 && t < TLS_HANDSHAKE_MS ? t : TLS_HANDSHAKE_MS;
+}
+
+int
+tls_start(struct session *s)
+{
+	struct conn *c = s->conn;
+	uint64_t deadline = now_ms() + session_timeout(s);
+	const char *why = NULL;
+	SSL *ssl;
+
+	if (ctx == NULL) {
+		log_warnx("session %s: TLS from %s: no certificate loaded", s->sessid,
+		    s->client);
+		return -1;
+	}
+	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, c->fd) != 1) {
+		log_warnx("session %s: TLS: %s", s->sessid, ossl_reason());
+		SSL_free(ssl);
+		return -1;
+	}
+	SSL_set_accept_state(ssl);
+	for (;;) {
+		int r, e;
+
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_do_handshake(ssl);
+		if (r == 1)
+			break;
+		e = SSL_get_error(ssl, r);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			if (hs_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+			    deadline, &why) == 0)
+				continue;
+		} else if (e == SSL_ERROR_SSL)
+			why = ossl_reason();
+		else if (e == SSL_ERROR_SYSCALL)
+			why = errno != 0 ? strerror(errno) : "connection closed";
+		else if (e == SSL_ERROR_ZERO_RETURN)
+			why = "connection closed";
+		else
+			why = "handshake failed";
+		break;
+	}
+	if (why != NULL) {
+		log_info("session %s: TLS handshake with %s failed: %s", s->sessid,
+		    s->client, why);
+		SSL_free(ssl);
+		ERR_clear_error();
+		return -1;
+	}
+	c->tls = ssl;
+	s->tls = true;
+	log_info("session %s: TLS established with %s: %s %s (%d bits)", s->sessid,
+	    s->client, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+	    SSL_get_cipher_bits(ssl, NULL));
+	return 0;
+}
+
+void
+tls_end(struct conn *c)
+{
+	SSL *ssl = c->tls;
+
+	if (ssl == NULL)
+		return;
+	if (!c->error) {
+		ERR_clear_error();
+		(void)SSL_shutdown(ssl);   /* one close_notify; no waiting */
+	}
+	SSL_free(ssl);
+	ERR_clear_error();
+	c->tls = NULL;
+}
+
+const char *
+tls_protocol(const struct conn *c)
+{
+	return c->tls != NULL ? SSL_get_version(c->tls) : "";
+}
+
+const char *
+tls_cipher(const struct conn *c)
+{
+	return c->tls != NULL ? SSL_get_cipher_name((SSL *)c->tls) : "";
+}
+
+int
+tls_cipher_bits(const struct conn *c)
+{
+	return c->tls != NULL ? SSL_get_cipher_bits((SSL *)c->tls, NULL) : 0;
+}
+
+const char *
+tls_received_text(const struct conn *c, char *buf, size_t bufsz)
+{
+	int bits = tls_cipher_bits(c);
+
+	if (c->tls == NULL || bufsz == 0) {
+		if (bufsz > 0)
+			buf[0] = '\0';
+		return buf;
+	}
+	if (bsnprintf(buf, bufsz, "(using %s with cipher %s (%d/%d bits))",
+	    tls_protocol(c), tls_cipher(c), bits, bits) == -1)
+		buf[0] = '\0';
+	return buf;
+}
