@@ -41,11 +41,13 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -606,6 +608,30 @@ limit_process(void)
 		fatal("sandbox: RLIMIT_CORE");
 }
 
+#ifdef POSTERN_SECCOMP_PROBE
+/*
+ * The test hook behind t/seccomp.bats.  socket(2) is the probe because it
+ * is in no role's allowlist, sanitizer builds included: no process of ours
+ * makes a socket after the jail (workers accept on inherited listeners,
+ * every channel is a socketpair the master made), and a new socket is the
+ * first thing an attacker who took over a worker would want.  The call is
+ * made through syscall(2) so that no libc wrapper can answer it.
+ */
+static void
+seccomp_probe(enum role r)
+{
+	const char *want = getenv("POSTERN_SECCOMP_PROBE");
+
+	if (want == NULL || strcmp(want, role_name(r)) != 0)
+		return;
+	log_info("seccomp probe: %s calls socket(2), which its filter forbids",
+	    role_name(r));
+	(void)syscall(__NR_socket, AF_INET, SOCK_STREAM, 0);
+	fatalx("seccomp probe: socket(2) returned in %s: the filter let it through",
+	    role_name(r));
+}
+#endif
+
 void
 sandbox_enter(enum role r, const struct conf *c)
 {
@@ -640,4 +666,7 @@ sandbox_enter(enum role r, const struct conf *c)
 	}
 	limit_process();
 	sandbox_seccomp(r);
+#ifdef POSTERN_SECCOMP_PROBE
+	seccomp_probe(r);
+#endif
 }
