@@ -802,7 +802,7 @@ serve_loop(void)
 
 		if (draining && nchans == 0)
 			return;
-		if (pcap < nchans + 1) {
+		if (pfd == NULL || pcap < nchans + 1) {
 			pcap = nchans + 64;
 			pfd = xreallocarray(pfd, pcap, sizeof(*pfd));
 		}

@@ -273,7 +273,7 @@ al_line(void *vctx, char *line, int lineno)
 const struct account *
 acct_find(const struct acctab *t, const char *name)
 {
-	struct account k;
+	struct account k = { 0 };
 
 	if (t->nacc == 0 || strlen(name) > LIM_NAME)
 		return NULL;
@@ -284,7 +284,7 @@ acct_find(const struct acctab *t, const char *name)
 const struct alias *
 alias_find(const struct acctab *t, const char *name)
 {
-	struct alias k;
+	struct alias k = { 0 };
 
 	if (t->nal == 0 || strlen(name) > LIM_NAME)
 		return NULL;

@@ -766,7 +766,6 @@ mb_rewrite(struct mailbox *mb, char (*del)[48], size_t ndel, uint32_t *deleted)
 		fcntl_lock(mb->fd, F_UNLCK);
 	close(mb->fd);
 	mb->fd = tfd;
-	tfd = -1;
 	if (mb->fcntl_locked)
 		fcntl_lock(mb->fd, F_WRLCK);
 	mb->size = woff;

@@ -195,7 +195,7 @@ add_channel(struct ipc_msg *m)
 	c->mfd = -1;
 	set_nonblock(c->fd, 1);
 	set_cloexec(c->fd, 1);
-	S.ch = xreallocarray(S.ch, S.nch + 1, sizeof(*S.ch));
+	S.ch = xreallocarray(S.ch, S.nch + 1, sizeof(struct chan *));
 	S.ch[S.nch++] = c;
 	log_debug("store: %s channel of worker %u added", kind_name(kind), pid);
 }
@@ -316,7 +316,6 @@ static void
 chan_read(struct chan *c, struct pending **q, size_t *nq)
 {
 	static struct ipc_msg m;
-	const struct dispatch_row *row;
 	struct store_req r;
 	const char *why;
 	int n = ipc_recv(c->fd, &m);
@@ -332,7 +331,7 @@ chan_read(struct chan *c, struct pending **q, size_t *nq)
 		chan_drop(c, errno == EBADMSG ? "malformed frame" : strerror(errno));
 		return;
 	}
-	if ((row = dispatch_check(&m, c->kind, c->state, &why)) == NULL) {
+	if (dispatch_check(&m, c->kind, c->state, &why) == NULL) {
 		char buf[160];
 
 		snprintf(buf, sizeof(buf), "%s (%s, %u bytes)", why,

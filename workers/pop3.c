@@ -252,10 +252,11 @@ login_delay(struct pop3 *p, uint32_t ms)
 			pfd.events = POLLIN;
 			nfds = 1;
 		}
+		pfd.revents = 0;
 		n = poll(nfds ? &pfd : NULL, (nfds_t)nfds, (int)(until - now));
 		if (n < 0 && errno != EINTR)
 			break;
-		if (n > 0 && pfd.revents)
+		if (n > 0 && nfds > 0 && pfd.revents && conn_control_hook != NULL)
 			conn_control_hook(c);
 	}
 	return !(c->shutdown_at != 0 && now_ms() >= c->shutdown_at);

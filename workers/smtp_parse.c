@@ -47,7 +47,7 @@ smtp_parse_verb(char *line, char **arg)
 	size_t n = 0, end;
 	int v;
 
-	while (is_alpha((unsigned char)line[n]) && n < 16)
+	while (n < 16 && is_alpha((unsigned char)line[n]))
 		n++;
 	if (n == 0 || (line[n] != '\0' && line[n] != ' '))
 		return V_NONE;
@@ -190,7 +190,6 @@ parse_quoted(struct cur *c, char *out, size_t outsz, size_t *olen)
 {
 	size_t n = 0;
 	const unsigned char *start;
-	int r;
 
 	if (*c->p != '"')
 		return -1;
@@ -207,7 +206,7 @@ parse_quoted(struct cur *c, char *out, size_t outsz, size_t *olen)
 			c->p += 2;
 		} else if (*c->p >= 32 && *c->p <= 126) {
 			c->p++;
-		} else if ((r = take_utf8(c)) <= 0)
+		} else if (take_utf8(c) <= 0)
 			return -1;
 		if (n + (size_t)(c->p - start) >= outsz)
 			return -1;

@@ -185,10 +185,8 @@ client_text(const struct sockaddr_storage *ss, char *out, size_t outsz, bool *lo
 		const struct sockaddr_in6 *in6 = (const void *)ss;
 		const uint8_t *a = in6->sin6_addr.s6_addr;
 		inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)outsz);
-		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-			*loop = true;
-		else if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && a[12] == 127)
-			*loop = true;
+		*loop = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
+		    (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && a[12] == 127);
 	} else
 		strlcpy_(out, "unknown", outsz);
 }
@@ -280,7 +278,7 @@ worker_main(int role)
 			continue;
 		}
 		for (int i = 0; i < nlisten; i++) {
-			struct sockaddr_storage ss;
+			struct sockaddr_storage ss = { .ss_family = AF_UNSPEC };
 			socklen_t sl = sizeof(ss);
 			int fd;
 
