@@ -98,6 +98,7 @@ static const struct keyword keywords[] = {
 	{ "verb",              KT_BOOL,  FIELD(verb), 0, 0, 0 },
 	{ "smtp-timeout",      KT_TIME,  FIELD(smtp_timeout_ms), SEC, HOUR, 0 },
 	{ "smtp-data-timeout", KT_TIME,  FIELD(smtp_data_timeout_ms), SEC, HOUR, 0 },
+	{ "smtp-data-deadline", KT_TIME, FIELD(smtp_data_deadline_ms), SEC, 24 * HOUR, 0 },
 
 	{ "pop3-timeout",      KT_TIME,   FIELD(pop3_timeout_ms), SEC, HOUR, 0 },
 	{ "max-auth-failures", KT_COUNT,  FIELD(max_auth_failures), 1, 100, 0 },

@@ -46,6 +46,7 @@ conf_defaults(struct conf *c)
 	c->verb = true;
 	c->smtp_timeout_ms = 5 * 60 * 1000;
 	c->smtp_data_timeout_ms = 3 * 60 * 1000;
+	c->smtp_data_deadline_ms = 30 * 60 * 1000;
 
 	c->pop3_timeout_ms = 10 * 60 * 1000;
 	c->max_auth_failures = 3;

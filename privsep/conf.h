@@ -67,6 +67,7 @@ struct conf {
 	bool vrfy, expn, verb;
 	uint32_t smtp_timeout_ms;           /* waiting for a command */
 	uint32_t smtp_data_timeout_ms;      /* waiting for the next DATA block */
+	uint32_t smtp_data_deadline_ms;     /* the whole DATA phase, at most */
 
 	/* POP3 */
 	uint32_t pop3_timeout_ms;           /* the autologout timer */

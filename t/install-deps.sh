@@ -1,9 +1,13 @@
 #!/bin/sh
 # Installs what building, the demo and the test suite need, on Debian 12.
 # Run as root (CI does), or it says the exact command to run.
+# build: build-essential pkg-config libssl-dev libcap-dev libcrypt-dev
+# tests: bats and the real clients they drive (swaks curl python3 openssl
+#   netcat socat mpop fetchmail), procps (pgrep), util-linux (setpriv, unshare)
+# make fuzz: clang with libFuzzer (libclang-rt-14-dev); make lint: cppcheck clang-tidy
 PKGS="build-essential pkg-config libssl-dev libcap-dev libcrypt-dev openssl \
-bats swaks curl python3 procps iproute2 netcat-openbsd socat mpop fetchmail \
-clang llvm util-linux"
+bats swaks curl python3 procps netcat-openbsd socat mpop fetchmail util-linux \
+clang libclang-rt-14-dev cppcheck clang-tidy"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -57,8 +57,9 @@
 
 #define P3_GREETING          "+OK postern ready"
 #define P3_DEFAULT_TIMEOUT   600000u     /* RFC 1939: at least 10 minutes */
-#define P3_STORE_TIMEOUT     30000       /* one store request, ms */
-#define P3_COMMIT_TIMEOUT    300000      /* COMMIT rewrites the mailbox */
+/* A wedged store gives -ERR [SYS/TEMP], not a hang (see smtp.c). */
+#define P3_STORE_TIMEOUT     10000       /* one store request, ms */
+#define P3_COMMIT_TIMEOUT    25000       /* COMMIT rewrites the mailbox */
 #define P3_MAX_DELAY         60000u      /* cap on the store's login delay */
 #define P3_MAX_BAD           50          /* bad commands before we hang up */
 #define P3_MAX_MESSAGES      1000000u    /* snapshot size we accept */

@@ -139,6 +139,14 @@ smtp_data_read(struct conn *c, struct smtp_data *d, int timeout_ms)
 			c->inpos += used;
 			continue;
 		}
+		if (d->deadline != 0) {
+			uint64_t now = now_ms();
+
+			if (now >= d->deadline)
+				return CONN_TIMEOUT;
+			if (d->deadline - now < (uint64_t)timeout_ms)
+				timeout_ms = (int)(d->deadline - now);
+		}
 		if (conn_flush(c, timeout_ms) < 0)
 			return CONN_ERROR;
 		if ((r = conn_fill(c, timeout_ms)) != CONN_OK)

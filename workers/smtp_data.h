@@ -41,6 +41,7 @@ struct smtp_data {
 	uint64_t size;           /* octets of message accepted (unstuffed) */
 	uint64_t raw;            /* octets read from the client */
 	uint32_t linelen;        /* octets of the current line so far */
+	uint64_t deadline;       /* monotonic ms the whole DATA must end by; 0 = none */
 	size_t buflen;
 	unsigned char buf[DATA_BUFSZ];
 };

@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# Connection limits (master/admit.c): sessions per client address,
+# connections per address per minute, and the pool's total.  Beyond each,
+# SMTP answers "421 4.7.0" and POP3 "-ERR [SYS/TEMP]" and closes, exactly
+# at the N+1th session; a client from another address (127.0.0.2) is not
+# affected by the per-address limits.
+
+load helpers
+
+setup() { postern_setup; }
+teardown() { postern_teardown; }
+
+RES="python3 $BATS_TEST_DIRNAME/lib/resilience.py"
+
+@test "SMTP: the 4th concurrent session from one address gets 421 4.7.0; 127.0.0.2 is served" {
+	postern_conf_set max-sessions-per-ip 3
+	postern_start
+	run timeout 60 $RES limit smtp "$SMTP_PORT" 3 "421 4.7.0" ok
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "refusing 127.0.0.1: too many sessions from this address" "$PT_LOG"
+	! grep -q "refusing 127.0.0.2" "$PT_LOG"
+}
+
+@test "POP3: the 4th concurrent session from one address gets -ERR [SYS/TEMP]; 127.0.0.2 is served" {
+	postern_conf_set max-sessions-per-ip 3
+	postern_start
+	run timeout 60 $RES limit pop3 "$POP3_PORT" 3 "-ERR [SYS/TEMP]" ok
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "pop3: refusing 127.0.0.1: too many sessions from this address" "$PT_LOG"
+}
+
+@test "SMTP: the 6th connection in a minute from one address gets 421 4.7.0; 127.0.0.2 is served" {
+	postern_conf_set max-conn-per-ip-per-minute 5
+	postern_start
+	# from 127.0.0.3: postern_start's readiness probes (127.0.0.1) do not count
+	run timeout 60 $RES rate smtp "$SMTP_PORT" 5 "421 4.7.0" 127.0.0.3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "refusing 127.0.0.3: too many connections per minute" "$PT_LOG"
+}
+
+@test "POP3: the 6th connection in a minute from one address gets -ERR [SYS/TEMP]" {
+	postern_conf_set max-conn-per-ip-per-minute 5
+	postern_start
+	run timeout 60 $RES rate pop3 "$POP3_PORT" 5 "-ERR [SYS/TEMP]" 127.0.0.3
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "SMTP total: with smtp-max 3 the 4th concurrent session gets 421 4.7.0, from any address" {
+	postern_conf_set smtp-max 3
+	postern_start
+	run timeout 60 $RES limit smtp "$SMTP_PORT" 3 "421 4.7.0" refused
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "smtp: refusing 127.0.0.1: every worker is busy" "$PT_LOG"
+	# max serving workers plus the one that refuses, never more
+	[ "$(postern_pids smtp | grep -c .)" -le 4 ]
+}
+
+@test "POP3 total: with pop3-max 2 the 3rd concurrent session gets -ERR [SYS/TEMP]" {
+	postern_conf_set pop3-max 2
+	postern_start
+	run timeout 60 $RES limit pop3 "$POP3_PORT" 2 "-ERR [SYS/TEMP]" refused
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "pop3: refusing 127.0.0.1: every worker is busy" "$PT_LOG"
+}
