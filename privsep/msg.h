@@ -133,6 +133,8 @@ enum auth_status {
 	AUTH_BAD = 1,         /* -ERR [AUTH] */
 	AUTH_INUSE = 2,       /* -ERR [IN-USE] */
 	AUTH_TEMP = 3,        /* -ERR [SYS/TEMP] */
+	AUTH_LOGIN_DELAY = 4, /* -ERR [LOGIN-DELAY]: logged in less than
+				 login-delay seconds ago (RFC 2449 8.1.1) */
 };
 
 /* Printable name of a message type, for logs ("MSG_APPEND"). */

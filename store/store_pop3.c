@@ -80,6 +80,45 @@ bind_mailbox(struct chan *c, const char *account)
 	return 0;
 }
 
+/*
+ * login-delay (RFC 2449 LOGIN-DELAY): when each account last logged in.
+ * Bounded; an evicted entry only means one login is not delayed.
+ */
+#define LOGIN_SLOTS 4096
+static struct {
+	char name[LIM_NAME + 1];
+	uint64_t at;
+} logins[LOGIN_SLOTS];
+
+static size_t
+login_slot(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h % LOGIN_SLOTS;
+}
+
+/* Too soon since this account's last login? */
+static int
+login_too_soon(const char *name, uint64_t now)
+{
+	size_t i = login_slot(name);
+
+	return S.conf.login_delay_s > 0 && strcmp(logins[i].name, name) == 0 &&
+	    now - logins[i].at < (uint64_t)S.conf.login_delay_s * 1000;
+}
+
+static void
+login_record(const char *name, uint64_t now)
+{
+	size_t i = login_slot(name);
+
+	strlcpy_(logins[i].name, name, sizeof(logins[i].name));
+	logins[i].at = now;
+}
+
 static void
 handle_auth(struct chan *c, struct store_req *r)
 {
@@ -103,6 +142,10 @@ handle_auth(struct chan *c, struct store_req *r)
 		st = AUTH_INUSE;
 		log_info("store: pop3 worker %d: %s from %s: mailbox in use",
 		    (int)c->pid, name, r->addr);
+	} else if (login_too_soon(name, now)) {
+		st = AUTH_LOGIN_DELAY;
+		log_info("store: pop3 worker %d: %s from %s: login-delay not over",
+		    (int)c->pid, name, r->addr);
 	} else if (bind_mailbox(c, name) == -1) {
 		st = AUTH_TEMP;
 	} else if ((lfd = listing_memfd(&c->snap)) == -1) {
@@ -111,6 +154,7 @@ handle_auth(struct chan *c, struct store_req *r)
 		st = AUTH_TEMP;
 	} else {
 		st = AUTH_OK;
+		login_record(name, now);
 		log_info("store: pop3 worker %d: %s from %s: %zu messages, %llu octets",
 		    (int)c->pid, name, r->addr, c->snap.n, (unsigned long long)c->octets);
 	}

@@ -470,6 +470,12 @@ login(struct pop3 *p, const char *user, char *pass)
 		    p->s->sessid, p->s->client, user);
 		reply(p, "-ERR [IN-USE] maildrop is locked by another session");
 		break;
+	case AUTH_LOGIN_DELAY:
+		log_info("pop3 %s: client=%s user=%s login-delay not over",
+		    p->s->sessid, p->s->client, user);
+		reply(p, "-ERR [LOGIN-DELAY] wait %u seconds between logins",
+		    p->s->conf->login_delay_s);
+		break;
 	case AUTH_TEMP:
 	default:
 		reply(p, "-ERR [SYS/TEMP] temporary failure, try again later");
