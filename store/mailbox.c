@@ -305,17 +305,6 @@ pread_full(int fd, void *buf, size_t n, off_t off)
 	return (ssize_t)done;
 }
 
-static size_t
-ndigits(uint64_t v)
-{
-	size_t d = 1;
-
-	while (v >= 10) {
-		v /= 10;
-		d++;
-	}
-	return d;
-}
 
 /* Does the file still hold message e where the index says it starts? */
 static int
@@ -686,14 +675,9 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 	}
 	/* foreign: From_ line, then an X-Postern line fixing its UID */
 	{
-		uint64_t base = e->len + strlen("X-Postern: uid=") +
-		    strlen(e->uid) + strlen(" len=") + 1, total = 0;
+		uint64_t total = mbox_len_with_itself(e->len +
+		    strlen("X-Postern: uid=") + strlen(e->uid) + strlen(" len=") + 1);
 
-		for (size_t d = 1; d <= 20; d++)
-			if (ndigits(base + d) == d) {
-				total = base + d;
-				break;
-			}
 		n = snprintf(xl, sizeof(xl), "X-Postern: uid=%s len=%llu\n",
 		    e->uid, (unsigned long long)total);
 		if (total == 0 || n < 0 || (size_t)n >= sizeof(xl) ||

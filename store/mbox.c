@@ -514,6 +514,15 @@ ndigits(uint64_t v)
 	return d;
 }
 
+uint64_t
+mbox_len_with_itself(uint64_t base)
+{
+	for (size_t d = 1; d <= 20; d++)
+		if (ndigits(base + d) == d)
+			return base + d;
+	return 0;
+}
+
 unsigned char *
 mbox_encode(const unsigned char *msg, size_t n, const char *sender,
     const char *uid, time_t when, size_t *outlen, uint64_t *wire)
@@ -560,11 +569,7 @@ mbox_encode(const unsigned char *msg, size_t n, const char *sender,
 	if (bodyq > SIZE_MAX / 2)
 		return NULL;
 	base = fl + rl + bodyq + 1 + XP_LEN + strlen(uid) + 5 + 1;
-	for (size_t d = 1; d <= 20; d++)
-		if (ndigits(base + d) == d) {
-			total = base + d;
-			break;
-		}
+	total = mbox_len_with_itself(base);
 	if (total == 0)
 		return NULL;
 	r = snprintf(xline, sizeof(xline), "%s%s len=%zu\n", XP, uid, total);

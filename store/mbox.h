@@ -77,6 +77,10 @@ unsigned char *mbox_encode(const unsigned char *msg, size_t n,
 /* Octets RETR reports for quoted content c[0..n). */
 uint64_t mbox_wire_octets(const unsigned char *c, size_t n);
 
+/* The X-Postern line states the entry's own length, digits included: the
+ * total T with T = base + (digits of T); 0 if there is none. */
+uint64_t mbox_len_with_itself(uint64_t base);
+
 /*
  * Unquotes content c[0..n) into out (at least n + 1 bytes), LF line ends,
  * the last line ended by LF.  lines == UINT32_MAX: the whole message;
