@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Summarises the benchmark's results file.
+
+Input lines: METRIC <TAB> SIDE <TAB> VALUE, SIDE being postern, peer or
+machine; one line per measurement (per round).  Prints one line per metric:
+median, min and max for each side and the ratio of the medians
+postern/peer, and the median of the per-round ratios (each round runs
+postern and the peer back to back, so that ratio is the one least moved by
+other load on the machine), then the issue 8 targets with met/MISSED.
+
+usage: report.py RESULTS PEERNAME-FOR-EACH-METRIC...   (see run.sh)
+"""
+import statistics
+import sys
+
+# metric, unit, peer's name, target ratio and its direction (None: none)
+METRICS = [
+    ("smtp_small_msgs_s", "msg/s", "Postfix", 3.0, ">="),
+    ("smtp_small_mb_s", "MB/s", "Postfix", None, None),
+    ("smtp_large_mb_s", "MB/s", "Postfix", 1.5, ">="),
+    ("smtp_large_msgs_s", "msg/s", "Postfix", None, None),
+    ("pop3_retr_msgs_s", "msg/s", "Dovecot", 2.0, ">="),
+    ("pop3_retr_mb_s", "MB/s", "Dovecot", None, None),
+    ("pop3_dele_msgs_s", "msg/s", "Dovecot", 2.0, ">="),
+    ("pop3_dele_mb_s", "MB/s", "Dovecot", None, None),
+    ("smtp_small_cpu_ms", "ms/msg", "Postfix", None, None),
+    ("smtp_small_client_cpu_ms", "ms/msg", "Postfix", None, None),
+    ("smtp_large_cpu_ms", "ms/msg", "Postfix", None, None),
+    ("pop3_retr_cpu_ms", "ms/msg", "Dovecot", None, None),
+    ("pop3_dele_cpu_ms", "ms/msg", "Dovecot", None, None),
+    ("login_cpu_ms", "ms/login", "Dovecot", None, None),
+    ("login_p50_ms", "ms", "Dovecot", None, None),
+    ("login_p99_ms", "ms", "Dovecot", None, None),
+    ("rss_idle_mib", "MiB", "Postfix+Dovecot", 0.5, "<="),
+    ("pss_idle_mib", "MiB", "Postfix+Dovecot", None, None),
+    ("procs_idle", "procs", "Postfix+Dovecot", None, None),
+    ("rss_idle_default_pools_mib", "MiB", "Postfix+Dovecot", None, None),
+    ("procs_idle_default_pools", "procs", "Postfix+Dovecot", None, None),
+    ("rss_peak_smtp_small_mib", "MiB", "Postfix", None, None),
+    ("pss_peak_smtp_small_mib", "MiB", "Postfix", None, None),
+    ("procs_peak_smtp_small", "procs", "Postfix", None, None),
+]
+MACHINE = [
+    ("fsync_per_s", "fsync/s"),
+    ("seq_write_mb_s", "MB/s"),
+    ("sink_small_msgs_s", "msg/s"),
+    ("sink_small_client_cpu_ms", "ms/msg"),
+    ("sink_large_mb_s", "MB/s"),
+]
+
+
+def fmt(v):
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+def trio(vals):
+    if not vals:
+        return "-", None
+    med = statistics.median(vals)
+    return "%s [%s..%s]" % (fmt(med), fmt(min(vals)), fmt(max(vals))), med
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    data = {}
+    with open(sys.argv[1]) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 3:
+                continue
+            try:
+                data.setdefault((parts[0], parts[1]), []).append(float(parts[2]))
+            except ValueError:
+                continue
+    print("%-27s %-8s %-26s %-26s %-16s %-8s %s" %
+          ("metric", "unit", "postern median [min..max]", "peer median [min..max]",
+           "peer", "ratio", "per-round ratio [min..max]"))
+    verdicts = []
+    for name, unit, peer, target, way in METRICS:
+        a_s, a = trio(data.get((name, "postern"), []))
+        b_s, b = trio(data.get((name, "peer"), []))
+        if a is None and b is None:
+            continue
+        ratio = "%.2f" % (a / b) if a is not None and b else "-"
+        av, bv = data.get((name, "postern"), []), data.get((name, "peer"), [])
+        pairs = [x / y for x, y in zip(av, bv) if y]
+        paired = "-"
+        if len(pairs) > 1 and len(av) == len(bv):
+            paired = "%.2f [%.2f..%.2f]" % (statistics.median(pairs), min(pairs), max(pairs))
+        print("%-27s %-8s %-26s %-26s %-16s %-8s %s" % (name, unit, a_s, b_s, peer, ratio, paired))
+        if target is not None and ratio != "-":
+            r = a / b
+            ok = r >= target if way == ">=" else r <= target
+            verdicts.append("%-26s postern/%s = %.2f, target %s %.1f: %s" %
+                            (name, peer, r, way, target, "met" if ok else "MISSED"))
+    print()
+    print("machine limits (median [min..max]):")
+    for name, unit in MACHINE:
+        s, v = trio(data.get((name, "machine"), []))
+        if v is not None:
+            print("  %-24s %-8s %s" % (name, unit, s))
+    print()
+    print("targets (issue 8):")
+    for v in verdicts:
+        print("  " + v)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,527 @@
+#!/bin/sh
+# make bench: postern side by side with Postfix (local(8) mbox delivery)
+# and Dovecot (POP3) on the same machine, the same accounts, the same mbox
+# content, loopback high ports (issue 8).
+#
+#   sh bench/run.sh BUILD/posternd
+#
+# Environment: BENCH_ROUNDS (default 7, at least 3), BENCH_TMPDIR (where
+# the temporary instance directory goes, default /var/tmp: a disk, not a
+# tmpfs, so that fsync means something), BENCH_KEEP=1 keeps the directory.
+# Needs root: it creates system users, starts Postfix and Dovecot, and
+# postern drops privileges as in production.  Prints one line per metric
+# and leaves the same table in BUILD/bench-results.txt.
+set -eu
+
+POSTERND=${1:?usage: sh bench/run.sh BUILD/posternd}
+ROUNDS=${BENCH_ROUNDS:-7}
+HERE=$(cd "$(dirname "$0")" && pwd)
+POSTERND=$(cd "$(dirname "$POSTERND")" && pwd)/$(basename "$POSTERND")
+OUT=$(dirname "$POSTERND")/bench-results.txt
+DOMAIN=bench.test
+NACC=10
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in bench/
+
+say() { printf '%s bench: %s\n' "$(date +%T)" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "needs root (system users, Postfix, Dovecot, postern's privilege drop)"
+[ -x "$POSTERND" ] || die "$POSTERND is not executable: build it first"
+[ "$ROUNDS" -ge 1 ] 2>/dev/null || die "BENCH_ROUNDS must be a number"
+[ "$ROUNDS" -ge 3 ] || say "warning: $ROUNDS rounds; issue 8 asks for at least 3"
+
+# ---- the peers, from Debian packages -------------------------------------
+
+install_peers() {
+	pkgs=
+	{ command -v postfix && command -v smtp-source && command -v smtp-sink; } >/dev/null 2>&1 ||
+		pkgs="postfix"
+	{ command -v dovecot && [ -x /usr/lib/dovecot/pop3 ]; } >/dev/null 2>&1 ||
+		pkgs="$pkgs dovecot-pop3d"
+	[ -n "$pkgs" ] || return 0
+	command -v apt-get >/dev/null || die "missing$pkgs and no apt-get to install them"
+	say "installing$pkgs"
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >/dev/null ||
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >/dev/null; } ||
+		die "apt-get install$pkgs failed"
+}
+
+add_user() {   # add_user NAME [--system]
+	getent passwd "$1" >/dev/null && return 0
+	useradd $2 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$1" ||
+		die "useradd $1 failed"
+}
+
+install_peers
+for u in _postern _postern-store _postern-key; do add_user "$u" --system; done
+# the accounts are real users: local(8) delivers as the recipient, and
+# Dovecot reads as the recipient (uid >= 1000, above first_valid_uid)
+i=1
+while [ $i -le $NACC ]; do add_user "$(printf bench%02d $i)" ""; i=$((i + 1)); done
+
+# ---- the temporary directory and the ports -------------------------------
+
+B=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/postern-bench.XXXXXX")
+chmod 755 "$B"
+PT_PID=
+PT2_PID=
+SINK_PID=
+PF_DIR=$B/postfix
+DC_CONF=$B/dovecot/dovecot.conf
+
+cleanup() {
+	set +e
+	if [ -n "$PT_PID" ]; then
+		kill -TERM "$PT_PID" 2>/dev/null
+		n=0
+		while kill -0 "$PT_PID" 2>/dev/null && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
+		kill -KILL "$PT_PID" 2>/dev/null
+	fi
+	[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null
+	[ -n "$PT2_PID" ] && kill -TERM "$PT2_PID" 2>/dev/null
+	[ -f "$PF_DIR/etc/main.cf" ] && postfix -c "$PF_DIR/etc" stop >/dev/null 2>&1
+	if [ -f "$B/dovecot/run/master.pid" ]; then
+		doveadm -c "$DC_CONF" stop >/dev/null 2>&1 ||
+			kill "$(cat "$B/dovecot/run/master.pid")" 2>/dev/null
+	fi
+	sleep 1
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		say "kept $B"
+	else
+		rm -rf "$B"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# free_ports N: N TCP ports free on 127.0.0.1 now.  Another program may take
+# one before a server binds it, so every start below checks that its own
+# server answers and retries with fresh ports.
+free_ports() {
+	python3 -c '
+import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
+}
+
+RES=$B/results.tsv
+: >"$RES"
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RES"; }
+kv() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# waits up to 10 s for a greeting: greets PORT PREFIX
+greets() {
+	python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+end = time.monotonic() + 10
+while time.monotonic() < end:
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+        ok = s.makefile("rb").readline().decode("latin-1").startswith(sys.argv[2])
+        s.sendall(b"QUIT\r\n")
+        s.close()
+        if ok:
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.1)
+sys.exit(1)
+PY
+}
+
+# ---- the accounts: the same SHA-512 crypt hashes on both sides -----------
+
+mkdir -p "$B/postern/empty" "$B/peer/spool" "$B/tmpl" "$PF_DIR/etc" "$PF_DIR/queue" \
+	"$PF_DIR/data" "$B/dovecot/run" "$B/dovecot/state" "$B/dovecot/home"
+chmod 755 "$B/postern" "$B/postern/empty" "$B/peer" "$B/dovecot"
+chmod 1777 "$B/peer/spool"    # local(8) and Dovecot dotlock there as the user
+: >"$B/postern/accounts"
+: >"$B/dovecot/passwd"
+i=1
+while [ $i -le $NACC ]; do
+	u=$(printf bench%02d $i)
+	h=$(openssl passwd -6 -salt "postern$u" "${u}pw")
+	uid=$(id -u "$u") gid=$(id -g "$u")
+	echo "$u:$h" >>"$B/postern/accounts"
+	echo "$u:{SHA512-CRYPT}$h:$uid:$gid::$B/dovecot/home/$u::" >>"$B/dovecot/passwd"
+	mkdir -p "$B/dovecot/home/$u/mail"
+	chown -R "$u:" "$B/dovecot/home/$u"
+	chmod 700 "$B/dovecot/home/$u"
+	i=$((i + 1))
+done
+chmod 600 "$B/postern/accounts"
+chown root:dovecot "$B/dovecot/passwd"
+chmod 640 "$B/dovecot/passwd"
+
+# ---- postern --------------------------------------------------------------
+
+postern_conf() {
+	cat >"$B/postern/postern.conf" <<EOF
+# bench/run.sh: pools sized for 8-10 parallel sessions
+hostname bench.localhost
+domain $DOMAIN
+listen smtp 127.0.0.1:$PT_SMTP
+listen pop3 127.0.0.1:$PT_POP3
+spool $B/postern/spool
+accounts $B/postern/accounts
+user _postern
+store-user _postern-store
+key-user _postern-key
+empty-dir $B/postern/empty
+pidfile $B/postern/postern.pid
+smtp-min-spare 8
+smtp-max 32
+pop3-min-spare 10
+pop3-max 32
+max-sessions-per-ip 0
+max-conn-per-ip-per-minute 0
+shutdown-grace 2s
+EOF
+}
+
+start_postern() {
+	tries=0
+	while :; do
+		tries=$((tries + 1))
+		set -- $(free_ports 2)
+		PT_SMTP=$1 PT_POP3=$2
+		postern_conf
+		if [ $tries -eq 1 ]; then
+			"$POSTERND" -n -f "$B/postern/postern.conf" || die "postern rejects its bench config"
+		fi
+		"$POSTERND" -d -f "$B/postern/postern.conf" >>"$B/postern/postern.log" 2>&1 &
+		PT_PID=$!
+		if greets "$PT_SMTP" "220 bench.localhost" && greets "$PT_POP3" "+OK" &&
+		    kill -0 "$PT_PID" 2>/dev/null &&
+		    grep -q "listening on 127.0.0.1:$PT_SMTP (smtp)" "$B/postern/postern.log"; then
+			return 0
+		fi
+		kill -TERM "$PT_PID" 2>/dev/null || true
+		wait "$PT_PID" 2>/dev/null || true
+		PT_PID=
+		[ $tries -lt 3 ] || { tail -20 "$B/postern/postern.log" >&2; die "postern did not come up"; }
+		say "postern did not come up on ports $PT_SMTP/$PT_POP3; trying others"
+	done
+}
+start_postern
+PT_SPOOL=$B/postern/spool
+PT_OWNER=_postern-store
+
+# ---- Postfix: a private instance, local(8) into mbox files ----------------
+
+cat >"$PF_DIR/etc/main.cf" <<EOF
+# bench/run.sh: Postfix defaults except where a private instance needs a
+# setting; durability as shipped (queue and mailbox fsync'ed)
+compatibility_level = 3.6
+queue_directory = $PF_DIR/queue
+data_directory = $PF_DIR/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = bench.localhost
+mydomain = $DOMAIN
+myorigin = \$mydomain
+mydestination = $DOMAIN
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost =
+alias_maps =
+alias_database =
+mail_spool_directory = $B/peer/spool
+maillog_file = $PF_DIR/maillog
+maillog_file_prefixes = $PF_DIR
+# Debian's default main.cf sets biff = no as well
+biff = no
+EOF
+# Debian's master.cf with the upstream default of no chroot (a chroot would
+# need a copy of /etc files under the queue) and smtpd on a high port
+chown postfix: "$PF_DIR/data"
+tries=0
+while :; do
+	tries=$((tries + 1))
+	PF_SMTP=$(free_ports 1)
+	awk -v port="$PF_SMTP" '
+		/^#/ || /^[ \t]/ || NF < 8 { print; next }
+		$1 == "smtp" && $2 == "inet" { $1 = "127.0.0.1:" port }
+		{ $5 = "n"; print }' /usr/share/postfix/master.cf.dist >"$PF_DIR/etc/master.cf"
+	postfix -c "$PF_DIR/etc" check >/dev/null 2>&1 || true
+	if postfix -c "$PF_DIR/etc" start >/dev/null 2>&1; then
+		greets "$PF_SMTP" "220 bench.localhost ESMTP Postfix" && break
+		postfix -c "$PF_DIR/etc" stop >/dev/null 2>&1 || true
+	fi
+	[ $tries -lt 3 ] || { tail -20 "$PF_DIR/maillog" >&2 2>/dev/null; die "postfix did not come up"; }
+	say "postfix did not come up on port $PF_SMTP; trying another"
+	sleep 1
+done
+PF_SPOOL=$B/peer/spool
+
+# ---- Dovecot: a private instance, POP3 over the same spool ----------------
+
+dovecot_conf() {
+	cat >"$DC_CONF" <<EOF
+# bench/run.sh: Dovecot defaults except where a private instance needs a
+# setting
+base_dir = $B/dovecot/run
+state_dir = $B/dovecot/state
+instance_name = postern-bench
+protocols = pop3
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+log_path = $B/dovecot/dovecot.log
+mail_location = mbox:~/mail:INBOX=$B/peer/spool/%u
+passdb {
+  driver = passwd-file
+  args = scheme=SHA512-CRYPT $B/dovecot/passwd
+}
+userdb {
+  driver = passwd-file
+  args = $B/dovecot/passwd
+}
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = $DC_POP3
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+EOF
+}
+tries=0
+while :; do
+	tries=$((tries + 1))
+	DC_POP3=$(free_ports 1)
+	dovecot_conf
+	if dovecot -c "$DC_CONF" 2>>"$B/dovecot/start.log"; then
+		greets "$DC_POP3" "+OK Dovecot" && break
+		doveadm -c "$DC_CONF" stop >/dev/null 2>&1 || true
+	fi
+	[ $tries -lt 3 ] || { tail -20 "$B/dovecot/dovecot.log" "$B/dovecot/start.log" >&2; die "dovecot did not come up"; }
+	say "dovecot did not come up on port $DC_POP3; trying another"
+	sleep 1
+done
+
+pt_root() { echo "$PT_PID"; }
+pf_root() { cat "$PF_DIR/queue/pid/master.pid" 2>/dev/null | tr -d ' '; }
+dc_root() { cat "$B/dovecot/run/master.pid" 2>/dev/null; }
+
+# ---- the mailboxes between runs ------------------------------------------
+
+# empty_spools: every account's mbox empty (and postern's index gone)
+empty_spools() {
+	i=1
+	while [ $i -le $NACC ]; do
+		u=$(printf bench%02d $i)
+		install -m 600 -o "$PT_OWNER" -g "$(id -g "$PT_OWNER")" /dev/null "$PT_SPOOL/$u"
+		install -m 600 -o "$u" -g "$(id -g "$u")" /dev/null "$PF_SPOOL/$u"
+		rm -f "$PT_SPOOL/.$u.idx"
+		i=$((i + 1))
+	done
+}
+
+# fill_spools: the POP3 workload's mailboxes, byte for byte the same on
+# both sides, no index on either side
+fill_spools() {
+	i=1
+	while [ $i -le $NACC ]; do
+		u=$(printf bench%02d $i)
+		install -m 600 -o "$PT_OWNER" -g "$(id -g "$PT_OWNER")" "$B/tmpl/$u" "$PT_SPOOL/$u"
+		install -m 600 -o "$u" -g "$(id -g "$u")" "$B/tmpl/$u" "$PF_SPOOL/$u"
+		rm -f "$PT_SPOOL/.$u.idx"
+		rm -rf "$B/dovecot/home/$u/mail"
+		install -d -m 700 -o "$u" -g "$(id -g "$u")" "$B/dovecot/home/$u/mail"
+		i=$((i + 1))
+	done
+}
+
+settle() { sync; sleep 1; }
+
+# ---- the workloads ----------------------------------------------------------
+
+# smtp SIDE KIND: one SMTP run (small: 2000 x 4 KiB; large: 200 x 1 MiB)
+smtp() {
+	side=$1 kind=$2
+	if [ "$side" = postern ]; then port=$PT_SMTP spool=$PT_SPOOL root=$(pt_root)
+	else port=$PF_SMTP spool=$PF_SPOOL root=$(pf_root); fi
+	empty_spools
+	settle
+	if [ "$kind" = small ]; then
+		r=$(python3 "$HERE/smtprun.py" --port "$port" --domain "$DOMAIN" --count 2000 \
+			--size 4096 --sessions 8 --chunk 25 --spool "$spool" --root-pid "$root" \
+			--timeout 240) || die "SMTP small against $side failed"
+		record smtp_small_cpu_ms "$side" "$(kv "$r" cpu_ms_per_msg)"
+		record smtp_small_client_cpu_ms "$side" "$(kv "$r" client_cpu_ms_per_msg)"
+		record smtp_small_msgs_s "$side" "$(kv "$r" msgs_s)"
+		record smtp_small_mb_s "$side" "$(kv "$r" mb_s)"
+		record rss_peak_smtp_small_mib "$side" "$(mib "$(kv "$r" peak_rss_kib)")"
+		record pss_peak_smtp_small_mib "$side" "$(mib "$(kv "$r" peak_pss_kib)")"
+		record procs_peak_smtp_small "$side" "$(kv "$r" peak_procs)"
+	else
+		r=$(python3 "$HERE/smtprun.py" --port "$port" --domain "$DOMAIN" --count 200 \
+			--size 1048576 --sessions 8 --chunk 5 --spool "$spool" --root-pid "$root" \
+			--no-rss --timeout 240) || die "SMTP large against $side failed"
+		record smtp_large_cpu_ms "$side" "$(kv "$r" cpu_ms_per_msg)"
+		record smtp_large_mb_s "$side" "$(kv "$r" mb_s)"
+		record smtp_large_msgs_s "$side" "$(kv "$r" msgs_s)"
+	fi
+	say "smtp $kind $side: $r"
+}
+
+# pop3 SIDE retr|dele: 10 accounts x 500 x 4 KiB, 10 sessions
+pop3() {
+	side=$1 mode=$2
+	if [ "$side" = postern ]; then port=$PT_POP3 root=$(pt_root)
+	else port=$DC_POP3 root=$(dc_root); fi
+	fill_spools
+	settle
+	if [ "$mode" = dele ]; then
+		r=$(python3 "$HERE/pop3load.py" fetch "$port" $NACC --dele --root="$root") ||
+			die "POP3 DELE against $side failed"
+	else
+		r=$(python3 "$HERE/pop3load.py" fetch "$port" $NACC --root="$root") ||
+			die "POP3 RETR against $side failed"
+	fi
+	[ "$(kv "$r" msgs)" -eq $((NACC * 500)) ] || die "POP3 $mode $side: $(kv "$r" msgs) messages"
+	record "pop3_${mode}_msgs_s" "$side" "$(kv "$r" msgs_s)"
+	record "pop3_${mode}_mb_s" "$side" "$(kv "$r" mb_s)"
+	record "pop3_${mode}_cpu_ms" "$side" "$(kv "$r" cpu_ms_per_msg)"
+	say "pop3 $mode $side: $r"
+}
+
+# login SIDE: 200 sequential logins (USER/PASS) on the emptied mailboxes
+login() {
+	side=$1
+	if [ "$side" = postern ]; then port=$PT_POP3 root=$(pt_root)
+	else port=$DC_POP3 root=$(dc_root); fi
+	empty_spools
+	settle
+	r=$(python3 "$HERE/pop3load.py" login "$port" $NACC 200 --root="$root") || die "logins against $side failed"
+	record login_p50_ms "$side" "$(kv "$r" p50_ms)"
+	record login_p99_ms "$side" "$(kv "$r" p99_ms)"
+	record login_cpu_ms "$side" "$(kv "$r" cpu_ms_per_login)"
+	say "login $side: $r"
+}
+
+# ---- the machine's own limits ----------------------------------------------
+
+say "machine limits"
+for n in 1 2 3; do
+	record fsync_per_s machine "$(python3 "$HERE/fsyncrate.py" "$B" 2)"
+	w=$(dd if=/dev/zero of="$B/ddprobe" bs=1M count=256 conv=fsync 2>&1 |
+		sed -n 's/.* s, \([0-9.]*\) MB\/s.*/\1/p; s/.* s, \([0-9.]*\) GB\/s.*/\1 GB/p')
+	rm -f "$B/ddprobe"
+	case $w in *GB) w=$(awk -v g="${w% GB}" 'BEGIN { print g * 1000 }') ;; esac
+	record seq_write_mb_s machine "$w"
+done
+SINK_PORT=$(python3 -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+smtp-sink -u postfix "127.0.0.1:$SINK_PORT" 256 >"$B/smtp-sink.log" 2>&1 &
+SINK_PID=$!
+greets "$SINK_PORT" "220 " || { cat "$B/smtp-sink.log" >&2; die "smtp-sink did not come up on $SINK_PORT"; }
+for n in 1 2 3; do
+	r=$(python3 "$HERE/smtprun.py" --port "$SINK_PORT" --domain "$DOMAIN" --count 2000 \
+		--size 4096 --sessions 8 --chunk 25 --timeout 120) || die "smtp-sink run failed"
+	record sink_small_msgs_s machine "$(kv "$r" msgs_s)"
+	record sink_small_client_cpu_ms machine "$(kv "$r" client_cpu_ms_per_msg)"
+	r=$(python3 "$HERE/smtprun.py" --port "$SINK_PORT" --domain "$DOMAIN" --count 200 \
+		--size 1048576 --sessions 8 --chunk 5 --timeout 120) || die "smtp-sink run failed"
+	record sink_large_mb_s machine "$(kv "$r" mb_s)"
+done
+kill "$SINK_PID" 2>/dev/null || true
+wait "$SINK_PID" 2>/dev/null || true
+SINK_PID=
+
+# ---- idle memory: every process of each server, before any load -----------
+
+sleep 3
+for n in 1 2 3; do
+	a=$(python3 "$HERE/rss.py" "$(pt_root)")
+	b=$(python3 "$HERE/rss.py" "$(pf_root)" "$(dc_root)")
+	record rss_idle_mib postern "$(mib "$(kv "$a" rss_kib)")"
+	record rss_idle_mib peer "$(mib "$(kv "$b" rss_kib)")"
+	record pss_idle_mib postern "$(mib "$(kv "$a" pss_kib)")"
+	record pss_idle_mib peer "$(mib "$(kv "$b" pss_kib)")"
+	record procs_idle postern "$(kv "$a" procs)"
+	record procs_idle peer "$(kv "$b" procs)"
+	sleep 1
+done
+say "idle: postern $a; postfix+dovecot $b"
+
+# the same with postern's default pools (2 spare workers per service), for
+# context: the bench's pools above keep 18 workers waiting
+set -- $(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+mkdir -m 755 "$B/postern-defpools" "$B/postern-defpools/empty"
+grep -v -e '^smtp-' -e '^pop3-' -e '^listen ' -e '^empty-dir ' -e '^pidfile ' -e '^spool ' \
+	"$B/postern/postern.conf" >"$B/postern-defpools/postern.conf"
+printf 'listen smtp 127.0.0.1:%s\nlisten pop3 127.0.0.1:%s\nempty-dir %s\npidfile %s\nspool %s\n' \
+	"$1" "$2" "$B/postern-defpools/empty" "$B/postern-defpools/pid" "$B/postern-defpools/spool" \
+	>>"$B/postern-defpools/postern.conf"
+"$POSTERND" -d -f "$B/postern-defpools/postern.conf" >>"$B/postern-defpools/log" 2>&1 &
+PT2_PID=$!
+if greets "$1" "220 " && greets "$2" "+OK"; then
+	sleep 3
+	for n in 1 2 3; do
+		a=$(python3 "$HERE/rss.py" "$PT2_PID")
+		b=$(python3 "$HERE/rss.py" "$(pf_root)" "$(dc_root)")
+		record rss_idle_default_pools_mib postern "$(mib "$(kv "$a" rss_kib)")"
+		record rss_idle_default_pools_mib peer "$(mib "$(kv "$b" rss_kib)")"
+		record procs_idle_default_pools postern "$(kv "$a" procs)"
+		record procs_idle_default_pools peer "$(kv "$b" procs)"
+		sleep 1
+	done
+	say "idle, default pools: postern $a"
+else
+	say "warning: postern with default pools did not come up; see $B/postern-defpools/log"
+fi
+kill -TERM "$PT2_PID" 2>/dev/null || true
+n=0
+while kill -0 "$PT2_PID" 2>/dev/null && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
+kill -KILL "$PT2_PID" 2>/dev/null || true
+wait "$PT2_PID" 2>/dev/null || true
+PT2_PID=
+set --
+
+# ---- the rounds: postern and the peer alternately -------------------------
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+python3 "$HERE/mkmbox.py" "$B/tmpl" $NACC 500 4096 "$DOMAIN"
+round=1
+while [ $round -le "$ROUNDS" ]; do
+	say "round $round of $ROUNDS"
+	for s in postern peer; do smtp $s small; done
+	for s in postern peer; do smtp $s large; done
+	for s in postern peer; do pop3 $s retr; done
+	for s in postern peer; do pop3 $s dele; done
+	for s in postern peer; do login $s; done
+	round=$((round + 1))
+done
+empty_spools
+
+{
+	echo "postern bench (issue 8): $(date -u '+%Y-%m-%d %H:%M UTC'), $ROUNDS rounds"
+	echo "command: make bench  (sh bench/run.sh $POSTERND)"
+	echo "postern: $(cd "$HERE/.." && git rev-parse --short HEAD 2>/dev/null || echo '?')" \
+		"(plus uncommitted changes: $(cd "$HERE/.." && git status --short -uno 2>/dev/null | wc -l) files)"
+	echo "peers: Postfix $(postconf -d -h mail_version 2>/dev/null), Dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1)"
+	echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1))," \
+		"$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM," \
+		"kernel $(uname -r), temp dir on $(df -PT "$B" | awk 'NR == 2 { print $2 }')" \
+		"($(df -P "$B" | awk 'NR == 2 { print $1 }'))"
+	echo "load average (1/5/15 min) before the rounds: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo
+	python3 "$HERE/report.py" "$RES"
+} | tee "$OUT"
+say "table saved in $OUT"
