@@ -54,7 +54,7 @@ deliver(const char *name, const void *msg, size_t n, char *uid_out)
 	mbox_list_free(&l);
 	mbox_new_uid(uid);
 	if (uid_out)
-		strcpy(uid_out, uid);
+		memcpy(uid_out, uid, strlen(uid) + 1);   /* MBOX_UID_MAX + 1 */
 	rec = mbox_encode(msg, n, "s@example.org", uid, time(NULL), &rl, &wire);
 	r = rec ? mb_append(&mb, rec, rl) : -1;
 	if (r == 0)
@@ -107,9 +107,11 @@ fsize(const char *name)
 static char *
 expected(const char *msg, size_t n, size_t *outlen)
 {
+	static const char rp[] = "Return-Path: <s@example.org>\n";
 	char *o = malloc(n + 64), *p = o;
 
-	p += sprintf(p, "Return-Path: <s@example.org>\n");
+	memcpy(p, rp, sizeof(rp) - 1);
+	p += sizeof(rp) - 1;
 	for (size_t i = 0; i < n; i++) {
 		if (msg[i] == '\r' && i + 1 < n && msg[i + 1] == '\n')
 			continue;
