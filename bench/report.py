@@ -28,6 +28,8 @@ METRICS = [
     ("smtp_large_cpu_ms", "ms/msg", "Postfix", None, None),
     ("pop3_retr_cpu_ms", "ms/msg", "Dovecot", None, None),
     ("pop3_dele_cpu_ms", "ms/msg", "Dovecot", None, None),
+    ("pop3_retr_client_cpu_ms", "ms/msg", "Dovecot", None, None),
+    ("pop3_dele_client_cpu_ms", "ms/msg", "Dovecot", None, None),
     ("login_cpu_ms", "ms/login", "Dovecot", None, None),
     ("login_p50_ms", "ms", "Dovecot", None, None),
     ("login_p99_ms", "ms", "Dovecot", None, None),

@@ -392,6 +392,7 @@ pop3() {
 	record "pop3_${mode}_msgs_s" "$side" "$(kv "$r" msgs_s)"
 	record "pop3_${mode}_mb_s" "$side" "$(kv "$r" mb_s)"
 	record "pop3_${mode}_cpu_ms" "$side" "$(kv "$r" cpu_ms_per_msg)"
+	record "pop3_${mode}_client_cpu_ms" "$side" "$(kv "$r" client_cpu_ms_per_msg)"
 	say "pop3 $mode $side: $r"
 }
 

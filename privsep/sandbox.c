@@ -31,6 +31,9 @@
  *       while the process runs, and runs LeakSanitizer's check before the
  *       jail: LSan's own exit-time check needs /proc and ptrace, which a
  *       jailed process has not got, so it is done early and then disabled.
+ *   -DPOSTERN_COVERAGE  (make coverage) lets a jailed process write its gcov
+ *       counters at exit: see coverage_prepare().  A test build only: it
+ *       keeps a descriptor of the real root and widens the filters.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -56,6 +59,7 @@
 #include "log.h"
 #include "proc.h"
 #include "sandbox.h"
+#include "util.h"
 
 #if defined(__x86_64__)
 #define SC_ARCH AUDIT_ARCH_X86_64
@@ -187,6 +191,13 @@ static const struct sc_rule worker_rules[] = {
 	{ __NR_memfd_create, SC_ALLOW },    /* SMTP spools DATA into a memfd */
 	{ __NR_ftruncate, SC_ALLOW },       /* sizing that memfd */
 	{ __NR_pread64, SC_ALLOW },         /* POP3 reads the message memfd */
+	/* idle wait on the listeners (EPOLLEXCLUSIVE: one worker woken per
+	 * connection); the set is made before the jail, so no epoll_create1 */
+	{ __NR_epoll_ctl, SC_ALLOW },       /* re-queueing the listeners after a session */
+#ifdef __NR_epoll_wait
+	{ __NR_epoll_wait, SC_ALLOW },      /* glibc epoll_wait() on x86_64 */
+#endif
+	{ __NR_epoll_pwait, SC_ALLOW },     /* the same (aarch64, newer glibc) */
 	RULES_END
 };
 
@@ -266,6 +277,26 @@ static const struct sc_rule sanitize_rules[] = {
 	{ __NR_tgkill, SC_ALLOW },          /* abort() after a report */
 	{ __NR_getuid, SC_ALLOW },          /* report headers */
 	{ __NR_ioctl, SC_ALLOW },           /* isatty(2) for coloured reports */
+	RULES_END
+};
+#endif
+
+#ifdef POSTERN_COVERAGE
+/* What the gcov runtime calls at exit to merge its .gcda files.  First in
+ * every filter, so that openat wins over a worker's EACCES probe rule. */
+static const struct sc_rule coverage_rules[] = {
+	{ __NR_fchdir, SC_ALLOW },          /* back to the real root, at exit */
+	{ __NR_openat, SC_ALLOW },          /* the .gcda files */
+#ifdef __NR_open
+	{ __NR_open, SC_ALLOW },            /* the same */
+#endif
+#ifdef __NR_mkdir
+	{ __NR_mkdir, SC_ALLOW },           /* a missing object directory */
+#endif
+	{ __NR_mkdirat, SC_ALLOW },         /* the same */
+#ifdef __NR_newfstatat
+	{ __NR_newfstatat, SC_ALLOW },      /* stdio on the .gcda file */
+#endif
 	RULES_END
 };
 #endif
@@ -381,6 +412,9 @@ build_filter(struct sc_prog *p, const struct role_sandbox *rs)
 	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_NR));
 	/* Role rules first: the store's openat must win over nothing else,
 	 * and a probe answer must win over nothing in common_rules. */
+#ifdef POSTERN_COVERAGE
+	emit_rules(p, coverage_rules);
+#endif
 	for (i = 0; i < sizeof(rs->rules) / sizeof(rs->rules[0]); i++)
 		emit_rules(p, rs->rules[i]);
 	emit_rules(p, common_rules);
@@ -417,7 +451,7 @@ install_sigsys_handler(enum role r)
 {
 	struct sigaction sa;
 
-	strncpy(sc_role, role_name(r), sizeof(sc_role) - 1);
+	strlcpy_(sc_role, role_name(r), sizeof(sc_role));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = sigsys_handler;
 	sa.sa_flags = SA_SIGINFO;
@@ -608,6 +642,40 @@ limit_process(void)
 		fatal("sandbox: RLIMIT_CORE");
 }
 
+#ifdef POSTERN_COVERAGE
+/*
+ * gcov writes a process's counters at exit, to the absolute path of each
+ * object's .gcda file: a path that a chrooted process cannot reach.  So,
+ * before the chroot, keep a descriptor of the real root; at exit, before
+ * the gcov runtime's destructor (atexit handlers registered after main
+ * started run first), fchdir(2) to it and make gcov's paths relative
+ * (GCOV_PREFIX "." + "/abs/path/x.gcda").  The .gcda files must be
+ * writable by every role's uid: t/coverage.sh creates them empty, mode
+ * 0666, before the suite runs.  This is a deliberate hole in the jail:
+ * build-cov is a test build and is never installed.
+ */
+static int coverage_root = -1;
+
+static void
+coverage_at_exit(void)
+{
+	if (coverage_root != -1 && fchdir(coverage_root) == 0)
+		setenv("GCOV_PREFIX", ".", 1);
+}
+
+static void
+coverage_prepare(void)
+{
+	if (coverage_root != -1)
+		return;
+	coverage_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (coverage_root == -1)
+		fatal("sandbox: coverage: open /");
+	if (atexit(coverage_at_exit) != 0)
+		fatalx("sandbox: coverage: atexit");
+}
+#endif
+
 #ifdef POSTERN_SECCOMP_PROBE
 /*
  * The test hook behind t/seccomp.bats.  socket(2) is the probe because it
@@ -643,6 +711,9 @@ sandbox_enter(enum role r, const struct conf *c)
 
 #ifdef POSTERN_SANITIZE
 	sanitizer_leak_check_now();
+#endif
+#ifdef POSTERN_COVERAGE
+	coverage_prepare();
 #endif
 	if (geteuid() == 0) {
 		resolve_user(user, &uid, &gid);

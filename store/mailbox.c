@@ -130,7 +130,27 @@ mb_open(struct mailbox *mb, int create)
 	set_nonblock(fd, 0);
 	mb->fd = fd;
 	mb->size = (uint64_t)st.st_size;
+	mb->dev = st.st_dev;
+	mb->ino = st.st_ino;
 	return 0;
+}
+
+int
+mb_still_named(struct mailbox *mb)
+{
+	struct stat st;
+
+	if (fstatat(mb->dirfd, mb->name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		mb_err(mb, "mailbox %s: %s", mb->name, strerror(errno));
+		return 0;
+	}
+	if (st.st_dev != mb->dev || st.st_ino != mb->ino || !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1 ||
+	    st.st_uid != (owner_uid == (uid_t)-1 ? geteuid() : owner_uid)) {
+		mb_err(mb, "mailbox %s was replaced or changed", mb->name);
+		return 0;
+	}
+	return 1;
 }
 
 void
@@ -182,38 +202,78 @@ dotlock_stale(struct mailbox *mb, const char *lk)
 }
 
 /*
- * The dotlock is made by link(2) from ".NAME.lktmp" holding "PID postern",
- * so a lock file never exists without its content, even if the store is
- * killed halfway.
+ * The dotlock is made by link(2) from a file that already holds
+ * "PID postern\n", so a lock file never exists without its content, even
+ * if the store is killed halfway.  That source file is made once per
+ * process and directory ("..dotlock": no side file of a mailbox starts
+ * with "..", as no mailbox name starts with '.') and re-made every
+ * LKSRC_MAX_AGE_S, so that a lock (which shares its inode, hence its
+ * mtime) never looks older than that to another tool's staleness check;
+ * taking a lock is then one linkat(2) and releasing it one unlinkat(2),
+ * instead of creating, writing and removing a temporary file each time.
+ * The content is the pid of the process that made it (the store never
+ * forks), so tools that probe the pid see a live process.
  */
-static int
-dotlock_take(struct mailbox *mb, uint64_t deadline)
-{
-	char lk[128], tmp[128], pid[32];
-	int fd, r = -1;
+#define LKSRC           "..dotlock"
+#define LKSRC_MAX_AGE_S 60
 
-	if (side_name(mb, lk, sizeof(lk), "", ".lock") == -1 ||
-	    side_name(mb, tmp, sizeof(tmp), ".", ".lktmp") == -1)
-		return -1;
-	unlinkat(mb->dirfd, tmp, 0);
-	fd = openat(mb->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+static int lksrc_dirfd = -1;     /* where the source was made, -1: none */
+static time_t lksrc_made;
+
+static int
+lksrc_make(struct mailbox *mb)
+{
+	char pid[32];
+	int fd;
+
+	lksrc_dirfd = -1;
+	unlinkat(mb->dirfd, LKSRC, 0);
+	fd = openat(mb->dirfd, LKSRC, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 	snprintf(pid, sizeof(pid), "%ld postern\n", (long)getpid());
 	if (fd == -1 || write_all(fd, pid, strlen(pid)) == -1) {
-		mb_err(mb, "dotlock %s: %s", tmp, strerror(errno));
+		mb_err(mb, "dotlock %s: %s", LKSRC, strerror(errno));
 		if (fd != -1)
 			close(fd);
-		unlinkat(mb->dirfd, tmp, 0);
+		unlinkat(mb->dirfd, LKSRC, 0);
 		return -1;
 	}
 	close(fd);
+	lksrc_dirfd = mb->dirfd;
+	lksrc_made = time(NULL);
+	return 0;
+}
+
+static int
+dotlock_take(struct mailbox *mb, uint64_t deadline)
+{
+	char lk[128];
+	time_t now = time(NULL);
+	int remade = 0;
+
+	if (side_name(mb, lk, sizeof(lk), "", ".lock") == -1)
+		return -1;
+	if (lksrc_dirfd != mb->dirfd || now - lksrc_made > LKSRC_MAX_AGE_S ||
+	    now < lksrc_made) {
+		if (lksrc_make(mb) == -1)
+			return -1;
+		remade = 1;
+	}
 	for (;;) {
-		if (linkat(mb->dirfd, tmp, mb->dirfd, lk, 0) == 0) {
-			r = 0;
-			break;
+		if (linkat(mb->dirfd, LKSRC, mb->dirfd, lk, 0) == 0) {
+			mb->dotlocked = 1;
+			return 0;
+		}
+		if (errno == ENOENT && !remade) {
+			/* the source went away (not by us): make it again */
+			if (lksrc_make(mb) == -1)
+				return -1;
+			remade = 1;
+			continue;
 		}
 		if (errno != EEXIST) {
 			mb_err(mb, "dotlock %s: %s", lk, strerror(errno));
-			break;
+			return -1;
 		}
 		if (dotlock_stale(mb, lk)) {
 			unlinkat(mb->dirfd, lk, 0);
@@ -221,14 +281,10 @@ dotlock_take(struct mailbox *mb, uint64_t deadline)
 		}
 		if (now_ms() >= deadline) {
 			mb_err(mb, "dotlock %s: held by another process", lk);
-			break;
+			return -1;
 		}
 		sleep_ms(10);
 	}
-	unlinkat(mb->dirfd, tmp, 0);
-	if (r == 0)
-		mb->dotlocked = 1;
-	return r;
 }
 
 static int
@@ -572,8 +628,10 @@ mb_append(struct mailbox *mb, const void *rec, size_t n)
 	unsigned char last;
 
 	/* a file left without a final line end (by another tool) gets one,
-	 * so the new From_ line starts a line */
-	if (old > 0 && pread_full(mb->fd, &last, 1, (off_t)(old - 1)) == 1 &&
+	 * so the new From_ line starts a line; not asked again when the
+	 * file still ends where our last record (which ends in LF) did */
+	if (old > 0 && old != mb->our_end &&
+	    pread_full(mb->fd, &last, 1, (off_t)(old - 1)) == 1 &&
 	    last != '\n') {
 		if (pwrite_all(mb->fd, "\n", 1, at) == -1) {
 			mb_truncate(mb, old);
@@ -586,6 +644,8 @@ mb_append(struct mailbox *mb, const void *rec, size_t n)
 		return -1;
 	}
 	mb->size = at + n;
+	if (n > 0 && ((const unsigned char *)rec)[n - 1] == '\n')
+		mb->our_end = mb->size;
 	return 0;
 }
 
@@ -750,6 +810,14 @@ mb_rewrite(struct mailbox *mb, char (*del)[48], size_t ndel, uint32_t *deleted)
 		fcntl_lock(mb->fd, F_UNLCK);
 	close(mb->fd);
 	mb->fd = tfd;
+	{
+		struct stat nst;
+
+		if (fstat(tfd, &nst) == 0) {
+			mb->dev = nst.st_dev;
+			mb->ino = nst.st_ino;
+		}
+	}
 	if (mb->fcntl_locked)
 		fcntl_lock(mb->fd, F_WRLCK);
 	mb->size = woff;

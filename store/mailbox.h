@@ -24,6 +24,9 @@ struct mailbox {
 	int created;                  /* made by this open: fsync the directory */
 	int fcntl_locked, dotlocked;
 	uint64_t size;                /* current size, tracked across appends */
+	uint64_t our_end;             /* size after our last append (ends in LF) */
+	dev_t dev;                    /* the file opened (mb_open) */
+	ino_t ino;
 	char err[MB_ERRSZ];
 };
 
@@ -44,6 +47,14 @@ void mb_init(struct mailbox *mb, int dirfd, const char *name);
  */
 int mb_open(struct mailbox *mb, int create);
 void mb_close(struct mailbox *mb);   /* also unlocks */
+
+/*
+ * For a descriptor kept open between uses: does NAME still name the file
+ * mb has open, as mb_open() would accept it (regular, one link, ours)?
+ * Called with the locks held, so the answer holds until they are
+ * released.  1 yes, 0 no (mb->err says why).
+ */
+int mb_still_named(struct mailbox *mb);
 
 /* fcntl write lock (retried up to timeout_ms, never blocking) and the
  * dotlock NAME.lock (stale after MB_DOTLOCK_STALE_S).  0 / -1. */

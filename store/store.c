@@ -5,10 +5,11 @@
  * itself, then runs its loop).
  *
  * One pass of the loop: poll; read at most one request from every
- * readable channel; write every APPEND at once, fsync each touched mailbox
- * once (group commit) and answer them; then answer the other requests in
- * arrival order; then close the channels dropped during the pass.  A bad
- * request drops only its channel.
+ * readable channel (a run of pipelined DELEs and the request after them
+ * count as one); answer LOOKUPs at once; write every APPEND at once, fsync
+ * each touched mailbox once (group commit) and answer them; then answer
+ * the POP3 requests in arrival order; then close the channels dropped
+ * during the pass.  A bad request drops only its channel.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -32,6 +33,7 @@
 
 #define STORE_MAX_CHANNELS 4096
 #define ACC_ERR_MAX        4000
+#define STORE_MAX_DELE_PASS 64     /* pipelined DELEs read in one pass */
 
 struct store S;
 
@@ -311,8 +313,17 @@ struct pending {
 	struct store_req r;
 };
 
-/* Reads one request from c; APPENDs are written now, the rest queued. */
-static void
+/*
+ * Reads one request from c.  APPENDs are written now (answered after the
+ * pass's fsyncs); LOOKUPs are answered now: they read only the accounts
+ * table, so an RCPT never waits behind the pass's fsyncs.  POP3 requests
+ * are queued and answered after batch_finish(), so that they see every
+ * append of the pass durable (or undone) and not half-way.  Returns 1
+ * when another request of this channel may be read in the same pass:
+ * after a MSG_DELE, which changes no channel state (the worker pipelines
+ * its DELEs), so the next request is checked against the right state.
+ */
+static int
 chan_read(struct chan *c, struct pending **q, size_t *nq)
 {
 	static struct ipc_msg m;
@@ -323,13 +334,13 @@ chan_read(struct chan *c, struct pending **q, size_t *nq)
 	if (n == 0) {
 		log_debug("store: %s channel of worker %d closed", kind_name(c->kind), (int)c->pid);
 		c->dead = 1;
-		return;
+		return 0;
 	}
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
-			return;
+			return 0;
 		chan_drop(c, errno == EBADMSG ? "malformed frame" : strerror(errno));
-		return;
+		return 0;
 	}
 	if (dispatch_check(&m, c->kind, c->state, &why) == NULL) {
 		char buf[160];
@@ -338,7 +349,7 @@ chan_read(struct chan *c, struct pending **q, size_t *nq)
 		    msg_name(m.hdr.type), m.hdr.len);
 		ipc_drop_fd(&m);
 		chan_drop(c, buf);
-		return;
+		return 0;
 	}
 	if (req_decode(&m, &r, &why) == -1) {
 		char buf[160];
@@ -346,27 +357,27 @@ chan_read(struct chan *c, struct pending **q, size_t *nq)
 		snprintf(buf, sizeof(buf), "%s (%s)", why, msg_name(m.hdr.type));
 		req_free(&r);
 		chan_drop(c, buf);
-		return;
+		return 0;
 	}
-	if (r.type == MSG_APPEND) {
-		batch_append(c, &r);
+	if (r.type == MSG_APPEND || r.type == MSG_LOOKUP) {
+		if (r.type == MSG_APPEND)
+			batch_append(c, &r);
+		else
+			handle_lookup(c, &r);
 		req_free(&r);
-		return;
+		return 0;
 	}
 	*q = xreallocarray(*q, *nq + 1, sizeof(**q));
 	(*q)[*nq].c = c;
 	(*q)[(*nq)++].r = r;
+	return r.type == MSG_DELE;
 }
 
 static void
 handle_queued(struct pending *p)
 {
-	if (!p->c->dead) {
-		if (p->r.type == MSG_LOOKUP)
-			handle_lookup(p->c, &p->r);
-		else
-			handle_pop3(p->c, &p->r);
-	}
+	if (!p->c->dead)
+		handle_pop3(p->c, &p->r);
 	req_free(&p->r);
 }
 
@@ -406,9 +417,13 @@ serve(int ctl)
 			fatal("store: poll");
 		}
 		batch_begin();
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
+			int more = STORE_MAX_DELE_PASS;
+
 			if (pf[i + 1].revents & (POLLIN | POLLHUP | POLLERR))
-				chan_read(S.ch[i], &q, &nq);
+				while (chan_read(S.ch[i], &q, &nq) && --more > 0)
+					;
+		}
 		batch_finish();
 		for (size_t i = 0; i < nq; i++)
 			handle_queued(&q[i]);

@@ -59,6 +59,9 @@ void handle_lookup(struct chan *c, struct store_req *r);
 void batch_begin(void);
 void batch_append(struct chan *c, struct store_req *r);
 void batch_finish(void);
+/* Closes the idle cached descriptor of a mailbox, if any: before a COMMIT
+ * locks and renames it.  Never during the APPEND part of a pass. */
+void mbcache_forget(const char *name);
 
 /* store_pop3.c */
 void handle_pop3(struct chan *c, struct store_req *r);

@@ -256,6 +256,7 @@ handle_commit(struct chan *c, struct store_req *r)
 		if (c->mfd != -1)
 			close(c->mfd);
 		c->mfd = -1;
+		mbcache_forget(c->account);
 		if (mailbox_open_locked(&mb, c->account, 0, NULL) != 0)
 			st = STORE_TEMPFAIL;
 		else {

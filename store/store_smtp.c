@@ -23,6 +23,7 @@
 
 #define MEMFD_SLACK (64u * 1024)   /* beyond max-message-size: headers */
 #define SEALS_NEEDED (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
+#define MSG_READ_MAX (256u * 1024)  /* read, not mapped, up to this size */
 
 /* ---- LOOKUP ---- */
 
@@ -82,9 +83,28 @@ handle_lookup(struct chan *c, struct store_req *r)
 
 /* ---- APPEND ---- */
 
+/*
+ * The mailboxes of the APPENDs: tb[] holds the ones touched in this pass
+ * (busy: open, both locks held) and, between passes, up to MBCACHE_MAX
+ * recently used ones kept open without any lock (idle), so that a
+ * mailbox that gets mail often is not opened, checked and closed for
+ * every message.  An idle descriptor is reused only after the locks are
+ * taken again and the name is checked to still be that very file
+ * (mb_still_named(): same inode, one link, ours); otherwise it is closed
+ * and the mailbox opened afresh.  A COMMIT drops the entry first
+ * (mbcache_forget()), since its rename leaves the descriptor on the old
+ * file and closing that descriptor later must not drop the rewrite's
+ * lock.  Only this file opens or closes those descriptors, and only
+ * while no other descriptor of the same mailbox holds a lock (in the
+ * APPEND part of a pass, or from mbcache_forget() before COMMIT locks).
+ */
+#define MBCACHE_MAX 32
+
 struct touched {
 	struct mailbox mb;
 	uint64_t start_size;     /* at the first write of this pass */
+	uint64_t used;           /* the pass that last touched it */
+	int busy;                /* touched in this pass */
 	int failed;
 };
 
@@ -101,31 +121,124 @@ static struct touched *tb;
 static size_t ntb;
 static struct answer *ans;
 static size_t nans;
+static uint64_t pass;
 
 void
 batch_begin(void)
 {
-	ntb = 0;
 	nans = 0;
+	pass++;
+}
+
+/* Opens name into t (both locks, repaired if need be); 0 / -1. */
+static int
+open_fresh(struct touched *t, const char *name)
+{
+	memset(t, 0, sizeof(*t));
+	t->busy = 1;
+	t->used = pass;
+	if (mailbox_open_locked(&t->mb, name, 1, NULL) != 0) {
+		t->failed = 1;
+		t->mb.fd = -1;
+		return -1;
+	}
+	t->start_size = t->mb.size;
+	return 0;
+}
+
+/* Takes an idle entry into this pass.  0 reused; 1 closed: open it
+ * afresh; -1 failed for this pass (cannot lock). */
+static int
+reuse(struct touched *t)
+{
+	if (!mailbox_verified(t->mb.name)) {   /* wants a repair scan */
+		mb_close(&t->mb);
+		return 1;
+	}
+	if (mb_lock(&t->mb, 2000) == -1) {
+		log_warnx("store: %s", t->mb.err);
+		mb_close(&t->mb);
+		t->busy = 1;
+		t->failed = 1;
+		t->mb.fd = -1;
+		return -1;
+	}
+	if (!mb_still_named(&t->mb)) {
+		log_debug("store: %s; opening it again", t->mb.err);
+		mb_close(&t->mb);
+		return 1;
+	}
+	t->busy = 1;
+	t->failed = 0;
+	t->used = pass;
+	t->start_size = t->mb.size;
+	return 0;
 }
 
 /* The open, locked mailbox for name in this pass, or -1. */
 static ssize_t
 touch(const char *name)
 {
-	for (size_t i = 0; i < ntb; i++)
-		if (strcmp(tb[i].mb.name, name) == 0)
-			return tb[i].failed ? -1 : (ssize_t)i;
+	for (size_t i = 0; i < ntb; i++) {
+		if (strcmp(tb[i].mb.name, name) != 0)
+			continue;
+		if (!tb[i].busy) {
+			int r = reuse(&tb[i]);
+
+			if (r == 1)
+				r = open_fresh(&tb[i], name);
+			return r == 0 ? (ssize_t)i : -1;
+		}
+		return tb[i].failed ? -1 : (ssize_t)i;
+	}
 	tb = xreallocarray(tb, ntb + 1, sizeof(*tb));
-	memset(&tb[ntb], 0, sizeof(tb[ntb]));
-	if (mailbox_open_locked(&tb[ntb].mb, name, 1, NULL) != 0) {
-		tb[ntb].failed = 1;
-		tb[ntb].mb.fd = -1;
+	if (open_fresh(&tb[ntb], name) == -1) {
 		ntb++;
 		return -1;
 	}
-	tb[ntb].start_size = tb[ntb].mb.size;
 	return (ssize_t)ntb++;
+}
+
+/* After a pass: unlock what stays cached, close the rest. */
+static void
+cache_settle(int close_all)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < ntb; i++) {
+		struct touched *t = &tb[i];
+
+		if (t->busy && !t->failed && t->mb.fd != -1) {
+			if (close_all)
+				mb_close(&t->mb);
+			else
+				mb_unlock(&t->mb);
+		}
+		t->busy = 0;
+		if (t->mb.fd != -1)
+			tb[j++] = *t;
+	}
+	ntb = j;
+	while (ntb > MBCACHE_MAX) {   /* drop the least recently used */
+		size_t old = 0;
+
+		for (size_t i = 1; i < ntb; i++)
+			if (tb[i].used < tb[old].used)
+				old = i;
+		mb_close(&tb[old].mb);
+		tb[old] = tb[--ntb];
+	}
+}
+
+void
+mbcache_forget(const char *name)
+{
+	for (size_t i = 0; i < ntb; i++)
+		if (!tb[i].busy && strcmp(tb[i].mb.name, name) == 0) {
+			mb_close(&tb[i].mb);
+			tb[i] = tb[--ntb];
+			return;
+		}
 }
 
 static void
@@ -139,7 +252,25 @@ append_reply(struct chan *c, uint32_t id, uint32_t status, const char *text)
 	chan_send(c, &m);
 }
 
-/* Checks the memfd: sealed, regular, not too big.  Maps it. */
+/* The whole sealed memfd into b[0..n).  0 / -1. */
+static int
+read_msg(int fd, unsigned char *b, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = pread(fd, b + done, n - done, (off_t)done);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+/* Checks the memfd: sealed, regular, not too big.  Reads or maps it. */
 static int
 map_message(struct chan *c, struct store_req *r, const unsigned char **p,
     size_t *n, uint32_t *st)
@@ -166,12 +297,36 @@ map_message(struct chan *c, struct store_req *r, const unsigned char **p,
 	*p = NULL;
 	if (*n == 0)
 		return 0;
+	if (*n <= MSG_READ_MAX) {
+		/* small: one pread costs less than mmap + faults + munmap */
+		unsigned char *b = xmalloc(*n);
+
+		if (read_msg(r->fd, b, *n) == -1) {
+			free(b);
+			*st = STORE_TEMPFAIL;
+			return 1;
+		}
+		*p = b;
+		return 0;
+	}
 	*p = mmap(NULL, *n, PROT_READ, MAP_PRIVATE, r->fd, 0);
 	if (*p == MAP_FAILED) {
+		*p = NULL;
 		*st = STORE_TEMPFAIL;
 		return 1;
 	}
 	return 0;
+}
+
+static void
+unmap_message(const unsigned char *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	if (n <= MSG_READ_MAX)
+		free((void *)(uintptr_t)p);
+	else
+		munmap((void *)(uintptr_t)p, n);
 }
 
 /* Undoes what this request wrote. */
@@ -286,8 +441,7 @@ out:
 	free(idx);
 	free(old);
 	free(rec);
-	if (msg)
-		munmap((void *)(uintptr_t)msg, msglen);
+	unmap_message(msg, msglen);
 }
 
 void
@@ -296,7 +450,7 @@ batch_finish(void)
 	int failed = 0;
 
 	for (size_t i = 0; i < ntb; i++) {
-		if (tb[i].failed || tb[i].mb.fd == -1)
+		if (!tb[i].busy || tb[i].failed || tb[i].mb.fd == -1)
 			continue;
 		if (tb[i].mb.size != tb[i].start_size && mb_fsync(&tb[i].mb) == -1) {
 			log_warn("store: fsync mailbox %s", tb[i].mb.name);
@@ -306,7 +460,7 @@ batch_finish(void)
 	if (failed) {
 		/* nothing of this pass may count as delivered */
 		for (size_t i = 0; i < ntb; i++) {
-			if (tb[i].failed || tb[i].mb.fd == -1)
+			if (!tb[i].busy || tb[i].failed || tb[i].mb.fd == -1)
 				continue;
 			if (mb_truncate(&tb[i].mb, tb[i].start_size) == -1)
 				mailbox_set_verified(tb[i].mb.name, 0);
@@ -324,9 +478,7 @@ batch_finish(void)
 		}
 		free(ans[i].mbs);
 	}
-	for (size_t i = 0; i < ntb; i++)
-		if (!tb[i].failed && tb[i].mb.fd != -1)
-			mb_close(&tb[i].mb);
-	ntb = 0;
+	/* after a failed fsync nothing is kept open: start afresh */
+	cache_settle(failed);
 	nans = 0;
 }

@@ -30,6 +30,9 @@
  *    at most 40 octets.
  *  - A message number outside the snapshot is answered by the worker and
  *    never sent to the store; so is a message marked deleted.
+ *  - DELE is pipelined to the store (store_send) with the next request:
+ *    +OK without a round trip; the store's answer is checked before that
+ *    request's.
  *  - After P3_MAX_BAD unparseable/invalid commands the session is closed.
  */
 #include <errno.h>
@@ -99,6 +102,10 @@ struct pop3 {
 	uint32_t retrieved, deleted;
 	uint32_t last_delay_ms;
 
+	/* DELE marks not sent yet: they go just before the next request */
+	uint32_t dele[STORE_MAX_OWED];
+	unsigned ndele;
+
 	/* arguments checked by the check functions */
 	uint32_t msgno, lines;
 	bool has_msgno;
@@ -155,9 +162,36 @@ finish(struct pop3 *p, const char *how)
 
 /* ------------------------------------------------------------ the store */
 
+/*
+ * Sends the DELE marks queued since the last request, without waiting
+ * (their answers are collected by the next store_call).  0 / -1 (the
+ * channel is dead).
+ */
+static int
+flush_deles(struct pop3 *p)
+{
+	static struct ipc_msg dreq;
+	unsigned n = p->ndele;
+
+	p->ndele = 0;
+	for (unsigned i = 0; i < n; i++) {
+		ipc_init(&dreq, MSG_DELE, 0);
+		ipc_put_u32(&dreq, p->dele[i]);
+		if (store_send(p->s, &dreq, MSG_DELE_R, P3_STORE_TIMEOUT) < 0) {
+			log_warnx("pop3 %s: store request %s failed",
+			    p->s->sessid, msg_name(MSG_DELE));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* p->req to the store, after the queued DELE marks.  0 / -1. */
 static int
 store_req(struct pop3 *p, uint32_t expect, int timeout)
 {
+	if (flush_deles(p) < 0)
+		return -1;
 	if (store_call(p->s, &p->req, &p->ans, expect, timeout) < 0) {
 		log_warnx("pop3 %s: store request %s failed", p->s->sessid,
 		    msg_name(p->req.hdr.type));
@@ -892,28 +926,25 @@ do_top(struct pop3 *p, struct pop3_cmd *cmd)
 	send_message(p, p->lines);
 }
 
+/*
+ * DELE does not wait for the store: the number was checked against the
+ * snapshot (msgno_arg), and the mark is queued and sent, pipelined, just
+ * before the next request (RETR, TOP, RSET's UNDO, COMMIT, RELEASE), so
+ * that the store reads the marks and that request in one pass; their
+ * answers are checked (STORE_OK, in order) before that request's.  A
+ * refused or lost mark kills the channel, so the session can only end
+ * without a COMMIT (nothing deleted) or with -ERR [SYS/TEMP].
+ */
 static void
 do_dele(struct pop3 *p, struct pop3_cmd *cmd)
 {
-	uint32_t status;
-
-	ipc_init(&p->req, MSG_DELE, 0);
-	ipc_put_u32(&p->req, p->msgno);
-	if (store_req(p, MSG_DELE_R, P3_STORE_TIMEOUT) < 0) {
+	if (store_dead() ||
+	    (p->ndele == STORE_MAX_OWED && flush_deles(p) < 0)) {
 		reply(p, "-ERR [SYS/TEMP] mail store unavailable");
 		finish(p, "store unavailable");
 		return;
 	}
-	ipc_drop_fd(&p->ans);
-	if (ipc_get_u32(&p->ans, &status) < 0 || ipc_end(&p->ans) < 0) {
-		reply(p, "-ERR [SYS/TEMP] mail store error");
-		finish(p, "store error");
-		return;
-	}
-	if (status != STORE_OK) {
-		reply(p, "-ERR [SYS/TEMP] cannot delete message %u", p->msgno);
-		return;
-	}
+	p->dele[p->ndele++] = p->msgno;
 	p->msgs[p->msgno - 1].deleted = true;
 	reply(p, "+OK message %u deleted", p->msgno);
 }

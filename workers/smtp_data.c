@@ -61,6 +61,68 @@ bare(struct smtp_data *d)
 	d->flags |= DATA_BARE;
 }
 
+/*
+ * A run of k octets inside a line, none of them CR or LF: what k calls of
+ * the octet-at-a-time machine would do (counters, flags, stored octets),
+ * with one copy.  An octet is stored only while no flag is set, and the
+ * flag that stops storing is set by the first octet over a limit, so the
+ * stored prefix is the one before that octet.
+ */
+static void
+text_run(struct smtp_data *d, const unsigned char *p, size_t k)
+{
+	size_t store = k;
+
+	d->raw += k;
+	if (d->max_line != 0) {
+		uint64_t room = d->linelen >= d->max_line ? 0 :
+		    (uint64_t)d->max_line - d->linelen;
+
+		if (room < store)
+			store = (size_t)room;
+	}
+	d->linelen = (uint64_t)d->linelen + k > UINT32_MAX ? UINT32_MAX :
+	    d->linelen + (uint32_t)k;
+	if (d->max_size != 0) {
+		uint64_t room = d->size >= d->max_size ? 0 : d->max_size - d->size;
+
+		if (room < store)
+			store = (size_t)room;
+	}
+	if (d->flags == 0 && d->fd >= 0) {
+		while (store > 0) {
+			size_t n = sizeof(d->buf) - d->buflen;
+
+			if (n > store)
+				n = store;
+			memcpy(d->buf + d->buflen, p, n);
+			d->buflen += n;
+			p += n;
+			store -= n;
+			if (d->buflen == sizeof(d->buf) &&
+			    smtp_data_flush(d) == -1)
+				break;
+		}
+	}
+	d->size += k;
+	if (d->max_line != 0 && d->linelen > d->max_line)
+		d->flags |= DATA_TOOLONG;
+	if (d->max_size != 0 && d->size > d->max_size)
+		d->flags |= DATA_TOOBIG;
+}
+
+/* Octets before the first CR or LF in p[0..n). */
+static size_t
+text_len(const unsigned char *p, size_t n)
+{
+	const unsigned char *lf = memchr(p, '\n', n);
+	const unsigned char *cr;
+	size_t k = lf ? (size_t)(lf - p) : n;
+
+	cr = memchr(p, '\r', k);
+	return cr ? (size_t)(cr - p) : k;
+}
+
 size_t
 smtp_data_feed(struct smtp_data *d, const unsigned char *p, size_t n)
 {
@@ -69,6 +131,22 @@ smtp_data_feed(struct smtp_data *d, const unsigned char *p, size_t n)
 
 	for (i = 0; i < n && !d->done; i++) {
 		c = p[i];
+		/*
+		 * Inside a line (or at the start of one that does not begin
+		 * with "."; or after a leading dot, which is dropped), every
+		 * octet up to the next CR or LF is plain text: one run.
+		 */
+		if (d->state == S_TEXT || d->state == S_DOT ||
+		    (d->state == S_BOL && c != '.')) {
+			size_t k = text_len(p + i, n - i);
+
+			if (k > 0) {
+				text_run(d, p + i, k);
+				d->state = S_TEXT;
+				i += k - 1;
+				continue;
+			}
+		}
 		d->raw++;
 		if (d->linelen < UINT32_MAX)
 			d->linelen++;

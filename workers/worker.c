@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,6 +35,9 @@ static int nlisten;
 static int listen_fd[CONF_MAX_LISTEN];
 static enum listen_kind listen_kind_of[CONF_MAX_LISTEN];
 static int retiring;            /* exit after the session in progress */
+static int epfd = -1;           /* the listeners (exclusive) + control */
+
+#define EP_CONTROL UINT32_MAX   /* epoll data of the control channel */
 
 /* Reads one control message; acts on MSG_SHUTDOWN.  -1 on EOF/error. */
 static int
@@ -173,6 +177,62 @@ collect_listeners(enum service svc)
 		fatalx("no listening sockets");
 }
 
+/*
+ * The idle wait: one epoll set per worker with the listening sockets
+ * registered EPOLLEXCLUSIVE, so a new connection wakes one idle worker of
+ * the pool instead of all of them (each poll()er used to wake and all but
+ * one got EAGAIN from accept4).  The kernel passes an exclusive wake-up
+ * on past a worker that is busy (not in epoll_wait), so a connection
+ * never waits for a session to end.  The control channel is registered
+ * without it.  Built before the jail: epoll_ctl (requeue_listeners) and
+ * epoll_wait/epoll_pwait are in the workers' seccomp allowlist, not
+ * epoll_create1.
+ */
+static void
+add_listeners(void)
+{
+	struct epoll_event ev;
+
+	for (int i = 0; i < nlisten; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.u32 = (uint32_t)i;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd[i], &ev) == -1)
+			fatal("epoll_ctl listener");
+	}
+}
+
+static void
+setup_epoll(void)
+{
+	struct epoll_event ev;
+
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u32 = EP_CONTROL;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, FD_CONTROL, &ev) == -1)
+		fatal("epoll_ctl control");
+	add_listeners();
+}
+
+/*
+ * After a session: to the back of the listeners' wait queues.  The kernel
+ * hands an exclusive wake-up to the first idle waiter in queue order, so
+ * without this the oldest idle worker would take every connection while
+ * the others idle until the master retires them; re-registering makes
+ * the idle workers take turns, as they did when all of them raced.
+ */
+static void
+requeue_listeners(void)
+{
+	for (int i = 0; i < nlisten; i++)
+		if (epoll_ctl(epfd, EPOLL_CTL_DEL, listen_fd[i], NULL) == -1)
+			fatal("epoll_ctl del listener");
+	add_listeners();
+}
+
 static void
 client_text(const struct sockaddr_storage *ss, char *out, size_t outsz, bool *loop)
 {
@@ -246,6 +306,7 @@ worker_main(int role)
 	signal(SIGPIPE, SIG_IGN);
 	recv_conf();
 	collect_listeners(svc);
+	setup_epoll();
 	set_nonblock(FD_STORE, 1);
 	if (conf.tls_cert[0] != '\0')
 		tls_preinit();      /* OpenSSL's config while files are visible */
@@ -257,39 +318,42 @@ worker_main(int role)
 	send_status(0, 0, "");
 
 	while (!retiring && sessions < conf.pool[svc].sessions) {
-		struct pollfd pfd[CONF_MAX_LISTEN + 1];
-		int n;
+		struct epoll_event ev[CONF_MAX_LISTEN + 1];
+		int n, ctl = 0;
 
-		pfd[0].fd = FD_CONTROL;
-		pfd[0].events = POLLIN;
-		for (int i = 0; i < nlisten; i++) {
-			pfd[i + 1].fd = listen_fd[i];
-			pfd[i + 1].events = POLLIN;
-		}
-		n = poll(pfd, (nfds_t)nlisten + 1, -1);
+		n = epoll_wait(epfd, ev, CONF_MAX_LISTEN + 1, -1);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			fatal("poll");
+			fatal("epoll_wait");
 		}
-		if (pfd[0].revents) {
-			if (control_read(NULL) == -1)
-				break;
-			continue;
-		}
-		for (int i = 0; i < nlisten; i++) {
+		for (int i = 0; i < n; i++)
+			if (ev[i].data.u32 == EP_CONTROL)
+				ctl = 1;
+		/*
+		 * The control message first; a shutdown's grace is kept in
+		 * conn for a session accepted now.  A connection whose
+		 * exclusive wake-up came in the same batch is still taken,
+		 * even when retiring: no other worker was woken for it.
+		 */
+		if (ctl && control_read(&conn) == -1)
+			break;
+		for (int i = 0; i < n; i++) {
 			struct sockaddr_storage ss = { .ss_family = AF_UNSPEC };
 			socklen_t sl = sizeof(ss);
+			uint32_t k = ev[i].data.u32;
 			int fd;
 
-			if (!pfd[i + 1].revents)
+			if (k >= (uint32_t)nlisten)
 				continue;
-			fd = accept4(listen_fd[i], (struct sockaddr *)&ss, &sl,
+			fd = accept4(listen_fd[k], (struct sockaddr *)&ss, &sl,
 			    SOCK_NONBLOCK | SOCK_CLOEXEC);
 			if (fd == -1)
 				continue;   /* another worker took it, or it left */
-			serve(role, fd, listen_kind_of[i], &ss, &sessions);
+			serve(role, fd, listen_kind_of[k], &ss, &sessions);
 			send_status(0, sessions, "");
+			if (!retiring && sessions < conf.pool[svc].sessions)
+				requeue_listeners();
 			break;
 		}
 		if (store_dead())
