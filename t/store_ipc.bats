@@ -258,3 +258,28 @@ END
 	[ "${lines[7]}" = "accounts ok" ]
 	grep -q "keeping the previous ones" "$SD/log"
 }
+
+@test "nonsense on the master's control channel is logged and ignored" {
+	run peer <<'END'
+start
+chan s smtp
+ctlraw MSG_CHANNEL 3
+ctlraw MSG_CHANNEL 8
+ctlraw MSG_ACCOUNTS 0 memfd
+ctlraw MSG_ACCOUNTS 4
+ctlraw MSG_CONF 10
+ctlraw MSG_LOOKUP 0
+ctlraw MSG_STATUS 12
+lookup s alice
+alive s
+END
+	echo "$output"
+	[ "${lines[0]}" = "started" ]
+	for i in 2 3 4 5 6 7 8; do [ "${lines[$i]}" = "ctlraw sent" ]; done
+	# the store still serves the channel it had
+	[ "${lines[9]}" = "lookup 0 alice" ]
+	[ "${lines[10]}" = "alive s" ]
+	grep -q "malformed MSG_CHANNEL from the master" "$SD/log"
+	grep -q "bad MSG_CONF from the master ignored" "$SD/log"
+	grep -q "unexpected MSG_LOOKUP from the master" "$SD/log"
+}

@@ -22,6 +22,7 @@
  *   retr NAME N [LINES [FILE]]   dele NAME N   undo NAME
  *   commit NAME                  release NAME
  *   raw NAME TYPE LEN [memfd]    (a request of LEN zero bytes)
+ *   ctlraw TYPE LEN [memfd]      (the same on the master's control channel)
  *   trunc NAME | badlen NAME | oversize NAME | twofds NAME
  *   faults appends KILLS SECONDS RCPT
  *   faults commit KILLS SECONDS RCPT
@@ -958,6 +959,21 @@ run_line(char *line)
 			printf("commit %d %u\n", st, extra);
 		else
 			printf("%s %d\n", av[0], st);
+	} else if (strcmp(av[0], "ctlraw") == 0) {
+		int fd = -1, r;
+		NEED(3);
+		ipc_init(&M, type_from(av[1]), 0);
+		for (unsigned long i = 0; i < strtoul(av[2], NULL, 10) && i < IPC_MAX_PAYLOAD; i++)
+			ipc_put_raw(&M, "", 1);
+		if (ac > 3) {
+			fd = make_memfd("x\n", 2, 1);
+			ipc_set_fd(&M, fd);
+		}
+		r = ipc_send(ctl, &M);
+		if (fd != -1)
+			close(fd);
+		control_drain(200);
+		printf("ctlraw %s\n", r == 0 ? "sent" : "failed");
 	} else if (strcmp(av[0], "raw") == 0) {
 		struct pchan *c;
 		int fd = -1, r;
