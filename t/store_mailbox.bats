@@ -94,3 +94,20 @@ END
 	[ "$(cat "$SD/spool/alice")" = "not a mailbox" ]
 	grep -q "mailbox alice is not an mbox file" "$SD/log"
 }
+
+@test "a mailbox replaced between deliveries (a local tool's rewrite) is reopened by name" {
+	run peer <<END
+start
+chan s smtp
+append s a@example.org alice @1
+sh cp -p "$SD/spool/alice" "$SD/spool/alice.rewrite" && mv "$SD/spool/alice.rewrite" "$SD/spool/alice"
+append s a@example.org alice @2
+END
+	echo "$output"
+	[ "${lines[0]}" = "started" ]
+	[[ "${lines[2]}" == "append 0"* ]]
+	[[ "${lines[4]}" == "append 0"* ]]
+	# both messages are in the file that has the name now, none went to
+	# the replaced inode the store had open
+	[ "$(grep -c '^X-Postern: uid=' "$SD/spool/alice")" -eq 2 ]
+}
