@@ -32,60 +32,11 @@
 #include "workers/tls.h"
 #include "workers/worker.h"
 #include "t/unit/check.h"
-
-struct pem {
-	char cert[8192], key[8192];
-	size_t certlen, keylen;
-};
+#include "t/unit/pemtest.h"
 
 static struct conf conf;
 static struct conn conn;
 static const char *client_sni;       /* the client asks for this name */
-
-static size_t
-bio_take(BIO *b, char *out, size_t outsz)
-{
-	char *p;
-	long n = BIO_get_mem_data(b, &p);
-
-	if (n <= 0 || (size_t)n >= outsz)
-		return 0;
-	memcpy(out, p, (size_t)n);
-	out[n] = '\0';
-	return (size_t)n;
-}
-
-/* A self-signed certificate and its key, PEM, in memory. */
-static int
-make_pem(int rsa, struct pem *o)
-{
-	EVP_PKEY *k = rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_NAME *nm;
-	BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
-	int ok;
-
-	if (k == NULL || x == NULL || cb == NULL || kb == NULL)
-		return -1;
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, k);
-	nm = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
-	    (const unsigned char *)"mail.example.org", -1, -1, 0);
-	X509_set_issuer_name(x, nm);
-	ok = X509_sign(x, k, EVP_sha256()) > 0 && PEM_write_bio_X509(cb, x) == 1 &&
-	    PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL) == 1;
-	o->certlen = bio_take(cb, o->cert, sizeof(o->cert));
-	o->keylen = bio_take(kb, o->key, sizeof(o->key));
-	BIO_free(cb);
-	BIO_free(kb);
-	X509_free(x);
-	EVP_PKEY_free(k);
-	return ok && o->certlen && o->keylen ? 0 : -1;
-}
 
 /* A forked keyholder serving one channel; exits 0 on EOF, 2 on a drop. */
 static pid_t

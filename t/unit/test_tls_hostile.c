@@ -28,11 +28,11 @@
 #include "workers/tls.h"
 #include "workers/worker.h"
 #include "t/unit/check.h"
+#include "t/unit/pemtest.h"
 
 static struct conf conf;
 static struct conn conn;
-static char cert[8192], key[8192];
-static size_t certlen, keylen;
+static struct pem pem;
 
 enum misbehave {
 	MB_CERTS_GARBAGE,       /* MSG_CERTS_R that is not a certificate list */
@@ -44,50 +44,6 @@ enum misbehave {
 	MB_SIGN_GARBAGE,        /* honest certificates, malformed MSG_SIGN_R */
 	MB_SIGN_WRONG_ID,       /* honest certificates, answers under another id */
 };
-
-static size_t
-bio_take(BIO *b, char *out, size_t outsz)
-{
-	char *p;
-	long n = BIO_get_mem_data(b, &p);
-
-	if (n <= 0 || (size_t)n >= outsz)
-		return 0;
-	memcpy(out, p, (size_t)n);
-	out[n] = '\0';
-	return (size_t)n;
-}
-
-static int
-make_pem(void)
-{
-	EVP_PKEY *k = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_NAME *nm;
-	BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
-	int ok;
-
-	if (k == NULL || x == NULL || cb == NULL || kb == NULL)
-		return -1;
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, k);
-	nm = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
-	    (const unsigned char *)"mail.example.org", -1, -1, 0);
-	X509_set_issuer_name(x, nm);
-	ok = X509_sign(x, k, EVP_sha256()) > 0 && PEM_write_bio_X509(cb, x) == 1 &&
-	    PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL) == 1;
-	certlen = bio_take(cb, cert, sizeof(cert));
-	keylen = bio_take(kb, key, sizeof(key));
-	BIO_free(cb);
-	BIO_free(kb);
-	X509_free(x);
-	EVP_PKEY_free(k);
-	return ok && certlen && keylen ? 0 : -1;
-}
 
 /* The type of the next message on fd, without taking it; 0 on EOF. */
 static uint32_t
@@ -109,7 +65,7 @@ fake_keyholder(int fd, enum misbehave how)
 	static struct ipc_msg m, a;
 	char err[256];
 
-	if (keyholder_load(0, "", cert, certlen, key, keylen, "t:1: tls-cert c",
+	if (keyholder_load(0, "", pem.cert, pem.certlen, pem.key, pem.keylen, "t:1: tls-cert c",
 	    "t:2: tls-key k", err, sizeof(err)) == -1)
 		_exit(9);
 	for (;;) {
@@ -135,7 +91,7 @@ fake_keyholder(int fd, enum misbehave how)
 			case MB_CERTS_FD:
 				ipc_put_u32(&a, 1);
 				ipc_put_str(&a, "");
-				ipc_put_bytes(&a, cert, certlen);
+				ipc_put_bytes(&a, pem.cert, pem.certlen);
 				ipc_set_fd(&a, 0);
 				break;
 			case MB_CERTS_BADPEM:
@@ -260,7 +216,7 @@ main(void)
 	strlcpy_(conf.tls_cert, "/nonexistent/c", sizeof(conf.tls_cert));
 	strlcpy_(conf.tls_key, "/nonexistent/k", sizeof(conf.tls_key));
 	tls_preinit();
-	CHECK(make_pem() == 0, "a test certificate");
+	CHECK(make_pem(0, &pem) == 0, "a test certificate");
 	init_refused(MB_CERTS_GARBAGE, "sends a malformed certificate list");
 	init_refused(MB_CERTS_COUNT, "sends no certificate");
 	init_refused(MB_CERTS_FD, "attaches a descriptor");

@@ -1,0 +1,65 @@
+/*
+ * For the TLS unit tests: a self-signed certificate and its private key,
+ * made in memory, PEM encoded.
+ */
+#ifndef POSTERN_PEMTEST_H
+#define POSTERN_PEMTEST_H
+
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+struct pem {
+	char cert[8192], key[8192];
+	size_t certlen, keylen;
+};
+
+static size_t
+bio_take(BIO *b, char *out, size_t outsz)
+{
+	char *p;
+	long n = BIO_get_mem_data(b, &p);
+
+	if (n <= 0 || (size_t)n >= outsz)
+		return 0;
+	memcpy(out, p, (size_t)n);
+	out[n] = '\0';
+	return (size_t)n;
+}
+
+/* An RSA 2048 (rsa set) or EC P-256 key and a certificate for
+ * mail.example.org valid for a day.  0 / -1. */
+static int
+make_pem(int rsa, struct pem *o)
+{
+	EVP_PKEY *k = rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *nm;
+	BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
+	int ok;
+
+	if (k == NULL || x == NULL || cb == NULL || kb == NULL)
+		return -1;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, k);
+	nm = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"mail.example.org", -1, -1, 0);
+	X509_set_issuer_name(x, nm);
+	ok = X509_sign(x, k, EVP_sha256()) > 0 && PEM_write_bio_X509(cb, x) == 1 &&
+	    PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL) == 1;
+	o->certlen = bio_take(cb, o->cert, sizeof(o->cert));
+	o->keylen = bio_take(kb, o->key, sizeof(o->key));
+	BIO_free(cb);
+	BIO_free(kb);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return ok && o->certlen && o->keylen ? 0 : -1;
+}
+
+#endif
