@@ -132,30 +132,32 @@ key_index(void *ex)
 	return v == 0 ? UINT32_MAX : (uint32_t)(v - 1);
 }
 
+/* Both RSA private-key operations go to the keyholder the same way. */
 static int
-rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to, RSA *rsa,
-    int padding)
+rsa_forward(uint32_t op, int flen, const unsigned char *from, unsigned char *to,
+    RSA *rsa, int padding)
 {
 	long n;
 
 	if (flen < 0)
 		return -1;
-	n = kh_call(key_index(RSA_get_ex_data(rsa, rsa_ex)), SIGN_RSA_PRIV_ENC,
+	n = kh_call(key_index(RSA_get_ex_data(rsa, rsa_ex)), op,
 	    (uint32_t)padding, from, (size_t)flen, to, (size_t)RSA_size(rsa));
 	return n < 0 ? -1 : (int)n;
+}
+
+static int
+rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to, RSA *rsa,
+    int padding)
+{
+	return rsa_forward(SIGN_RSA_PRIV_ENC, flen, from, to, rsa, padding);
 }
 
 static int
 rsa_priv_dec(int flen, const unsigned char *from, unsigned char *to, RSA *rsa,
     int padding)
 {
-	long n;
-
-	if (flen < 0)
-		return -1;
-	n = kh_call(key_index(RSA_get_ex_data(rsa, rsa_ex)), SIGN_RSA_PRIV_DEC,
-	    (uint32_t)padding, from, (size_t)flen, to, (size_t)RSA_size(rsa));
-	return n < 0 ? -1 : (int)n;
+	return rsa_forward(SIGN_RSA_PRIV_DEC, flen, from, to, rsa, padding);
 }
 
 static int
