@@ -7,7 +7,9 @@
 #
 # Environment: BENCH_ROUNDS (default 7, at least 3), BENCH_TMPDIR (where
 # the temporary instance directory goes, default /var/tmp: a disk, not a
-# tmpfs, so that fsync means something), BENCH_KEEP=1 keeps the directory.
+# tmpfs, so that fsync means something), BENCH_KEEP=1 keeps the directory,
+# BENCH_WORKLOADS (default all: "smtp_small smtp_large pop3_retr pop3_dele
+# login") runs only those in the rounds, for profiling one of them.
 # Needs root: it creates system users, starts Postfix and Dovecot, and
 # postern drops privileges as in production.  Prints one line per metric
 # and leaves the same table in BUILD/bench-results.txt.
@@ -15,6 +17,7 @@ set -eu
 
 POSTERND=${1:?usage: sh bench/run.sh BUILD/posternd}
 ROUNDS=${BENCH_ROUNDS:-7}
+WORKLOADS=${BENCH_WORKLOADS:-smtp_small smtp_large pop3_retr pop3_dele login}
 HERE=$(cd "$(dirname "$0")" && pwd)
 POSTERND=$(cd "$(dirname "$POSTERND")" && pwd)/$(basename "$POSTERND")
 OUT=$(dirname "$POSTERND")/bench-results.txt
@@ -502,11 +505,18 @@ python3 "$HERE/mkmbox.py" "$B/tmpl" $NACC 500 4096 "$DOMAIN"
 round=1
 while [ $round -le "$ROUNDS" ]; do
 	say "round $round of $ROUNDS"
-	for s in postern peer; do smtp $s small; done
-	for s in postern peer; do smtp $s large; done
-	for s in postern peer; do pop3 $s retr; done
-	for s in postern peer; do pop3 $s dele; done
-	for s in postern peer; do login $s; done
+	for w in $WORKLOADS; do
+		for s in postern peer; do
+			case $w in
+			smtp_small) smtp $s small ;;
+			smtp_large) smtp $s large ;;
+			pop3_retr) pop3 $s retr ;;
+			pop3_dele) pop3 $s dele ;;
+			login) login $s ;;
+			*) die "BENCH_WORKLOADS: unknown workload $w" ;;
+			esac
+		done
+	done
 	round=$((round + 1))
 done
 empty_spools

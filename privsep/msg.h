@@ -56,12 +56,20 @@ enum msg_type {
 			     count x (u64 wire octets, str uid) */
 	MSG_RETR,         /* u32 msgno (1-based, within the snapshot),
 			     u32 body lines (LIM_ALL_LINES = whole message: RETR;
-			     otherwise TOP n lines) */
-	MSG_RETR_R,       /* u32 enum store_status; when STORE_OK: u64 length,
-			     fd = sealed memfd with the message, LF line ends,
-			     unquoted, without postern's internal header */
-	MSG_DELE,         /* u32 msgno: mark for deletion at COMMIT */
-	MSG_DELE_R,       /* u32 enum store_status */
+			     otherwise TOP n lines), u32 ahead (0..LIM_RETR_AHEAD,
+			     0 with TOP): how many of the following messages the
+			     worker would also like (read-ahead) */
+	MSG_RETR_R,       /* u32 enum store_status; when STORE_OK: u32 n
+			     (1..1 + ahead), n x (u32 msgno, u64 length), fd =
+			     sealed memfd with the n messages one after the other,
+			     LF line ends, unquoted, without postern's internal
+			     header.  The first is msgno; the others follow it in
+			     order, skipping those marked deleted, and add at most
+			     LIM_RETR_AHEAD_BYTES */
+	MSG_DELE,         /* u32 n (1..LIM_DELE_BATCH), n x u32 msgno: mark for
+			     deletion at COMMIT; all or none */
+	MSG_DELE_R,       /* u32 enum store_status (STORE_NOSUCH: one was marked
+			     already, none marked by this request) */
 	MSG_UNDO,         /* empty: unmark everything (POP3 RSET) */
 	MSG_UNDO_R,       /* u32 enum store_status */
 	MSG_COMMIT,       /* empty: the UPDATE state; expunge marked, release */

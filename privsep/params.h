@@ -30,6 +30,13 @@
 #define LIM_LOGLINE         1024
 /* MSG_RETR body lines meaning "the whole message". */
 #define LIM_ALL_LINES       0xffffffffu
+/* Messages a RETR may ask for beyond the one asked (POP3 read-ahead), and
+ * the bytes they may add to the answer: the first message always comes
+ * whole, whatever its size. */
+#define LIM_RETR_AHEAD      63
+#define LIM_RETR_AHEAD_BYTES (1024u * 1024u)
+/* DELE marks one MSG_DELE may carry. */
+#define LIM_DELE_BATCH      1024
 /* The SMTP command line, CRLF included (RFC 5321 4.5.3.1.4). */
 #define LIM_SMTP_CMDLINE    512
 /* The POP3 command line, CRLF included (RFC 2449 4). */

@@ -16,8 +16,8 @@ static const struct dispatch_row table[] = {
 	{ MSG_APPEND,  SMTP_K, CS_OPEN,  4 + 4 + 4 + 4 + 1, IPC_MAX_PAYLOAD, FD_REQUIRED, MSG_APPEND_R },
 	{ MSG_AUTH,    POP3_K, CS_OPEN,  4 + 4 + 4, 12 + LIM_POP3_CMDLINE + LIM_PASSWORD + LIM_ADDR,
 	  FD_FORBIDDEN, MSG_AUTH_R },
-	{ MSG_RETR,    POP3_K, CS_BOUND, 8, 8, FD_FORBIDDEN, MSG_RETR_R },
-	{ MSG_DELE,    POP3_K, CS_BOUND, 4, 4, FD_FORBIDDEN, MSG_DELE_R },
+	{ MSG_RETR,    POP3_K, CS_BOUND, 12, 12, FD_FORBIDDEN, MSG_RETR_R },
+	{ MSG_DELE,    POP3_K, CS_BOUND, 8, 4 + 4 * LIM_DELE_BATCH, FD_FORBIDDEN, MSG_DELE_R },
 	{ MSG_UNDO,    POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_UNDO_R },
 	{ MSG_COMMIT,  POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_COMMIT_R },
 	{ MSG_RELEASE, POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_RELEASE_R },
@@ -116,12 +116,25 @@ req_decode(struct ipc_msg *m, struct store_req *r, const char **why)
 			return -1;
 		break;
 	case MSG_RETR:
-		if (ipc_get_u32(m, &r->msgno) == -1 || ipc_get_u32(m, &r->lines) == -1)
+		if (ipc_get_u32(m, &r->msgno) == -1 || ipc_get_u32(m, &r->lines) == -1 ||
+		    ipc_get_u32(m, &r->ahead) == -1)
 			return -1;
+		if (r->ahead > LIM_RETR_AHEAD ||
+		    (r->ahead > 0 && r->lines != LIM_ALL_LINES)) {
+			*why = "RETR read-ahead out of range";
+			return -1;
+		}
 		break;
 	case MSG_DELE:
-		if (ipc_get_u32(m, &r->msgno) == -1)
+		if (ipc_get_u32(m, &r->ndele) == -1)
 			return -1;
+		if (r->ndele == 0 || r->ndele > LIM_DELE_BATCH) {
+			*why = "DELE count out of range";
+			return -1;
+		}
+		for (uint32_t i = 0; i < r->ndele; i++)
+			if (ipc_get_u32(m, &r->dele[i]) == -1)
+				return -1;
 		break;
 	case MSG_UNDO:
 	case MSG_COMMIT:

@@ -44,7 +44,9 @@ struct store_req {
 	char name[LIM_POP3_CMDLINE + 1];         /* AUTH */
 	char password[LIM_PASSWORD + 1];
 	char addr[LIM_ADDR + 1];
-	uint32_t msgno, lines;                   /* RETR, DELE */
+	uint32_t msgno, lines, ahead;            /* RETR */
+	uint32_t ndele;                          /* DELE */
+	uint32_t dele[LIM_DELE_BATCH];
 };
 
 /* The row for m on a channel of this kind and state, or NULL with *why

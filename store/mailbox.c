@@ -664,26 +664,76 @@ mb_fsync(struct mailbox *mb)
 
 /* ---- reading ---- */
 
+/*
+ * Reads ents[0..n) (increasing offsets), each whole or header + lines body
+ * lines, unquoted, one after the other into one malloc'ed buffer; lens[i]
+ * is the length of message i in it.  Messages that follow each other in
+ * the file are read with one pread.  0 / -1.
+ */
 int
-mb_read_msg(int fd, const struct mbox_ent *e, uint32_t lines,
-    unsigned char **out, size_t *outlen)
+mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
+    uint32_t lines, unsigned char **out, size_t *outlen, uint64_t *lens)
 {
-	size_t n = (size_t)e->skip + (size_t)e->clen;
-	unsigned char *raw, *o;
+	unsigned char *raw = NULL, *o;
+	size_t cap = 0, total = 0, olen = 0;
 
-	if (e->clen > SIZE_MAX / 2 || (raw = malloc(n ? n : 1)) == NULL)
-		return -1;
-	if (pread_full(fd, raw, n, (off_t)e->off) != (ssize_t)n ||
-	    n < 5 || memcmp(raw, "From ", 5) != 0 ||
-	    (o = malloc((size_t)e->clen + 1)) == NULL) {
-		free(raw);
-		errno = EIO;
-		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (ents[i]->clen > SIZE_MAX / 4 || ents[i]->clen > SIZE_MAX / 4 - total) {
+			errno = EFBIG;
+			return -1;
+		}
+		total += (size_t)ents[i]->clen;
 	}
-	*outlen = mbox_unquote(raw + e->skip, (size_t)e->clen, lines, o);
+	/* mbox_unquote() may add a final line end to each */
+	if ((o = malloc(total + n + 1)) == NULL)
+		return -1;
+	for (size_t i = 0, j; i < n; i = j) {
+		uint64_t span;
+
+		/* ents[i..j): one run of adjacent messages */
+		for (j = i + 1; j < n && ents[j - 1]->off + ents[j - 1]->len == ents[j]->off &&
+		    ents[j]->off - ents[i]->off <= SIZE_MAX / 4; j++)
+			;
+		span = ents[j - 1]->off - ents[i]->off + ents[j - 1]->skip + ents[j - 1]->clen;
+		if (span > SIZE_MAX / 2) {
+			errno = EFBIG;
+			goto fail;
+		}
+		if (span > cap) {
+			unsigned char *nr = realloc(raw, (size_t)span);
+
+			if (nr == NULL)
+				goto fail;
+			raw = nr;
+			cap = (size_t)span;
+		}
+		if (pread_full(fd, raw, (size_t)span, (off_t)ents[i]->off) != (ssize_t)span) {
+			errno = EIO;
+			goto fail;
+		}
+		for (size_t k = i; k < j; k++) {
+			uint64_t at = ents[k]->off - ents[i]->off;
+			const unsigned char *m = raw + at;
+
+			if (ents[k]->skip + ents[k]->clen < 5 ||
+			    at + ents[k]->skip + ents[k]->clen > span ||
+			    memcmp(m, "From ", 5) != 0) {
+				errno = EIO;
+				goto fail;
+			}
+			lens[k] = mbox_unquote(m + ents[k]->skip, (size_t)ents[k]->clen,
+			    lines, o + olen);
+			olen += (size_t)lens[k];
+		}
+	}
 	free(raw);
 	*out = o;
+	*outlen = olen;
 	return 0;
+fail:
+	free(raw);
+	free(o);
+	return -1;
 }
 
 /* ---- COMMIT ---- */

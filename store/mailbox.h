@@ -79,10 +79,11 @@ int mb_append(struct mailbox *mb, const void *rec, size_t n);
 int mb_truncate(struct mailbox *mb, uint64_t size);
 int mb_fsync(struct mailbox *mb);     /* the file, and the dir if created */
 
-/* Reads message e (whole, or header + lines body lines) unquoted into a
- * malloc'ed buffer.  0 / -1. */
-int mb_read_msg(int fd, const struct mbox_ent *e, uint32_t lines,
-    unsigned char **out, size_t *outlen);
+/* Reads the messages ents[0..n) (in file order; each whole, or header +
+ * lines body lines) unquoted, one after the other, into one malloc'ed
+ * buffer; lens[i] is the length of the i-th.  0 / -1. */
+int mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
+    uint32_t lines, unsigned char **out, size_t *outlen, uint64_t *lens);
 
 /*
  * The COMMIT rewrite: with both locks held, rescans the file, writes every

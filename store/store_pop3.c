@@ -187,13 +187,20 @@ snap_msg(struct chan *c, uint32_t msgno)
 	return &c->snap.v[msgno - 1];
 }
 
+/*
+ * RETR / TOP: message msgno, and for a RETR up to r->ahead of the
+ * unmarked messages after it (read-ahead), all in one sealed memfd.
+ */
 static void
 handle_retr(struct chan *c, struct store_req *r)
 {
 	static struct ipc_msg m;
 	const struct mbox_ent *e = snap_msg(c, r->msgno);
+	const struct mbox_ent *pick[1 + LIM_RETR_AHEAD];
+	uint32_t no[1 + LIM_RETR_AHEAD];
+	uint64_t lens[1 + LIM_RETR_AHEAD], extra = 0;
 	unsigned char *buf = NULL;
-	size_t n = 0;
+	size_t n = 0, len = 0;
 	int fd;
 
 	if (e == NULL)
@@ -202,12 +209,23 @@ handle_retr(struct chan *c, struct store_req *r)
 		status_reply(c, MSG_RETR_R, r->id, STORE_NOSUCH);
 		return;
 	}
-	if (c->mfd == -1 || mb_read_msg(c->mfd, e, r->lines, &buf, &n) == -1) {
+	no[n] = r->msgno;
+	pick[n++] = e;
+	for (size_t i = r->msgno; i < c->snap.n && n < 1 + (size_t)r->ahead; i++) {
+		if (c->marks[i])
+			continue;
+		if (c->snap.v[i].clen > LIM_RETR_AHEAD_BYTES - extra)
+			break;
+		extra += c->snap.v[i].clen;
+		no[n] = (uint32_t)(i + 1);
+		pick[n++] = &c->snap.v[i];
+	}
+	if (c->mfd == -1 || mb_read_msgs(c->mfd, pick, n, r->lines, &buf, &len, lens) == -1) {
 		log_warn("store: reading message %u of %s", r->msgno, c->account);
 		status_reply(c, MSG_RETR_R, r->id, STORE_TEMPFAIL);
 		return;
 	}
-	fd = sealed_memfd("postern-msg", buf, n);
+	fd = sealed_memfd("postern-msg", buf, len);
 	free(buf);
 	if (fd == -1) {
 		log_warn("store: message memfd");
@@ -216,22 +234,32 @@ handle_retr(struct chan *c, struct store_req *r)
 	}
 	ipc_init(&m, MSG_RETR_R, r->id);
 	ipc_put_u32(&m, STORE_OK);
-	ipc_put_u64(&m, (uint64_t)n);
+	ipc_put_u32(&m, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		ipc_put_u32(&m, no[i]);
+		ipc_put_u64(&m, lens[i]);
+	}
 	ipc_set_fd(&m, fd);
 	chan_send(c, &m);
 	close(fd);
 }
 
+/* DELE marks, all or none (a number twice in one request is refused). */
 static void
 handle_dele(struct chan *c, struct store_req *r)
 {
-	if (snap_msg(c, r->msgno) == NULL)
-		return;
-	if (c->marks[r->msgno - 1]) {
-		status_reply(c, MSG_DELE_R, r->id, STORE_NOSUCH);
-		return;
+	for (uint32_t i = 0; i < r->ndele; i++)
+		if (snap_msg(c, r->dele[i]) == NULL)
+			return;
+	for (uint32_t i = 0; i < r->ndele; i++) {
+		if (c->marks[r->dele[i] - 1]) {
+			while (i-- > 0)
+				c->marks[r->dele[i] - 1] = 0;
+			status_reply(c, MSG_DELE_R, r->id, STORE_NOSUCH);
+			return;
+		}
+		c->marks[r->dele[i] - 1] = 1;
 	}
-	c->marks[r->msgno - 1] = 1;
 	status_reply(c, MSG_DELE_R, r->id, STORE_OK);
 }
 

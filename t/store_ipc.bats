@@ -132,6 +132,61 @@ END
 	grep -q "outside the snapshot" "$SD/log"
 }
 
+@test "RETR read-ahead: the unmarked messages that follow, bounded in count and bytes" {
+	# five messages of 300 KiB, then two small ones
+	for i in 1 2 3 4 5; do
+		python3 -c "import sys; sys.stdout.write('Subject: big $i\n\n' + ('x' * 99 + '\n') * 3072)" \
+			>"$SD/big$i"
+	done
+	printf 'Subject: small\n\nhello\n' >"$SD/small"
+	run peer <<END
+start
+chan s smtp
+append s a@example.org alice $SD/big1
+append s a@example.org alice $SD/big2
+append s a@example.org alice $SD/big3
+append s a@example.org alice $SD/big4
+append s a@example.org alice $SD/big5
+append s a@example.org alice $SD/small
+append s a@example.org alice $SD/small
+chan p pop3
+auth p alice alicepw
+retr p 2 4294967295 $SD/one
+ahead p 1 63 $SD/many
+ahead p 6 63
+ahead p 6 0
+deles p 5 6
+ahead p 4 63
+ahead p 5 63
+deles p 2 2
+deles p 5
+ahead p 1 1
+ahead p 3 64
+END
+	echo "$output"
+	[[ "${lines[10]}" == "auth 0 delay=0 count=7 "* ]]
+	[[ "${lines[11]}" == "retr 0 len="* ]]
+	# 1 MiB of read-ahead: messages 2, 3, 4 (300 KiB each), not 5
+	[[ "${lines[12]}" =~ ^"ahead 0 n=4 1:"[0-9]+" 2:"[0-9]+" 3:"[0-9]+" 4:"[0-9]+$ ]]
+	[ "${lines[13]}" = "ahead 0 n=2 6:51 7:51" ]
+	[ "${lines[14]}" = "ahead 0 n=1 6:51" ]
+	[ "${lines[15]}" = "deles 0" ]
+	# the marked 5 and 6 are skipped; a marked message itself is STORE_NOSUCH (5)
+	[[ "${lines[16]}" =~ ^"ahead 0 n=2 4:"[0-9]+" 7:51"$ ]]
+	[ "${lines[17]}" = "ahead 5 n=0" ]
+	# a number twice: refused, and nothing marked by it
+	[ "${lines[18]}" = "deles 5" ]
+	[ "${lines[19]}" = "deles 5" ]
+	[[ "${lines[20]}" =~ ^"ahead 0 n=2 1:"[0-9]+" 2:"[0-9]+$ ]]
+	# more than LIM_RETR_AHEAD drops the channel
+	[ "${lines[21]}" = "ahead eof" ]
+	grep -q "RETR read-ahead out of range" "$SD/log"
+	# message 2 inside the read-ahead is byte for byte the one RETR gives
+	one=$(wc -c <"$SD/one")
+	len1=$(sed -n 's/^ahead 0 n=4 1:\([0-9]*\) .*/\1/p' <<<"${lines[12]}")
+	cmp <(tail -c +$((len1 + 1)) "$SD/many" | head -c "$one") "$SD/one"
+}
+
 @test "malformed frames: truncated, bad length, oversize, two descriptors" {
 	run peer <<'END'
 start

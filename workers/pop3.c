@@ -31,8 +31,13 @@
  *  - A message number outside the snapshot is answered by the worker and
  *    never sent to the store; so is a message marked deleted.
  *  - DELE is pipelined to the store (store_send) with the next request:
- *    +OK without a round trip; the store's answer is checked before that
+ *    +OK without a round trip; the marks queued since the last request go
+ *    in one message, and the store's answer is checked before that
  *    request's.
+ *  - RETR reads ahead: a client that reads its messages in order gets
+ *    them from the memfd of an earlier answer, which holds up to
+ *    1 + LIM_RETR_AHEAD messages (send_message()).  The memfd is closed at
+ *    the end of the session.
  *  - After P3_MAX_BAD unparseable/invalid commands the session is closed.
  */
 #include <errno.h>
@@ -103,8 +108,16 @@ struct pop3 {
 	uint32_t last_delay_ms;
 
 	/* DELE marks not sent yet: they go just before the next request */
-	uint32_t dele[STORE_MAX_OWED];
+	uint32_t dele[LIM_DELE_BATCH];
 	unsigned ndele;
+
+	/* read-ahead: the messages of the last RETR answer, in one memfd */
+	int ra_fd;
+	uint32_t ra_n;
+	uint32_t ra_no[1 + LIM_RETR_AHEAD];
+	uint64_t ra_off[1 + LIM_RETR_AHEAD], ra_len[1 + LIM_RETR_AHEAD];
+	uint32_t ra_ahead;              /* how many more the last RETR asked */
+	uint32_t ra_next;               /* what a sequential reader asks next */
 
 	/* arguments checked by the check functions */
 	uint32_t msgno, lines;
@@ -163,9 +176,9 @@ finish(struct pop3 *p, const char *how)
 /* ------------------------------------------------------------ the store */
 
 /*
- * Sends the DELE marks queued since the last request, without waiting
- * (their answers are collected by the next store_call).  0 / -1 (the
- * channel is dead).
+ * Sends the DELE marks queued since the last request, in one message,
+ * without waiting (its answer is collected by the next store_call).
+ * 0 / -1 (the channel is dead).
  */
 static int
 flush_deles(struct pop3 *p)
@@ -173,15 +186,17 @@ flush_deles(struct pop3 *p)
 	static struct ipc_msg dreq;
 	unsigned n = p->ndele;
 
+	if (n == 0)
+		return 0;
 	p->ndele = 0;
-	for (unsigned i = 0; i < n; i++) {
-		ipc_init(&dreq, MSG_DELE, 0);
+	ipc_init(&dreq, MSG_DELE, 0);
+	ipc_put_u32(&dreq, n);
+	for (unsigned i = 0; i < n; i++)
 		ipc_put_u32(&dreq, p->dele[i]);
-		if (store_send(p->s, &dreq, MSG_DELE_R, P3_STORE_TIMEOUT) < 0) {
-			log_warnx("pop3 %s: store request %s failed",
-			    p->s->sessid, msg_name(MSG_DELE));
-			return -1;
-		}
+	if (store_send(p->s, &dreq, MSG_DELE_R, P3_STORE_TIMEOUT) < 0) {
+		log_warnx("pop3 %s: store request %s failed",
+		    p->s->sessid, msg_name(MSG_DELE));
+		return -1;
 	}
 	return 0;
 }
@@ -849,23 +864,51 @@ do_uidl(struct pop3 *p, struct pop3_cmd *cmd)
 	reply(p, ".");
 }
 
-/* RETR (lines == LIM_ALL_LINES) and TOP. */
+/* ----------------------------------------------------- RETR and TOP */
+
 static void
-send_message(struct pop3 *p, uint32_t lines)
+ra_drop(struct pop3 *p)
+{
+	if (p->ra_fd >= 0)
+		close(p->ra_fd);
+	p->ra_fd = -1;
+	p->ra_n = 0;
+}
+
+/* The read-ahead slot that holds message no, or -1. */
+static int
+ra_find(const struct pop3 *p, uint32_t no)
+{
+	for (uint32_t i = 0; i < p->ra_n; i++)
+		if (p->ra_no[i] == no)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Asks the store for message p->msgno (whole, or its header and lines
+ * body lines for TOP) and, for a RETR, up to ahead of the messages after
+ * it; the answer replaces the read-ahead slots (p->msgno in slot 0).
+ * 0 ok; 1 the store could not read it (the client was told); -1 the
+ * session is over (the client was told).
+ */
+static int
+fetch(struct pop3 *p, uint32_t lines, uint32_t ahead)
 {
 	struct stat st;
-	uint32_t status;
-	uint64_t len, wire;
-	int fd, r;
-	bool top = lines != LIM_ALL_LINES;
+	uint32_t status, n, no;
+	uint64_t len, off = 0;
+	int fd;
 
+	ra_drop(p);
 	ipc_init(&p->req, MSG_RETR, 0);
 	ipc_put_u32(&p->req, p->msgno);
 	ipc_put_u32(&p->req, lines);
+	ipc_put_u32(&p->req, ahead);
 	if (store_req(p, MSG_RETR_R, P3_STORE_TIMEOUT) < 0) {
 		reply(p, "-ERR [SYS/TEMP] mail store unavailable");
 		finish(p, "store unavailable");
-		return;
+		return -1;
 	}
 	fd = p->ans.fd;
 	p->ans.fd = -1;
@@ -875,42 +918,93 @@ send_message(struct pop3 *p, uint32_t lines)
 		if (fd >= 0 || ipc_end(&p->ans) < 0)
 			goto bad;
 		reply(p, "-ERR [SYS/TEMP] cannot read message %u", p->msgno);
-		return;
+		return 1;
 	}
-	if (ipc_get_u64(&p->ans, &len) < 0 || ipc_end(&p->ans) < 0 || fd < 0 ||
-	    fstat(fd, &st) < 0 || st.st_size < 0 || (uint64_t)st.st_size != len)
+	if (ipc_get_u32(&p->ans, &n) < 0 || n == 0 || n > 1 + ahead)
 		goto bad;
-	if (top)
-		reply(p, "+OK top of message follows");
-	else {
-		if (pop3_wire_octets(fd, len, &wire) < 0)
+	for (uint32_t i = 0; i < n; i++) {
+		if (ipc_get_u32(&p->ans, &no) < 0 || ipc_get_u64(&p->ans, &len) < 0 ||
+		    (i == 0 && no != p->msgno) ||
+		    (i > 0 && (no <= p->ra_no[i - 1] || no > p->count)) ||
+		    len > UINT64_MAX - off)
 			goto bad;
-		if (wire != p->msgs[p->msgno - 1].octets)
-			log_warnx("pop3 %s: message %u is %" PRIu64 " octets, "
-			    "listed as %" PRIu64, p->s->sessid, p->msgno, wire,
-			    p->msgs[p->msgno - 1].octets);
-		reply(p, "+OK %" PRIu64 " octets", wire);
+		p->ra_no[i] = no;
+		p->ra_off[i] = off;
+		p->ra_len[i] = len;
+		off += len;
 	}
-	r = pop3_send_message(p->c, fd, len, p->timeout);
-	close(fd);
-	if (r == P3_OUT_READERR) {
-		log_warn("pop3 %s: reading message %u", p->s->sessid, p->msgno);
-		finish(p, "store error");
-		return;
-	}
-	if (r != 0) {
-		conn_failed(p, r);
-		return;
-	}
-	if (!top)
-		p->retrieved++;
-	return;
+	if (ipc_end(&p->ans) < 0 || fd < 0 || fstat(fd, &st) < 0 ||
+	    st.st_size < 0 || (uint64_t)st.st_size != off)
+		goto bad;
+	p->ra_fd = fd;
+	p->ra_n = n;
+	return 0;
 bad:
 	if (fd >= 0)
 		close(fd);
 	log_warnx("pop3 %s: malformed RETR_R from the store", p->s->sessid);
 	reply(p, "-ERR [SYS/TEMP] mail store error");
 	finish(p, "store error");
+	return -1;
+}
+
+/*
+ * RETR (lines == LIM_ALL_LINES) and TOP.  A RETR is served from the
+ * read-ahead slots when the message is there; otherwise it is fetched,
+ * with a read-ahead that doubles (up to LIM_RETR_AHEAD) while the client
+ * reads the messages in order and starts again at 0 when it jumps, as a
+ * file system's read-ahead does.  TOP fetches just the lines it needs.
+ */
+static void
+send_message(struct pop3 *p, uint32_t lines)
+{
+	bool top = lines != LIM_ALL_LINES;
+	uint64_t wire;
+	int i, r;
+
+	if (top || (i = ra_find(p, p->msgno)) < 0) {
+		uint32_t ahead = 0;
+
+		if (!top) {
+			if (p->msgno == p->ra_next)
+				ahead = p->ra_ahead >= LIM_RETR_AHEAD / 2 ?
+				    LIM_RETR_AHEAD : 2 * p->ra_ahead + 1;
+			p->ra_ahead = ahead;
+		}
+		if (fetch(p, lines, ahead) != 0)
+			return;
+		i = 0;
+	}
+	if (top)
+		reply(p, "+OK top of message follows");
+	else {
+		if (pop3_wire_octets(p->ra_fd, p->ra_off[i], p->ra_len[i], &wire) < 0) {
+			r = P3_OUT_READERR;
+			goto failed;
+		}
+		if (wire != p->msgs[p->msgno - 1].octets)
+			log_warnx("pop3 %s: message %u is %" PRIu64 " octets, "
+			    "listed as %" PRIu64, p->s->sessid, p->msgno, wire,
+			    p->msgs[p->msgno - 1].octets);
+		reply(p, "+OK %" PRIu64 " octets", wire);
+	}
+	r = pop3_send_message(p->c, p->ra_fd, p->ra_off[i], p->ra_len[i], p->timeout);
+	if (top)
+		ra_drop(p);     /* cut short: never served to a RETR */
+	if (r == 0) {
+		if (!top) {
+			p->retrieved++;
+			p->ra_next = p->msgno + 1;
+		}
+		return;
+	}
+failed:
+	if (r == P3_OUT_READERR) {
+		log_warn("pop3 %s: reading message %u", p->s->sessid, p->msgno);
+		finish(p, "store error");
+		return;
+	}
+	conn_failed(p, r);
 }
 
 static void
@@ -939,7 +1033,7 @@ static void
 do_dele(struct pop3 *p, struct pop3_cmd *cmd)
 {
 	if (store_dead() ||
-	    (p->ndele == STORE_MAX_OWED && flush_deles(p) < 0)) {
+	    (p->ndele == LIM_DELE_BATCH && flush_deles(p) < 0)) {
 		reply(p, "-ERR [SYS/TEMP] mail store unavailable");
 		finish(p, "store unavailable");
 		return;
@@ -1105,12 +1199,14 @@ pop3_session(struct session *s)
 	p->timeout = s->conf->pop3_timeout_ms > 0 &&
 	    s->conf->pop3_timeout_ms < (uint32_t)INT32_MAX ?
 	    (int)s->conf->pop3_timeout_ms : (int)P3_DEFAULT_TIMEOUT;
-	p->req.fd = p->ans.fd = -1;
+	p->req.fd = p->ans.fd = p->ra_fd = -1;
+	p->ra_next = 1;
 	p->end = "unknown";
 	log_debug("pop3 %s: session from %s", s->sessid, s->client);
 
 	run(p);
 	release(p);
+	ra_drop(p);
 
 	log_info("pop3 session %s: client=%s account=%s retrieved=%u "
 	    "deleted=%u sent=%" PRIu64 " end=%s", s->sessid, s->client,

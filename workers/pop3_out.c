@@ -74,15 +74,17 @@ pread_exact(int fd, unsigned char *buf, size_t n, uint64_t off)
 }
 
 int
-pop3_wire_octets(int fd, uint64_t len, uint64_t *wire)
+pop3_wire_octets(int fd, uint64_t base, uint64_t len, uint64_t *wire)
 {
 	unsigned char buf[P3_OUT_CHUNK];
 	uint64_t off = 0, w = 0;
 
+	if (base > UINT64_MAX - len)
+		return -1;
 	while (off < len) {
 		size_t n = len - off < sizeof(buf) ? (size_t)(len - off) : sizeof(buf);
 
-		if (pread_exact(fd, buf, n, off) < 0)
+		if (pread_exact(fd, buf, n, base + off) < 0)
 			return -1;
 		for (size_t i = 0; i < n; i++)
 			w += buf[i] == '\n' ? 2 : 1;
@@ -104,7 +106,8 @@ queue(struct conn *c, const unsigned char *p, size_t n, int timeout_ms)
 }
 
 int
-pop3_send_message(struct conn *c, int fd, uint64_t len, int timeout_ms)
+pop3_send_message(struct conn *c, int fd, uint64_t base, uint64_t len,
+    int timeout_ms)
 {
 	unsigned char in[P3_OUT_CHUNK], out[2 * P3_OUT_CHUNK + 8];
 	struct dotstuff d;
@@ -112,10 +115,12 @@ pop3_send_message(struct conn *c, int fd, uint64_t len, int timeout_ms)
 	size_t n;
 	int r;
 
+	if (base > UINT64_MAX - len)
+		return P3_OUT_READERR;
 	dotstuff_init(&d);
 	while (off < len) {
 		n = len - off < sizeof(in) ? (size_t)(len - off) : sizeof(in);
-		if (pread_exact(fd, in, n, off) < 0)
+		if (pread_exact(fd, in, n, base + off) < 0)
 			return P3_OUT_READERR;
 		off += n;
 		n = dotstuff_chunk(&d, in, n, out);

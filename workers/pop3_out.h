@@ -37,22 +37,24 @@ size_t dotstuff_chunk(struct dotstuff *d, const unsigned char *in, size_t n,
 size_t dotstuff_end(struct dotstuff *d, unsigned char *out);
 
 /*
- * The octets RETR sends for len bytes of fd (before dot-stuffing): len plus
- * one CR per LF.  Reads fd with pread in chunks.  0 ok, -1 read error.
+ * The octets RETR sends for the len bytes of fd at off (before
+ * dot-stuffing): len plus one CR per LF.  Reads fd with pread in chunks.
+ * 0 ok, -1 read error.
  */
-int pop3_wire_octets(int fd, uint64_t len, uint64_t *wire);
+int pop3_wire_octets(int fd, uint64_t off, uint64_t len, uint64_t *wire);
 
 /* pop3_send_message() result when the message fd could not be read */
 #define P3_OUT_READERR  (-100)
 
 /*
- * Streams len bytes of fd (read with pread from offset 0) to the client,
+ * Streams the len bytes of fd at off (read with pread) to the client,
  * CRLF-converted and dot-stuffed, with the terminating ".".  Waits at most
  * timeout_ms for the client each time the output buffer is flushed.
  * Returns 0 when all was queued (the caller flushes), a negative CONN_*
  * code when the client failed, or P3_OUT_READERR when fd could not be read
  * (the answer is cut short: the session must end).
  */
-int pop3_send_message(struct conn *c, int fd, uint64_t len, int timeout_ms);
+int pop3_send_message(struct conn *c, int fd, uint64_t off, uint64_t len,
+    int timeout_ms);
 
 #endif

@@ -20,6 +20,9 @@
  *   unsealed NAME RCPT           (APPEND with a memfd that is not sealed)
  *   auth NAME USER PASS [ADDR]   list NAME
  *   retr NAME N [LINES [FILE]]   dele NAME N   undo NAME
+ *   ahead NAME N AHEAD [FILE]    (RETR N reading AHEAD more: "ahead 0 n=K
+ *                                 NO:LEN ...")
+ *   deles NAME N...              (one DELE request with every N)
  *   commit NAME                  release NAME
  *   raw NAME TYPE LEN [memfd]    (a request of LEN zero bytes)
  *   ctlraw TYPE LEN [memfd]      (the same on the master's control channel)
@@ -488,17 +491,24 @@ do_auth(struct pchan *c, const char *user, const char *pass, const char *addr,
 	return 0;
 }
 
-/* RETR into a malloc'ed buffer; status or -1/-2. */
+/*
+ * RETR with read-ahead: the messages in *buf one after the other, their
+ * numbers and lengths in no[]/lens[] (*n of them, at most 1 + ahead).
+ * Status or -1/-2.
+ */
 static int
-do_retr(struct pchan *c, uint32_t n, uint32_t lines, char **buf, size_t *len)
+do_retr_ahead(struct pchan *c, uint32_t first, uint32_t lines, uint32_t ahead,
+    char **buf, size_t *len, uint32_t *no, uint64_t *lens, uint32_t *n)
 {
+	struct stat sb;
+	uint64_t tot = 0;
 	uint32_t st;
-	uint64_t l;
 	int r;
 
 	ipc_init(&M, MSG_RETR, 0);
-	ipc_put_u32(&M, n);
+	ipc_put_u32(&M, first);
 	ipc_put_u32(&M, lines);
+	ipc_put_u32(&M, ahead);
 	r = call(c, 10000);
 	if (r != 1)
 		return r == 0 ? -2 : -1;
@@ -506,15 +516,33 @@ do_retr(struct pchan *c, uint32_t n, uint32_t lines, char **buf, size_t *len)
 		return -1;
 	if (st != STORE_OK)
 		return (int)st;
-	if (ipc_get_u64(&A, &l) == -1 || A.fd < 0)
+	if (ipc_get_u32(&A, n) == -1 || *n == 0 || *n > 1 + ahead ||
+	    *n > 1 + LIM_RETR_AHEAD || A.fd < 0)
 		return -1;
-	*buf = xmalloc((size_t)l + 1);
-	if (pread(A.fd, *buf, (size_t)l, 0) != (ssize_t)l)
+	for (uint32_t i = 0; i < *n; i++) {
+		if (ipc_get_u32(&A, &no[i]) == -1 || ipc_get_u64(&A, &lens[i]) == -1)
+			return -1;
+		tot += lens[i];
+	}
+	if (ipc_end(&A) == -1 || fstat(A.fd, &sb) == -1 || (uint64_t)sb.st_size != tot)
 		return -1;
-	(*buf)[l] = '\0';
-	*len = (size_t)l;
+	*buf = xmalloc((size_t)tot + 1);
+	if (pread(A.fd, *buf, (size_t)tot, 0) != (ssize_t)tot)
+		return -1;
+	(*buf)[tot] = '\0';
+	*len = (size_t)tot;
 	ipc_drop_fd(&A);
 	return 0;
+}
+
+/* RETR (no read-ahead) into a malloc'ed buffer; status or -1/-2. */
+static int
+do_retr(struct pchan *c, uint32_t n, uint32_t lines, char **buf, size_t *len)
+{
+	uint32_t no[1], k;
+	uint64_t lens[1];
+
+	return do_retr_ahead(c, n, lines, 0, buf, len, no, lens, &k);
 }
 
 static int
@@ -524,8 +552,10 @@ simple(struct pchan *c, uint32_t type, int has_no, uint32_t no, uint32_t *extra)
 	int r;
 
 	ipc_init(&M, type, 0);
-	if (has_no)
+	if (has_no) {
+		ipc_put_u32(&M, 1);    /* DELE: one mark */
 		ipc_put_u32(&M, no);
+	}
 	r = call(c, 30000);
 	if (r != 1)
 		return r == 0 ? -2 : -1;
@@ -945,6 +975,48 @@ run_line(char *line)
 		else
 			printf("retr %d len=%zu\n", st, len);
 		free(b);
+	} else if (strcmp(av[0], "ahead") == 0) {
+		uint32_t no[1 + LIM_RETR_AHEAD + 8], n = 0;
+		uint64_t lens[1 + LIM_RETR_AHEAD + 8];
+		char *b = NULL;
+		size_t len = 0;
+		int st;
+		NEED(4);
+		st = do_retr_ahead(chan_get(av[1]), (uint32_t)strtoul(av[2], NULL, 10),
+		    LIM_ALL_LINES, (uint32_t)strtoul(av[3], NULL, 10), &b, &len, no, lens, &n);
+		if (st == 0 && ac > 4) {
+			FILE *f = fopen(av[4], "w");
+			if (f) {
+				fwrite(b, 1, len, f);
+				fclose(f);
+			}
+		}
+		if (st == -2)
+			printf("ahead eof\n");
+		else {
+			printf("ahead %d n=%u", st, st == 0 ? n : 0);
+			for (uint32_t i = 0; st == 0 && i < n; i++)
+				printf(" %u:%llu", no[i], (unsigned long long)lens[i]);
+			printf("\n");
+		}
+		free(b);
+	} else if (strcmp(av[0], "deles") == 0) {
+		struct pchan *c;
+		uint32_t st;
+		int r;
+		NEED(3);
+		c = chan_get(av[1]);
+		ipc_init(&M, MSG_DELE, 0);
+		ipc_put_u32(&M, (uint32_t)(ac - 2));
+		for (int i = 2; i < ac; i++)
+			ipc_put_u32(&M, (uint32_t)strtoul(av[i], NULL, 10));
+		r = call(c, 10000);
+		if (r == 0)
+			printf("deles eof\n");
+		else if (r != 1 || ipc_get_u32(&A, &st) == -1)
+			printf("deles -1\n");
+		else
+			printf("deles %u\n", st);
 	} else if (strcmp(av[0], "dele") == 0 || strcmp(av[0], "undo") == 0 ||
 	    strcmp(av[0], "release") == 0 || strcmp(av[0], "commit") == 0) {
 		uint32_t t = av[0][0] == 'd' ? MSG_DELE : av[0][0] == 'u' ? MSG_UNDO :

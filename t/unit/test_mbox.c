@@ -84,14 +84,47 @@ retr(const char *name, const struct mbox_ent *e, uint32_t lines, size_t *n)
 {
 	struct mailbox mb;
 	unsigned char *out = NULL;
+	uint64_t len = 0;
 
 	mb_init(&mb, dfd, name);
 	if (mb_open(&mb, 0) != 0)
 		return NULL;
-	if (mb_read_msg(mb.fd, e, lines, &out, n) == -1)
+	if (mb_read_msgs(mb.fd, &e, 1, lines, &out, n, &len) == -1 || len != *n)
 		out = NULL;
 	mb_close(&mb);
 	return out;
+}
+
+/* The messages pick[0..k) of l read in one call: the same bytes as one by
+ * one, lengths included. */
+static int
+retr_many_same(const char *name, const struct mbox_list *l, const size_t *pick,
+    size_t k)
+{
+	const struct mbox_ent *ents[16];
+	uint64_t lens[16];
+	struct mailbox mb;
+	unsigned char *all = NULL;
+	size_t n = 0, at = 0;
+	int ok;
+
+	mb_init(&mb, dfd, name);
+	if (k > 16 || mb_open(&mb, 0) != 0)
+		return 0;
+	for (size_t i = 0; i < k; i++)
+		ents[i] = &l->v[pick[i]];
+	ok = mb_read_msgs(mb.fd, ents, k, LIM_ALL_LINES, &all, &n, lens) == 0;
+	mb_close(&mb);
+	for (size_t i = 0; ok && i < k; i++) {
+		size_t gl = 0;
+		unsigned char *g = retr(name, &l->v[pick[i]], LIM_ALL_LINES, &gl);
+
+		ok = g != NULL && lens[i] == gl && at + gl <= n && memcmp(all + at, g, gl) == 0;
+		at += gl;
+		free(g);
+	}
+	free(all);
+	return ok && at == n;
 }
 
 static off_t
@@ -166,6 +199,17 @@ test_roundtrip(void)
 		    (unsigned long long)l.v[i].wire, el + lf);
 		free(e);
 		free(g);
+	}
+	/* several in one read (POP3 read-ahead): adjacent, with gaps, all */
+	{
+		static const size_t adj[] = { 1, 2, 3 }, gaps[] = { 0, 2, 4, 6 };
+		size_t every[16];
+
+		for (size_t i = 0; i < l.n && i < 16; i++)
+			every[i] = i;
+		CHECK(retr_many_same("rt", &l, adj, 3), "3 adjacent messages in one read");
+		CHECK(retr_many_same("rt", &l, gaps, 4), "4 messages with gaps in one read");
+		CHECK(retr_many_same("rt", &l, every, l.n), "all %zu messages in one read", l.n);
 	}
 	/* TOP 1 of message 0: Return-Path, Subject, blank, one line */
 	{

@@ -85,9 +85,13 @@ test_wire_octets(void)
 	uint64_t w = 0;
 	int fd = memfd_with("a\nbb\n\nc", 7);
 
-	CHECK(fd >= 0 && pop3_wire_octets(fd, 7, &w) == 0 && w == 10,
-	    "wire octets count one CR per LF (pread, offset ignored)");
-	CHECK(pop3_wire_octets(fd, 8, &w) < 0, "short file is an error");
+	CHECK(fd >= 0 && pop3_wire_octets(fd, 0, 7, &w) == 0 && w == 10,
+	    "wire octets count one CR per LF (pread, file offset ignored)");
+	CHECK(pop3_wire_octets(fd, 0, 8, &w) < 0, "short file is an error");
+	CHECK(pop3_wire_octets(fd, 2, 4, &w) == 0 && w == 6,
+	    "wire octets of a part (a message of a read-ahead memfd)");
+	CHECK(pop3_wire_octets(fd, 4, 4, &w) < 0, "a part past the end is an error");
+	CHECK(pop3_wire_octets(fd, UINT64_MAX, 2, &w) < 0, "offset overflow is an error");
 	close(fd);
 }
 
@@ -126,6 +130,28 @@ receive_and_compare(int sock, const unsigned char *orig, size_t n)
 	return ended && !bad && pos == n;
 }
 
+/* One message out of a memfd holding several (RETR read-ahead). */
+static void
+test_stream_part(void)
+{
+	static const char all[] = "Subject: a\n\none\nSubject: b\n\n.dot\nend\n";
+	static const unsigned char want[] = "Subject: b\n\n.dot\nend\n";
+	static struct conn c;
+	int sv[2], fd = memfd_with(all, sizeof(all) - 1);
+
+	CHECK(fd >= 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "memfd, socketpair");
+	conn_init(&c, sv[1], -1);
+	CHECK(pop3_send_message(&c, fd, 16, sizeof(want) - 1, 10000) == 0 &&
+	    conn_flush(&c, 10000) == CONN_OK, "the second message sent");
+	CHECK(receive_and_compare(sv[0], want, sizeof(want) - 1),
+	    "exactly the second message, dot-stuffed, then the end line");
+	CHECK(pop3_send_message(&c, fd, 30, 20, 10000) == P3_OUT_READERR,
+	    "a part past the end of the memfd is a read error");
+	close(sv[0]);
+	close(sv[1]);
+	close(fd);
+}
+
 static void
 test_stream_big(void)
 {
@@ -150,7 +176,7 @@ test_stream_big(void)
 		if (read(go[0], &b, 1) != 1)
 			_exit(2);
 		conn_init(&c, sv[1], -1);
-		r = pop3_send_message(&c, fd, n, 10000);
+		r = pop3_send_message(&c, fd, 0, n, 10000);
 		if (r == 0)
 			r = conn_flush(&c, 10000) == CONN_OK ? 0 : 1;
 		_exit(r == 0 ? 0 : 1);
@@ -186,6 +212,7 @@ main(void)
 {
 	test_convert();
 	test_wire_octets();
+	test_stream_part();
 	test_stream_big();
 	return check_done();
 }

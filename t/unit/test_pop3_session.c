@@ -96,7 +96,7 @@ fake_store(int sock, uint32_t delay_ms)
 
 	for (;;) {
 		char name[300], pw[300], addr[100], buf[512];
-		uint32_t no, lines, ndel = 0;
+		uint32_t no, lines, ahead, ndel = 0;
 		static int del[NMSGS];
 		int r = ipc_recv(sock, &req);
 
@@ -145,31 +145,65 @@ fake_store(int sock, uint32_t delay_ms)
 			break;
 		case MSG_RETR:
 			if (!bound || ipc_get_u32(&req, &no) < 0 ||
-			    ipc_get_u32(&req, &lines) < 0)
+			    ipc_get_u32(&req, &lines) < 0 ||
+			    ipc_get_u32(&req, &ahead) < 0 ||
+			    ahead > LIM_RETR_AHEAD ||
+			    (ahead > 0 && lines != LIM_ALL_LINES))
 				_exit(3);
 			if (no < 1 || no > NMSGS) {
 				ev("OUT-OF-RANGE:%u ", no);
 				_exit(4);   /* the real store drops the channel */
 			}
-			ev("R%u/%d ", no, lines == LIM_ALL_LINES ? -1 : (int)lines);
-			{
-				size_t n = lines == LIM_ALL_LINES ? strlen(msgs[no - 1]) :
-				    top_of(msgs[no - 1], lines, buf);
-				const char *src = lines == LIM_ALL_LINES ? msgs[no - 1] : buf;
+			if (ahead > 0)
+				ev("R%u/-1+%u ", no, ahead);
+			else
+				ev("R%u/%d ", no, lines == LIM_ALL_LINES ? -1 : (int)lines);
+			if (lines != LIM_ALL_LINES) {
+				size_t n = top_of(msgs[no - 1], lines, buf);
+
 				ipc_put_u32(&ans, STORE_OK);
+				ipc_put_u32(&ans, 1);
+				ipc_put_u32(&ans, no);
 				ipc_put_u64(&ans, n);
-				ipc_set_fd(&ans, memfd_of(src, n));
+				ipc_set_fd(&ans, memfd_of(buf, n));
+			} else {
+				/* as the real store: no, then the unmarked ones after it */
+				char all[512];
+				size_t n = 0;
+				uint32_t pick[NMSGS], np = 0;
+
+				pick[np++] = no;
+				for (uint32_t k = no + 1; k <= NMSGS && np < 1 + ahead; k++)
+					if (!del[k - 1])
+						pick[np++] = k;
+				ipc_put_u32(&ans, STORE_OK);
+				ipc_put_u32(&ans, np);
+				for (uint32_t k = 0; k < np; k++) {
+					size_t l = strlen(msgs[pick[k] - 1]);
+
+					memcpy(all + n, msgs[pick[k] - 1], l);
+					n += l;
+					ipc_put_u32(&ans, pick[k]);
+					ipc_put_u64(&ans, l);
+				}
+				ipc_set_fd(&ans, memfd_of(all, n));
 			}
 			break;
 		case MSG_DELE:
-			if (!bound || ipc_get_u32(&req, &no) < 0)
+			if (!bound || ipc_get_u32(&req, &ndel) < 0 || ndel == 0 ||
+			    ndel > LIM_DELE_BATCH)
 				_exit(3);
-			if (no < 1 || no > NMSGS) {
-				ev("OUT-OF-RANGE:%u ", no);
-				_exit(4);
+			for (uint32_t k = 0; k < ndel; k++) {
+				if (ipc_get_u32(&req, &no) < 0)
+					_exit(3);
+				if (no < 1 || no > NMSGS) {
+					ev("OUT-OF-RANGE:%u ", no);
+					_exit(4);
+				}
+				ev("D%u ", no);
+				del[no - 1] = 1;
 			}
-			ev("D%u ", no);
-			del[no - 1] = 1;
+			ndel = 0;
 			ipc_put_u32(&ans, STORE_OK);
 			break;
 		case MSG_UNDO:
@@ -486,7 +520,35 @@ test_transaction(void)
 	    "hello\r\n..\r\nworld\r\n.\r\n", (unsigned long long)wire_of(msgs[0]));
 	CHECK(has(want), "RETR 1 CRLF and dot-stuffed");
 	CHECK(has("\r\n\r\n...dots\r\nFrom me\r\n.\r\n"), "RETR 2 dot-stuffed");
-	CHECK(strcmp(events, "A:alice R1/-1 R2/-1 C0 ") == 0, "events %s", events);
+	/* RETR 1 reads one message ahead, so RETR 2 asks the store nothing */
+	CHECK(strcmp(events, "A:alice R1/-1+1 C0 ") == 0, "events %s", events);
+
+	/* in order: the read-ahead doubles while the client reads on */
+	run(LOGIN "RETR 1\r\nRETR 2\r\nRETR 3\r\nQUIT\r\n");
+	CHECK(has("\r\n\r\n...dots\r\nFrom me\r\n.\r\n") &&
+	    has("Subject: three\r\n\r\nl1\r\nl2\r\nl3\r\n.\r\n"),
+	    "RETR 2 and 3 from the read-ahead");
+	CHECK(strcmp(events, "A:alice R1/-1+1 R3/-1+3 C0 ") == 0, "events %s", events);
+
+	/* out of order: no read-ahead */
+	run(LOGIN "RETR 3\r\nRETR 2\r\nQUIT\r\n");
+	CHECK(has("Subject: three\r\n") && has("\r\n...dots\r\n"), "RETR 3, 2");
+	CHECK(strcmp(events, "A:alice R3/-1 R2/-1 C0 ") == 0, "events %s", events);
+
+	/* the marks go first, in one request; the read-ahead skips them */
+	run(LOGIN "DELE 2\r\nDELE 3\r\nRETR 1\r\nRETR 2\r\nRSET\r\nRETR 2\r\n"
+	    "RETR 3\r\nQUIT\r\n");
+	CHECK(has("-ERR message 2 already deleted"), "RETR of a marked message");
+	CHECK(strcmp(events, "A:alice D2 D3 R1/-1+1 U R2/-1+3 C0 ") == 0,
+	    "events %s", events);
+	CHECK(has("Subject: three\r\n\r\nl1\r\nl2\r\nl3\r\n.\r\n"),
+	    "RETR 3 after RSET");
+
+	/* TOP is never read ahead, and leaves nothing for a RETR */
+	run(LOGIN "RETR 1\r\nTOP 2 0\r\nRETR 2\r\nQUIT\r\n");
+	CHECK(has("+OK top of message follows\r\nSubject: two\r\nX: y\r\n\r\n.\r\n") &&
+	    has("\r\n...dots\r\nFrom me\r\n.\r\n"), "TOP 2 0 then RETR 2");
+	CHECK(strcmp(events, "A:alice R1/-1+1 R2/0 R2/-1+3 C0 ") == 0, "events %s", events);
 
 	run(LOGIN "TOP 1 0\r\nTOP 1 1\r\nTOP 3 100\r\nQUIT\r\n");
 	CHECK(has("+OK top of message follows\r\nSubject: one\r\n\r\n.\r\n"),
@@ -548,7 +610,7 @@ test_bad_arguments(void)
 	    "retr 0001 works");
 	CHECK(has("-ERR argument too long"), "41-octet argument");
 	CHECK(strstr(events, "OUT-OF-RANGE") == NULL &&
-	    strcmp(events, "A:alice R1/-1 C0 ") == 0,
+	    strcmp(events, "A:alice R1/-1+1 C0 ") == 0,
 	    "no bad number reached the store (%s)", events);
 
 	{

@@ -101,8 +101,43 @@ test_dispatch(void)
 	start(MSG_RETR);
 	ipc_put_u32(&m, 1);
 	CHECK(decode(&why) == -1 && strcmp(why, "malformed request") == 0, "RETR without the line count");
+	start(MSG_RETR);
+	ipc_put_u32(&m, 1);
+	ipc_put_u32(&m, LIM_ALL_LINES);
+	CHECK(decode(&why) == -1 && strcmp(why, "malformed request") == 0, "RETR without the read-ahead");
+	ipc_put_u32(&m, LIM_RETR_AHEAD);
+	CHECK(decode(&why) == 0, "RETR with the most read-ahead decodes");
+	start(MSG_RETR);
+	ipc_put_u32(&m, 1);
+	ipc_put_u32(&m, LIM_ALL_LINES);
+	ipc_put_u32(&m, LIM_RETR_AHEAD + 1);
+	CHECK(decode(&why) == -1 && strcmp(why, "RETR read-ahead out of range") == 0,
+	    "RETR reading too far ahead: %s", why);
+	start(MSG_RETR);
+	ipc_put_u32(&m, 1);
+	ipc_put_u32(&m, 5);
+	ipc_put_u32(&m, 1);
+	CHECK(decode(&why) == -1 && strcmp(why, "RETR read-ahead out of range") == 0,
+	    "TOP with a read-ahead: %s", why);
 	start(MSG_DELE);
-	CHECK(decode(&why) == -1 && strcmp(why, "malformed request") == 0, "DELE without a number");
+	CHECK(decode(&why) == -1 && strcmp(why, "malformed request") == 0, "DELE without a count");
+	start(MSG_DELE);
+	ipc_put_u32(&m, 0);
+	ipc_put_u32(&m, 1);
+	CHECK(decode(&why) == -1 && strcmp(why, "DELE count out of range") == 0,
+	    "DELE of no message: %s", why);
+	start(MSG_DELE);
+	ipc_put_u32(&m, LIM_DELE_BATCH + 1);
+	ipc_put_u32(&m, 1);
+	CHECK(decode(&why) == -1 && strcmp(why, "DELE count out of range") == 0,
+	    "DELE of too many messages: %s", why);
+	start(MSG_DELE);
+	ipc_put_u32(&m, 2);
+	ipc_put_u32(&m, 1);
+	CHECK(decode(&why) == -1 && strcmp(why, "malformed request") == 0,
+	    "DELE of 2 naming 1: %s", why);
+	ipc_put_u32(&m, 3);
+	CHECK(decode(&why) == 0, "DELE of 2 naming 2 decodes");
 	start(MSG_READY);
 	CHECK(decode(&why) == -1 && strcmp(why, "unknown request") == 0, "MSG_READY is no request: %s", why);
 	start(MSG_COMMIT);
