@@ -162,6 +162,11 @@ chmod 640 "$B/dovecot/passwd"
 
 # ---- postern --------------------------------------------------------------
 
+pools_conf() {
+	[ "${BENCH_POOLS:-}" = default ] && return 0
+	printf 'smtp-min-spare 8\nsmtp-max 32\npop3-min-spare 10\npop3-max 32\n'
+}
+
 postern_conf() {
 	cat >"$B/postern/postern.conf" <<EOF
 # bench/run.sh: pools sized for 8-10 parallel sessions
@@ -176,10 +181,7 @@ store-user _postern-store
 key-user _postern-key
 empty-dir $B/postern/empty
 pidfile $B/postern/postern.pid
-smtp-min-spare 8
-smtp-max 32
-pop3-min-spare 10
-pop3-max 32
+$(pools_conf)
 max-sessions-per-ip 0
 max-conn-per-ip-per-minute 0
 shutdown-grace 2s

@@ -3,6 +3,7 @@
  * terminating "." line (RFC 1939 3).  See pop3_out.h.
  */
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "pop3_out.h"
@@ -18,23 +19,29 @@ size_t
 dotstuff_chunk(struct dotstuff *d, const unsigned char *in, size_t n,
     unsigned char *out)
 {
-	size_t o = 0;
+	size_t i = 0, o = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char b = in[i];
+	/* a line at a time: memchr and memcpy, not a test per byte */
+	while (i < n) {
+		const unsigned char *lf;
+		size_t run;
 
-		if (d->bol && b == '.')
+		if (d->bol && in[i] == '.')
 			out[o++] = '.';
-		if (b == '\n') {
+		lf = memchr(in + i, '\n', n - i);
+		run = lf != NULL ? (size_t)(lf - (in + i)) : n - i;
+		memcpy(out + o, in + i, run);
+		o += run;
+		i += run;
+		d->wire += run;
+		if (lf != NULL) {
 			out[o++] = '\r';
 			out[o++] = '\n';
 			d->wire += 2;
 			d->bol = 1;
-		} else {
-			out[o++] = b;
-			d->wire++;
-			d->bol = 0;
-		}
+			i++;
+		} else
+			d->bol = 0;    /* run > 0: the chunk ends inside a line */
 	}
 	return o;
 }
@@ -86,8 +93,10 @@ pop3_wire_octets(int fd, uint64_t base, uint64_t len, uint64_t *wire)
 
 		if (pread_exact(fd, buf, n, base + off) < 0)
 			return -1;
-		for (size_t i = 0; i < n; i++)
-			w += buf[i] == '\n' ? 2 : 1;
+		w += n;
+		for (const unsigned char *p = buf, *end = buf + n;
+		    (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+			w++;
 		off += n;
 	}
 	*wire = w;

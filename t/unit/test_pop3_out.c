@@ -69,6 +69,64 @@ test_convert(void)
 	    "header, blank, dots");
 }
 
+/* RFC 1939 3 a byte at a time: the model the line-wise writer must match. */
+static size_t
+model(const unsigned char *in, size_t n, unsigned char *out, uint64_t *wire)
+{
+	size_t o = 0;
+	int bol = 1;
+
+	*wire = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (bol && in[i] == '.')
+			out[o++] = '.';
+		if (in[i] == '\n') {
+			out[o++] = '\r';
+			*wire += 1;
+		}
+		out[o++] = in[i];
+		*wire += 1;
+		bol = in[i] == '\n';
+	}
+	if (!bol) {
+		out[o++] = '\r';
+		out[o++] = '\n';
+	}
+	memcpy(out + o, ".\r\n", 3);
+	return o + 3;
+}
+
+/* Random messages of '.', 'a', LF, in random chunk sizes, against the model. */
+static void
+test_convert_random(void)
+{
+	static const char alphabet[] = "..a\n";
+	static char in[600];
+	static unsigned char want[2000], got[2000];
+	unsigned seed = 12345, bad = 0;
+
+	for (int round = 0; round < 2000; round++) {
+		size_t n = (size_t)(rand_r(&seed) % sizeof(in)), o = 0, step;
+		uint64_t ww, gw;
+		struct dotstuff d;
+
+		for (size_t i = 0; i < n; i++)
+			in[i] = alphabet[rand_r(&seed) % 4];
+		step = 1 + (size_t)(rand_r(&seed) % 64);
+		dotstuff_init(&d);
+		for (size_t i = 0; i < n; i += step) {
+			size_t k = n - i < step ? n - i : step;
+			o += dotstuff_chunk(&d, (const unsigned char *)in + i, k, got + o);
+		}
+		gw = d.wire;
+		o += dotstuff_end(&d, got + o);
+		if (model((const unsigned char *)in, n, want, &ww) != o ||
+		    memcmp(want, got, o) != 0 || ww != gw)
+			bad++;
+	}
+	CHECK(bad == 0, "2000 random messages in random chunks match the byte model (%u differ)", bad);
+}
+
 static int
 memfd_with(const void *p, size_t n)
 {
@@ -211,6 +269,7 @@ int
 main(void)
 {
 	test_convert();
+	test_convert_random();
 	test_wire_octets();
 	test_stream_part();
 	test_stream_big();
