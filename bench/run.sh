@@ -9,7 +9,9 @@
 # the temporary instance directory goes, default /var/tmp: a disk, not a
 # tmpfs, so that fsync means something), BENCH_KEEP=1 keeps the directory,
 # BENCH_WORKLOADS (default all: "smtp_small smtp_large pop3_retr pop3_dele
-# login") runs only those in the rounds, for profiling one of them.
+# login") runs only those in the rounds, for profiling one of them,
+# BENCH_POOLS=spare runs postern with 8 + 10 spare workers instead of its
+# default pools.
 # Needs root: it creates system users, starts Postfix and Dovecot, and
 # postern drops privileges as in production.  Prints one line per metric
 # and leaves the same table in BUILD/bench-results.txt.
@@ -162,14 +164,21 @@ chmod 640 "$B/dovecot/passwd"
 
 # ---- postern --------------------------------------------------------------
 
+# postern runs with its default pools (2 spare workers per service, grown
+# on demand up to 50), as the peers run with theirs; BENCH_POOLS=spare
+# keeps a worker waiting for every parallel session of the workloads
+SPARE_POOLS='smtp-min-spare 8
+smtp-max 32
+pop3-min-spare 10
+pop3-max 32'
 pools_conf() {
-	[ "${BENCH_POOLS:-}" = default ] && return 0
-	printf 'smtp-min-spare 8\nsmtp-max 32\npop3-min-spare 10\npop3-max 32\n'
+	[ "${BENCH_POOLS:-default}" = spare ] && echo "$SPARE_POOLS"
+	return 0
 }
 
 postern_conf() {
 	cat >"$B/postern/postern.conf" <<EOF
-# bench/run.sh: pools sized for 8-10 parallel sessions
+# bench/run.sh: the defaults, but for the per-address limits
 hostname bench.localhost
 domain $DOMAIN
 listen smtp 127.0.0.1:$PT_SMTP
@@ -461,35 +470,36 @@ for n in 1 2 3; do
 done
 say "idle: postern $a; postfix+dovecot $b"
 
-# the same with postern's default pools (2 spare workers per service), for
-# context: the bench's pools above keep 18 workers waiting
+# the same with 8 + 10 spare workers (a worker waiting for every parallel
+# session of the workloads), for context: each idle worker is one more
+# process of libc + libcrypto
 set -- $(python3 -c '
 import socket
 ss = [socket.socket() for _ in range(2)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
-mkdir -m 755 "$B/postern-defpools" "$B/postern-defpools/empty"
+mkdir -m 755 "$B/postern-spare" "$B/postern-spare/empty"
 grep -v -e '^smtp-' -e '^pop3-' -e '^listen ' -e '^empty-dir ' -e '^pidfile ' -e '^spool ' \
-	"$B/postern/postern.conf" >"$B/postern-defpools/postern.conf"
-printf 'listen smtp 127.0.0.1:%s\nlisten pop3 127.0.0.1:%s\nempty-dir %s\npidfile %s\nspool %s\n' \
-	"$1" "$2" "$B/postern-defpools/empty" "$B/postern-defpools/pid" "$B/postern-defpools/spool" \
-	>>"$B/postern-defpools/postern.conf"
-"$POSTERND" -d -f "$B/postern-defpools/postern.conf" >>"$B/postern-defpools/log" 2>&1 &
+	"$B/postern/postern.conf" >"$B/postern-spare/postern.conf"
+printf 'listen smtp 127.0.0.1:%s\nlisten pop3 127.0.0.1:%s\nempty-dir %s\npidfile %s\nspool %s\n%s\n' \
+	"$1" "$2" "$B/postern-spare/empty" "$B/postern-spare/pid" "$B/postern-spare/spool" \
+	"$SPARE_POOLS" >>"$B/postern-spare/postern.conf"
+"$POSTERND" -d -f "$B/postern-spare/postern.conf" >>"$B/postern-spare/log" 2>&1 &
 PT2_PID=$!
 if greets "$1" "220 " && greets "$2" "+OK"; then
 	sleep 3
 	for n in 1 2 3; do
 		a=$(python3 "$HERE/rss.py" "$PT2_PID")
 		b=$(python3 "$HERE/rss.py" "$(pf_root)" "$(dc_root)")
-		record rss_idle_default_pools_mib postern "$(mib "$(kv "$a" rss_kib)")"
-		record rss_idle_default_pools_mib peer "$(mib "$(kv "$b" rss_kib)")"
-		record procs_idle_default_pools postern "$(kv "$a" procs)"
-		record procs_idle_default_pools peer "$(kv "$b" procs)"
+		record rss_idle_spare_pools_mib postern "$(mib "$(kv "$a" rss_kib)")"
+		record rss_idle_spare_pools_mib peer "$(mib "$(kv "$b" rss_kib)")"
+		record procs_idle_spare_pools postern "$(kv "$a" procs)"
+		record procs_idle_spare_pools peer "$(kv "$b" procs)"
 		sleep 1
 	done
-	say "idle, default pools: postern $a"
+	say "idle, 8 + 10 spare workers: postern $a"
 else
-	say "warning: postern with default pools did not come up; see $B/postern-defpools/log"
+	say "warning: postern with spare pools did not come up; see $B/postern-spare/log"
 fi
 kill -TERM "$PT2_PID" 2>/dev/null || true
 n=0
