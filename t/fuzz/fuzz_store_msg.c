@@ -41,6 +41,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (req_decode(&m, &r, &why) == 0) {
 		if (r.type == MSG_APPEND && (r.nacc == 0 || r.nacc > LIM_APPEND_ACCOUNTS))
 			abort();
+		if (r.type == MSG_RETR && (r.ahead > LIM_RETR_AHEAD ||
+		    (r.ahead > 0 && r.lines != LIM_ALL_LINES)))
+			abort();
+		if (r.type == MSG_DELE && (r.ndele == 0 || r.ndele > LIM_DELE_BATCH))
+			abort();
 		if (strlen(r.local) > LIM_PATH || strlen(r.password) > LIM_PASSWORD)
 			abort();
 	}

@@ -32,6 +32,7 @@ static const char *msgs[] = {
 #define NMSGS 3
 
 static char events[8192];       /* what the fake store saw, "A R1 D2 C " */
+static int hostile_retr;        /* > 0: the fake store's RETR_R is bad (test_hostile_retr) */
 static int ev_pipe[2];
 
 static uint64_t
@@ -86,6 +87,69 @@ top_of(const char *m, uint32_t k, char *out)
 	n = (size_t)(b - m);
 	memcpy(out, m, n);
 	return n;
+}
+
+/* A broken RETR_R for message no (after STORE_OK), by hostile_retr. */
+static void
+hostile_answer(struct ipc_msg *ans, uint32_t no, uint32_t ahead)
+{
+	const char *m = msgs[no - 1];
+	size_t l = strlen(m);
+
+	switch (hostile_retr) {
+	case 1:                 /* no message at all */
+		ipc_put_u32(ans, 0);
+		ipc_set_fd(ans, memfd_of(m, l));
+		break;
+	case 2:                 /* more messages than asked for */
+		ipc_put_u32(ans, ahead + 2);
+		for (uint32_t k = 0; k < ahead + 2; k++) {
+			ipc_put_u32(ans, no);
+			ipc_put_u64(ans, 0);
+		}
+		ipc_set_fd(ans, memfd_of(m, 0));
+		break;
+	case 3:                 /* another message than the one asked */
+		ipc_put_u32(ans, 1);
+		ipc_put_u32(ans, no == 1 ? 2 : 1);
+		ipc_put_u64(ans, l);
+		ipc_set_fd(ans, memfd_of(m, l));
+		break;
+	case 4:                 /* lengths that do not add up to the memfd */
+		ipc_put_u32(ans, 1);
+		ipc_put_u32(ans, no);
+		ipc_put_u64(ans, l + 1);
+		ipc_set_fd(ans, memfd_of(m, l));
+		break;
+	case 5:                 /* a length that overflows the offsets */
+		ipc_put_u32(ans, 2);
+		ipc_put_u32(ans, no);
+		ipc_put_u64(ans, UINT64_MAX);
+		ipc_put_u32(ans, no + 1);
+		ipc_put_u64(ans, 2);
+		ipc_set_fd(ans, memfd_of(m, 1));
+		break;
+	case 6:                 /* read-ahead out of order, or past the snapshot */
+		ipc_put_u32(ans, 2);
+		ipc_put_u32(ans, no);
+		ipc_put_u64(ans, l);
+		ipc_put_u32(ans, NMSGS + 1);
+		ipc_put_u64(ans, 0);
+		ipc_set_fd(ans, memfd_of(m, l));
+		break;
+	case 7:                 /* no descriptor */
+		ipc_put_u32(ans, 1);
+		ipc_put_u32(ans, no);
+		ipc_put_u64(ans, l);
+		break;
+	default:                /* trailing bytes */
+		ipc_put_u32(ans, 1);
+		ipc_put_u32(ans, no);
+		ipc_put_u64(ans, l);
+		ipc_put_u32(ans, 0);
+		ipc_set_fd(ans, memfd_of(m, l));
+		break;
+	}
 }
 
 static void
@@ -177,6 +241,10 @@ fake_store(int sock, uint32_t delay_ms)
 					if (!del[k - 1])
 						pick[np++] = k;
 				ipc_put_u32(&ans, STORE_OK);
+				if (hostile_retr > 0) {
+					hostile_answer(&ans, no, ahead);
+					break;
+				}
 				ipc_put_u32(&ans, np);
 				for (uint32_t k = 0; k < np; k++) {
 					size_t l = strlen(msgs[pick[k] - 1]);
@@ -584,6 +652,23 @@ test_transaction(void)
 	    "DELE then drop: RELEASE, no COMMIT (%s)", events);
 }
 
+/* A store whose RETR answer is malformed: -ERR [SYS/TEMP], session over,
+ * nothing of the memfd sent as a message. */
+static void
+test_hostile_retr(void)
+{
+	for (hostile_retr = 1; hostile_retr <= 8; hostile_retr++) {
+		run(LOGIN "RETR 1\r\nNOOP\r\n");
+		const char *end = "\r\n-ERR [SYS/TEMP] mail store error\r\n";
+		size_t tl = strlen(transcript);
+
+		CHECK(line_is(3, "-ERR [SYS/TEMP] mail store error") && !has("Subject") &&
+		    tl >= strlen(end) && strcmp(transcript + tl - strlen(end), end) == 0,
+		    "malformed RETR answer %d: -ERR, session over", hostile_retr);
+	}
+	hostile_retr = 0;
+}
+
 static void
 test_bad_arguments(void)
 {
@@ -691,6 +776,7 @@ main(void)
 	test_auth_plain();
 	test_transaction();
 	test_bad_arguments();
+	test_hostile_retr();
 	test_pipelining_and_ends();
 	return check_done();
 }
