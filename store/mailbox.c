@@ -699,6 +699,10 @@ mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
 			errno = EFBIG;
 			goto fail;
 		}
+		if (span < 5) {         /* not even a "From " */
+			errno = EIO;
+			goto fail;
+		}
 		if (span > cap) {
 			unsigned char *nr = realloc(raw, (size_t)span);
 

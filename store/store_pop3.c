@@ -211,7 +211,9 @@ handle_retr(struct chan *c, struct store_req *r)
 	}
 	no[n] = r->msgno;
 	pick[n++] = e;
-	for (size_t i = r->msgno; i < c->snap.n && n < 1 + (size_t)r->ahead; i++) {
+	/* marked messages are skipped, but not more than a few thousand */
+	for (size_t i = r->msgno; i < c->snap.n && i < (size_t)r->msgno + 4096 &&
+	    n < 1 + (size_t)r->ahead; i++) {
 		if (c->marks[i])
 			continue;
 		if (c->snap.v[i].clen > LIM_RETR_AHEAD_BYTES - extra)

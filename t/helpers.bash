@@ -1,5 +1,5 @@
 # Shared bats helpers: a fresh postern instance per test on 127.0.0.1 high
-# ports.  See /t/README for the functions; every wait here is bounded.
+# ports: the functions below, each with a comment; every wait is bounded.
 
 T_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 BUILD=${BUILD:-build}
