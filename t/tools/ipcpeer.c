@@ -535,6 +535,18 @@ do_retr_ahead(struct pchan *c, uint32_t first, uint32_t lines, uint32_t ahead,
 	return 0;
 }
 
+/* Writes buf[0..len) to path (a test's check reads it back). */
+static void
+save_file(const char *path, const char *buf, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return;
+	fwrite(buf, 1, len, f);
+	fclose(f);
+}
+
 /* RETR (no read-ahead) into a malloc'ed buffer; status or -1/-2. */
 static int
 do_retr(struct pchan *c, uint32_t n, uint32_t lines, char **buf, size_t *len)
@@ -963,13 +975,8 @@ run_line(char *line)
 		NEED(3);
 		st = do_retr(chan_get(av[1]), (uint32_t)strtoul(av[2], NULL, 10),
 		    ac > 3 ? (uint32_t)strtoul(av[3], NULL, 10) : LIM_ALL_LINES, &b, &len);
-		if (st == 0 && ac > 4) {
-			FILE *f = fopen(av[4], "w");
-			if (f) {
-				fwrite(b, 1, len, f);
-				fclose(f);
-			}
-		}
+		if (st == 0 && ac > 4)
+			save_file(av[4], b, len);
 		if (st == -2)
 			printf("retr eof\n");
 		else
@@ -984,13 +991,8 @@ run_line(char *line)
 		NEED(4);
 		st = do_retr_ahead(chan_get(av[1]), (uint32_t)strtoul(av[2], NULL, 10),
 		    LIM_ALL_LINES, (uint32_t)strtoul(av[3], NULL, 10), &b, &len, no, lens, &n);
-		if (st == 0 && ac > 4) {
-			FILE *f = fopen(av[4], "w");
-			if (f) {
-				fwrite(b, 1, len, f);
-				fclose(f);
-			}
-		}
+		if (st == 0 && ac > 4)
+			save_file(av[4], b, len);
 		if (st == -2)
 			printf("ahead eof\n");
 		else {
