@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -447,7 +449,61 @@ service_has_listeners(enum service svc)
 	return 0;
 }
 
-/* Keeps each pool between min-spare idle workers and max workers. */
+/* A service's workers that are not retiring, and how many of them are idle
+ * (a worker just started counts as idle: it is about to accept). */
+static void
+pool_count(enum service svc, uint32_t *idle, uint32_t *total)
+{
+	*idle = *total = 0;
+	for (size_t i = 0; i < nkids; i++) {
+		const struct child *k = &kids[i];
+
+		if (!is_worker(k) || role_service(k->role) != svc || k->retiring)
+			continue;
+		(*total)++;
+		if (!k->busy)
+			(*idle)++;
+	}
+}
+
+/*
+ * Connections waiting in a service's accept queues.  On Linux TCP_INFO of
+ * a listening socket gives the queue's length in tcpi_unacked (and its
+ * limit in tcpi_sacked); the master reads no byte of them.
+ */
+static uint32_t
+pool_waiting(enum service svc)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < conf.nlisten; i++) {
+		struct tcp_info ti;
+		socklen_t sl = sizeof(ti);
+
+		if (listen_service(conf.listen[i].kind) != svc || listen_fds[i] < 0)
+			continue;
+		memset(&ti, 0, sizeof(ti));
+		if (getsockopt(listen_fds[i], IPPROTO_TCP, TCP_INFO, &ti, &sl) == 0 &&
+		    ti.tcpi_state == TCP_LISTEN && ti.tcpi_unacked < 100000)
+			n += ti.tcpi_unacked;
+	}
+	return n;
+}
+
+/* May the pool of svc start a worker now? */
+static int
+pool_may_grow(enum service svc, uint32_t total, uint64_t now)
+{
+	return total < conf.pool[svc].max + 1 && now >= next_spawn[svc];
+}
+
+/*
+ * Keeps each pool between min-spare idle workers and max workers, plus one
+ * idle worker for every connection waiting in the listen queue: a burst
+ * gets its workers started together, not min-spare at a time, and with
+ * min-spare 0 workers are started on demand only (the event loop watches
+ * the listening sockets of a pool without an idle worker).
+ */
 static void
 pool_maintain(void)
 {
@@ -463,36 +519,63 @@ pool_maintain(void)
 		return;
 	for (int svc = 0; svc < SVC_MAX; svc++) {
 		const struct pool_conf *p = &conf.pool[svc];
-		uint32_t idle = 0, total = 0;
+		uint32_t idle, total, want, waiting;
 
 		if (!service_has_listeners(svc))
 			continue;
-		for (size_t i = 0; i < nkids; i++) {
-			struct child *k = &kids[i];
-			if (!is_worker(k) || role_service(k->role) != (enum service)svc ||
-			    k->retiring)
-				continue;
-			total++;
-			if (!k->busy)
-				idle++;
-		}
+		pool_count(svc, &idle, &total);
+		waiting = pool_waiting(svc);
+		want = p->min_spare + (waiting < p->max + 1 ? waiting : p->max + 1);
+		if (idle < want && pool_may_grow(svc, total, now) && waiting > 0)
+			log_debug("%s pool: %u connections waiting, %u idle workers, starting up to %u",
+			    svc == SVC_SMTP ? "smtp" : "pop3", waiting, idle, want - idle);
 		/* max serving workers, plus one that turns clients away with
 		 * 421 / -ERR [SYS/TEMP] instead of leaving them in the backlog */
-		while (idle < p->min_spare && total < p->max + 1 && now >= next_spawn[svc]) {
+		while (idle < want && pool_may_grow(svc, total, now)) {
 			worker_start(svc);
 			idle++;
 			total++;
 		}
-		/* shrink: idle workers beyond min-spare that idled long enough */
-		for (size_t i = 0; i < nkids && idle > p->min_spare; i++) {
+		/* shrink: idle workers beyond those wanted that idled long
+		 * enough (one started in this pass has idle_since > now) */
+		for (size_t i = 0; i < nkids && idle > want; i++) {
 			struct child *k = &kids[i];
 			if (!is_worker(k) || role_service(k->role) != (enum service)svc ||
-			    k->retiring || k->busy || now - k->idle_since < POOL_IDLE_MS)
+			    k->retiring || k->busy || k->idle_since > now ||
+			    now - k->idle_since < POOL_IDLE_MS)
 				continue;
 			child_retire(k, UINT32_MAX);
 			idle--;
 		}
 	}
+}
+
+/*
+ * Adds to pfd the listening sockets of every pool that has no idle worker
+ * and may grow: a connection there wakes the master, which starts a
+ * worker for it (pool_maintain()).  Returns the new count.
+ */
+static size_t
+pool_watch(struct pollfd *pfd, size_t n)
+{
+	uint64_t now = now_ms();
+
+	if (stopping || !store.ready || (tls_wanted() && !keyh.ready))
+		return n;
+	for (int svc = 0; svc < SVC_MAX; svc++) {
+		uint32_t idle, total;
+
+		pool_count(svc, &idle, &total);
+		if (idle > 0 || !pool_may_grow(svc, total, now))
+			continue;
+		for (uint32_t i = 0; i < conf.nlisten; i++)
+			if (listen_service(conf.listen[i].kind) == (enum service)svc &&
+			    listen_fds[i] >= 0) {
+				pfd[n].fd = listen_fds[i];
+				pfd[n++].events = POLLIN;
+			}
+	}
+	return n;
 }
 
 /*
@@ -933,7 +1016,7 @@ event_loop(void)
 	size_t pcap = 0;
 
 	for (;;) {
-		size_t n = 0;
+		size_t n = 0, nk;
 		int r;
 
 		handle_signals();
@@ -945,8 +1028,8 @@ event_loop(void)
 			}
 		} else
 			pool_maintain();
-		if (pfd == NULL || pcap < nkids + 1) {
-			pcap = nkids + 16;
+		if (pfd == NULL || pcap < nkids + 1 + CONF_MAX_LISTEN) {
+			pcap = nkids + 16 + CONF_MAX_LISTEN;
 			pfd = xreallocarray(pfd, pcap, sizeof(*pfd));
 		}
 		pfd[n].fd = sigpipe_fd[0];
@@ -955,14 +1038,18 @@ event_loop(void)
 			pfd[n].fd = kids[i].ctl;   /* -1 is ignored by poll */
 			pfd[n++].events = POLLIN;
 		}
+		nk = n;
+		n = pool_watch(pfd, n);
 		r = poll(pfd, (nfds_t)n, 250);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
 		}
-		/* kids[] may shrink while reading: walk by pid */
-		for (size_t i = 1; i < n; i++) {
+		/* kids[] may shrink while reading: walk by pid; a listening
+		 * socket (after nk) needs nothing: the next pool_maintain()
+		 * sees its queue */
+		for (size_t i = 1; i < nk; i++) {
 			if (pfd[i].revents == 0 || pfd[i].fd < 0)
 				continue;
 			for (size_t j = 0; j < nkids; j++)

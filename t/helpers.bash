@@ -129,7 +129,9 @@ postern_start() {
 	if [ -n "$PT_EXTRA" ]; then
 		printf '%s\n' "$PT_EXTRA" >>"$PT_CONF"
 	fi
-	"$POSTERND" -d -f "$PT_CONF" >>"$PT_LOG" 2>&1 &
+	# PT_ARGS: more options for posternd (-v for the debug log)
+	# shellcheck disable=SC2086
+	"$POSTERND" -d ${PT_ARGS:-} -f "$PT_CONF" >>"$PT_LOG" 2>&1 &
 	PT_PID=$!
 	export PT_PID
 	if ! wait_for greets "$SMTP_PORT" "220 " || ! wait_for greets "$POP3_PORT" "+OK"; then

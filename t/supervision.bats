@@ -105,6 +105,45 @@ PY
 	WAIT_SECS=20 wait_for role_count_le smtp 4
 }
 
+@test "pop3-min-spare 0: no POP3 worker waits; a client is served on demand" {
+	postern_conf_set pop3-min-spare 0
+	postern_start
+	# postern_start's probe was served; its worker is recycled, none waits
+	WAIT_SECS=20 wait_for role_count_le pop3 0
+	run python3 - "$POP3_PORT" <<'PY'
+import poplib, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=20)
+p.user("alice")
+p.pass_("alicepw")
+print(p.stat())
+p.quit()
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "(0, 0)" ]
+	WAIT_SECS=20 wait_for role_count_le pop3 0
+}
+
+@test "a burst grows the pool by the connections waiting in the listen queue" {
+	PT_ARGS=-v
+	postern_conf_set smtp-min-spare 1
+	postern_conf_set smtp-max 40
+	postern_start
+	run python3 - "$SMTP_PORT" <<'PY'
+import socket, sys
+socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+         for _ in range(30)]
+greeted = sum(1 for s in socks if s.makefile("rb").readline().startswith(b"220 "))
+print(greeted)
+for s in socks:
+    s.sendall(b"QUIT\r\n")
+    s.close()
+PY
+	[ "$status" -eq 0 ]
+	[ "$output" = "30" ]
+	grep -E "smtp pool: [0-9]+ connections waiting" "$PT_LOG"
+}
+
 @test "a worker that dies before serving is respawned with back-off" {
 	postern_start
 	# kill fresh idle workers repeatedly: the master must not spin
