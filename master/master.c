@@ -83,6 +83,8 @@ static struct helper keyh_next = { ROLE_KEYHOLDER, 0, -1, 0, 0, 0, 0 };
 
 static uint64_t next_spawn[SVC_MAX];
 static uint32_t spawn_failures[SVC_MAX];
+/* a watched listening socket of the service was readable (pool_watch()) */
+static int listen_ready[SVC_MAX];
 
 static int stopping;
 static uint64_t stop_deadline;
@@ -525,6 +527,11 @@ pool_maintain(void)
 			continue;
 		pool_count(svc, &idle, &total);
 		waiting = pool_waiting(svc);
+		/* a readable listener is one client at least, whatever
+		 * TCP_INFO said: the master must not poll it again for nothing */
+		if (listen_ready[svc] && waiting == 0)
+			waiting = 1;
+		listen_ready[svc] = 0;
 		want = p->min_spare + (waiting < p->max + 1 ? waiting : p->max + 1);
 		if (idle < want && pool_may_grow(svc, total, now) && waiting > 0)
 			log_debug("%s pool: %u connections waiting, %u idle workers, starting up to %u",
@@ -1046,9 +1053,14 @@ event_loop(void)
 				continue;
 			fatal("poll");
 		}
-		/* kids[] may shrink while reading: walk by pid; a listening
-		 * socket (after nk) needs nothing: the next pool_maintain()
-		 * sees its queue */
+		/* a listening socket (after nk): the next pool_maintain()
+		 * starts a worker for it */
+		for (size_t i = nk; i < n; i++)
+			if (pfd[i].revents != 0)
+				for (uint32_t l = 0; l < conf.nlisten; l++)
+					if (listen_fds[l] == pfd[i].fd)
+						listen_ready[listen_service(conf.listen[l].kind)] = 1;
+		/* kids[] may shrink while reading: walk by pid */
 		for (size_t i = 1; i < nk; i++) {
 			if (pfd[i].revents == 0 || pfd[i].fd < 0)
 				continue;
