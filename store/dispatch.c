@@ -62,6 +62,8 @@ req_free(struct store_req *r)
 {
 	free(r->acc);
 	r->acc = NULL;
+	free(r->dele);
+	r->dele = NULL;
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
@@ -132,6 +134,7 @@ req_decode(struct ipc_msg *m, struct store_req *r, const char **why)
 			*why = "DELE count out of range";
 			return -1;
 		}
+		r->dele = xcalloc(r->ndele, sizeof(*r->dele));
 		for (uint32_t i = 0; i < r->ndele; i++)
 			if (ipc_get_u32(m, &r->dele[i]) == -1)
 				return -1;

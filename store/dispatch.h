@@ -46,7 +46,7 @@ struct store_req {
 	char addr[LIM_ADDR + 1];
 	uint32_t msgno, lines, ahead;            /* RETR */
 	uint32_t ndele;                          /* DELE */
-	uint32_t dele[LIM_DELE_BATCH];
+	uint32_t *dele;                          /* malloc'ed, ndele entries */
 };
 
 /* The row for m on a channel of this kind and state, or NULL with *why
@@ -55,7 +55,8 @@ const struct dispatch_row *dispatch_check(const struct ipc_msg *m,
     unsigned kind, unsigned state, const char **why);
 
 /* Decodes m into *r (trailing bytes refused).  0 ok, -1 with *why set.
- * r->acc must be freed with req_free() either way; m->fd moves to r->fd. */
+ * r->acc and r->dele must be freed with req_free() either way; m->fd moves
+ * to r->fd. */
 int req_decode(struct ipc_msg *m, struct store_req *r, const char **why);
 void req_free(struct store_req *r);
 
