@@ -187,6 +187,34 @@ END
 	cmp <(tail -c +$((len1 + 1)) "$SD/many" | head -c "$one") "$SD/one"
 }
 
+@test "a mailbox changed under a POP3 session by another tool: RETR is a temporary error, never other bytes" {
+	run peer <<END
+start
+chan s smtp
+append s a@example.org alice @1
+append s a@example.org alice @2
+chan p pop3
+auth p alice alicepw
+sh dd if=/dev/zero of=$SD/spool/alice bs=1 count=8 conv=notrunc 2>/dev/null
+retr p 1
+ahead p 2 5
+sh truncate -s 10 $SD/spool/alice
+retr p 2
+release p
+END
+	echo "$output"
+	[[ "${lines[5]}" == "auth 0 delay=0 count=2 "* ]]
+	[ "${lines[6]}" = "sh 0" ]
+	# the first From_ line is gone (STORE_TEMPFAIL = 1); the second is there
+	[ "${lines[7]}" = "retr 1 len=0" ]
+	[[ "${lines[8]}" =~ ^"ahead 0 n=1 2:"[0-9]+$ ]]
+	# and then the file is cut short
+	[ "${lines[9]}" = "sh 0" ]
+	[ "${lines[10]}" = "retr 1 len=0" ]
+	[ "${lines[11]}" = "release 0" ]
+	grep -q "store: reading message 1 of alice" "$SD/log"
+}
+
 @test "malformed frames: truncated, bad length, oversize, two descriptors" {
 	run peer <<'END'
 start

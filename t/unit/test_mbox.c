@@ -1,6 +1,7 @@
 /* The mbox format and mailbox files (store/mbox.c, store/mailbox.c). */
 #include <sys/stat.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +211,35 @@ test_roundtrip(void)
 		CHECK(retr_many_same("rt", &l, adj, 3), "3 adjacent messages in one read");
 		CHECK(retr_many_same("rt", &l, gaps, 4), "4 messages with gaps in one read");
 		CHECK(retr_many_same("rt", &l, every, l.n), "all %zu messages in one read", l.n);
+	}
+	/* entries that do not match the file: an error, never other bytes */
+	{
+		struct mbox_ent bad = l.v[1];
+		const struct mbox_ent *be = &bad;
+		struct mailbox mb;
+		unsigned char *o = NULL;
+		size_t ol = 0;
+		uint64_t bl;
+
+		mb_init(&mb, dfd, "rt");
+		CHECK(mb_open(&mb, 0) == 0, "open rt");
+		bad.off += 1;                   /* not at a From_ line */
+		errno = 0;
+		CHECK(mb_read_msgs(mb.fd, &be, 1, LIM_ALL_LINES, &o, &ol, &bl) == -1 &&
+		    errno == EIO, "an entry off its From_ line is EIO");
+		bad = l.v[l.n - 1];
+		bad.off = (uint64_t)fsize("rt") - 3;   /* runs past the end */
+		CHECK(mb_read_msgs(mb.fd, &be, 1, LIM_ALL_LINES, &o, &ol, &bl) == -1 &&
+		    errno == EIO, "an entry past the end of the file is EIO");
+		bad = l.v[0];
+		bad.skip = 0;
+		bad.clen = 0;
+		CHECK(mb_read_msgs(mb.fd, &be, 1, LIM_ALL_LINES, &o, &ol, &bl) == -1 &&
+		    errno == EIO, "an entry shorter than \"From \" is EIO");
+		bad.clen = SIZE_MAX / 2;
+		CHECK(mb_read_msgs(mb.fd, &be, 1, LIM_ALL_LINES, &o, &ol, &bl) == -1 &&
+		    errno == EFBIG, "an entry too large to hold is EFBIG");
+		mb_close(&mb);
 	}
 	/* TOP 1 of message 0: Return-Path, Subject, blank, one line */
 	{
