@@ -17,6 +17,20 @@ sys.exit(0 if l.startswith(b"220 ") else 1)
 PY
 }
 
+# smtp_burst N: opens N SMTP connections at once, then reads each greeting;
+# prints how many were "220 ".
+smtp_burst() {
+	python3 - "$SMTP_PORT" "$1" <<'PY'
+import socket, sys
+socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+         for _ in range(int(sys.argv[2]))]
+print(sum(1 for s in socks if s.makefile("rb").readline().startswith(b"220 ")))
+for s in socks:
+    s.sendall(b"QUIT\r\n")
+    s.close()
+PY
+}
+
 @test "kill -9 of a worker: it is replaced and a new connection is served" {
 	postern_start
 	victim=$(postern_pids smtp | head -1)
@@ -81,22 +95,7 @@ PY
 	postern_conf_set smtp-max 60
 	postern_conf_set smtp-min-spare 2
 	postern_start
-	run python3 - "$SMTP_PORT" <<'PY'
-import socket, sys, time
-socks = []
-for i in range(50):
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
-    socks.append(s)
-greeted = 0
-for s in socks:
-    f = s.makefile("rb")
-    if f.readline().startswith(b"220 "):
-        greeted += 1
-print(greeted)
-for s in socks:
-    s.sendall(b"QUIT\r\n")
-    s.close()
-PY
+	run smtp_burst 50
 	[ "$status" -eq 0 ]
 	[ "$output" = "50" ]
 	n=$(postern_pids smtp | grep -c .)
@@ -129,16 +128,7 @@ PY
 	postern_conf_set smtp-min-spare 1
 	postern_conf_set smtp-max 40
 	postern_start
-	run python3 - "$SMTP_PORT" <<'PY'
-import socket, sys
-socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
-         for _ in range(30)]
-greeted = sum(1 for s in socks if s.makefile("rb").readline().startswith(b"220 "))
-print(greeted)
-for s in socks:
-    s.sendall(b"QUIT\r\n")
-    s.close()
-PY
+	run smtp_burst 30
 	[ "$status" -eq 0 ]
 	[ "$output" = "30" ]
 	grep -E "smtp pool: [0-9]+ connections waiting" "$PT_LOG"
