@@ -34,10 +34,11 @@
  *   restarts and index loss because it is written in the mbox itself.
  *   Messages without an X-Postern line (written by other local tools) are
  *   accepted: their UID is "h" + 16 hex digits of a hash of their bytes
- *   (From_ line included; content_hash(), 8 bytes a step).  When several messages share a UID the
- *   2nd, 3rd... get "-1", "-2"... in file order.  Such derived UIDs are
- *   written into the file (an X-Postern line is added) the next time a
- *   COMMIT rewrites the mailbox, which makes them stable from then on.
+ *   (From_ line included; content_hash(), 8 bytes a step).  When several
+ *   messages share a UID the 2nd, 3rd... get "-1", "-2"... in file order.
+ *   Such derived UIDs are written into the file (an X-Postern line is
+ *   added) the next time a COMMIT rewrites the mailbox, which makes them
+ *   stable from then on.
  *
  * - A foreign message runs to the next line starting "From " (mboxrd
  *   quoting guarantees no body line does); one blank line before the next
