@@ -12,7 +12,7 @@ setup() {
 	postern_setup
 	postern_start
 	smtp_quick alice@example.org one "body one"
-	wait_for test "$(mbox_count alice)" -eq 1
+	wait_for mbox_count_is alice 1
 }
 teardown() { postern_teardown; }
 

@@ -12,7 +12,7 @@ setup() {
 	smtp_quick alice@example.org second "body two
 .
 a dot line above"
-	wait_for test "$(mbox_count alice)" -eq 2
+	wait_for mbox_count_is alice 2
 }
 teardown() { postern_teardown; }
 

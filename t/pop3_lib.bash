@@ -8,6 +8,7 @@
 #                                    over SMTP with python3 smtplib.
 #   smtp_quick TO SUBJECT BODY       a small message.
 #   pop3_count USER PASS             the message count STAT reports.
+#   pop3_count_is USER PASS N        the same, as a test for wait_for.
 
 pop3_batch_raw() {
 	python3 - "$POP3_PORT" "$1" <<'PY'
@@ -57,3 +58,6 @@ pop3_count() {
 	pop3_batch "USER $1\r\nPASS $2\r\nSTAT\r\nQUIT\r\n" |
 		sed -n 's/^+OK \([0-9][0-9]*\) [0-9][0-9]*$/\1/p'
 }
+
+# pop3_count_is USER PASS N: for wait_for (asks again on every try).
+pop3_count_is() { [ "$(pop3_count "$1" "$2")" = "$3" ]; }

@@ -10,7 +10,7 @@ setup() {
 	postern_start
 	smtp_quick alice@example.org one "body one"
 	smtp_quick alice@example.org two "body two"
-	wait_for test "$(mbox_count alice)" -eq 2
+	wait_for mbox_count_is alice 2
 }
 teardown() { postern_teardown; }
 
@@ -59,7 +59,7 @@ PY
 
 @test "another account is not locked by alice's session" {
 	smtp_quick bob@example.org hi "for bob"
-	wait_for test "$(mbox_count bob)" -eq 1
+	wait_for mbox_count_is bob 1
 	run python3 - "$POP3_PORT" <<'PY'
 import poplib, sys
 port = int(sys.argv[1])

@@ -11,7 +11,7 @@ setup() {
 	postern_start
 	smtp_quick alice@example.org one "body one"
 	smtp_quick alice@example.org two "body two"
-	wait_for test "$(mbox_count alice)" -eq 2
+	wait_for mbox_count_is alice 2
 }
 teardown() { postern_teardown; }
 
@@ -37,7 +37,7 @@ PY
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[-1]}" = ok ]
-	wait_for test "$(pop3_count alice alicepw)" = 2
+	wait_for pop3_count_is alice alicepw 2
 }
 
 @test "store killed before RETR: -ERR [SYS/TEMP], the session ends" {
@@ -58,5 +58,5 @@ PY
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[-1]}" = ok ]
-	wait_for test "$(pop3_count alice alicepw)" = 2
+	wait_for pop3_count_is alice alicepw 2
 }

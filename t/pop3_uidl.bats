@@ -9,7 +9,7 @@ setup() {
 	postern_setup
 	postern_start
 	for i in 1 2 3; do smtp_quick alice@example.org same same; done
-	wait_for test "$(mbox_count alice)" -eq 3
+	wait_for mbox_count_is alice 3
 }
 teardown() { postern_teardown; }
 

@@ -11,7 +11,7 @@ setup() {
 	postern_conf_set pop3-timeout 2s
 	postern_start
 	for i in 1 2 3; do smtp_quick alice@example.org "msg $i" "body $i"; done
-	wait_for test "$(mbox_count alice)" -eq 3
+	wait_for mbox_count_is alice 3
 }
 teardown() { postern_teardown; }
 

@@ -13,7 +13,7 @@ teardown() { postern_teardown; }
 		--to alice@example.org --header "Subject: via swaks" --body "swaks body" --timeout 10
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
-	wait_for test "$(mbox_count alice)" -eq 1
+	wait_for mbox_count_is alice 1
 	grep -q '^Subject: via swaks$' "$(mbox_path alice)"
 	grep -q '^Return-Path: <sender@remote.example>$' "$(mbox_path alice)"
 	# our trace header is the first line of the message proper
@@ -26,7 +26,7 @@ teardown() { postern_teardown; }
 	run swaks --server 127.0.0.1 --port "$SMTP_PORT" --pipeline --from s@remote.example \
 		--to team@example.org,alice@example.org,bob@example.net,team@example.net --timeout 10
 	[ "$status" -eq 0 ]
-	wait_for test "$(mbox_count alice)" -eq 1
+	wait_for mbox_count_is alice 1
 	[ "$(mbox_count bob)" -eq 1 ]
 	sleep 0.5
 	[ "$(mbox_count alice)" -eq 1 ]
@@ -39,7 +39,7 @@ teardown() { postern_teardown; }
 	run curl -sS --max-time 10 --url "smtp://127.0.0.1:$SMTP_PORT" \
 		--mail-from c@remote.example --mail-rcpt bob@example.org --upload-file "$PT_DIR/msg"
 	[ "$status" -eq 0 ]
-	wait_for test "$(mbox_count bob)" -eq 1
+	wait_for mbox_count_is bob 1
 	grep -q '^Subject: via curl$' "$(mbox_path bob)"
 	grep -q '^curl body$' "$(mbox_path bob)"
 }
@@ -74,13 +74,13 @@ print("sent")
 PY
 	[ "$status" -eq 0 ]
 	[[ "$output" == *sent* ]]
-	wait_for test "$(mbox_count carol)" -eq 1
+	wait_for mbox_count_is carol 1
 	grep -q '^Subject: via smtplib$' "$(mbox_path carol)"
 	grep -q '^Received: from .* (\[127.0.0.1\])$' "$(mbox_path carol)"
 	grep -q 'by mail.example.org (postern) with ESMTP id ' "$(mbox_path carol)"
 	grep -q 'for <carol@example.org>; ' "$(mbox_path carol)"
 	# postmaster is the first account (alice) unless configured
-	wait_for test "$(mbox_count alice)" -eq 2
+	wait_for mbox_count_is alice 2
 	grep -q '^Return-Path: <>$' "$(mbox_path alice)"
 	grep -q '^bare postmaster$' "$(mbox_path alice)"
 }

@@ -47,7 +47,7 @@ teardown() { postern_teardown; }
 	run $TOOL raw "$SMTP_PORT" 8 <"$PT_DIR/in"
 	[[ "$output" == *$'250 2.1.0 Ok\r\n550 5.1.1'* ]]
 	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
-	wait_for test "$(mbox_count alice)" -eq 1
+	wait_for mbox_count_is alice 1
 	sleep 1
 	[ ! -e "$PWNED" ]
 	grep -qF "\$(touch $PWNED)" "$(mbox_path alice)"

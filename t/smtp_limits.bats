@@ -29,19 +29,8 @@ smtp_peak_kb() {
 
 @test "a 64 KiB command line: 500 5.5.2, session goes on" {
 	postern_start
-	run python3 - "$SMTP_PORT" <<'PY'
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(b"MAIL FROM:<" + b"a" * 65536 + b"@example.org>\r\nNOOP\r\nQUIT\r\n")
-buf = b""
-t = time.time()
-while time.time() - t < 10:
-    b = s.recv(4096)
-    if not b:
-        break
-    buf += b
-print(buf.decode())
-PY
+	# greeting, 500, 250, 221
+	run bash -c "python3 -c 'import sys; sys.stdout.buffer.write(b\"MAIL FROM:<\" + b\"a\" * 65536 + b\"@example.org>\\r\\nNOOP\\r\\nQUIT\\r\\n\")' | $TOOL raw $SMTP_PORT 4"
 	[[ "$output" == *$'500 5.5.2 Error: line too long\r\n250 2.0.0 Ok\r\n221 2.0.0'* ]]
 }
 
@@ -91,7 +80,7 @@ c.quit()
 PY
 	[[ "${lines[0]}" == "552 5.3.4"* ]]
 	[ "${lines[1]}" = 250 ]
-	wait_for test "$(mbox_count alice)" -eq 1
+	wait_for mbox_count_is alice 1
 	! grep -q '^Subject: big' "$(mbox_path alice)"
 	grep -q 'outcome=rejected (too big)' "$PT_LOG"
 }
@@ -113,7 +102,7 @@ c.quit()
 PY
 	[[ "${lines[0]}" == 5* ]]
 	[ "${lines[1]}" = 250 ]
-	wait_for test "$(mbox_count alice)" -eq 1
+	wait_for mbox_count_is alice 1
 	grep -q '^Subject: ok$' "$(mbox_path alice)"
 }
 
@@ -129,25 +118,14 @@ print(c.data(b"Subject: wide\r\n\r\n" + b"w" * 60000 + b"\r\n")[0])
 c.quit()
 PY
 	[ "$output" = 250 ]
-	wait_for test "$(mbox_count bob)" -eq 1
+	wait_for mbox_count_is bob 1
 }
 
 @test "DATA timeout: 421 4.4.2 and nothing delivered" {
 	postern_conf_set smtp-data-timeout 1s
 	postern_start
-	run python3 - "$SMTP_PORT" <<'PY'
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(b"EHLO c.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\nSubject: half\r\n")
-buf = b""
-t = time.time()
-while time.time() - t < 8:
-    b = s.recv(4096)
-    if not b:
-        break
-    buf += b
-print(buf.decode())
-PY
+	# greeting, EHLO, MAIL, RCPT, 354, then 421
+	run $TOOL raw "$SMTP_PORT" 6 < <(printf 'EHLO c.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\nSubject: half\r\n')
 	[[ "$output" == *"421 4.4.2 mail.example.org Timeout"* ]]
 	[ "$(mbox_count alice)" -eq 0 ]
 }

@@ -40,7 +40,7 @@ PY
 	run $TOOL send "$SMTP_PORT" sender@remote.example alice@example.org "$PT_DIR/msg"
 	[ "$status" -eq 0 ]
 	[[ "$output" == "refused={}" ]]
-	wait_for test "$(mbox_count alice)" -eq 1
+	wait_for mbox_count_is alice 1
 	$TOOL mbox-bodies "$(mbox_path alice)" >"$PT_DIR/got"
 	cmp "$PT_DIR/expect" "$PT_DIR/got"
 	# and the mbox itself is quoted: no bare "From " line inside the message
@@ -61,7 +61,7 @@ with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as c:
         c.sendmail("s@remote.example", ["bob@example.org"], open(p, "rb").read())
 PY
 	[ "$status" -eq 0 ]
-	wait_for test "$(mbox_count bob)" -eq 2
+	wait_for mbox_count_is bob 2
 	$TOOL mbox-bodies "$(mbox_path bob)" | tr '\0' '|' >"$PT_DIR/got"
 	[ "$(cat "$PT_DIR/got")" = $'Subject: one\n\nFrom one\n|Subject: two\n\n.' ]
 }

@@ -11,13 +11,16 @@ setup() {
 }
 teardown() { postern_teardown; }
 
+# delivered_is N: alice's and bob's messages add up to N (for wait_for).
+delivered_is() { [ $(( $(mbox_count alice) + $(mbox_count bob) )) -eq "$1" ]; }
+
 @test "20 clients x 20 messages: 400 delivered exactly once" {
 	postern_start
 	run timeout 300 $TOOL parallel "$SMTP_PORT" 20 20
 	echo "$output" | tail -5
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"ok=400"* ]]
-	wait_for test "$(( $(mbox_count alice) + $(mbox_count bob) ))" -eq 400
+	wait_for delivered_is 400
 	[ "$(mbox_count alice)" -eq 200 ]
 	[ "$(mbox_count bob)" -eq 200 ]
 	# every Message-ID exactly once

@@ -19,7 +19,7 @@ teardown() { postern_teardown; }
 	[[ "$output" == *"bad=0"* ]]
 	# every split delivered its message: one per offset to bob
 	n=$(sed -n 's/^splits=\([0-9]*\).*/\1/p' <<<"$output")
-	wait_for test "$(mbox_count bob)" -eq "$n"
+	wait_for mbox_count_is bob "$n"
 }
 
 @test "a whole session in one write, byte by byte, and in one packet" {
@@ -50,7 +50,7 @@ for step in (1, 7, 10000):
 PY
 	echo "$output"
 	[ "$status" -eq 0 ]
-	wait_for test "$(mbox_count alice)" -eq 3
+	wait_for mbox_count_is alice 3
 }
 
 @test "replies to a long pipelined batch are not lost (output larger than a socket buffer)" {

@@ -34,7 +34,7 @@ teardown() { postern_teardown; }
 	printf 'EHLO c.example\r\nMAIL FROM:<"x y"@remote.example>\r\nRCPT TO:<"carol"@example.org>\r\nRCPT TO:<@relay.example,@b.example:bob@example.org>\r\nDATA\r\nSubject: q\r\n\r\nq\r\n.\r\nQUIT\r\n' >"$PT_DIR/in"
 	run $TOOL raw "$SMTP_PORT" 7 <"$PT_DIR/in"
 	[[ "$output" == *$'250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354'* ]]
-	wait_for test "$(mbox_count carol)" -eq 1
+	wait_for mbox_count_is carol 1
 	[ "$(mbox_count bob)" -eq 1 ]
 }
 
@@ -43,7 +43,7 @@ teardown() { postern_teardown; }
 	printf 'EHLO c.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<team@example.org>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<team@example.net>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: once\r\n\r\nonce\r\n.\r\nQUIT\r\n' >"$PT_DIR/in"
 	run $TOOL raw "$SMTP_PORT" 9 <"$PT_DIR/in"
 	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
-	wait_for test "$(mbox_count alice)" -eq 1
+	wait_for mbox_count_is alice 1
 	[ "$(mbox_count bob)" -eq 1 ]
 	[ "$(grep -c '^Subject: once$' "$(mbox_path alice)")" -eq 1 ]
 	grep -q 'to=alice,bob nrcpt=4' "$PT_LOG"
@@ -89,7 +89,7 @@ PY
 	[ "$(grep -c '^250 2.1.5' "$PT_DIR/out")" -eq 1000 ]
 	[ "$(grep -c '^452 4.5.3 Too many recipients' "$PT_DIR/out")" -eq 1 ]
 	grep -q '^250 2.0.0 Ok: queued as' "$PT_DIR/out"
-	wait_for test "$(mbox_count carol)" -eq 1
+	wait_for mbox_count_is carol 1
 	[ "$(mbox_count alice)" -eq 1 ]
 	[ "$(mbox_count bob)" -eq 1 ]
 }

@@ -32,7 +32,7 @@ check_one() {
 	# first DATA: 554 5.6.0; then the legit transaction
 	[[ "$output" == *$'354 End data with <CR><LF>.<CR><LF>\r\n554 5.6.0 '*$'\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 '*$'\r\n250 2.0.0 Ok: queued as '* ]]
 	[ "$(grep -c '^354 ' <<<"$output")" -eq 2 ]
-	wait_for test "$(mbox_count alice)" -eq 1
+	wait_for mbox_count_is alice 1
 	sleep 0.3
 	[ "$(mbox_count alice)" -eq 1 ]
 	! grep -q SMUGGLED "$(mbox_path alice)"
@@ -89,7 +89,7 @@ check_one() {
 	} >"$PT_DIR/in"
 	run $TOOL raw "$SMTP_PORT" 7 <"$PT_DIR/in"
 	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
-	wait_for test "$(mbox_count bob)" -eq 1
+	wait_for mbox_count_is bob 1
 	run $TOOL mbox-bodies "$(mbox_path bob)"
 	[ "$output" = $'Subject: dots\n\n.\n..x\ny\nend' ]
 }

@@ -23,7 +23,7 @@ with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as c:
 print("sent")
 PY
 	[ "$status" -eq 0 ]
-	wait_for test "$(mbox_count alice)" -eq 1
+	wait_for mbox_count_is alice 1
 	grep -q '^Return-Path: <jörg@bücher.example>$' "$(mbox_path alice)"
 	grep -q 'with UTF8SMTP id ' "$(mbox_path alice)"
 	grep -q '^Ümlauts ünd ß$' "$(mbox_path alice)"

@@ -156,7 +156,7 @@ print("the open session survived")
 PY
 	echo "$output"
 	[ "$status" -eq 0 ]
-	wait_for test "$(mbox_count alice)" -eq 1
+	wait_for mbox_count_is alice 1
 	# the retired keyholder leaves once its workers are gone
 	wait_for role_count_le keyholder 1
 	[ "$(tls_fingerprint "$SMTP_PORT" smtp)" = "$new" ]

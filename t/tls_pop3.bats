@@ -32,7 +32,7 @@ deliver() {
 @test "python poplib stls: CAPA before and after, login, retrieve" {
 	postern_start
 	deliver alice@example.org "over-stls"
-	wait_for test "$(mbox_count alice)" -eq 1
+	wait_for mbox_count_is alice 1
 	run python3 - "$POP3_PORT" <<'PY'
 import poplib, ssl, sys
 ctx = ssl.create_default_context()
@@ -96,7 +96,7 @@ PY
 @test "curl --ssl-reqd (STLS) and pop3s round trips" {
 	postern_start
 	deliver bob@example.org "first-for-bob"
-	wait_for test "$(mbox_count bob)" -eq 1
+	wait_for mbox_count_is bob 1
 	run curl -s --max-time 10 --ssl-reqd -k "pop3://bob:bobpw@127.0.0.1:$POP3_PORT/1"
 	echo "$output"
 	[ "$status" -eq 0 ]

@@ -43,8 +43,8 @@ teardown() { postern_teardown; }
 		--from sender@example.net --body "over smtps"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	wait_for test "$(mbox_count alice)" -eq 1
-	wait_for test "$(mbox_count bob)" -eq 1
+	wait_for mbox_count_is alice 1
+	wait_for mbox_count_is bob 1
 	grep -q "with ESMTPS" "$(mbox_path alice)"
 	# the protocol and cipher are recorded (RFC 8314 7.4)
 	grep -qE "^	\(using TLSv1\.[23] with cipher [A-Z0-9_-]+ \([0-9]+/[0-9]+ bits\)\)$" "$(mbox_path alice)"
@@ -81,7 +81,7 @@ PY
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *done* ]]
-	wait_for test "$(mbox_count carol)" -eq 1
+	wait_for mbox_count_is carol 1
 	grep -q "with ESMTPS" "$(mbox_path carol)"
 }
 
