@@ -1,6 +1,7 @@
 /*
  * For the TLS unit tests: a self-signed certificate and its private key,
- * made in memory, PEM encoded.
+ * made in memory, PEM encoded; the server side of an SMTPS session on a
+ * socketpair end.
  */
 #ifndef POSTERN_PEMTEST_H
 #define POSTERN_PEMTEST_H
@@ -60,6 +61,22 @@ make_pem(int rsa, struct pem *o)
 	X509_free(x);
 	EVP_PKEY_free(k);
 	return ok && o->certlen && o->keylen ? 0 : -1;
+}
+
+/* *s and *conn: an SMTPS session named id on fd (made non-blocking), for
+ * tls_start(). */
+static void
+tls_test_session(struct session *s, struct conn *conn, struct conf *conf,
+    int fd, const char *id)
+{
+	set_nonblock(fd, 1);
+	memset(s, 0, sizeof(*s));
+	s->conf = conf;
+	s->conn = conn;
+	s->kind = LK_SMTPS;
+	strlcpy_(s->sessid, id, sizeof(s->sessid));
+	strlcpy_(s->client, "socketpair", sizeof(s->client));
+	conn_init(conn, fd, -1);
 }
 
 #endif

@@ -136,14 +136,7 @@ session_round(int minv, int maxv, const char *sigalgs, const char *ciphers,
 		client(sv[1], minv, maxv, sigalgs, ciphers, p);
 	}
 	close(sv[1]);
-	set_nonblock(sv[0], 1);
-	memset(&s, 0, sizeof(s));
-	s.conf = &conf;
-	s.conn = &conn;
-	s.kind = LK_SMTPS;
-	strlcpy_(s.sessid, "test", sizeof(s.sessid));
-	strlcpy_(s.client, "socketpair", sizeof(s.client));
-	conn_init(&conn, sv[0], -1);
+	tls_test_session(&s, &conn, &conf, sv[0], "test");
 	if (tls_start(&s) == 0) {
 		if (proto != NULL)
 			snprintf(proto, protosz, "%s %s", tls_protocol(&conn), tls_cipher(&conn));

@@ -190,14 +190,7 @@ handshake_fails(enum misbehave how, const char *what)
 		return;
 	cl = start_client(sv[1]);
 	close(sv[1]);
-	set_nonblock(sv[0], 1);
-	memset(&s, 0, sizeof(s));
-	s.conf = &conf;
-	s.conn = &conn;
-	s.kind = LK_SMTPS;
-	strlcpy_(s.sessid, "hostile", sizeof(s.sessid));
-	strlcpy_(s.client, "socketpair", sizeof(s.client));
-	conn_init(&conn, sv[0], -1);
+	tls_test_session(&s, &conn, &conf, sv[0], "hostile");
 	t0 = now_ms();
 	CHECK(tls_start(&s) == -1 && conn.tls == NULL && !s.tls,
 	    "the handshake fails cleanly when the keyholder %s", what);
