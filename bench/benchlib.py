@@ -5,20 +5,27 @@ import threading
 import time
 
 
+def _stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name (state first),
+    or None when the process is gone."""
+    try:
+        with open("/proc/%s/stat" % pid, "rb") as f:
+            st = f.read()
+    except OSError:
+        return None
+    # the command name is in parentheses and may hold spaces
+    return st[st.rfind(b")") + 2:].split()
+
+
 def _children_map():
     """ppid -> [pid] for every process visible in /proc."""
     kids = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
-        try:
-            with open("/proc/%s/stat" % d, "rb") as f:
-                st = f.read()
-        except OSError:
-            continue
-        # the command name is in parentheses and may hold spaces
-        rest = st[st.rfind(b")") + 2:].split()
-        kids.setdefault(int(rest[1]), []).append(int(d))
+        rest = _stat_fields(d)
+        if rest is not None:
+            kids.setdefault(int(rest[1]), []).append(int(d))
     return kids
 
 
@@ -67,12 +74,9 @@ def tree_cpu(roots):
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for p in tree_pids(roots):
-        try:
-            with open("/proc/%d/stat" % p, "rb") as f:
-                st = f.read()
-        except OSError:
+        rest = _stat_fields(p)
+        if rest is None:
             continue
-        rest = st[st.rfind(b")") + 2:].split()
         # fields 14-17 of stat(5): utime stime cutime cstime
         total += sum(int(x) for x in rest[11:15])
     return total / tick

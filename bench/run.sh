@@ -435,9 +435,7 @@ for n in 1 2 3; do
 	case $w in *GB) w=$(awk -v g="${w% GB}" 'BEGIN { print g * 1000 }') ;; esac
 	record seq_write_mb_s machine "$w"
 done
-SINK_PORT=$(python3 -c '
-import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SINK_PORT=$(free_ports 1)
 smtp-sink -u postfix "127.0.0.1:$SINK_PORT" 256 >"$B/smtp-sink.log" 2>&1 &
 SINK_PID=$!
 greets "$SINK_PORT" "220 " || { cat "$B/smtp-sink.log" >&2; die "smtp-sink did not come up on $SINK_PORT"; }
@@ -456,28 +454,31 @@ SINK_PID=
 
 # ---- idle memory: every process of each server, before any load -----------
 
+# idle_sample NAME ROOT: 3 samples, a second apart, of the processes under
+# ROOT (a postern) and of Postfix + Dovecot: rss_NAME_mib, pss_NAME_mib,
+# procs_NAME.  Leaves the last sample in $a (postern) and $b (peers).
+idle_sample() {
+	for n in 1 2 3; do
+		a=$(python3 "$HERE/rss.py" "$2")
+		b=$(python3 "$HERE/rss.py" "$(pf_root)" "$(dc_root)")
+		record "rss_$1_mib" postern "$(mib "$(kv "$a" rss_kib)")"
+		record "rss_$1_mib" peer "$(mib "$(kv "$b" rss_kib)")"
+		record "pss_$1_mib" postern "$(mib "$(kv "$a" pss_kib)")"
+		record "pss_$1_mib" peer "$(mib "$(kv "$b" pss_kib)")"
+		record "procs_$1" postern "$(kv "$a" procs)"
+		record "procs_$1" peer "$(kv "$b" procs)"
+		sleep 1
+	done
+}
+
 sleep 3
-for n in 1 2 3; do
-	a=$(python3 "$HERE/rss.py" "$(pt_root)")
-	b=$(python3 "$HERE/rss.py" "$(pf_root)" "$(dc_root)")
-	record rss_idle_mib postern "$(mib "$(kv "$a" rss_kib)")"
-	record rss_idle_mib peer "$(mib "$(kv "$b" rss_kib)")"
-	record pss_idle_mib postern "$(mib "$(kv "$a" pss_kib)")"
-	record pss_idle_mib peer "$(mib "$(kv "$b" pss_kib)")"
-	record procs_idle postern "$(kv "$a" procs)"
-	record procs_idle peer "$(kv "$b" procs)"
-	sleep 1
-done
+idle_sample idle "$(pt_root)"
 say "idle: postern $a; postfix+dovecot $b"
 
 # the same with 8 + 10 spare workers (a worker waiting for every parallel
 # session of the workloads), for context: each idle worker is one more
 # process of libc + libcrypto
-set -- $(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(2)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
+set -- $(free_ports 2)
 mkdir -m 755 "$B/postern-spare" "$B/postern-spare/empty"
 grep -v -e '^smtp-' -e '^pop3-' -e '^listen ' -e '^empty-dir ' -e '^pidfile ' -e '^spool ' \
 	"$B/postern/postern.conf" >"$B/postern-spare/postern.conf"
@@ -488,15 +489,7 @@ printf 'listen smtp 127.0.0.1:%s\nlisten pop3 127.0.0.1:%s\nempty-dir %s\npidfil
 PT2_PID=$!
 if greets "$1" "220 " && greets "$2" "+OK"; then
 	sleep 3
-	for n in 1 2 3; do
-		a=$(python3 "$HERE/rss.py" "$PT2_PID")
-		b=$(python3 "$HERE/rss.py" "$(pf_root)" "$(dc_root)")
-		record rss_idle_spare_pools_mib postern "$(mib "$(kv "$a" rss_kib)")"
-		record rss_idle_spare_pools_mib peer "$(mib "$(kv "$b" rss_kib)")"
-		record procs_idle_spare_pools postern "$(kv "$a" procs)"
-		record procs_idle_spare_pools peer "$(kv "$b" procs)"
-		sleep 1
-	done
+	idle_sample idle_spare_pools "$PT2_PID"
 	say "idle, 8 + 10 spare workers: postern $a"
 else
 	say "warning: postern with spare pools did not come up; see $B/postern-spare/log"
