@@ -540,11 +540,10 @@ static void
 save_file(const char *path, const char *buf, size_t len)
 {
 	FILE *f = fopen(path, "w");
+	int ok = f != NULL && fwrite(buf, 1, len, f) == len;
 
-	if (f == NULL)
-		return;
-	fwrite(buf, 1, len, f);
-	fclose(f);
+	if ((f != NULL && fclose(f) != 0) || !ok)
+		fprintf(stderr, "ipcpeer: cannot write %s\n", path);
 }
 
 /* RETR (no read-ahead) into a malloc'ed buffer; status or -1/-2. */
