@@ -503,7 +503,7 @@ do_retr_ahead(struct pchan *c, uint32_t first, uint32_t lines, uint32_t ahead,
 	struct stat sb;
 	uint64_t tot = 0;
 	uint32_t st;
-	int r;
+	int r, seals;
 
 	ipc_init(&M, MSG_RETR, 0);
 	ipc_put_u32(&M, first);
@@ -526,6 +526,14 @@ do_retr_ahead(struct pchan *c, uint32_t first, uint32_t lines, uint32_t ahead,
 	}
 	if (ipc_end(&A) == -1 || fstat(A.fd, &sb) == -1 || (uint64_t)sb.st_size != tot)
 		return -1;
+	/* DESIGN: the store never hands a worker a mailbox file's descriptor;
+	 * a message comes in a memfd sealed against every change */
+	seals = fcntl(A.fd, F_GET_SEALS);
+	if (seals == -1 || (seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) !=
+	    (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
+		fprintf(stderr, "ipcpeer: RETR answer fd is not a sealed memfd\n");
+		return -1;
+	}
 	*buf = xmalloc((size_t)tot + 1);
 	if (pread(A.fd, *buf, (size_t)tot, 0) != (ssize_t)tot)
 		return -1;
