@@ -18,7 +18,8 @@ curl with pop3 pop3s smtp smtps|curl|curl -V | grep -q "^Protocols:.* pop3s .*sm
 mpop|mpop|command -v mpop
 fetchmail|fetchmail|command -v fetchmail
 pgrep and pkill|procps|command -v pgrep && command -v pkill
-setpriv|util-linux|command -v setpriv
+setpriv and unshare|util-linux|command -v setpriv && command -v unshare
+ip (network namespace test addresses)|iproute2|command -v ip
 make and cc|build-essential|command -v make && command -v cc
 useradd|passwd|command -v useradd'
 CI_TOOLS='clang with libFuzzer|libclang-rt-14-dev|printf "int LLVMFuzzerTestOneInput(const char *d, unsigned long n){return 0;}" | clang -fsanitize=fuzzer -x c -o /dev/null - 2>/dev/null

@@ -5,7 +5,7 @@
 #   build: build-essential pkg-config libssl-dev libcap-dev libcrypt-dev openssl
 #   tests: bats and the real clients they drive (swaks curl python3 openssl
 #          netcat socat mpop fetchmail), procps (pgrep), util-linux (setpriv),
-#          passwd (useradd); swaks --tls needs libnet-ssleay-perl and
+#          passwd (useradd), iproute2 (ip, t/ipv6.bats); swaks --tls needs libnet-ssleay-perl and
 #          libio-socket-ssl-perl, which are only "Recommends" of swaks and so
 #          left out by --no-install-recommends: they are named here.
 #   make fuzz: clang with libFuzzer (libclang-rt-14-dev); make lint: cppcheck clang-tidy
@@ -13,7 +13,7 @@
 # checks that every package it names is in this list).
 #   install-deps.sh list    prints the packages of `check`, one a line
 BUILD_PKGS="build-essential pkg-config libssl-dev libcap-dev libcrypt-dev openssl"
-CHECK_PKGS="bats swaks libnet-ssleay-perl libio-socket-ssl-perl curl python3 \
+CHECK_PKGS="bats swaks libnet-ssleay-perl libio-socket-ssl-perl curl python3 iproute2 \
 procps netcat-openbsd socat mpop fetchmail util-linux passwd \
 clang libclang-rt-14-dev cppcheck clang-tidy"
 case ${1:-check} in
