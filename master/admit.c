@@ -1,4 +1,6 @@
 /* Connection admission: see admit.h. */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../privsep/msg.h"
@@ -47,11 +49,101 @@ rate_slot(enum service svc, const char *addr, uint64_t now)
 	return victim;
 }
 
+/* A client address as written by the worker ("192.0.2.7", "2001:db8::5",
+ * "::ffff:192.0.2.7", which is IPv4).  0 ok, -1 not an address. */
+static int
+addr_parse(const char *s, struct cidr *a)
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a->addr) == 1) {
+		a->family = AF_INET;
+		a->prefix = 32;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, a->addr) != 1)
+		return -1;
+	if (memcmp(a->addr, v4mapped, sizeof(v4mapped)) == 0) {
+		memmove(a->addr, a->addr + 12, 4);
+		memset(a->addr + 4, 0, 12);
+		a->family = AF_INET;
+		a->prefix = 32;
+		return 0;
+	}
+	a->family = AF_INET6;
+	a->prefix = 128;
+	return 0;
+}
+
+static int
+cidr_contains(const struct cidr *net, const struct cidr *a)
+{
+	unsigned whole = net->prefix / 8, rest = net->prefix % 8;
+
+	if (net->family != a->family)
+		return 0;
+	if (memcmp(net->addr, a->addr, whole) != 0)
+		return 0;
+	return rest == 0 ||
+	    ((net->addr[whole] ^ a->addr[whole]) & (uint8_t)(0xff00 >> rest)) == 0;
+}
+
+bool
+admit_exempt(const struct conf *c, const char *addr)
+{
+	struct cidr a;
+	uint32_t n = c->nexempt < CONF_MAX_EXEMPT ? c->nexempt : CONF_MAX_EXEMPT;
+
+	if (addr_parse(addr, &a) == -1)
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		if (cidr_contains(&c->exempt[i], &a))
+			return true;
+	return false;
+}
+
+void
+admit_key(const char *addr, char *key, size_t size)
+{
+	struct cidr a;
+	char text[INET6_ADDRSTRLEN];
+
+	if (addr_parse(addr, &a) == -1) {
+		strlcpy_(key, addr, size);
+		return;
+	}
+	if (a.family == AF_INET6)
+		memset(a.addr + 8, 0, 8);   /* the /64 */
+	if (inet_ntop(a.family, a.addr, text, sizeof(text)) == NULL) {
+		strlcpy_(key, addr, size);
+		return;
+	}
+	if (a.family == AF_INET6)
+		snprintf(key, size, "%s/64", text);
+	else
+		strlcpy_(key, text, size);
+}
+
+bool
+admit_same_client(const char *a, const char *b)
+{
+	char ka[LIM_ADDR], kb[LIM_ADDR];
+
+	admit_key(a, ka, sizeof(ka));
+	admit_key(b, kb, sizeof(kb));
+	return strcmp(ka, kb) == 0;
+}
+
 uint32_t
 admit_check(const struct conf *c, enum service svc, const char *addr,
     uint32_t concurrent, uint32_t busy, uint64_t now)
 {
-	struct rate *r = rate_slot(svc, addr, now);
+	char key[LIM_ADDR];
+	struct rate *r;
+
+	admit_key(addr, key, sizeof(key));
+	r = rate_slot(svc, key, now);
 
 	if (now - r->window_start >= RATE_WINDOW) {
 		r->window_start = now;
@@ -60,6 +152,8 @@ admit_check(const struct conf *c, enum service svc, const char *addr,
 	r->count++;
 	if (busy > c->pool[svc].max)
 		return ADMIT_FULL;
+	if (admit_exempt(c, addr))
+		return ADMIT_OK;
 	if (c->max_sessions_per_ip != 0 && concurrent >= c->max_sessions_per_ip)
 		return ADMIT_PER_IP;
 	if (c->max_conn_per_ip_per_min != 0 && r->count > c->max_conn_per_ip_per_min)

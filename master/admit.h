@@ -7,8 +7,25 @@
 #ifndef POSTERN_ADMIT_H
 #define POSTERN_ADMIT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "../privsep/conf.h"
+
+/* The per-address limits key clients by address, IPv6 ones by their /64
+ * (one host has a whole /64 to rotate through), and skip addresses in
+ * limits-exempt (default loopback).  The pool's total applies to all. */
+
+/* Is addr in one of the limits-exempt networks? */
+bool admit_exempt(const struct conf *c, const char *addr);
+
+/* The key the per-address limits count addr under: an IPv4 address as it
+ * is ("::ffff:192.0.2.7" is 192.0.2.7), an IPv6 one as its /64
+ * ("2001:db8:1:2::/64"). */
+void admit_key(const char *addr, char *key, size_t size);
+
+/* Do a and b count as one client for the per-address limits? */
+bool admit_same_client(const char *a, const char *b);
 
 /* Records one new connection from addr for svc and says whether it may be
  * served: concurrent is the number of sessions from addr in svc already

@@ -78,6 +78,8 @@ main(int argc, char **argv)
 		return run_role(role);
 
 	errors = conf_parse_file(path, &conf);
+	if (errors == 0)   /* a missing directory is named now, not at start-up */
+		errors = conf_check_dirs(&conf, stderr, geteuid() == 0);
 	if (errors == 0 && check)
 		errors = store_check_tables(&conf) + keyholder_check(&conf);
 	if (errors != 0) {

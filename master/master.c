@@ -603,7 +603,7 @@ admit(struct child *k)
 		    !o->busy || !o->admitted)
 			continue;
 		busy++;
-		if (strcmp(o->client, k->client) == 0)
+		if (admit_same_client(o->client, k->client))   /* IPv6: one /64 */
 			concurrent++;
 	}
 	verdict = admit_check(&conf, svc, k->client, concurrent, busy, now_ms());

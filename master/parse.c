@@ -49,6 +49,7 @@ enum ktype {
 	KT_PLAINAUTH,    /* loopback | tls | always */
 	KT_WORD,         /* any one word that fits the field */
 	KT_SNI,          /* repeatable: DOMAIN CERT KEY (a per-domain certificate) */
+	KT_CIDRS,        /* repeatable: NETWORK[/PREFIX] ..., or none */
 };
 
 #define K_REPEAT  0x01   /* may appear more than once */
@@ -108,6 +109,7 @@ static const struct keyword keywords[] = {
 	{ "quota",             KT_SIZE,  FIELD(quota), 0, 1024 * GIB, 0 },
 	{ "max-sessions-per-ip",        KT_COUNT, FIELD(max_sessions_per_ip), 0, 10000, 0 },
 	{ "max-conn-per-ip-per-minute", KT_COUNT, FIELD(max_conn_per_ip_per_min), 0, 100000, 0 },
+	{ "limits-exempt",     KT_CIDRS, NOFIELD, 0, 0, K_REPEAT },
 	{ "shutdown-grace",    KT_TIME,  FIELD(shutdown_grace_ms), 0, HOUR, 0 },
 
 	{ "tls-cert",          KT_PATH,  FIELD(tls_cert), 0, 0, K_FILE },
@@ -125,6 +127,7 @@ struct parser {
 	int nerr;
 	int seen[NKEYWORDS];         /* line of the first occurrence, 0 = none */
 	int domain_line[CONF_MAX_DOMAINS];
+	int exempt_none;             /* line of "limits-exempt none", 0 = none */
 };
 
 static void perr(struct parser *p, int line, const char *fmt, ...)
@@ -754,6 +757,87 @@ do_plainauth(struct parser *p, const struct keyword *k, const char *v)
 		perr(p, p->line, "%s: \"%s\" is not loopback, tls or always", k->name, v);
 }
 
+/* "10.0.0.0/8", "192.0.2.7" (= /32), "2001:db8::/32", "::1" (= /128).
+ * NULL ok, else what is wrong. */
+static const char *
+cidr_parse(const char *s, struct cidr *out)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned max, bits;
+	uint64_t pfx;
+
+	if (hlen == 0 || hlen >= sizeof(host))
+		return "is not an IPv4 or IPv6 address";
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, host, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else
+		return "is not an IPv4 or IPv6 address";
+	pfx = max;
+	if (slash != NULL && (parse_u64(slash + 1, max, &pfx) == -1 || slash[1] == '\0'))
+		return max == 32 ? "has a bad prefix length (0 to 32)" :
+		    "has a bad prefix length (0 to 128)";
+	out->prefix = (uint8_t)pfx;
+	for (bits = out->prefix; bits < max; bits++)
+		if (out->addr[bits / 8] & (0x80 >> (bits % 8)))
+			return "has bits set beyond the prefix length";
+	return NULL;
+}
+
+/* limits-exempt NETWORK ...: the first line replaces the default
+ * (loopback); "none" alone empties the list. */
+static void
+do_cidrs(struct parser *p, const struct keyword *k, char **v, int n, int first)
+{
+	struct conf *c = p->c;
+	struct cidr x;
+	const char *why;
+	uint32_t j;
+
+	if (first)
+		c->nexempt = 0;
+	if (strcmp(v[0], "none") == 0) {
+		if (n > 1)
+			perr(p, p->line, "%s: none stands alone (no networks after it)", k->name);
+		else if (!first)
+			perr(p, p->line, "%s: none, but networks are listed at line %d",
+			    k->name, p->seen[keyword_index(k->name)]);
+		else
+			p->exempt_none = p->line;
+		return;
+	}
+	if (p->exempt_none != 0) {
+		perr(p, p->line, "%s: networks, but line %d says none", k->name,
+		    p->exempt_none);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if ((why = cidr_parse(v[i], &x)) != NULL) {
+			perr(p, p->line, "%s: \"%s\" %s", k->name, v[i], why);
+			continue;
+		}
+		for (j = 0; j < c->nexempt; j++)
+			if (memcmp(&c->exempt[j], &x, sizeof(x)) == 0)
+				break;
+		if (j < c->nexempt)
+			continue;   /* listed twice: harmless */
+		if (c->nexempt >= CONF_MAX_EXEMPT) {
+			perr(p, p->line, "%s: too many networks (at most %d)", k->name,
+			    CONF_MAX_EXEMPT);
+			return;
+		}
+		c->exempt[c->nexempt++] = x;
+	}
+}
+
 /* ---- lines ---- */
 
 static void
@@ -774,6 +858,17 @@ directive(struct parser *p, char **w, int nw)
 	if (p->seen[idx] == 0)
 		p->seen[idx] = p->line;
 
+	if (k->type == KT_CIDRS) {
+		if (nw < 2)
+			perr(p, p->line, "%s: missing value (%s NETWORK[/PREFIX] ..., or "
+			    "none)", k->name, k->name);
+		else if (nw > MAX_WORDS)
+			perr(p, p->line, "%s: at most %d networks on one line (repeat the key)",
+			    k->name, MAX_WORDS - 1);
+		else
+			do_cidrs(p, k, w + 1, nw - 1, p->seen[idx] == p->line);
+		return;
+	}
 	want = (k->type == KT_LISTEN) ? 3 : (k->type == KT_SNI) ? 4 : 2;
 	if (nw < want) {
 		if (k->type == KT_LISTEN)
@@ -805,6 +900,7 @@ directive(struct parser *p, char **w, int nw)
 	case KT_PLAINAUTH: do_plainauth(p, k, w[1]); break;
 	case KT_WORD:      do_string(p, k, w[1]); break;
 	case KT_SNI:       do_sni(p, k, w[1], w[2], w[3]); break;
+	case KT_CIDRS:     break;   /* above */
 	}
 }
 
@@ -901,6 +997,8 @@ check_whole(struct parser *p)
 		perr(p, 0, "no listen: at least one \"listen\" line is required");
 	check_file_default(p, "accounts", c->accounts);
 
+	c->spool_line = seen_line(p, "spool");   /* conf_check_dirs names these */
+	c->empty_dir_line = seen_line(p, "empty-dir");
 	c->tls_cert_line = lc;   /* the keyholder names these in its errors */
 	c->tls_key_line = lk;
 	if (c->nsni > 0 && !tls)
@@ -928,6 +1026,58 @@ check_whole(struct parser *p)
 	if (strcmp(c->spool, c->empty_dir) == 0)
 		perr(p, later(seen_line(p, "spool"), seen_line(p, "empty-dir")),
 		    "empty-dir: %s is also the spool", c->empty_dir);
+}
+
+/* One directory the daemon needs: there, or creatable by one mkdir. */
+static int
+check_dir(const struct conf *c, FILE *errs, const char *key, const char *path,
+    int line)
+{
+	char parent[CONF_PATH], *slash;
+	const char *dflt = line == 0 ? " (the default)" : "", *why;
+	struct stat st;
+
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		fprintf(errs, "%s:%d: %s: %s%s is not a directory\n", c->path, line,
+		    key, path, dflt);
+		return 1;
+	}
+	if (errno != ENOENT) {
+		fprintf(errs, "%s:%d: %s: %s%s: %s\n", c->path, line, key, path, dflt,
+		    strerror(errno));
+		return 1;
+	}
+	strlcpy_(parent, path, sizeof(parent));
+	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' && slash != parent)
+		*slash = '\0';              /* "/a/b/" is /a/b */
+	if ((slash = strrchr(parent, '/')) == NULL)
+		return 0;
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(parent, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;            /* posternd creates the last component */
+		why = "is not a directory";
+	} else
+		why = errno == ENOENT ? "does not exist" : strerror(errno);
+	fprintf(errs, "%s:%d: %s: %s%s: its parent %s %s (posternd creates %s, not its "
+	    "parents: make install, or install -d -m 0755 %s)\n", c->path, line, key,
+	    path, dflt, parent, why, key, parent);
+	return 1;
+}
+
+int
+conf_check_dirs(const struct conf *c, FILE *errs, bool as_root)
+{
+	int n = check_dir(c, errs, "spool", c->spool, c->spool_line);
+
+	if (as_root)   /* the jail: unused when not started as root */
+		n += check_dir(c, errs, "empty-dir", c->empty_dir, c->empty_dir_line);
+	return n;
 }
 
 int

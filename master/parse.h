@@ -11,6 +11,7 @@
 #ifndef POSTERN_PARSE_H
 #define POSTERN_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include "../privsep/conf.h"
@@ -22,6 +23,13 @@ int conf_parse_file(const char *path, struct conf *c);
  * name is the file name used in messages and stored in c->path. */
 int conf_parse_buf(const char *name, const char *text, size_t len,
     struct conf *c, FILE *errs);
+
+/* The directories the daemon needs (spool; empty-dir when as_root, the
+ * only case it is used): each exists as a directory, or its parent does,
+ * as posternd creates only the last component.  Reports each problem as
+ * "FILE:LINE: key: ..." (line 0 for a default) on errs; returns the
+ * number of problems.  posternd -n and the start-up call it. */
+int conf_check_dirs(const struct conf *c, FILE *errs, bool as_root);
 
 #define CONF_FILE_MAX   (1024 * 1024)   /* a config file larger than this is refused */
 #define CONF_LINE_MAX   4096            /* one line, comment included */

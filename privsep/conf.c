@@ -54,8 +54,16 @@ conf_defaults(struct conf *c)
 	c->plaintext_auth = PA_LOOPBACK;
 
 	c->quota = 0;
-	c->max_sessions_per_ip = 10;
-	c->max_conn_per_ip_per_min = 60;
+	/* half the pool per address, as Postfix's anvil count limit is half
+	 * its process limit; a rate an office behind one NAT address polling
+	 * every minute does not reach (postern.conf(5)); loopback exempt, as
+	 * Postfix exempts $mynetworks */
+	c->max_sessions_per_ip = 25;
+	c->max_conn_per_ip_per_min = 600;
+	c->nexempt = 2;
+	c->exempt[0] = (struct cidr){ .family = AF_INET, .prefix = 8, .addr = { 127 } };
+	c->exempt[1] = (struct cidr){ .family = AF_INET6, .prefix = 128,
+	    .addr = { [15] = 1 } };
 	c->shutdown_grace_ms = 10 * 1000;
 }
 
@@ -117,6 +125,12 @@ conf_wire_ok(const struct conf *c)
 		    !str_in(c->sni[i].key, sizeof(c->sni[i].key)))
 			return 0;
 
+	if (c->nexempt > CONF_MAX_EXEMPT)
+		return 0;
+	for (i = 0; i < c->nexempt; i++)
+		if (!((c->exempt[i].family == AF_INET && c->exempt[i].prefix <= 32) ||
+		    (c->exempt[i].family == AF_INET6 && c->exempt[i].prefix <= 128)))
+			return 0;
 	if ((unsigned)c->plaintext_auth > PA_ALWAYS)
 		return 0;
 	for (i = 0; i < SVC_MAX; i++)

@@ -15,6 +15,7 @@
 #define CONF_MAX_DOMAINS  32
 #define CONF_MAX_LISTEN   16
 #define CONF_MAX_SNI      7    /* tls-sni certificates besides the default */
+#define CONF_MAX_EXEMPT   32   /* limits-exempt networks */
 
 enum listen_kind { LK_SMTP = 0, LK_POP3, LK_SMTPS, LK_POP3S };
 enum service { SVC_SMTP = 0, SVC_POP3 = 1, SVC_MAX };
@@ -30,6 +31,13 @@ struct listener {
 	socklen_t sslen;
 	char text[80];           /* as written: "127.0.0.1:2525", "[::1]:110" */
 	int line;                /* config line, for messages */
+};
+
+/* An address block: limits-exempt 127.0.0.0/8 ::1 ... */
+struct cidr {
+	uint8_t family;          /* AF_INET or AF_INET6 */
+	uint8_t prefix;          /* 0..32 or 0..128 */
+	uint8_t addr[16];        /* network byte order; 4 bytes for AF_INET */
 };
 
 struct pool_conf {
@@ -53,6 +61,7 @@ struct conf {
 	char store_user[LIM_NAME + 1];
 	char key_user[LIM_NAME + 1];
 	char empty_dir[CONF_PATH];          /* the workers' chroot */
+	int spool_line, empty_dir_line;     /* where they were set (0 = default) */
 	char pidfile[CONF_PATH];
 	char postmaster[LIM_NAME + 1];      /* "" = the first account */
 	int syslog_facility;                /* LOG_MAIL ... */
@@ -81,6 +90,8 @@ struct conf {
 	/* connection limits (per service) */
 	uint32_t max_sessions_per_ip;
 	uint32_t max_conn_per_ip_per_min;
+	uint32_t nexempt;                   /* limits-exempt: no per-address limits */
+	struct cidr exempt[CONF_MAX_EXEMPT];
 
 	/* master */
 	uint32_t shutdown_grace_ms;

@@ -3,7 +3,10 @@
 # connections per address per minute, and the pool's total.  Beyond each,
 # SMTP answers "421 4.7.0" and POP3 "-ERR [SYS/TEMP]" and closes, exactly
 # at the N+1th session; a client from another address (127.0.0.2) is not
-# affected by the per-address limits.
+# affected by the per-address limits.  Every client here is on loopback,
+# which limits-exempt spares by default: the tests of the limits set
+# `limits-exempt none`, and the last tests check the exemption and the
+# defaults themselves.
 
 load helpers
 
@@ -14,6 +17,7 @@ RES="python3 $BATS_TEST_DIRNAME/lib/resilience.py"
 
 @test "SMTP: the 4th concurrent session from one address gets 421 4.7.0; 127.0.0.2 is served" {
 	postern_conf_set max-sessions-per-ip 3
+	postern_conf_set limits-exempt none
 	postern_start
 	run timeout 60 $RES limit smtp "$SMTP_PORT" 3 "421 4.7.0" ok
 	echo "$output"
@@ -24,6 +28,7 @@ RES="python3 $BATS_TEST_DIRNAME/lib/resilience.py"
 
 @test "POP3: the 4th concurrent session from one address gets -ERR [SYS/TEMP]; 127.0.0.2 is served" {
 	postern_conf_set max-sessions-per-ip 3
+	postern_conf_set limits-exempt none
 	postern_start
 	run timeout 60 $RES limit pop3 "$POP3_PORT" 3 "-ERR [SYS/TEMP]" ok
 	echo "$output"
@@ -33,6 +38,7 @@ RES="python3 $BATS_TEST_DIRNAME/lib/resilience.py"
 
 @test "SMTP: the 6th connection in a minute from one address gets 421 4.7.0; 127.0.0.2 is served" {
 	postern_conf_set max-conn-per-ip-per-minute 5
+	postern_conf_set limits-exempt none
 	postern_start
 	# from 127.0.0.3: postern_start's readiness probes (127.0.0.1) do not count
 	run timeout 60 $RES rate smtp "$SMTP_PORT" 5 "421 4.7.0" 127.0.0.3
@@ -43,6 +49,7 @@ RES="python3 $BATS_TEST_DIRNAME/lib/resilience.py"
 
 @test "POP3: the 6th connection in a minute from one address gets -ERR [SYS/TEMP]" {
 	postern_conf_set max-conn-per-ip-per-minute 5
+	postern_conf_set limits-exempt none
 	postern_start
 	run timeout 60 $RES rate pop3 "$POP3_PORT" 5 "-ERR [SYS/TEMP]" 127.0.0.3
 	echo "$output"
@@ -67,4 +74,72 @@ RES="python3 $BATS_TEST_DIRNAME/lib/resilience.py"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	grep -q "pop3: refusing 127.0.0.1: every worker is busy" "$PT_LOG"
+}
+
+# conn PORT SRC NSEQ [NCON]: NSEQ sessions one after another from SRC, then
+# NCON (default NSEQ) at once; prints each greeting's first word, on "seq"
+# then "con" lines; every socket operation times out after 10 s.
+conn() {
+	python3 - "$@" <<'PY'
+import socket, sys
+port, src, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+ncon = int(sys.argv[4]) if len(sys.argv) > 4 else n
+def greet():
+    s = socket.socket()
+    s.settimeout(10)
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    line = s.makefile("rb").readline().decode().split(" ")[0].strip()
+    return s, line
+for _ in range(n):
+    s, line = greet()
+    print("seq", line)
+    s.close()
+held = []
+for _ in range(ncon):
+    s, line = greet()
+    print("con", line)
+    held.append(s)
+for s in held:
+    s.close()
+PY
+}
+
+@test "limits-exempt default: loopback is spared both per-address limits" {
+	postern_conf_set max-sessions-per-ip 3
+	postern_conf_set max-conn-per-ip-per-minute 5
+	postern_start
+	run conn "$SMTP_PORT" 127.0.0.3 8
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^seq 220$' <<<"$output")" -eq 8 ]
+	[ "$(grep -c '^con 220$' <<<"$output")" -eq 8 ]
+	! grep -q "refusing" "$PT_LOG"
+}
+
+@test "limits-exempt 127.0.0.2/32 ::1: 127.0.0.2 is spared, 127.0.0.3 is limited" {
+	postern_conf_set max-conn-per-ip-per-minute 5
+	postern_conf_set limits-exempt 127.0.0.2/32 ::1
+	postern_start
+	run conn "$POP3_PORT" 127.0.0.2 7
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^seq +OK$' <<<"$output")" -eq 7 ]
+	run timeout 60 $RES rate pop3 "$POP3_PORT" 5 "-ERR [SYS/TEMP]" 127.0.0.3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	! grep -q "refusing 127.0.0.2" "$PT_LOG"
+}
+
+@test "default limits: an office behind one NAT address (100 connections a minute, 15 at once) is served" {
+	# the defaults, not the helper's 0s, and no exemption for loopback
+	sed -i -e '/^max-sessions-per-ip /d' -e '/^max-conn-per-ip-per-minute /d' "$PT_CONF"
+	postern_conf_set limits-exempt none
+	postern_start
+	run conn "$SMTP_PORT" 127.0.0.3 85 15
+	echo "$output" | sort | uniq -c
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^seq 220$' <<<"$output")" -eq 85 ]
+	[ "$(grep -c '^con 220$' <<<"$output")" -eq 15 ]
+	! grep -q "refusing" "$PT_LOG"
 }

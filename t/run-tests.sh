@@ -35,7 +35,10 @@ for t in "$BUILD"/t/test_*; do
 	run_tap "unit $(basename "$t")" "$t"
 done
 if command -v bats >/dev/null 2>&1; then
-	for f in ${BATS_FILES:-t/*.bats}; do
+	# t/tools_present.bats first: a missing tool is named before the tests
+	# that need it fail for a reason far from the cause
+	files=${BATS_FILES:-"t/tools_present.bats $(ls t/*.bats | grep -v '^t/tools_present.bats$')"}
+	for f in $files; do
 		[ -f "$f" ] || continue
 		run_tap "bats $f" bats --tap "$f"
 	done

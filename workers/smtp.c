@@ -89,10 +89,15 @@ struct smtp {
 	char first_rcpt[LIM_PATH + 1];
 	uint32_t naccounts;               /* distinct accounts */
 	size_t append_len;                /* payload size of the MSG_APPEND */
+	uint64_t data_start;              /* ms: DATA, for the delivery lines' delay= */
 };
 
 /* Per-worker storage, reused by each session (a worker serves one at a time). */
 static char accounts[LIM_APPEND_ACCOUNTS][LIM_NAME + 1];
+/* For each of accounts[]: the RCPT address that brought it, and whether
+ * that was an alias (or postmaster) rather than the account itself. */
+static char rcpt_of[LIM_APPEND_ACCOUNTS][LIM_PATH + 1];
+static bool via_alias[LIM_APPEND_ACCOUNTS];
 static struct ipc_msg req, ans;
 static struct smtp_data data;
 
@@ -544,11 +549,18 @@ act_rcpt(struct smtp *sm, char *arg)
 			reply(sm, "451 4.3.0 Temporary lookup failure");
 			return;
 		}
+		uint32_t had = sm->naccounts;
+
 		if (add_account(sm, name) < 0) {
 			sm->naccounts = before;
 			sm->append_len = before_len;
 			reply(sm, "452 4.5.3 Too many recipients");
 			return;
+		}
+		if (sm->naccounts > had) {   /* a new account: who brought it */
+			strlcpy_(rcpt_of[had], a.text, sizeof(rcpt_of[had]));
+			via_alias[had] = n != 1 || a.bare_postmaster ||
+			    strcasecmp(name, a.local) != 0;
 		}
 	}
 	if (ipc_end(&ans) < 0) {
@@ -652,6 +664,40 @@ log_message(struct smtp *sm, const char *msgid, uint64_t size,
 	    sm->from.text, rc, sm->nrcpt, (unsigned long long)size, outcome);
 }
 
+/*
+ * One line per recipient account of a delivery, as Postfix's status=
+ * lines (posternd(8) "LOGS"):
+ *   smtp SESSID: delivery msgid=ID from=<S> to=<R> [orig_to=<ALIAS>]
+ *     account=NAME size=N delay=SECONDS dsn=X.Y.Z status=sent|deferred|bounced (REASON)
+ * to= is the address as given in RCPT TO, or for an account reached
+ * through an alias (or postmaster) the account at the alias's domain, with
+ * the alias in orig_to=.
+ */
+static void
+log_deliveries(struct smtp *sm, const char *msgid, uint64_t size,
+    const char *dsn, const char *status, const char *reason)
+{
+	uint64_t ms = now_ms() - sm->data_start;
+
+	for (uint32_t i = 0; i < sm->naccounts; i++) {
+		const char *at = strrchr(rcpt_of[i], '@');
+		char to[LIM_PATH + LIM_NAME + 8], orig[LIM_PATH + 16] = "";
+
+		if (via_alias[i]) {
+			(void)bsnprintf(to, sizeof(to), "%s@%s", accounts[i],
+			    at ? at + 1 : sm->conf->ndomains > 0 ?
+			    sm->conf->domains[0] : sm->conf->hostname);
+			(void)bsnprintf(orig, sizeof(orig), " orig_to=<%s>", rcpt_of[i]);
+		} else
+			strlcpy_(to, rcpt_of[i], sizeof(to));
+		log_info("smtp %s: delivery msgid=%s from=<%s> to=<%s>%s account=%s "
+		    "size=%llu delay=%llu.%03llu dsn=%s status=%s (%s)", sm->s->sessid,
+		    msgid, sm->from.text, to, orig, accounts[i], (unsigned long long)size,
+		    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
+		    dsn, status, reason);
+	}
+}
+
 /* Hands the sealed message to the store; replies to the client. */
 static void
 deliver(struct smtp *sm, int fd, const char *msgid, uint64_t size)
@@ -669,6 +715,7 @@ deliver(struct smtp *sm, int fd, const char *msgid, uint64_t size)
 	if (store_call(sm->s, &req, &ans, MSG_APPEND_R, SMTP_APPEND_TIMEOUT_MS) < 0) {
 		reply(sm, "451 4.3.0 Error: queue file write error, try again later");
 		log_message(sm, msgid, size, "tempfail (store unavailable)");
+		log_deliveries(sm, msgid, size, "4.3.0", "deferred", "store unavailable");
 		return;
 	}
 	ipc_drop_fd(&ans);
@@ -677,24 +724,29 @@ deliver(struct smtp *sm, int fd, const char *msgid, uint64_t size)
 		log_warnx("smtp %s: bad MSG_APPEND_R from the store", sm->s->sessid);
 		reply(sm, "451 4.3.0 Error: local error in processing");
 		log_message(sm, msgid, size, "tempfail (bad store answer)");
+		log_deliveries(sm, msgid, size, "4.3.0", "deferred", "bad store answer");
 		return;
 	}
 	switch (st) {
 	case STORE_OK:
 		reply(sm, "250 2.0.0 Ok: queued as %s", msgid);
 		log_message(sm, msgid, size, "delivered");
+		log_deliveries(sm, msgid, size, "2.0.0", "sent", "delivered to mailbox");
 		break;
 	case STORE_NOSPACE:
 		reply(sm, "452 4.3.1 Insufficient system storage");
 		log_message(sm, msgid, size, "tempfail (no space)");
+		log_deliveries(sm, msgid, size, "4.3.1", "deferred", text);
 		break;
 	case STORE_QUOTA:
 		reply(sm, "552 5.2.2 Mailbox full");
 		log_message(sm, msgid, size, "rejected (quota)");
+		log_deliveries(sm, msgid, size, "5.2.2", "bounced", text);
 		break;
 	default:
 		reply(sm, "451 4.3.0 Error: local error in processing");
 		log_message(sm, msgid, size, "tempfail (store)");
+		log_deliveries(sm, msgid, size, "4.3.0", "deferred", text);
 		break;
 	}
 }
@@ -733,6 +785,7 @@ act_data(struct smtp *sm, char *arg)
 	int fd, r;
 
 	sm->nmsg++;
+	sm->data_start = now_ms();
 	(void)bsnprintf(msgid, sizeof(msgid), "%s.%u", sm->s->sessid, sm->nmsg);
 	if ((fd = smtp_data_memfd()) < 0 || write_received(sm, fd, msgid) < 0) {
 		log_warn("smtp %s: message spool", sm->s->sessid);

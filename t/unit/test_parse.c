@@ -13,6 +13,7 @@
 
 #include "master/parse.h"
 #include "privsep/conf.h"
+#include "privsep/util.h"
 #include "t/unit/check.h"
 
 static char acc[] = "/tmp/postern-acc-XXXXXX";       /* a regular file */
@@ -80,8 +81,13 @@ good_minimal(void)
 	    strcmp(c.empty_dir, "/var/lib/postern/empty") == 0 &&
 	    strcmp(c.pidfile, "/run/postern.pid") == 0, "default paths");
 	CHECK(c.syslog_facility == LOG_MAIL && c.plaintext_auth == PA_LOOPBACK &&
-	    c.quota == 0 && c.max_sessions_per_ip == 10 && c.max_conn_per_ip_per_min == 60 &&
-	    c.max_auth_failures == 3 && c.login_delay_s == 0, "other defaults");
+	    c.quota == 0 && c.max_auth_failures == 3 && c.login_delay_s == 0, "other defaults");
+	CHECK(c.max_sessions_per_ip == 25 && c.max_conn_per_ip_per_min == 600,
+	    "default per-address limits: 25 sessions, 600 connections a minute");
+	CHECK(c.nexempt == 2 && c.exempt[0].family == AF_INET && c.exempt[0].prefix == 8 &&
+	    c.exempt[0].addr[0] == 127 && c.exempt[1].family == AF_INET6 &&
+	    c.exempt[1].prefix == 128 && c.exempt[1].addr[15] == 1,
+	    "default limits-exempt 127.0.0.0/8 ::1");
 	CHECK(c.hostname[0] != '\0', "hostname defaults to gethostname (%s)", c.hostname);
 	CHECK(strcmp(c.path, "t.conf") == 0, "path recorded");
 	CHECK(conf_wire_ok(&c), "conf_wire_ok on a parsed file");
@@ -256,6 +262,24 @@ static const struct bad bads[] = {
 	  "01234567890123456789012345678901234567890123456789\n", 4,
 	  "tls-ciphers: \"0123456789012345678901234567890123456789" },
 	{ BASE "vrfy\x01 on\n", 4, "control character 0x01" },
+	{ BASE "limits-exempt\n", 4, "limits-exempt: missing value" },
+	{ BASE "limits-exempt 10.0.0.1/8\n", 4,
+	  "limits-exempt: \"10.0.0.1/8\" has bits set beyond the prefix length" },
+	{ BASE "limits-exempt 10.0.0.0/33\n", 4, "has a bad prefix length (0 to 32)" },
+	{ BASE "limits-exempt 2001:db8::/129\n", 4, "has a bad prefix length (0 to 128)" },
+	{ BASE "limits-exempt 10.0.0.0/\n", 4, "has a bad prefix length" },
+	{ BASE "limits-exempt 10.0.0.0/x\n", 4, "has a bad prefix length" },
+	{ BASE "limits-exempt 127.0.0.1 mail.example.org\n", 4,
+	  "limits-exempt: \"mail.example.org\" is not an IPv4 or IPv6 address" },
+	{ BASE "limits-exempt 1.2.3.256\n", 4, "is not an IPv4 or IPv6 address" },
+	{ BASE "limits-exempt /8\n", 4, "is not an IPv4 or IPv6 address" },
+	{ BASE "limits-exempt none 10.0.0.0/8\n", 4, "limits-exempt: none stands alone" },
+	{ BASE "limits-exempt ::1\nlimits-exempt none\n", 5,
+	  "limits-exempt: none, but networks are listed at line 4" },
+	{ BASE "limits-exempt none\nlimits-exempt ::1\n", 5,
+	  "limits-exempt: networks, but line 4 says none" },
+	{ BASE "limits-exempt 1.0.0.0/8 2.0.0.0/8 3.0.0.0/8 4.0.0.0/8 5.0.0.0/8 6.0.0.0/8 "
+	  "7.0.0.0/8 8.0.0.0/8\n", 4, "limits-exempt: at most 7 networks on one line" },
 	{ "listen smtp 127.0.0.1:2525\naccounts @ACC@\n", 0, "no domain" },
 	{ "domain example.org\naccounts @ACC@\n", 0, "no listen" },
 };
@@ -355,6 +379,103 @@ every_error_reported(void)
 }
 
 static void
+limits_exempt(void)
+{
+	struct conf c;
+	char *e;
+	int n;
+
+	n = parse(BASE "limits-exempt 192.0.2.0/24 10.0.0.0/8\n"
+	    "limits-exempt 2001:db8::/32 ::1 192.0.2.7 0.0.0.0/0\n", &c, &e);
+	CHECK(n == 0, "limits-exempt: two lines, IPv4 and IPv6 (%s)", e);
+	CHECK(c.nexempt == 6, "the first line replaces the default, the next adds (%u)",
+	    c.nexempt);
+	CHECK(c.exempt[0].family == AF_INET && c.exempt[0].prefix == 24 &&
+	    c.exempt[0].addr[0] == 192 && c.exempt[0].addr[2] == 2, "192.0.2.0/24");
+	CHECK(c.exempt[2].family == AF_INET6 && c.exempt[2].prefix == 32 &&
+	    c.exempt[2].addr[0] == 0x20 && c.exempt[2].addr[1] == 0x01, "2001:db8::/32");
+	CHECK(c.exempt[3].prefix == 128 && c.exempt[4].prefix == 32 && c.exempt[5].prefix == 0,
+	    "no prefix: one address (/128, /32); 0.0.0.0/0 is every IPv4 address");
+	CHECK(conf_wire_ok(&c), "conf_wire_ok with limits-exempt");
+	c.exempt[1].prefix = 33;
+	CHECK(!conf_wire_ok(&c), "conf_wire_ok refuses an IPv4 prefix of 33");
+	c.exempt[1].prefix = 8;
+	c.nexempt = CONF_MAX_EXEMPT + 1;
+	CHECK(!conf_wire_ok(&c), "conf_wire_ok refuses too many exempt networks");
+	free(e);
+
+	n = parse(BASE "limits-exempt none\n", &c, &e);
+	CHECK(n == 0 && c.nexempt == 0, "limits-exempt none: an empty list");
+	free(e);
+
+	n = parse(BASE "limits-exempt ::1 ::1\n", &c, &e);
+	CHECK(n == 0 && c.nexempt == 1, "a network listed twice is kept once");
+	free(e);
+}
+
+/* conf_check_dirs: a missing directory is fine if its parent exists (the
+ * daemon creates it); a missing parent is named with the key's line. */
+static void
+check_dirs(void)
+{
+	struct conf c;
+	char *e, text[1024], want[1024];
+	size_t len;
+	FILE *f;
+	int n;
+
+	snprintf(text, sizeof(text), BASE "spool @DIR@/spool\nempty-dir @DIR@/empty\n");
+	n = parse(text, &c, &e);
+	free(e);
+	f = open_memstream(&e, &len);
+	CHECK(n == 0 && conf_check_dirs(&c, f, true) == 0,
+	    "spool and empty-dir missing, their parent there: no error");
+	fclose(f);
+	free(e);
+
+	snprintf(text, sizeof(text), BASE "spool @DIR@/no/spool\nempty-dir @ACC@/empty\n");
+	n = parse(text, &c, &e);
+	free(e);
+	f = open_memstream(&e, &len);
+	n += conf_check_dirs(&c, f, true);
+	fclose(f);
+	snprintf(want, sizeof(want), "t.conf:4: spool: %s/no/spool: its parent %s/no does "
+	    "not exist (posternd creates spool, not its parents", dir, dir);
+	CHECK(n == 2 && strstr(e, want) != NULL, "spool's missing parent at line 4");
+	snprintf(want, sizeof(want), "t.conf:5: empty-dir: %s/empty: Not a directory", acc);
+	CHECK(strstr(e, want) != NULL, "empty-dir under a file at line 5");
+	free(e);
+
+	f = open_memstream(&e, &len);
+	n = conf_check_dirs(&c, f, false);
+	fclose(f);
+	CHECK(n == 1 && strstr(e, "empty-dir") == NULL,
+	    "not as root: empty-dir (unused then) is not checked");
+	free(e);
+
+	snprintf(text, sizeof(text), BASE "spool @ACC@\n");
+	n = parse(text, &c, &e);
+	free(e);
+	f = open_memstream(&e, &len);
+	n += conf_check_dirs(&c, f, false);
+	fclose(f);
+	snprintf(want, sizeof(want), "t.conf:4: spool: %s is not a directory", acc);
+	CHECK(n == 1 && strstr(e, want) != NULL, "a spool that is a file");
+	free(e);
+
+	n = parse(BASE, &c, &e);
+	free(e);
+	strlcpy_(c.empty_dir, "/nonexistent-postern/lib/empty", sizeof(c.empty_dir));
+	f = open_memstream(&e, &len);
+	n += conf_check_dirs(&c, f, true);
+	fclose(f);
+	CHECK(n == 1 && strstr(e, "t.conf:0: empty-dir: /nonexistent-postern/lib/empty "
+	    "(the default): its parent /nonexistent-postern/lib does not exist") != NULL,
+	    "a default is named at line 0");
+	free(e);
+}
+
+static void
 file_errors(void)
 {
 	struct conf c;
@@ -390,6 +511,8 @@ main(void)
 		bad_one(&bads[i]);
 	nul_and_long_lines();
 	every_error_reported();
+	limits_exempt();
+	check_dirs();
 	file_errors();
 
 	unlink(acc);
