@@ -23,7 +23,7 @@
 #include "mailbox.h"
 
 #define IDX_MAGIC   "PSTNIDX1"
-#define IDX_VERSION 1u
+#define IDX_VERSION 2u
 
 struct idx_hdr {
 	char magic[8];
@@ -773,41 +773,65 @@ copy_range(int from, int to, uint64_t off, uint64_t len, uint64_t *woff)
 	return 0;
 }
 
-/* Writes one kept message to the new file and fixes its entry. */
+/*
+ * Writes one kept message to the new file and fixes its entry.  A message
+ * of ours whose UID is its X-Postern UID is copied as it is; any other
+ * gets an X-Postern line with the UID it was listed under (a foreign
+ * message's derived UID, or the "-N" a duplicate was given), so that UID
+ * is in the file from now on and stays the message's UIDL even when the
+ * duplicate it was told apart from is gone.
+ */
 static int
 copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 {
-	uint64_t newoff = *woff;
+	uint64_t newoff = *woff, total;
+	size_t ul = strlen(e->uid), keep_pre = e->skip, drop = 0;
 	char xl[128];
 	int n;
 
-	if (e->flags & MBE_POSTERN) {
+	if ((e->flags & MBE_POSTERN) && MBE_BASELEN(e->flags) == ul) {
 		if (copy_range(from, to, e->off, e->len, woff) == -1)
 			return -1;
 		e->off = newoff;
 		return 0;
 	}
-	/* foreign: From_ line, then an X-Postern line fixing its UID */
-	{
-		uint64_t total = mbox_len_with_itself(e->len +
-		    strlen("X-Postern: uid=") + strlen(e->uid) + strlen(" len=") + 1);
+	if (e->flags & MBE_POSTERN) {
+		/* ours, listed under another UID: its From_ line is kept,
+		 * its X-Postern line replaced */
+		unsigned char *pre = malloc(e->skip ? e->skip : 1);
+		unsigned char *lf;
 
-		n = snprintf(xl, sizeof(xl), "X-Postern: uid=%s len=%llu\n",
-		    e->uid, (unsigned long long)total);
-		if (total == 0 || n < 0 || (size_t)n >= sizeof(xl) ||
-		    e->len + (uint64_t)n != total)
+		if (pre == NULL)
 			return -1;
-		if (copy_range(from, to, e->off, e->skip, woff) == -1 ||
-		    write_all(to, xl, (size_t)n) == -1)
+		if (pread_full(from, pre, e->skip, (off_t)e->off) != (ssize_t)e->skip ||
+		    (lf = memchr(pre, '\n', e->skip)) == NULL) {
+			free(pre);
+			errno = EIO;
 			return -1;
-		*woff += (uint64_t)n;
-		if (copy_range(from, to, e->off + e->skip, e->len - e->skip, woff) == -1)
-			return -1;
-		e->off = newoff;
-		e->skip += (uint32_t)n;
-		e->len = total;
-		e->flags = MBE_POSTERN | ((uint32_t)strlen(e->uid) << 8);
+		}
+		keep_pre = (size_t)(lf - pre) + 1;
+		drop = e->skip - keep_pre;
+		free(pre);
 	}
+	total = mbox_len_with_itself(e->len - drop +
+	    strlen("X-Postern: uid=") + ul + strlen(" len=") + 1);
+	n = snprintf(xl, sizeof(xl), "X-Postern: uid=%s len=%llu\n",
+	    e->uid, (unsigned long long)total);
+	if (total == 0 || n < 0 || (size_t)n >= sizeof(xl) ||
+	    e->len - drop + (uint64_t)n != total) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (copy_range(from, to, e->off, keep_pre, woff) == -1 ||
+	    write_all(to, xl, (size_t)n) == -1)
+		return -1;
+	*woff += (uint64_t)n;
+	if (copy_range(from, to, e->off + e->skip, e->len - e->skip, woff) == -1)
+		return -1;
+	e->off = newoff;
+	e->skip = (uint32_t)(keep_pre + (size_t)n);
+	e->len = total;
+	e->flags = MBE_POSTERN | ((uint32_t)ul << 8);
 	return 0;
 }
 

@@ -35,16 +35,20 @@ account_in_use(const char *name)
 	return 0;
 }
 
-/* The listing memfd: count x (u64 wire octets, str uid). */
+/* The listing memfd: count x (u64 wire octets, str uid), sized from the
+ * UIDs' real lengths. */
 static int
 listing_memfd(const struct mbox_list *l)
 {
-	size_t per = 8 + 4 + MBOX_UID_MAX, n = 0;
-	unsigned char *buf = xcalloc(l->n ? l->n : 1, per);
+	size_t total = 0, n = 0;
+	unsigned char *buf;
 	int fd;
 
+	for (size_t i = 0; i < l->n; i++)
+		total += 8 + 4 + strnlen(l->v[i].uid, sizeof(l->v[i].uid));
+	buf = xmalloc(total ? total : 1);
 	for (size_t i = 0; i < l->n; i++) {
-		uint32_t ul = (uint32_t)strlen(l->v[i].uid);
+		uint32_t ul = (uint32_t)strnlen(l->v[i].uid, sizeof(l->v[i].uid));
 
 		memcpy(buf + n, &l->v[i].wire, 8);
 		memcpy(buf + n + 8, &ul, 4);

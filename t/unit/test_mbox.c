@@ -357,6 +357,156 @@ test_uids(void)
 	}
 }
 
+/* Writes a mailbox of records with the given X-Postern UIDs, message i
+ * saying "Subject: m<i>". */
+static void
+write_uids(const char *name, const char *const *uids, size_t n)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	for (size_t i = 0; i < n; i++) {
+		char msg[64];
+		size_t rl;
+		uint64_t w;
+		int ml = snprintf(msg, sizeof(msg), "Subject: m%zu\r\n\r\nbody %zu\r\n", i, i);
+		unsigned char *rec = mbox_encode((unsigned char *)msg, (size_t)ml, "s@x",
+		    uids[i], 0, &rl, &w);
+
+		if (rec == NULL || write(fd, rec, rl) != (ssize_t)rl)
+			exit(1);
+		free(rec);
+	}
+	close(fd);
+	unlinkat(dfd, ".d.idx", 0);
+}
+
+static int
+all_distinct(const struct mbox_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t j = i + 1; j < l->n; j++)
+			if (strcmp(l->v[i].uid, l->v[j].uid) == 0)
+				return 0;
+	return 1;
+}
+
+/* Deletes the messages of l whose numbers (0-based) are in dn[0..k). */
+static int
+commit_del(const char *name, const struct mbox_list *l, const size_t *dn, size_t k)
+{
+	struct mailbox mb;
+	char del[8][48];
+	uint32_t deleted = 0;
+	int r;
+
+	for (size_t i = 0; i < k && i < 8; i++)
+		memcpy(del[i], l->v[dn[i]].uid, 48);
+	mb_init(&mb, dfd, name);
+	if (mb_open(&mb, 0) != 0 || mb_lock(&mb, 1000) != 0)
+		return -1;
+	r = mb_rewrite(&mb, del, k, &deleted);
+	mb_close(&mb);
+	return r == 0 ? (int)deleted : -1;
+}
+
+static void
+test_dup_uids(void)
+{
+	static const char u40[] = "0123456789abcdef0123456789abcdef01234567";
+	static const char u47[] = "0123456789abcdef0123456789abcdef0123456789abcde";
+	struct mbox_list l, again;
+	uint64_t cut;
+
+	fresh_dir();
+	/* "U", "U", "U-1": the second is not given the third's own UID */
+	{
+		const char *u[] = { "abc", "abc", "abc-1", "abc" };
+
+		write_uids("d", u, 4);
+		CHECK(scan("d", &l, &cut) == 0 && l.n == 4 && all_distinct(&l),
+		    "U U U-1 U: four distinct UIDs");
+		CHECK(l.n == 4 && strcmp(l.v[0].uid, "abc") == 0 &&
+		    strcmp(l.v[1].uid, "abc-2") == 0 && strcmp(l.v[2].uid, "abc-1") == 0 &&
+		    strcmp(l.v[3].uid, "abc-3") == 0, "U U U-1 U: U, U-2, U-1, U-3 (%s %s %s %s)",
+		    l.n > 0 ? l.v[0].uid : "", l.n > 1 ? l.v[1].uid : "",
+		    l.n > 2 ? l.v[2].uid : "", l.n > 3 ? l.v[3].uid : "");
+		/* the same from the index, and from the file alone */
+		CHECK(scan("d", &again, &cut) == 0 && again.n == 4 &&
+		    strcmp(again.v[1].uid, "abc-2") == 0 && strcmp(again.v[3].uid, "abc-3") == 0,
+		    "the index gives the same UIDs");
+		mbox_list_free(&again);
+		/* DELE of "abc-2" removes that message only, and the survivors
+		 * keep their UIDs with the sibling gone */
+		{
+			size_t dn[] = { 0, 1 };
+
+			CHECK(commit_del("d", &l, dn, 2) == 2, "COMMIT deletes exactly two");
+		}
+		unlinkat(dfd, ".d.idx", 0);
+		CHECK(scan("d", &again, &cut) == 0 && again.n == 2 &&
+		    strcmp(again.v[0].uid, "abc-1") == 0 && strcmp(again.v[1].uid, "abc-3") == 0,
+		    "after DELE 1 2 + COMMIT the survivors keep abc-1 and abc-3 (%s %s)",
+		    again.n > 0 ? again.v[0].uid : "", again.n > 1 ? again.v[1].uid : "");
+		mbox_list_free(&again);
+		mbox_list_free(&l);
+	}
+	/* two 40-character UIDs: the second is longer than 40, kept as it is */
+	{
+		const char *u[] = { u40, u40 };
+		size_t dn[] = { 0 };
+		char want[64];
+
+		snprintf(want, sizeof(want), "%s-1", u40);
+		write_uids("d", u, 2);
+		CHECK(scan("d", &l, &cut) == 0 && l.n == 2 && strcmp(l.v[1].uid, want) == 0,
+		    "a duplicated 40-character UID: the second is UID-1");
+		CHECK(commit_del("d", &l, dn, 1) == 1, "DELE 1 + COMMIT");
+		unlinkat(dfd, ".d.idx", 0);
+		CHECK(scan("d", &again, &cut) == 0 && again.n == 1 &&
+		    strcmp(again.v[0].uid, want) == 0,
+		    "the survivor keeps UID-1, not UID (%s)", again.n ? again.v[0].uid : "");
+		mbox_list_free(&again);
+		mbox_list_free(&l);
+	}
+	/* 47 characters: no room for "-N", the fallback is still unique */
+	{
+		const char *u[] = { u47, u47, u47 };
+
+		write_uids("d", u, 3);
+		CHECK(scan("d", &l, &cut) == 0 && l.n == 3 && all_distinct(&l) &&
+		    strcmp(l.v[0].uid, u47) == 0 && strlen(l.v[1].uid) <= MBOX_UID_MAX &&
+		    strlen(l.v[2].uid) <= MBOX_UID_MAX,
+		    "a duplicated 47-character UID gets distinct UIDs that fit (%s %s)",
+		    l.n > 1 ? l.v[1].uid : "", l.n > 2 ? l.v[2].uid : "");
+		mbox_list_free(&l);
+	}
+	/* 300 duplicates of a 40-character UID (the store died of this) */
+	{
+		const char *u[300];
+		int fit = 1;
+
+		for (size_t i = 0; i < 300; i++)
+			u[i] = u40;
+		write_uids("d", u, 300);
+		CHECK(scan("d", &l, &cut) == 0 && l.n == 300 && all_distinct(&l),
+		    "300 copies of a 40-character UID: 300 distinct UIDs");
+		for (size_t i = 0; i < l.n; i++)
+			fit &= strlen(l.v[i].uid) <= MBOX_UID_MAX;
+		CHECK(fit, "every one at most %d characters", MBOX_UID_MAX);
+		/* running it again over its own result changes nothing */
+		mbox_list_init(&again);
+		for (size_t i = 0; i < l.n; i++)
+			mbox_list_push(&again, &l.v[i]);
+		mbox_unique_uids(&again);
+		fit = again.n == l.n;
+		for (size_t i = 0; fit && i < l.n; i++)
+			fit = strcmp(again.v[i].uid, l.v[i].uid) == 0;
+		CHECK(fit, "mbox_unique_uids is stable over its own result");
+		mbox_list_free(&again);
+		mbox_list_free(&l);
+	}
+}
+
 static void
 test_index(void)
 {
@@ -513,6 +663,7 @@ main(void)
 	test_roundtrip();
 	test_torn();
 	test_uids();
+	test_dup_uids();
 	test_index();
 	test_commit();
 	test_refused();
