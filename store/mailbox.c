@@ -362,24 +362,17 @@ pread_full(int fd, void *buf, size_t n, off_t off)
 }
 
 
-/* Does the file still hold message e where the index says it starts? */
+/* Does the file still hold message e where the entry says it starts: the
+ * same first bytes (mbox_head_hash())? */
 static int
-ent_still_there(int fd, const struct mbox_ent *e)
+ent_head_ok(int fd, const struct mbox_ent *e)
 {
-	char buf[512];
-	ssize_t n = pread_full(fd, buf, sizeof(buf) - 1, (off_t)e->off);
-	char *lf, want[80];
+	unsigned char buf[MBOX_HEAD_BYTES];
+	size_t want = e->len < MBOX_HEAD_BYTES ? (size_t)e->len : MBOX_HEAD_BYTES;
 
-	if (n < 6 || memcmp(buf, "From ", 5) != 0)
+	if (want < 5 || pread_full(fd, buf, want, (off_t)e->off) != (ssize_t)want)
 		return 0;
-	buf[n] = '\0';
-	if (!(e->flags & MBE_POSTERN))
-		return 1;
-	if ((lf = memchr(buf, '\n', (size_t)n)) == NULL)
-		return 0;
-	snprintf(want, sizeof(want), "X-Postern: uid=%.*s ",
-	    (int)MBE_BASELEN(e->flags), e->uid);
-	return strncmp(lf + 1, want, strlen(want)) == 0;
+	return memcmp(buf, "From ", 5) == 0 && mbox_head_hash(buf, want) == e->head;
 }
 
 /* ---- the index ---- */
@@ -524,9 +517,26 @@ mb_scan(struct mailbox *mb, struct mbox_list *l, int repair, uint64_t *repaired)
 	mb_index_load(mb, &st, l, &valid);
 	if (valid == 2)
 		return 0;
-	if (valid == 1 && ent_still_there(mb->fd, &l->v[l->n - 1])) {
-		start = (size_t)l->v[l->n - 1].off;
-		mbox_list_truncate(l, l->n - 1);
+	if (valid == 1) {
+		/*
+		 * The file grew: by appends, or another tool rewrote it in
+		 * place and it grew since.  Every entry must still start with
+		 * the bytes it had; the entries are contiguous, so that also
+		 * checks the size of all but the last one, which is parsed
+		 * again with the tail.  The first entry that moved ends the
+		 * good part: the one before it (whose size may have changed)
+		 * and everything after are parsed again.
+		 */
+		size_t k = 0;
+
+		while (k < l->n && ent_head_ok(mb->fd, &l->v[k]))
+			k++;
+		if (k == 0)
+			mbox_list_truncate(l, 0);
+		else {
+			start = (size_t)l->v[k - 1].off;
+			mbox_list_truncate(l, k - 1);
+		}
 	} else
 		mbox_list_truncate(l, 0);
 	if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX / 2) {
@@ -665,10 +675,34 @@ mb_fsync(struct mailbox *mb)
 /* ---- reading ---- */
 
 /*
+ * What follows a message that ends at raw[end] (avail bytes there): EOF,
+ * or the start of a From_ line (a prefix of one: another tool may be
+ * appending), after the line end postern adds to a file that lacks one.
+ */
+static int
+boundary_ok(const unsigned char *raw, size_t end, size_t avail)
+{
+	const unsigned char *p = raw + end;
+
+	if (avail == 0)
+		return 1;
+	if (end > 0 && raw[end - 1] != '\n') {
+		if (p[0] != '\n')
+			return 0;
+		p++;
+		avail--;
+	}
+	return memcmp(p, "From ", avail < 5 ? avail : 5) == 0;
+}
+
+/*
  * Reads ents[0..n) (increasing offsets), each whole or header + lines body
  * lines, unquoted, one after the other into one malloc'ed buffer; lens[i]
  * is the length of message i in it.  Messages that follow each other in
- * the file are read with one pread.  0 / -1.
+ * the file are read with one pread.  Each must still be what the entry
+ * says (another tool may have rewritten the file since the entry was
+ * made): its first bytes hash to e->head, and it ends where a From_ line
+ * or the file starts (ESTALE otherwise).  0 / -1.
  */
 int
 mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
@@ -678,7 +712,8 @@ mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
 	size_t cap = 0, total = 0, olen = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (ents[i]->clen > SIZE_MAX / 4 || ents[i]->clen > SIZE_MAX / 4 - total) {
+		if (ents[i]->clen > SIZE_MAX / 4 || ents[i]->clen > SIZE_MAX / 4 - total ||
+		    ents[i]->len > SIZE_MAX / 4) {
 			errno = EFBIG;
 			return -1;
 		}
@@ -688,18 +723,22 @@ mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
 	if ((o = malloc(total + n + 1)) == NULL)
 		return -1;
 	for (size_t i = 0, j; i < n; i = j) {
-		uint64_t span;
+		uint64_t span, need;
+		ssize_t got;
 
 		/* ents[i..j): one run of adjacent messages */
 		for (j = i + 1; j < n && ents[j - 1]->off + ents[j - 1]->len == ents[j]->off &&
 		    ents[j]->off - ents[i]->off <= SIZE_MAX / 4; j++)
 			;
-		span = ents[j - 1]->off - ents[i]->off + ents[j - 1]->skip + ents[j - 1]->clen;
+		/* every message whole, and what follows the last (6 bytes:
+		 * a line end and "From ") */
+		need = ents[j - 1]->off - ents[i]->off + ents[j - 1]->len;
+		span = need + 6;
 		if (span > SIZE_MAX / 2) {
 			errno = EFBIG;
 			goto fail;
 		}
-		if (span < 5) {         /* not even a "From " */
+		if (need < 5) {         /* not even a "From " */
 			errno = EIO;
 			goto fail;
 		}
@@ -711,7 +750,8 @@ mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
 			raw = nr;
 			cap = (size_t)span;
 		}
-		if (pread_full(fd, raw, (size_t)span, (off_t)ents[i]->off) != (ssize_t)span) {
+		got = pread_full(fd, raw, (size_t)span, (off_t)ents[i]->off);
+		if (got < 0 || (uint64_t)got < need) {
 			errno = EIO;
 			goto fail;
 		}
@@ -720,9 +760,16 @@ mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
 			const unsigned char *m = raw + at;
 
 			if (ents[k]->skip + ents[k]->clen < 5 ||
-			    at + ents[k]->skip + ents[k]->clen > span ||
+			    ents[k]->skip + ents[k]->clen > ents[k]->len ||
+			    at + ents[k]->len > need ||
 			    memcmp(m, "From ", 5) != 0) {
 				errno = EIO;
+				goto fail;
+			}
+			if (mbox_head_hash(m, ents[k]->len) != ents[k]->head ||
+			    !boundary_ok(raw, (size_t)(at + ents[k]->len),
+			    (size_t)((uint64_t)got - at - ents[k]->len))) {
+				errno = ESTALE;
 				goto fail;
 			}
 			lens[k] = mbox_unquote(m + ents[k]->skip, (size_t)ents[k]->clen,
@@ -832,6 +879,17 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 	e->skip = (uint32_t)(keep_pre + (size_t)n);
 	e->len = total;
 	e->flags = MBE_POSTERN | ((uint32_t)ul << 8);
+	/* its first bytes changed: the entry keeps the new ones' hash */
+	{
+		unsigned char hb[MBOX_HEAD_BYTES];
+		size_t hl = total < MBOX_HEAD_BYTES ? (size_t)total : MBOX_HEAD_BYTES;
+
+		if (pread_full(to, hb, hl, (off_t)newoff) != (ssize_t)hl) {
+			errno = EIO;
+			return -1;
+		}
+		e->head = mbox_head_hash(hb, hl);
+	}
 	return 0;
 }
 
@@ -841,7 +899,7 @@ mb_rewrite(struct mailbox *mb, char (*del)[48], size_t ndel, uint32_t *deleted)
 	struct mbox_list l, keep;
 	char tmp[128];
 	uint64_t repaired, woff = 0;
-	int tfd = -1;
+	int tfd = -1, exchanged = 0;
 
 	*deleted = 0;
 	mbox_list_init(&l);
@@ -877,13 +935,42 @@ mb_rewrite(struct mailbox *mb, char (*del)[48], size_t ndel, uint32_t *deleted)
 		mb_err(mb, "fsync %s: %s", tmp, strerror(errno));
 		goto fail_unlink;
 	}
-	if (renameat(mb->dirfd, tmp, mb->dirfd, mb->name) == -1) {
+	/*
+	 * The new file takes the name by exchange, so the old one keeps a
+	 * name (.NAME.tmp) until the directory is on disk: when that fsync
+	 * fails, the deletions may not survive a crash, so they are undone
+	 * (exchanged back) and the COMMIT fails, the old file in place.
+	 * Where the file system cannot exchange, a plain rename, and a
+	 * failed fsync can only be reported.
+	 */
+	if (renameat2(mb->dirfd, tmp, mb->dirfd, mb->name, RENAME_EXCHANGE) == 0)
+		exchanged = 1;
+	else if ((errno != EINVAL && errno != ENOSYS) ||
+	    renameat(mb->dirfd, tmp, mb->dirfd, mb->name) == -1) {
 		mb_err(mb, "rename %s: %s", tmp, strerror(errno));
 		goto fail_unlink;
 	}
-	/* the new file is in place; the old descriptor's locks go with it */
-	if (fsync(mb->dirfd) == -1)
-		mb_err(mb, "fsync spool directory: %s", strerror(errno));
+	if (fsync(mb->dirfd) == -1) {
+		int e = errno;
+
+		if (exchanged &&
+		    renameat2(mb->dirfd, tmp, mb->dirfd, mb->name, RENAME_EXCHANGE) == 0) {
+			mb_err(mb, "fsync spool directory: %s: the old %s is kept",
+			    strerror(e), mb->name);
+			fsync(mb->dirfd);   /* best effort: either file is whole */
+			goto fail_unlink;
+		}
+		mb_err(mb, "fsync spool directory: %s: the rewrite of %s may not "
+		    "survive a crash", strerror(e), mb->name);
+		close(tfd);
+		if (exchanged)
+			unlinkat(mb->dirfd, tmp, 0);
+		goto fail;
+	}
+	/* the new file is in place; the old one (under the temporary name
+	 * after an exchange) goes, and the old descriptor's locks with it */
+	if (exchanged)
+		unlinkat(mb->dirfd, tmp, 0);
 	if (mb->fcntl_locked)
 		fcntl_lock(mb->fd, F_UNLCK);
 	close(mb->fd);

@@ -205,7 +205,7 @@ handle_retr(struct chan *c, struct store_req *r)
 	uint64_t lens[1 + LIM_RETR_AHEAD], extra = 0;
 	unsigned char *buf = NULL;
 	size_t n = 0, len = 0;
-	int fd;
+	int fd, rr;
 
 	if (e == NULL)
 		return;
@@ -226,8 +226,24 @@ handle_retr(struct chan *c, struct store_req *r)
 		no[n] = (uint32_t)(i + 1);
 		pick[n++] = &c->snap.v[i];
 	}
-	if (c->mfd == -1 || mb_read_msgs(c->mfd, pick, n, r->lines, &buf, &len, lens) == -1) {
-		log_warn("store: reading message %u of %s", r->msgno, c->account);
+	if (c->mfd == -1) {
+		errno = EBADF;
+		rr = -1;
+	} else {
+		rr = mb_read_msgs(c->mfd, pick, n, r->lines, &buf, &len, lens);
+		if (rr == -1 && errno == ESTALE && n > 1) {
+			/* one read ahead changed; the one asked for may not have */
+			n = 1;
+			rr = mb_read_msgs(c->mfd, pick, n, r->lines, &buf, &len, lens);
+		}
+	}
+	if (rr == -1) {
+		if (errno == ESTALE)
+			log_warnx("store: message %u of %s is no longer where the "
+			    "session's snapshot has it (another program rewrote the "
+			    "mailbox): temporary failure", r->msgno, c->account);
+		else
+			log_warn("store: reading message %u of %s", r->msgno, c->account);
 		status_reply(c, MSG_RETR_R, r->id, STORE_TEMPFAIL);
 		return;
 	}

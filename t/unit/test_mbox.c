@@ -507,6 +507,137 @@ test_dup_uids(void)
 	}
 }
 
+/* Swaps the first two messages of NAME in place (same inode), as a local
+ * tool that sorts a mailbox would. */
+static void
+swap_first_two(const char *name, const struct mbox_list *l)
+{
+	size_t a = (size_t)l->v[0].len, b = (size_t)l->v[1].len;
+	unsigned char *buf = malloc(a + b), *sw = malloc(a + b);
+	int fd = openat(dfd, name, O_RDWR);
+
+	if (buf == NULL || sw == NULL || fd == -1 || pread(fd, buf, a + b, 0) != (ssize_t)(a + b))
+		exit(1);
+	memcpy(sw, buf + a, b);
+	memcpy(sw + b, buf, a);
+	if (pwrite(fd, sw, a + b, 0) != (ssize_t)(a + b))
+		exit(1);
+	close(fd);
+	free(buf);
+	free(sw);
+}
+
+/* Appends a record to NAME as a delivery does, without a scan first (the
+ * store scans a mailbox once after start, not before every delivery). */
+static void
+append_noscan(const char *name, const char *msg)
+{
+	char uid[MBOX_UID_MAX + 1];
+	size_t rl;
+	uint64_t w;
+	unsigned char *rec;
+	int fd = openat(dfd, name, O_WRONLY | O_APPEND);
+
+	mbox_new_uid(uid);
+	rec = mbox_encode((const unsigned char *)msg, strlen(msg), "s@example.org", uid,
+	    time(NULL), &rl, &w);
+	if (fd == -1 || rec == NULL || write(fd, rec, rl) != (ssize_t)rl)
+		exit(1);
+	free(rec);
+	close(fd);
+}
+
+/* Does message i of l read back as "Subject: <subj>"? */
+static int
+reads_as(const char *name, const struct mbox_ent *e, const char *subj)
+{
+	size_t gl = 0;
+	unsigned char *g = retr(name, e, LIM_ALL_LINES, &gl);
+	char want[64];
+	int ok;
+
+	snprintf(want, sizeof(want), "Return-Path: <s@example.org>\nSubject: %s\n", subj);
+	ok = g != NULL && gl > strlen(want) && memcmp(g, want, strlen(want)) == 0;
+	free(g);
+	return ok;
+}
+
+static void
+test_rewritten(void)
+{
+	struct mbox_list l, snap;
+	uint64_t cut;
+
+	/* between sessions: the index says m1 m2 m3, the file now holds
+	 * m2 m1 m3 and has grown since */
+	fresh_dir();
+	deliver("r", "Subject: m1\r\n\r\nshort\r\n", 22, NULL);
+	deliver("r", "Subject: m2\r\n\r\na longer body than m1\r\n", 39, NULL);
+	deliver("r", "Subject: m3\r\n\r\nthree\r\n", 22, NULL);
+	CHECK(scan("r", &snap, &cut) == 0 && snap.n == 3, "three messages, index written");
+	swap_first_two("r", &snap);
+	append_noscan("r", "Subject: m4\r\n\r\nfour\r\n");
+	CHECK(scan("r", &l, &cut) == 0 && l.n == 4, "four messages after the rewrite and a delivery");
+	CHECK(l.n == 4 && reads_as("r", &l.v[0], "m2") && reads_as("r", &l.v[1], "m1") &&
+	    reads_as("r", &l.v[2], "m3") && reads_as("r", &l.v[3], "m4"),
+	    "the index entries that moved are not trusted: m2 m1 m3 m4");
+	CHECK(l.n == 4 && strcmp(l.v[0].uid, snap.v[1].uid) == 0 &&
+	    strcmp(l.v[1].uid, snap.v[0].uid) == 0, "each UID goes with its message");
+	mbox_list_free(&l);
+
+	/* during a session: the snapshot is older than the file */
+	{
+		const struct mbox_ent *e;
+		struct mailbox mb;
+		unsigned char *o = NULL;
+		size_t ol = 0;
+		uint64_t lens[2];
+
+		CHECK(scan("r", &l, &cut) == 0 && l.n == 4, "snapshot of four");
+		swap_first_two("r", &l);
+		mb_init(&mb, dfd, "r");
+		CHECK(mb_open(&mb, 0) == 0, "open r");
+		e = &l.v[0];
+		errno = 0;
+		CHECK(mb_read_msgs(mb.fd, &e, 1, LIM_ALL_LINES, &o, &ol, lens) == -1 &&
+		    errno == ESTALE, "a message another tool moved is ESTALE, not other bytes");
+		e = &l.v[2];
+		CHECK(mb_read_msgs(mb.fd, &e, 1, LIM_ALL_LINES, &o, &ol, lens) == 0,
+		    "a message still in place reads");
+		free(o);
+		o = NULL;
+		mb_close(&mb);
+		/* mail appended after the last one does not disturb it */
+		append_noscan("r", "Subject: m5\r\n\r\nfive\r\n");
+		CHECK(reads_as("r", &l.v[3], "m4"), "the last message reads after a delivery");
+		/* the last message grown in place (a header added): ESTALE */
+		{
+			int fd = openat(dfd, "r", O_RDWR);
+			char pad[8] = "XXXXXXX";
+			off_t at = (off_t)(l.v[3].off + l.v[3].skip);
+			struct stat st;
+			unsigned char *rest;
+
+			fstat(fd, &st);
+			rest = malloc((size_t)(st.st_size - at));
+			(void)!pread(fd, rest, (size_t)(st.st_size - at), at);
+			(void)!pwrite(fd, pad, 7, at);
+			(void)!pwrite(fd, rest, (size_t)(st.st_size - at), at + 7);
+			close(fd);
+			free(rest);
+			mb_init(&mb, dfd, "r");
+			mb_open(&mb, 0);
+			e = &l.v[3];
+			errno = 0;
+			CHECK(mb_read_msgs(mb.fd, &e, 1, LIM_ALL_LINES, &o, &ol, lens) == -1 &&
+			    errno == ESTALE, "a message that grew in place is ESTALE, not cut short");
+			mb_close(&mb);
+		}
+		mbox_list_free(&l);
+	}
+	mbox_list_free(&snap);
+}
+
 static void
 test_index(void)
 {
@@ -596,6 +727,41 @@ test_commit(void)
 	mbox_list_free(&after);
 }
 
+/* COMMIT when the spool directory cannot be fsync'ed (a descriptor opened
+ * O_PATH: fsync fails with EBADF, the rest works): -1, the old file kept. */
+static void
+test_commit_dirsync_fails(void)
+{
+	struct mbox_list l, after;
+	struct mailbox mb;
+	uint64_t cut;
+	char del[1][48];
+	uint32_t deleted = 9;
+	off_t before;
+	int pfd;
+
+	fresh_dir();
+	deliver("c", "Subject: 1\r\n\r\n1\r\n", 17, NULL);
+	deliver("c", "Subject: 2\r\n\r\n2\r\n", 17, NULL);
+	scan("c", &l, &cut);
+	before = fsize("c");
+	memcpy(del[0], l.v[0].uid, 48);
+	pfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	mb_init(&mb, pfd, "c");
+	CHECK(mb_open(&mb, 0) == 0 && mb_lock(&mb, 1000) == 0, "open and lock through an O_PATH directory");
+	CHECK(mb_rewrite(&mb, del, 1, &deleted) == -1 && strstr(mb.err, "fsync spool directory"),
+	    "a failed directory fsync fails the COMMIT: %s", mb.err);
+	mb_close(&mb);
+	close(pfd);
+	CHECK(fsize("c") == before, "the old mailbox keeps its name and size");
+	unlinkat(dfd, ".c.idx", 0);
+	CHECK(scan("c", &after, &cut) == 0 && after.n == 2 &&
+	    strcmp(after.v[0].uid, l.v[0].uid) == 0, "both messages still there");
+	CHECK(faccessat(dfd, ".c.tmp", F_OK, 0) == -1, "no temporary file left");
+	mbox_list_free(&l);
+	mbox_list_free(&after);
+}
+
 static void
 test_refused(void)
 {
@@ -664,8 +830,10 @@ main(void)
 	test_torn();
 	test_uids();
 	test_dup_uids();
+	test_rewritten();
 	test_index();
 	test_commit();
+	test_commit_dirsync_fails();
 	test_refused();
 	test_big();
 	{
