@@ -790,9 +790,20 @@ fail:
 /* ---- COMMIT ---- */
 
 static int
-cmp_uid48(const void *a, const void *b)
+cmp_ent_uid(const void *a, const void *b)
 {
-	return strcmp((const char *)a, (const char *)b);
+	return strcmp(((const struct mbox_ent *)a)->uid, ((const struct mbox_ent *)b)->uid);
+}
+
+/* Is e one of del[0..ndel) (sorted by UID): its UID, and its first bytes? */
+static int
+marked(const struct mbox_ent *e, const struct mbox_ent *del, size_t ndel)
+{
+	const struct mbox_ent *d;
+
+	if (ndel == 0 || (d = bsearch(e, del, ndel, sizeof(*del), cmp_ent_uid)) == NULL)
+		return 0;
+	return d->head == e->head;
 }
 
 static int
@@ -894,7 +905,7 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 }
 
 int
-mb_rewrite(struct mailbox *mb, char (*del)[48], size_t ndel, uint32_t *deleted)
+mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *deleted)
 {
 	struct mbox_list l, keep;
 	char tmp[128];
@@ -906,9 +917,9 @@ mb_rewrite(struct mailbox *mb, char (*del)[48], size_t ndel, uint32_t *deleted)
 	mbox_list_init(&keep);
 	if (mb_scan(mb, &l, 1, &repaired) == -1)
 		return -1;
-	qsort(del, ndel, sizeof(*del), cmp_uid48);
+	qsort(del, ndel, sizeof(*del), cmp_ent_uid);
 	for (size_t i = 0; i < l.n; i++) {
-		if (ndel && bsearch(l.v[i].uid, del, ndel, sizeof(*del), cmp_uid48))
+		if (marked(&l.v[i], del, ndel))
 			(*deleted)++;
 		else if (mbox_list_push(&keep, &l.v[i]) == -1)
 			goto nomem;

@@ -289,14 +289,14 @@ static void
 handle_commit(struct chan *c, struct store_req *r)
 {
 	static struct ipc_msg m;
-	char (*del)[48] = NULL;
+	struct mbox_ent *del = NULL;
 	size_t ndel = 0;
 	uint32_t deleted = 0, st = STORE_OK;
 
 	for (size_t i = 0; i < c->snap.n; i++)
 		if (c->marks[i]) {
 			del = xreallocarray(del, ndel + 1, sizeof(*del));
-			memcpy(del[ndel++], c->snap.v[i].uid, sizeof(del[0]));
+			del[ndel++] = c->snap.v[i];
 		}
 	if (ndel > 0) {
 		struct mailbox mb;

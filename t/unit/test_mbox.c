@@ -395,12 +395,12 @@ static int
 commit_del(const char *name, const struct mbox_list *l, const size_t *dn, size_t k)
 {
 	struct mailbox mb;
-	char del[8][48];
+	struct mbox_ent del[8];
 	uint32_t deleted = 0;
 	int r;
 
 	for (size_t i = 0; i < k && i < 8; i++)
-		memcpy(del[i], l->v[dn[i]].uid, 48);
+		del[i] = l->v[dn[i]];
 	mb_init(&mb, dfd, name);
 	if (mb_open(&mb, 0) != 0 || mb_lock(&mb, 1000) != 0)
 		return -1;
@@ -466,6 +466,36 @@ test_dup_uids(void)
 		    strcmp(again.v[0].uid, want) == 0,
 		    "the survivor keeps UID-1, not UID (%s)", again.n ? again.v[0].uid : "");
 		mbox_list_free(&again);
+		mbox_list_free(&l);
+	}
+	/* another tool removes the first of two duplicates during the
+	 * session; the client marked that one: the second (now plain "U")
+	 * is not deleted in its place */
+	{
+		const char *u[] = { "dup", "dup" };
+		size_t dn[] = { 0 };
+
+		write_uids("d", u, 2);
+		CHECK(scan("d", &l, &cut) == 0 && l.n == 2, "two duplicates");
+		{
+			struct mbox_list now;
+			int fd;
+
+			/* rewritten in place: the file holds the second only */
+			fd = openat(dfd, "d", O_RDWR);
+			{
+				unsigned char b[4096];
+				ssize_t n = pread(fd, b, (size_t)l.v[1].len, (off_t)l.v[1].off);
+
+				if (n != (ssize_t)l.v[1].len || pwrite(fd, b, (size_t)n, 0) != n ||
+				    ftruncate(fd, n) != 0)
+					exit(1);
+			}
+			close(fd);
+			CHECK(commit_del("d", &l, dn, 1) == 0, "DELE of the first, gone meanwhile: nothing deleted");
+			CHECK(scan("d", &now, &cut) == 0 && now.n == 1, "the second is kept");
+			mbox_list_free(&now);
+		}
 		mbox_list_free(&l);
 	}
 	/* 47 characters: no room for "-N", the fallback is still unique */
@@ -704,7 +734,7 @@ test_commit(void)
 	struct mbox_list l, after;
 	struct mailbox mb;
 	uint64_t cut;
-	char del[2][48];
+	struct mbox_ent del[2];
 	uint32_t deleted = 0;
 	char uid3[MBOX_UID_MAX + 1];
 
@@ -713,7 +743,7 @@ test_commit(void)
 	deliver("c", "Subject: 2\r\n\r\n2\r\n", 17, NULL);
 	scan("c", &l, &cut);   /* the snapshot */
 	deliver("c", "Subject: 3\r\n\r\n3\r\n", 17, uid3);   /* arrives meanwhile */
-	memcpy(del[0], l.v[0].uid, 48);
+	del[0] = l.v[0];
 	mb_init(&mb, dfd, "c");
 	mb_open(&mb, 0);
 	mb_lock(&mb, 1000);
@@ -735,7 +765,7 @@ test_commit_dirsync_fails(void)
 	struct mbox_list l, after;
 	struct mailbox mb;
 	uint64_t cut;
-	char del[1][48];
+	struct mbox_ent del[1];
 	uint32_t deleted = 9;
 	off_t before;
 	int pfd;
@@ -745,7 +775,7 @@ test_commit_dirsync_fails(void)
 	deliver("c", "Subject: 2\r\n\r\n2\r\n", 17, NULL);
 	scan("c", &l, &cut);
 	before = fsize("c");
-	memcpy(del[0], l.v[0].uid, 48);
+	del[0] = l.v[0];
 	pfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	mb_init(&mb, pfd, "c");
 	CHECK(mb_open(&mb, 0) == 0 && mb_lock(&mb, 1000) == 0, "open and lock through an O_PATH directory");
