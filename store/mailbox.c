@@ -362,17 +362,16 @@ pread_full(int fd, void *buf, size_t n, off_t off)
 }
 
 
-/* Does the file still hold message e where the entry says it starts: the
- * same first bytes (mbox_head_hash())? */
+/* Does the file (mapped at p, holding at least e's bytes) still hold
+ * message e where the entry says it starts: the same first bytes
+ * (mbox_head_hash())? */
 static int
-ent_head_ok(int fd, const struct mbox_ent *e)
+ent_head_ok(const unsigned char *p, const struct mbox_ent *e)
 {
-	unsigned char buf[MBOX_HEAD_BYTES];
-	size_t want = e->len < MBOX_HEAD_BYTES ? (size_t)e->len : MBOX_HEAD_BYTES;
+	const unsigned char *m = p + e->off;
 
-	if (want < 5 || pread_full(fd, buf, want, (off_t)e->off) != (ssize_t)want)
-		return 0;
-	return memcmp(buf, "From ", 5) == 0 && mbox_head_hash(buf, want) == e->head;
+	return e->len >= 5 && memcmp(m, "From ", 5) == 0 &&
+	    mbox_head_hash(m, e->len) == e->head;
 }
 
 /* ---- the index ---- */
@@ -527,10 +526,16 @@ mb_scan(struct mailbox *mb, struct mbox_list *l, int repair, uint64_t *repaired)
 		 * good part: the one before it (whose size may have changed)
 		 * and everything after are parsed again.
 		 */
-		size_t k = 0;
+		size_t k = 0, plen = (size_t)l->v[l->n - 1].off + (size_t)l->v[l->n - 1].len;
+		unsigned char *pm = mmap(NULL, plen, PROT_READ, MAP_PRIVATE, mb->fd, 0);
 
-		while (k < l->n && ent_head_ok(mb->fd, &l->v[k]))
+		if (pm == MAP_FAILED) {
+			mb_err(mb, "mmap mailbox %s: %s", mb->name, strerror(errno));
+			return -1;
+		}
+		while (k < l->n && ent_head_ok(pm, &l->v[k]))
 			k++;
+		munmap(pm, plen);
 		if (k == 0)
 			mbox_list_truncate(l, 0);
 		else {
