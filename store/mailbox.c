@@ -811,6 +811,9 @@ marked(const struct mbox_ent *e, const struct mbox_ent *del, size_t ndel)
 	return d->head == e->head;
 }
 
+/* "X-Postern: uid=" UID " len=" 19 digits "\n" */
+#define XP_LINE_MAX (15 + MBOX_UID_MAX + 5 + 19 + 1)
+
 static int
 copy_range(int from, int to, uint64_t off, uint64_t len, uint64_t *woff)
 {
@@ -859,22 +862,25 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 		return 0;
 	}
 	if (e->flags & MBE_POSTERN) {
-		/* ours, listed under another UID: its From_ line is kept,
-		 * its X-Postern line replaced */
-		unsigned char *pre = malloc(e->skip ? e->skip : 1);
-		unsigned char *lf;
+		/* ours, listed under another UID: its From_ line is kept, its
+		 * X-Postern line (the end of skip, one line of at most
+		 * XP_LINE_MAX bytes) replaced */
+		unsigned char t[XP_LINE_MAX + 1];
+		size_t tl = e->skip < sizeof(t) ? e->skip : sizeof(t), i;
 
-		if (pre == NULL)
-			return -1;
-		if (pread_full(from, pre, e->skip, (off_t)e->off) != (ssize_t)e->skip ||
-		    (lf = memchr(pre, '\n', e->skip)) == NULL) {
-			free(pre);
+		if (tl < 2 ||
+		    pread_full(from, t, tl, (off_t)(e->off + e->skip - tl)) != (ssize_t)tl) {
 			errno = EIO;
 			return -1;
 		}
-		keep_pre = (size_t)(lf - pre) + 1;
-		drop = e->skip - keep_pre;
-		free(pre);
+		for (i = tl - 1; i > 0 && t[i - 1] != '\n'; i--)
+			;
+		if (i == 0 || t[tl - 1] != '\n') {
+			errno = EIO;
+			return -1;
+		}
+		drop = tl - i;
+		keep_pre = e->skip - drop;
 	}
 	total = mbox_len_with_itself(e->len - drop +
 	    strlen("X-Postern: uid=") + ul + strlen(" len=") + 1);
