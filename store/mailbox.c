@@ -23,7 +23,7 @@
 #include "mailbox.h"
 
 #define IDX_MAGIC   "PSTNIDX1"
-#define IDX_VERSION 1u
+#define IDX_VERSION 2u
 
 struct idx_hdr {
 	char magic[8];
@@ -362,24 +362,16 @@ pread_full(int fd, void *buf, size_t n, off_t off)
 }
 
 
-/* Does the file still hold message e where the index says it starts? */
+/* Does the file (mapped at p, holding at least e's bytes) still hold
+ * message e where the entry says it starts: the same first bytes
+ * (mbox_head_hash())? */
 static int
-ent_still_there(int fd, const struct mbox_ent *e)
+ent_head_ok(const unsigned char *p, const struct mbox_ent *e)
 {
-	char buf[512];
-	ssize_t n = pread_full(fd, buf, sizeof(buf) - 1, (off_t)e->off);
-	char *lf, want[80];
+	const unsigned char *m = p + e->off;
 
-	if (n < 6 || memcmp(buf, "From ", 5) != 0)
-		return 0;
-	buf[n] = '\0';
-	if (!(e->flags & MBE_POSTERN))
-		return 1;
-	if ((lf = memchr(buf, '\n', (size_t)n)) == NULL)
-		return 0;
-	snprintf(want, sizeof(want), "X-Postern: uid=%.*s ",
-	    (int)MBE_BASELEN(e->flags), e->uid);
-	return strncmp(lf + 1, want, strlen(want)) == 0;
+	return e->len >= 5 && memcmp(m, "From ", 5) == 0 &&
+	    mbox_head_hash(m, e->len) == e->head;
 }
 
 /* ---- the index ---- */
@@ -524,9 +516,32 @@ mb_scan(struct mailbox *mb, struct mbox_list *l, int repair, uint64_t *repaired)
 	mb_index_load(mb, &st, l, &valid);
 	if (valid == 2)
 		return 0;
-	if (valid == 1 && ent_still_there(mb->fd, &l->v[l->n - 1])) {
-		start = (size_t)l->v[l->n - 1].off;
-		mbox_list_truncate(l, l->n - 1);
+	if (valid == 1) {
+		/*
+		 * The file grew: by appends, or another tool rewrote it in
+		 * place and it grew since.  Every entry must still start with
+		 * the bytes it had; the entries are contiguous, so that also
+		 * checks the size of all but the last one, which is parsed
+		 * again with the tail.  The first entry that moved ends the
+		 * good part: the one before it (whose size may have changed)
+		 * and everything after are parsed again.
+		 */
+		size_t k = 0, plen = (size_t)l->v[l->n - 1].off + (size_t)l->v[l->n - 1].len;
+		unsigned char *pm = mmap(NULL, plen, PROT_READ, MAP_PRIVATE, mb->fd, 0);
+
+		if (pm == MAP_FAILED) {
+			mb_err(mb, "mmap mailbox %s: %s", mb->name, strerror(errno));
+			return -1;
+		}
+		while (k < l->n && ent_head_ok(pm, &l->v[k]))
+			k++;
+		munmap(pm, plen);
+		if (k == 0)
+			mbox_list_truncate(l, 0);
+		else {
+			start = (size_t)l->v[k - 1].off;
+			mbox_list_truncate(l, k - 1);
+		}
 	} else
 		mbox_list_truncate(l, 0);
 	if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX / 2) {
@@ -665,10 +680,34 @@ mb_fsync(struct mailbox *mb)
 /* ---- reading ---- */
 
 /*
+ * What follows a message that ends at raw[end] (avail bytes there): EOF,
+ * or the start of a From_ line (a prefix of one: another tool may be
+ * appending), after the line end postern adds to a file that lacks one.
+ */
+static int
+boundary_ok(const unsigned char *raw, size_t end, size_t avail)
+{
+	const unsigned char *p = raw + end;
+
+	if (avail == 0)
+		return 1;
+	if (end > 0 && raw[end - 1] != '\n') {
+		if (p[0] != '\n')
+			return 0;
+		p++;
+		avail--;
+	}
+	return memcmp(p, "From ", avail < 5 ? avail : 5) == 0;
+}
+
+/*
  * Reads ents[0..n) (increasing offsets), each whole or header + lines body
  * lines, unquoted, one after the other into one malloc'ed buffer; lens[i]
  * is the length of message i in it.  Messages that follow each other in
- * the file are read with one pread.  0 / -1.
+ * the file are read with one pread.  Each must still be what the entry
+ * says (another tool may have rewritten the file since the entry was
+ * made): its first bytes hash to e->head, and it ends where a From_ line
+ * or the file starts (ESTALE otherwise).  0 / -1.
  */
 int
 mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
@@ -678,7 +717,8 @@ mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
 	size_t cap = 0, total = 0, olen = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (ents[i]->clen > SIZE_MAX / 4 || ents[i]->clen > SIZE_MAX / 4 - total) {
+		if (ents[i]->clen > SIZE_MAX / 4 || ents[i]->clen > SIZE_MAX / 4 - total ||
+		    ents[i]->len > SIZE_MAX / 4) {
 			errno = EFBIG;
 			return -1;
 		}
@@ -688,18 +728,22 @@ mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
 	if ((o = malloc(total + n + 1)) == NULL)
 		return -1;
 	for (size_t i = 0, j; i < n; i = j) {
-		uint64_t span;
+		uint64_t span, need;
+		ssize_t got;
 
 		/* ents[i..j): one run of adjacent messages */
 		for (j = i + 1; j < n && ents[j - 1]->off + ents[j - 1]->len == ents[j]->off &&
 		    ents[j]->off - ents[i]->off <= SIZE_MAX / 4; j++)
 			;
-		span = ents[j - 1]->off - ents[i]->off + ents[j - 1]->skip + ents[j - 1]->clen;
+		/* every message whole, and what follows the last (6 bytes:
+		 * a line end and "From ") */
+		need = ents[j - 1]->off - ents[i]->off + ents[j - 1]->len;
+		span = need + 6;
 		if (span > SIZE_MAX / 2) {
 			errno = EFBIG;
 			goto fail;
 		}
-		if (span < 5) {         /* not even a "From " */
+		if (need < 5) {         /* not even a "From " */
 			errno = EIO;
 			goto fail;
 		}
@@ -711,7 +755,8 @@ mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
 			raw = nr;
 			cap = (size_t)span;
 		}
-		if (pread_full(fd, raw, (size_t)span, (off_t)ents[i]->off) != (ssize_t)span) {
+		got = pread_full(fd, raw, (size_t)span, (off_t)ents[i]->off);
+		if (got < 0 || (uint64_t)got < need) {
 			errno = EIO;
 			goto fail;
 		}
@@ -720,9 +765,16 @@ mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
 			const unsigned char *m = raw + at;
 
 			if (ents[k]->skip + ents[k]->clen < 5 ||
-			    at + ents[k]->skip + ents[k]->clen > span ||
+			    ents[k]->skip + ents[k]->clen > ents[k]->len ||
+			    at + ents[k]->len > need ||
 			    memcmp(m, "From ", 5) != 0) {
 				errno = EIO;
+				goto fail;
+			}
+			if (mbox_head_hash(m, ents[k]->len) != ents[k]->head ||
+			    !boundary_ok(raw, (size_t)(at + ents[k]->len),
+			    (size_t)((uint64_t)got - at - ents[k]->len))) {
+				errno = ESTALE;
 				goto fail;
 			}
 			lens[k] = mbox_unquote(m + ents[k]->skip, (size_t)ents[k]->clen,
@@ -743,10 +795,24 @@ fail:
 /* ---- COMMIT ---- */
 
 static int
-cmp_uid48(const void *a, const void *b)
+cmp_ent_uid(const void *a, const void *b)
 {
-	return strcmp((const char *)a, (const char *)b);
+	return strcmp(((const struct mbox_ent *)a)->uid, ((const struct mbox_ent *)b)->uid);
 }
+
+/* Is e one of del[0..ndel) (sorted by UID): its UID, and its first bytes? */
+static int
+marked(const struct mbox_ent *e, const struct mbox_ent *del, size_t ndel)
+{
+	const struct mbox_ent *d;
+
+	if (ndel == 0 || (d = bsearch(e, del, ndel, sizeof(*del), cmp_ent_uid)) == NULL)
+		return 0;
+	return d->head == e->head;
+}
+
+/* "X-Postern: uid=" UID " len=" 19 digits "\n" */
+#define XP_LINE_MAX (15 + MBOX_UID_MAX + 5 + 19 + 1)
 
 static int
 copy_range(int from, int to, uint64_t off, uint64_t len, uint64_t *woff)
@@ -773,60 +839,98 @@ copy_range(int from, int to, uint64_t off, uint64_t len, uint64_t *woff)
 	return 0;
 }
 
-/* Writes one kept message to the new file and fixes its entry. */
+/*
+ * Writes one kept message to the new file and fixes its entry.  A message
+ * of ours whose UID is its X-Postern UID is copied as it is; any other
+ * gets an X-Postern line with the UID it was listed under (a foreign
+ * message's derived UID, or the "-N" a duplicate was given), so that UID
+ * is in the file from now on and stays the message's UIDL even when the
+ * duplicate it was told apart from is gone.
+ */
 static int
 copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 {
-	uint64_t newoff = *woff;
+	uint64_t newoff = *woff, total;
+	size_t ul = strlen(e->uid), keep_pre = e->skip, drop = 0;
 	char xl[128];
 	int n;
 
-	if (e->flags & MBE_POSTERN) {
+	if ((e->flags & MBE_POSTERN) && MBE_BASELEN(e->flags) == ul) {
 		if (copy_range(from, to, e->off, e->len, woff) == -1)
 			return -1;
 		e->off = newoff;
 		return 0;
 	}
-	/* foreign: From_ line, then an X-Postern line fixing its UID */
-	{
-		uint64_t total = mbox_len_with_itself(e->len +
-		    strlen("X-Postern: uid=") + strlen(e->uid) + strlen(" len=") + 1);
+	if (e->flags & MBE_POSTERN) {
+		/* ours, listed under another UID: its From_ line is kept, its
+		 * X-Postern line (the end of skip, one line of at most
+		 * XP_LINE_MAX bytes) replaced */
+		unsigned char t[XP_LINE_MAX + 1];
+		size_t tl = e->skip < sizeof(t) ? e->skip : sizeof(t), i;
 
-		n = snprintf(xl, sizeof(xl), "X-Postern: uid=%s len=%llu\n",
-		    e->uid, (unsigned long long)total);
-		if (total == 0 || n < 0 || (size_t)n >= sizeof(xl) ||
-		    e->len + (uint64_t)n != total)
+		if (tl < 2 ||
+		    pread_full(from, t, tl, (off_t)(e->off + e->skip - tl)) != (ssize_t)tl) {
+			errno = EIO;
 			return -1;
-		if (copy_range(from, to, e->off, e->skip, woff) == -1 ||
-		    write_all(to, xl, (size_t)n) == -1)
+		}
+		for (i = tl - 1; i > 0 && t[i - 1] != '\n'; i--)
+			;
+		if (i == 0 || t[tl - 1] != '\n') {
+			errno = EIO;
 			return -1;
-		*woff += (uint64_t)n;
-		if (copy_range(from, to, e->off + e->skip, e->len - e->skip, woff) == -1)
+		}
+		drop = tl - i;
+		keep_pre = e->skip - drop;
+	}
+	total = mbox_len_with_itself(e->len - drop +
+	    strlen("X-Postern: uid=") + ul + strlen(" len=") + 1);
+	n = snprintf(xl, sizeof(xl), "X-Postern: uid=%s len=%llu\n",
+	    e->uid, (unsigned long long)total);
+	if (total == 0 || n < 0 || (size_t)n >= sizeof(xl) ||
+	    e->len - drop + (uint64_t)n != total) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (copy_range(from, to, e->off, keep_pre, woff) == -1 ||
+	    write_all(to, xl, (size_t)n) == -1)
+		return -1;
+	*woff += (uint64_t)n;
+	if (copy_range(from, to, e->off + e->skip, e->len - e->skip, woff) == -1)
+		return -1;
+	e->off = newoff;
+	e->skip = (uint32_t)(keep_pre + (size_t)n);
+	e->len = total;
+	e->flags = MBE_POSTERN | ((uint32_t)ul << 8);
+	/* its first bytes changed: the entry keeps the new ones' hash */
+	{
+		unsigned char hb[MBOX_HEAD_BYTES];
+		size_t hl = total < MBOX_HEAD_BYTES ? (size_t)total : MBOX_HEAD_BYTES;
+
+		if (pread_full(to, hb, hl, (off_t)newoff) != (ssize_t)hl) {
+			errno = EIO;
 			return -1;
-		e->off = newoff;
-		e->skip += (uint32_t)n;
-		e->len = total;
-		e->flags = MBE_POSTERN | ((uint32_t)strlen(e->uid) << 8);
+		}
+		e->head = mbox_head_hash(hb, hl);
 	}
 	return 0;
 }
 
 int
-mb_rewrite(struct mailbox *mb, char (*del)[48], size_t ndel, uint32_t *deleted)
+mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *deleted)
 {
 	struct mbox_list l, keep;
 	char tmp[128];
 	uint64_t repaired, woff = 0;
-	int tfd = -1;
+	int tfd = -1, exchanged = 0;
 
 	*deleted = 0;
 	mbox_list_init(&l);
 	mbox_list_init(&keep);
 	if (mb_scan(mb, &l, 1, &repaired) == -1)
 		return -1;
-	qsort(del, ndel, sizeof(*del), cmp_uid48);
+	qsort(del, ndel, sizeof(*del), cmp_ent_uid);
 	for (size_t i = 0; i < l.n; i++) {
-		if (ndel && bsearch(l.v[i].uid, del, ndel, sizeof(*del), cmp_uid48))
+		if (marked(&l.v[i], del, ndel))
 			(*deleted)++;
 		else if (mbox_list_push(&keep, &l.v[i]) == -1)
 			goto nomem;
@@ -853,13 +957,42 @@ mb_rewrite(struct mailbox *mb, char (*del)[48], size_t ndel, uint32_t *deleted)
 		mb_err(mb, "fsync %s: %s", tmp, strerror(errno));
 		goto fail_unlink;
 	}
-	if (renameat(mb->dirfd, tmp, mb->dirfd, mb->name) == -1) {
+	/*
+	 * The new file takes the name by exchange, so the old one keeps a
+	 * name (.NAME.tmp) until the directory is on disk: when that fsync
+	 * fails, the deletions may not survive a crash, so they are undone
+	 * (exchanged back) and the COMMIT fails, the old file in place.
+	 * Where the file system cannot exchange, a plain rename, and a
+	 * failed fsync can only be reported.
+	 */
+	if (renameat2(mb->dirfd, tmp, mb->dirfd, mb->name, RENAME_EXCHANGE) == 0)
+		exchanged = 1;
+	else if ((errno != EINVAL && errno != ENOSYS) ||
+	    renameat(mb->dirfd, tmp, mb->dirfd, mb->name) == -1) {
 		mb_err(mb, "rename %s: %s", tmp, strerror(errno));
 		goto fail_unlink;
 	}
-	/* the new file is in place; the old descriptor's locks go with it */
-	if (fsync(mb->dirfd) == -1)
-		mb_err(mb, "fsync spool directory: %s", strerror(errno));
+	if (fsync(mb->dirfd) == -1) {
+		int e = errno;
+
+		if (exchanged &&
+		    renameat2(mb->dirfd, tmp, mb->dirfd, mb->name, RENAME_EXCHANGE) == 0) {
+			mb_err(mb, "fsync spool directory: %s: the old %s is kept",
+			    strerror(e), mb->name);
+			fsync(mb->dirfd);   /* best effort: either file is whole */
+			goto fail_unlink;
+		}
+		mb_err(mb, "fsync spool directory: %s: the rewrite of %s may not "
+		    "survive a crash", strerror(e), mb->name);
+		close(tfd);
+		if (exchanged)
+			unlinkat(mb->dirfd, tmp, 0);
+		goto fail;
+	}
+	/* the new file is in place; the old one (under the temporary name
+	 * after an exchange) goes, and the old descriptor's locks with it */
+	if (exchanged)
+		unlinkat(mb->dirfd, tmp, 0);
 	if (mb->fcntl_locked)
 		fcntl_lock(mb->fd, F_UNLCK);
 	close(mb->fd);

@@ -87,12 +87,14 @@ int mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
 
 /*
  * The COMMIT rewrite: with both locks held, rescans the file, writes every
- * message whose uid is not in del[0..ndel) to .NAME.tmp (adding an
- * X-Postern line to foreign messages), fsyncs, renames over NAME, fsyncs
- * the directory and writes the index.  *deleted gets the count removed.
- * mb stays open on the new file.  0 / -1 (the old file untouched).
+ * message that is not one of del[0..ndel) (entries of the session's
+ * snapshot: the same UID and the same first bytes; del is sorted here) to
+ * .NAME.tmp (adding or fixing the X-Postern line of a message whose UID is
+ * not in it), fsyncs, exchanges it with NAME, fsyncs the directory (undone
+ * when that fails) and writes the index.  *deleted gets the count removed.
+ * mb stays open on the new file.  0 / -1 (the old file kept).
  */
-int mb_rewrite(struct mailbox *mb, char (*del)[48], size_t ndel,
+int mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel,
     uint32_t *deleted);
 
 /* The index, exposed for tests. */

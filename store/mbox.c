@@ -35,10 +35,13 @@
  *   Messages without an X-Postern line (written by other local tools) are
  *   accepted: their UID is "h" + 16 hex digits of a hash of their bytes
  *   (From_ line included; content_hash(), 8 bytes a step).  When several
- *   messages share a UID the 2nd, 3rd... get "-1", "-2"... in file order.
- *   Such derived UIDs are written into the file (an X-Postern line is
- *   added) the next time a COMMIT rewrites the mailbox, which makes them
- *   stable from then on.
+ *   messages share a UID (an old mbox merged into a current one) the first
+ *   in file order keeps it and each later one gets "-N", the smallest N
+ *   that is no message's own UID and not given yet (mbox_unique_uids()).
+ *   Such derived and given UIDs are written into the file (an X-Postern
+ *   line is added or replaced) the next time a COMMIT rewrites the
+ *   mailbox, which makes them stable from then on: deleting the first of
+ *   two duplicates does not hand its UID to the second.
  *
  * - A foreign message runs to the next line starting "From " (mboxrd
  *   quoting guarantees no body line does); one blank line before the next
@@ -248,6 +251,12 @@ content_hash(const unsigned char *p, size_t n)
 	return h ^ (h >> 29);
 }
 
+uint64_t
+mbox_head_hash(const unsigned char *m, uint64_t len)
+{
+	return content_hash(m, len < MBOX_HEAD_BYTES ? (size_t)len : MBOX_HEAD_BYTES);
+}
+
 /* Start of the next line beginning "From " at or after pos (pos is a line
  * start), or n. */
 static size_t
@@ -282,6 +291,7 @@ fill_foreign(const unsigned char *p, size_t pos, size_t body, size_t end,
 	e->clen = c1 - body;
 	e->wire = mbox_wire_octets(p + body, c1 - body);
 	e->flags = 0;
+	e->head = mbox_head_hash(p + pos, end - pos);
 	snprintf(e->uid, sizeof(e->uid), "h%016llx",
 	    (unsigned long long)content_hash(p + pos, end - pos));
 }
@@ -347,6 +357,7 @@ parse_inner(const unsigned char *p, size_t n, size_t start,
 						ent.wire = mbox_wire_octets(p + body,
 						    end - 1 - body);
 						ent.flags = MBE_POSTERN;
+						ent.head = mbox_head_hash(p + pos, dlen);
 						if (mbox_list_push(l, &ent) == -1)
 							return -1;
 						*good_end = end;
@@ -444,10 +455,62 @@ uid_to_base(struct mbox_ent *e)
 	e->flags = (e->flags & ~0xff00u) | ((uint32_t)bl << 8);
 }
 
+/* The UIDs taken: open addressing over pointers to NUL-terminated UIDs
+ * (they live in the entries, which do not move meanwhile). */
+struct uidset {
+	const char **slot;
+	size_t mask;
+};
+
+static uint64_t
+uid_hash(const char *s)
+{
+	return content_hash((const unsigned char *)s, strlen(s));
+}
+
+static int
+uidset_has(const struct uidset *u, const char *s)
+{
+	for (size_t i = (size_t)uid_hash(s) & u->mask;; i = (i + 1) & u->mask) {
+		if (u->slot[i] == NULL)
+			return 0;
+		if (strcmp(u->slot[i], s) == 0)
+			return 1;
+	}
+}
+
+/* Adds s (not yet in u); u always has a free slot (see the sizing). */
+static void
+uidset_add(struct uidset *u, const char *s)
+{
+	size_t i = (size_t)uid_hash(s) & u->mask;
+
+	while (u->slot[i] != NULL)
+		i = (i + 1) & u->mask;
+	u->slot[i] = s;
+}
+
+/* The k-th candidate UID for a later message with base UID base. */
+static void
+uid_candidate(const char *base, size_t k, char out[MBOX_UID_MAX + 1])
+{
+	int r = snprintf(out, MBOX_UID_MAX + 1, "%s-%zu", base, k);
+
+	if (r < 0 || r > MBOX_UID_MAX) {
+		char in[MBOX_UID_MAX + 24];
+		int il = snprintf(in, sizeof(in), "%s\n%zu", base, k);
+
+		snprintf(out, MBOX_UID_MAX + 1, "x%016llx", (unsigned long long)
+		    content_hash((const unsigned char *)in, il > 0 ? (size_t)il : 0));
+	}
+}
+
 int
 mbox_unique_uids(struct mbox_list *l)
 {
-	size_t *idx;
+	struct uidset u = { NULL, 0 };
+	size_t *idx, slots = 4;
+	int dups = 0;
 
 	for (size_t i = 0; i < l->n; i++)
 		uid_to_base(&l->v[i]);
@@ -459,21 +522,43 @@ mbox_unique_uids(struct mbox_list *l)
 		idx[i] = i;
 	sort_base = l->v;
 	qsort(idx, l->n, sizeof(*idx), cmp_uid_idx);
-	for (size_t i = 1, run = 0, first = 0; i < l->n; i++) {
-		if (strcmp(l->v[idx[first]].uid, l->v[idx[i]].uid) == 0) {
-			struct mbox_ent *cur = &l->v[idx[i]];
-			size_t bl = strlen(cur->uid);
-			char suf[24];
-
-			run++;
-			snprintf(suf, sizeof(suf), "-%zu", run);
-			if (bl + strlen(suf) < sizeof(cur->uid))
-				memcpy(cur->uid + bl, suf, strlen(suf) + 1);
-		} else {
-			run = 0;
-			first = i;
-		}
+	for (size_t i = 1; i < l->n && !dups; i++)
+		dups = strcmp(l->v[idx[i - 1]].uid, l->v[idx[i]].uid) == 0;
+	if (!dups) {               /* the usual case: nothing to give */
+		free(idx);
+		return 0;
 	}
+	/* every base UID, then every UID given: at most 2n, kept under half */
+	while (slots < 4 * l->n && slots < SIZE_MAX / 8)
+		slots *= 2;
+	if ((u.slot = calloc(slots, sizeof(*u.slot))) == NULL) {
+		free(idx);
+		return -1;
+	}
+	u.mask = slots - 1;
+	for (size_t i = 0; i < l->n; i++)
+		if (i == 0 || strcmp(l->v[idx[i - 1]].uid, l->v[idx[i]].uid) != 0)
+			uidset_add(&u, l->v[idx[i]].uid);
+	/* runs of one base UID, each in file order: the first keeps it; the
+	 * candidates a run skipped are taken, so k goes on within the run */
+	for (size_t i = 1, first = 0, k = 0; i < l->n; i++) {
+		struct mbox_ent *cur = &l->v[idx[i]];
+		char cand[MBOX_UID_MAX + 1];
+
+		if (strcmp(l->v[idx[first]].uid, cur->uid) != 0) {
+			first = i;
+			k = 0;
+			continue;
+		}
+		/* the UIDs taken are at most 2n and the candidates differ,
+		 * so this ends within 2n + 1 tries */
+		do
+			uid_candidate(cur->uid, ++k, cand);
+		while (uidset_has(&u, cand));
+		memcpy(cur->uid, cand, strlen(cand) + 1);
+		uidset_add(&u, cur->uid);
+	}
+	free(u.slot);
 	free(idx);
 	return 0;
 }

@@ -11,8 +11,14 @@
 #include <time.h>
 
 /* A UID as postern writes it is 28 hex digits; a derived one "h" + 16 hex;
- * the 2nd, 3rd... message with the same base UID gets "-1", "-2"... */
-#define MBOX_UID_MAX   40
+ * a message whose UID an earlier one already has gets "-1", "-2"... (or
+ * "x" + 16 hex when that would not fit), and a COMMIT writes that into its
+ * X-Postern line, so every UID, read or made, is at most this long. */
+#define MBOX_UID_MAX   47
+
+/* A message's first bytes (From_ line, X-Postern line and more) whose hash
+ * an entry keeps: the index and RETR check the file still has it there. */
+#define MBOX_HEAD_BYTES 256
 
 #define MBE_POSTERN    0x1u   /* the message had an X-Postern line */
 /* flags bits 8..15: length of the base UID (before a "-N" suffix) */
@@ -26,7 +32,8 @@ struct mbox_ent {
 	uint64_t clen;    /* quoted content bytes after skip, separator excluded */
 	uint32_t skip;    /* From_ line + X-Postern line: never shown */
 	uint32_t flags;   /* MBE_* */
-	char uid[48];     /* NUL-terminated, 1..MBOX_UID_MAX */
+	char uid[MBOX_UID_MAX + 1];   /* NUL-terminated, 1..MBOX_UID_MAX */
+	uint64_t head;    /* mbox_head_hash() of its first bytes */
 };
 
 struct mbox_list {
@@ -54,9 +61,21 @@ int mbox_list_push(struct mbox_list *l, const struct mbox_ent *e);   /* 0 / -1 E
 int mbox_parse(const unsigned char *p, size_t n, size_t start,
     struct mbox_list *l, size_t *good_end, enum mbox_parse_status *st);
 
-/* Gives the 2nd, 3rd... message with the same base UID a "-N" suffix
- * (N = its ordinal among the duplicates, in file order).  -1 on ENOMEM. */
+/*
+ * Makes every UID unique.  Each message's base UID (from its X-Postern
+ * line, or derived from its bytes) is kept by the first message in file
+ * order that has it; a later one gets "-N", the smallest N from 1 up that
+ * is neither any message's base UID nor given already ("x" + 16 hex digits
+ * when "-N" would make it longer than MBOX_UID_MAX).  So a UID that is in
+ * the file never changes, and what is given depends only on the base
+ * UIDs in file order: the same on every scan until a COMMIT writes it
+ * into the file.  -1 on ENOMEM.
+ */
 int mbox_unique_uids(struct mbox_list *l);
+
+/* The hash an entry keeps of message bytes m[0..len): its first
+ * MBOX_HEAD_BYTES (fewer when the message is shorter). */
+uint64_t mbox_head_hash(const unsigned char *m, uint64_t len);
 
 /* Is this a base UID postern accepts in an X-Postern line? */
 int mbox_uid_ok(const char *s, size_t n);

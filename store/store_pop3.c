@@ -35,16 +35,20 @@ account_in_use(const char *name)
 	return 0;
 }
 
-/* The listing memfd: count x (u64 wire octets, str uid). */
+/* The listing memfd: count x (u64 wire octets, str uid), sized from the
+ * UIDs' real lengths. */
 static int
 listing_memfd(const struct mbox_list *l)
 {
-	size_t per = 8 + 4 + MBOX_UID_MAX, n = 0;
-	unsigned char *buf = xcalloc(l->n ? l->n : 1, per);
+	size_t total = 0, n = 0;
+	unsigned char *buf;
 	int fd;
 
+	for (size_t i = 0; i < l->n; i++)
+		total += 8 + 4 + strnlen(l->v[i].uid, sizeof(l->v[i].uid));
+	buf = xmalloc(total ? total : 1);
 	for (size_t i = 0; i < l->n; i++) {
-		uint32_t ul = (uint32_t)strlen(l->v[i].uid);
+		uint32_t ul = (uint32_t)strnlen(l->v[i].uid, sizeof(l->v[i].uid));
 
 		memcpy(buf + n, &l->v[i].wire, 8);
 		memcpy(buf + n + 8, &ul, 4);
@@ -201,7 +205,7 @@ handle_retr(struct chan *c, struct store_req *r)
 	uint64_t lens[1 + LIM_RETR_AHEAD], extra = 0;
 	unsigned char *buf = NULL;
 	size_t n = 0, len = 0;
-	int fd;
+	int fd, rr;
 
 	if (e == NULL)
 		return;
@@ -222,8 +226,24 @@ handle_retr(struct chan *c, struct store_req *r)
 		no[n] = (uint32_t)(i + 1);
 		pick[n++] = &c->snap.v[i];
 	}
-	if (c->mfd == -1 || mb_read_msgs(c->mfd, pick, n, r->lines, &buf, &len, lens) == -1) {
-		log_warn("store: reading message %u of %s", r->msgno, c->account);
+	if (c->mfd == -1) {
+		errno = EBADF;
+		rr = -1;
+	} else {
+		rr = mb_read_msgs(c->mfd, pick, n, r->lines, &buf, &len, lens);
+		if (rr == -1 && errno == ESTALE && n > 1) {
+			/* one read ahead changed; the one asked for may not have */
+			n = 1;
+			rr = mb_read_msgs(c->mfd, pick, n, r->lines, &buf, &len, lens);
+		}
+	}
+	if (rr == -1) {
+		if (errno == ESTALE)
+			log_warnx("store: message %u of %s is no longer where the "
+			    "session's snapshot has it (another program rewrote the "
+			    "mailbox): temporary failure", r->msgno, c->account);
+		else
+			log_warn("store: reading message %u of %s", r->msgno, c->account);
 		status_reply(c, MSG_RETR_R, r->id, STORE_TEMPFAIL);
 		return;
 	}
@@ -269,14 +289,14 @@ static void
 handle_commit(struct chan *c, struct store_req *r)
 {
 	static struct ipc_msg m;
-	char (*del)[48] = NULL;
+	struct mbox_ent *del = NULL;
 	size_t ndel = 0;
 	uint32_t deleted = 0, st = STORE_OK;
 
 	for (size_t i = 0; i < c->snap.n; i++)
 		if (c->marks[i]) {
 			del = xreallocarray(del, ndel + 1, sizeof(*del));
-			memcpy(del[ndel++], c->snap.v[i].uid, sizeof(del[0]));
+			del[ndel++] = c->snap.v[i];
 		}
 	if (ndel > 0) {
 		struct mailbox mb;

@@ -357,6 +357,317 @@ test_uids(void)
 	}
 }
 
+/* Writes a mailbox of records with the given X-Postern UIDs, message i
+ * saying "Subject: m<i>". */
+static void
+write_uids(const char *name, const char *const *uids, size_t n)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	for (size_t i = 0; i < n; i++) {
+		char msg[64];
+		size_t rl;
+		uint64_t w;
+		int ml = snprintf(msg, sizeof(msg), "Subject: m%zu\r\n\r\nbody %zu\r\n", i, i);
+		unsigned char *rec = mbox_encode((unsigned char *)msg, (size_t)ml, "s@x",
+		    uids[i], 0, &rl, &w);
+
+		if (rec == NULL || write(fd, rec, rl) != (ssize_t)rl)
+			exit(1);
+		free(rec);
+	}
+	close(fd);
+	unlinkat(dfd, ".d.idx", 0);
+}
+
+static int
+all_distinct(const struct mbox_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t j = i + 1; j < l->n; j++)
+			if (strcmp(l->v[i].uid, l->v[j].uid) == 0)
+				return 0;
+	return 1;
+}
+
+/* Deletes the messages of l whose numbers (0-based) are in dn[0..k). */
+static int
+commit_del(const char *name, const struct mbox_list *l, const size_t *dn, size_t k)
+{
+	struct mailbox mb;
+	struct mbox_ent del[8];
+	uint32_t deleted = 0;
+	int r;
+
+	for (size_t i = 0; i < k && i < 8; i++)
+		del[i] = l->v[dn[i]];
+	mb_init(&mb, dfd, name);
+	if (mb_open(&mb, 0) != 0 || mb_lock(&mb, 1000) != 0)
+		return -1;
+	r = mb_rewrite(&mb, del, k, &deleted);
+	mb_close(&mb);
+	return r == 0 ? (int)deleted : -1;
+}
+
+static void
+test_dup_uids(void)
+{
+	static const char u40[] = "0123456789abcdef0123456789abcdef01234567";
+	static const char u47[] = "0123456789abcdef0123456789abcdef0123456789abcde";
+	struct mbox_list l, again;
+	uint64_t cut;
+
+	fresh_dir();
+	/* "U", "U", "U-1": the second is not given the third's own UID */
+	{
+		const char *u[] = { "abc", "abc", "abc-1", "abc" };
+
+		write_uids("d", u, 4);
+		CHECK(scan("d", &l, &cut) == 0 && l.n == 4 && all_distinct(&l),
+		    "U U U-1 U: four distinct UIDs");
+		CHECK(l.n == 4 && strcmp(l.v[0].uid, "abc") == 0 &&
+		    strcmp(l.v[1].uid, "abc-2") == 0 && strcmp(l.v[2].uid, "abc-1") == 0 &&
+		    strcmp(l.v[3].uid, "abc-3") == 0, "U U U-1 U: U, U-2, U-1, U-3 (%s %s %s %s)",
+		    l.n > 0 ? l.v[0].uid : "", l.n > 1 ? l.v[1].uid : "",
+		    l.n > 2 ? l.v[2].uid : "", l.n > 3 ? l.v[3].uid : "");
+		/* the same from the index, and from the file alone */
+		CHECK(scan("d", &again, &cut) == 0 && again.n == 4 &&
+		    strcmp(again.v[1].uid, "abc-2") == 0 && strcmp(again.v[3].uid, "abc-3") == 0,
+		    "the index gives the same UIDs");
+		mbox_list_free(&again);
+		/* DELE of "abc-2" removes that message only, and the survivors
+		 * keep their UIDs with the sibling gone */
+		{
+			size_t dn[] = { 0, 1 };
+
+			CHECK(commit_del("d", &l, dn, 2) == 2, "COMMIT deletes exactly two");
+		}
+		unlinkat(dfd, ".d.idx", 0);
+		CHECK(scan("d", &again, &cut) == 0 && again.n == 2 &&
+		    strcmp(again.v[0].uid, "abc-1") == 0 && strcmp(again.v[1].uid, "abc-3") == 0,
+		    "after DELE 1 2 + COMMIT the survivors keep abc-1 and abc-3 (%s %s)",
+		    again.n > 0 ? again.v[0].uid : "", again.n > 1 ? again.v[1].uid : "");
+		mbox_list_free(&again);
+		mbox_list_free(&l);
+	}
+	/* two 40-character UIDs: the second is longer than 40, kept as it is */
+	{
+		const char *u[] = { u40, u40 };
+		size_t dn[] = { 0 };
+		char want[64];
+
+		snprintf(want, sizeof(want), "%s-1", u40);
+		write_uids("d", u, 2);
+		CHECK(scan("d", &l, &cut) == 0 && l.n == 2 && strcmp(l.v[1].uid, want) == 0,
+		    "a duplicated 40-character UID: the second is UID-1");
+		CHECK(commit_del("d", &l, dn, 1) == 1, "DELE 1 + COMMIT");
+		unlinkat(dfd, ".d.idx", 0);
+		CHECK(scan("d", &again, &cut) == 0 && again.n == 1 &&
+		    strcmp(again.v[0].uid, want) == 0,
+		    "the survivor keeps UID-1, not UID (%s)", again.n ? again.v[0].uid : "");
+		mbox_list_free(&again);
+		mbox_list_free(&l);
+	}
+	/* another tool removes the first of two duplicates during the
+	 * session; the client marked that one: the second (now plain "U")
+	 * is not deleted in its place */
+	{
+		const char *u[] = { "dup", "dup" };
+		size_t dn[] = { 0 };
+
+		write_uids("d", u, 2);
+		CHECK(scan("d", &l, &cut) == 0 && l.n == 2, "two duplicates");
+		{
+			struct mbox_list now;
+			int fd;
+
+			/* rewritten in place: the file holds the second only */
+			fd = openat(dfd, "d", O_RDWR);
+			{
+				unsigned char b[4096];
+				ssize_t n = pread(fd, b, (size_t)l.v[1].len, (off_t)l.v[1].off);
+
+				if (n != (ssize_t)l.v[1].len || pwrite(fd, b, (size_t)n, 0) != n ||
+				    ftruncate(fd, n) != 0)
+					exit(1);
+			}
+			close(fd);
+			CHECK(commit_del("d", &l, dn, 1) == 0, "DELE of the first, gone meanwhile: nothing deleted");
+			CHECK(scan("d", &now, &cut) == 0 && now.n == 1, "the second is kept");
+			mbox_list_free(&now);
+		}
+		mbox_list_free(&l);
+	}
+	/* 47 characters: no room for "-N", the fallback is still unique */
+	{
+		const char *u[] = { u47, u47, u47 };
+
+		write_uids("d", u, 3);
+		CHECK(scan("d", &l, &cut) == 0 && l.n == 3 && all_distinct(&l) &&
+		    strcmp(l.v[0].uid, u47) == 0 && strlen(l.v[1].uid) <= MBOX_UID_MAX &&
+		    strlen(l.v[2].uid) <= MBOX_UID_MAX,
+		    "a duplicated 47-character UID gets distinct UIDs that fit (%s %s)",
+		    l.n > 1 ? l.v[1].uid : "", l.n > 2 ? l.v[2].uid : "");
+		mbox_list_free(&l);
+	}
+	/* 300 duplicates of a 40-character UID (the store died of this) */
+	{
+		const char *u[300];
+		int fit = 1;
+
+		for (size_t i = 0; i < 300; i++)
+			u[i] = u40;
+		write_uids("d", u, 300);
+		CHECK(scan("d", &l, &cut) == 0 && l.n == 300 && all_distinct(&l),
+		    "300 copies of a 40-character UID: 300 distinct UIDs");
+		for (size_t i = 0; i < l.n; i++)
+			fit &= strlen(l.v[i].uid) <= MBOX_UID_MAX;
+		CHECK(fit, "every one at most %d characters", MBOX_UID_MAX);
+		/* running it again over its own result changes nothing */
+		mbox_list_init(&again);
+		for (size_t i = 0; i < l.n; i++)
+			mbox_list_push(&again, &l.v[i]);
+		mbox_unique_uids(&again);
+		fit = again.n == l.n;
+		for (size_t i = 0; fit && i < l.n; i++)
+			fit = strcmp(again.v[i].uid, l.v[i].uid) == 0;
+		CHECK(fit, "mbox_unique_uids is stable over its own result");
+		mbox_list_free(&again);
+		mbox_list_free(&l);
+	}
+}
+
+/* Swaps the first two messages of NAME in place (same inode), as a local
+ * tool that sorts a mailbox would. */
+static void
+swap_first_two(const char *name, const struct mbox_list *l)
+{
+	size_t a = (size_t)l->v[0].len, b = (size_t)l->v[1].len;
+	unsigned char *buf = malloc(a + b), *sw = malloc(a + b);
+	int fd = openat(dfd, name, O_RDWR);
+
+	if (buf == NULL || sw == NULL || fd == -1 || pread(fd, buf, a + b, 0) != (ssize_t)(a + b))
+		exit(1);
+	memcpy(sw, buf + a, b);
+	memcpy(sw + b, buf, a);
+	if (pwrite(fd, sw, a + b, 0) != (ssize_t)(a + b))
+		exit(1);
+	close(fd);
+	free(buf);
+	free(sw);
+}
+
+/* Appends a record to NAME as a delivery does, without a scan first (the
+ * store scans a mailbox once after start, not before every delivery). */
+static void
+append_noscan(const char *name, const char *msg)
+{
+	char uid[MBOX_UID_MAX + 1];
+	size_t rl;
+	uint64_t w;
+	unsigned char *rec;
+	int fd = openat(dfd, name, O_WRONLY | O_APPEND);
+
+	mbox_new_uid(uid);
+	rec = mbox_encode((const unsigned char *)msg, strlen(msg), "s@example.org", uid,
+	    time(NULL), &rl, &w);
+	if (fd == -1 || rec == NULL || write(fd, rec, rl) != (ssize_t)rl)
+		exit(1);
+	free(rec);
+	close(fd);
+}
+
+/* Does message i of l read back as "Subject: <subj>"? */
+static int
+reads_as(const char *name, const struct mbox_ent *e, const char *subj)
+{
+	size_t gl = 0;
+	unsigned char *g = retr(name, e, LIM_ALL_LINES, &gl);
+	char want[64];
+	int ok;
+
+	snprintf(want, sizeof(want), "Return-Path: <s@example.org>\nSubject: %s\n", subj);
+	ok = g != NULL && gl > strlen(want) && memcmp(g, want, strlen(want)) == 0;
+	free(g);
+	return ok;
+}
+
+static void
+test_rewritten(void)
+{
+	struct mbox_list l, snap;
+	uint64_t cut;
+
+	/* between sessions: the index says m1 m2 m3, the file now holds
+	 * m2 m1 m3 and has grown since */
+	fresh_dir();
+	deliver("r", "Subject: m1\r\n\r\nshort\r\n", 22, NULL);
+	deliver("r", "Subject: m2\r\n\r\na longer body than m1\r\n", 39, NULL);
+	deliver("r", "Subject: m3\r\n\r\nthree\r\n", 22, NULL);
+	CHECK(scan("r", &snap, &cut) == 0 && snap.n == 3, "three messages, index written");
+	swap_first_two("r", &snap);
+	append_noscan("r", "Subject: m4\r\n\r\nfour\r\n");
+	CHECK(scan("r", &l, &cut) == 0 && l.n == 4, "four messages after the rewrite and a delivery");
+	CHECK(l.n == 4 && reads_as("r", &l.v[0], "m2") && reads_as("r", &l.v[1], "m1") &&
+	    reads_as("r", &l.v[2], "m3") && reads_as("r", &l.v[3], "m4"),
+	    "the index entries that moved are not trusted: m2 m1 m3 m4");
+	CHECK(l.n == 4 && strcmp(l.v[0].uid, snap.v[1].uid) == 0 &&
+	    strcmp(l.v[1].uid, snap.v[0].uid) == 0, "each UID goes with its message");
+	mbox_list_free(&l);
+
+	/* during a session: the snapshot is older than the file */
+	{
+		const struct mbox_ent *e;
+		struct mailbox mb;
+		unsigned char *o = NULL;
+		size_t ol = 0;
+		uint64_t lens[2];
+
+		CHECK(scan("r", &l, &cut) == 0 && l.n == 4, "snapshot of four");
+		swap_first_two("r", &l);
+		mb_init(&mb, dfd, "r");
+		CHECK(mb_open(&mb, 0) == 0, "open r");
+		e = &l.v[0];
+		errno = 0;
+		CHECK(mb_read_msgs(mb.fd, &e, 1, LIM_ALL_LINES, &o, &ol, lens) == -1 &&
+		    errno == ESTALE, "a message another tool moved is ESTALE, not other bytes");
+		e = &l.v[2];
+		CHECK(mb_read_msgs(mb.fd, &e, 1, LIM_ALL_LINES, &o, &ol, lens) == 0,
+		    "a message still in place reads");
+		free(o);
+		o = NULL;
+		mb_close(&mb);
+		/* mail appended after the last one does not disturb it */
+		append_noscan("r", "Subject: m5\r\n\r\nfive\r\n");
+		CHECK(reads_as("r", &l.v[3], "m4"), "the last message reads after a delivery");
+		/* the last message grown in place (a header added): ESTALE */
+		{
+			int fd = openat(dfd, "r", O_RDWR);
+			char pad[8] = "XXXXXXX";
+			off_t at = (off_t)(l.v[3].off + l.v[3].skip);
+			struct stat st;
+			unsigned char *rest;
+
+			fstat(fd, &st);
+			rest = malloc((size_t)(st.st_size - at));
+			(void)!pread(fd, rest, (size_t)(st.st_size - at), at);
+			(void)!pwrite(fd, pad, 7, at);
+			(void)!pwrite(fd, rest, (size_t)(st.st_size - at), at + 7);
+			close(fd);
+			free(rest);
+			mb_init(&mb, dfd, "r");
+			mb_open(&mb, 0);
+			e = &l.v[3];
+			errno = 0;
+			CHECK(mb_read_msgs(mb.fd, &e, 1, LIM_ALL_LINES, &o, &ol, lens) == -1 &&
+			    errno == ESTALE, "a message that grew in place is ESTALE, not cut short");
+			mb_close(&mb);
+		}
+		mbox_list_free(&l);
+	}
+	mbox_list_free(&snap);
+}
+
 static void
 test_index(void)
 {
@@ -423,7 +734,7 @@ test_commit(void)
 	struct mbox_list l, after;
 	struct mailbox mb;
 	uint64_t cut;
-	char del[2][48];
+	struct mbox_ent del[2];
 	uint32_t deleted = 0;
 	char uid3[MBOX_UID_MAX + 1];
 
@@ -432,7 +743,7 @@ test_commit(void)
 	deliver("c", "Subject: 2\r\n\r\n2\r\n", 17, NULL);
 	scan("c", &l, &cut);   /* the snapshot */
 	deliver("c", "Subject: 3\r\n\r\n3\r\n", 17, uid3);   /* arrives meanwhile */
-	memcpy(del[0], l.v[0].uid, 48);
+	del[0] = l.v[0];
 	mb_init(&mb, dfd, "c");
 	mb_open(&mb, 0);
 	mb_lock(&mb, 1000);
@@ -441,6 +752,41 @@ test_commit(void)
 	scan("c", &after, &cut);
 	CHECK(after.n == 2 && strcmp(after.v[0].uid, l.v[1].uid) == 0 &&
 	    strcmp(after.v[1].uid, uid3) == 0, "the kept and the newly arrived remain, UIDs kept");
+	CHECK(faccessat(dfd, ".c.tmp", F_OK, 0) == -1, "no temporary file left");
+	mbox_list_free(&l);
+	mbox_list_free(&after);
+}
+
+/* COMMIT when the spool directory cannot be fsync'ed (a descriptor opened
+ * O_PATH: fsync fails with EBADF, the rest works): -1, the old file kept. */
+static void
+test_commit_dirsync_fails(void)
+{
+	struct mbox_list l, after;
+	struct mailbox mb;
+	uint64_t cut;
+	struct mbox_ent del[1];
+	uint32_t deleted = 9;
+	off_t before;
+	int pfd;
+
+	fresh_dir();
+	deliver("c", "Subject: 1\r\n\r\n1\r\n", 17, NULL);
+	deliver("c", "Subject: 2\r\n\r\n2\r\n", 17, NULL);
+	scan("c", &l, &cut);
+	before = fsize("c");
+	del[0] = l.v[0];
+	pfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	mb_init(&mb, pfd, "c");
+	CHECK(mb_open(&mb, 0) == 0 && mb_lock(&mb, 1000) == 0, "open and lock through an O_PATH directory");
+	CHECK(mb_rewrite(&mb, del, 1, &deleted) == -1 && strstr(mb.err, "fsync spool directory"),
+	    "a failed directory fsync fails the COMMIT: %s", mb.err);
+	mb_close(&mb);
+	close(pfd);
+	CHECK(fsize("c") == before, "the old mailbox keeps its name and size");
+	unlinkat(dfd, ".c.idx", 0);
+	CHECK(scan("c", &after, &cut) == 0 && after.n == 2 &&
+	    strcmp(after.v[0].uid, l.v[0].uid) == 0, "both messages still there");
 	CHECK(faccessat(dfd, ".c.tmp", F_OK, 0) == -1, "no temporary file left");
 	mbox_list_free(&l);
 	mbox_list_free(&after);
@@ -505,6 +851,14 @@ test_big(void)
 	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
 	    (double)(t2.tv_sec - t1.tv_sec) * 1e3 + (double)(t2.tv_nsec - t1.tv_nsec) / 1e6);
 	mbox_list_free(&l);
+	/* grown since the index: every entry checked, the new tail parsed */
+	append_noscan("big", "Subject: new\r\n\r\nnew\r\n");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(scan("big", &l, &cut) == 0 && l.n == N + 1, "grown by one: index checked, tail parsed");
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	printf("# index check of 100000 entries + tail %.1f ms\n",
+	    (double)(t2.tv_sec - t1.tv_sec) * 1e3 + (double)(t2.tv_nsec - t1.tv_nsec) / 1e6);
+	mbox_list_free(&l);
 }
 
 int
@@ -513,8 +867,11 @@ main(void)
 	test_roundtrip();
 	test_torn();
 	test_uids();
+	test_dup_uids();
+	test_rewritten();
 	test_index();
 	test_commit();
+	test_commit_dirsync_fails();
 	test_refused();
 	test_big();
 	{
