@@ -78,7 +78,7 @@ log_emit(int prio, const char *tag, const char *line)
 
 /*
  * A line from a child, made safe to write: bytes below 0x20 and 0x7f
- * become "\\xNN", so one MSG_LOG is one line whatever a child put in it
+ * become "\xNN", so one MSG_LOG is one line whatever a child put in it
  * (a newline cannot start a forged "store[1]: delivered" line, an escape
  * sequence cannot reach a terminal).  The child's own sanitize() already
  * did this; the master cannot rely on it.  out always ends in NUL; a
