@@ -84,13 +84,17 @@ admit_peer(int fd, char *out, size_t outsz)
 	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &sl) == -1 ||
 	    proto != IPPROTO_TCP)
 		return -1;
-	/* connected, and not yet shut down by the master: a socket reported
-	 * for an earlier session is in FIN_WAIT or CLOSE by now */
 	memset(&ti, 0, sizeof(ti));
 	sl = sizeof(ti);
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &sl) == -1 ||
-	    (ti.tcpi_state != TCP_ESTABLISHED && ti.tcpi_state != TCP_CLOSE_WAIT))
+	    ti.tcpi_state == TCP_LISTEN)
 		return -1;
+	/* connected, and not yet shut down by the master: a socket reported
+	 * for an earlier session is in FIN_WAIT or CLOSE by now, and so is
+	 * one whose client reset it before the worker said busy (an honest
+	 * worker: not a reason to kill it, nor an address to count) */
+	if (ti.tcpi_state != TCP_ESTABLISHED && ti.tcpi_state != TCP_CLOSE_WAIT)
+		return 1;
 	memset(&ss, 0, sizeof(ss));
 	sl = sizeof(ss);
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)

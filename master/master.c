@@ -672,20 +672,23 @@ child_misbehaved(struct child *k, const char *what)
  * A worker's MSG_STATUS.  Busy comes with the socket it accepted, and only
  * from an idle worker; the master takes the client's address from that
  * socket and keeps it until the worker says idle again, then shuts the
- * connection down (admit.h).  0 done, -1 malformed.
+ * connection down (admit.h).  A connection already over (its client
+ * reset it, or it was reported before) is turned away uncounted.
+ * 0 done, -1 malformed.
  */
 static int
 worker_status(struct child *k, struct ipc_msg *m)
 {
 	uint32_t busy, sessions;
+	int peer = 0;
 
 	if (ipc_get_u32(m, &busy) != 0 || ipc_get_u32(m, &sessions) != 0 ||
 	    ipc_end(m) != 0 || busy > 1 || (busy == 1) != (m->fd != -1) ||
 	    (busy && k->busy))
 		return -1;
-	if (busy && admit_peer(m->fd, k->client, sizeof(k->client)) == -1) {
+	if (busy && (peer = admit_peer(m->fd, k->client, sizeof(k->client))) == -1) {
 		ipc_drop_fd(m);
-		child_misbehaved(k, "reported a client socket it did not just accept");
+		child_misbehaved(k, "reported a client socket it did not accept");
 		return 0;
 	}
 	admit_release(k->client_fd);
@@ -697,6 +700,12 @@ worker_status(struct child *k, struct ipc_msg *m)
 	if (!busy) {
 		k->client[0] = '\0';
 		k->idle_since = now_ms();
+	} else if (peer == 1) {
+		/* the connection is over: nothing to serve, nothing counted */
+		strlcpy_(k->client, "-", sizeof(k->client));
+		log_debug("%s[%d]: its client is gone already", role_name(k->role), (int)k->pid);
+		if (send_u32(k->ctl, MSG_ADMIT, ADMIT_FULL) == -1)
+			log_warn("answering %s[%d]", role_name(k->role), (int)k->pid);
 	} else {
 		spawn_failures[role_service(k->role)] = 0;
 		admit(k);
