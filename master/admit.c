@@ -1,7 +1,11 @@
 /* Connection admission: see admit.h. */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../privsep/msg.h"
 #include "../privsep/util.h"
@@ -159,4 +163,54 @@ admit_check(const struct conf *c, enum service svc, const char *addr,
 	if (c->max_conn_per_ip_per_min != 0 && r->count > c->max_conn_per_ip_per_min)
 		return ADMIT_RATE;
 	return ADMIT_OK;
+}
+
+int
+admit_peer(int fd, char *out, size_t outsz)
+{
+	struct sockaddr_storage ss;
+	struct tcp_info ti;
+	socklen_t sl = sizeof(int);
+	int proto = -1;
+
+	/* a TCP socket, not a channel, a memfd or a listener */
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &sl) == -1 ||
+	    proto != IPPROTO_TCP)
+		return -1;
+	memset(&ti, 0, sizeof(ti));
+	sl = sizeof(ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &sl) == -1 ||
+	    ti.tcpi_state == TCP_LISTEN)
+		return -1;
+	/* connected, and not yet shut down by the master: a socket reported
+	 * for an earlier session is in FIN_WAIT or CLOSE by now, and so is
+	 * one whose client reset it before the worker said busy (an honest
+	 * worker: not a reason to kill it, nor an address to count) */
+	if (ti.tcpi_state != TCP_ESTABLISHED && ti.tcpi_state != TCP_CLOSE_WAIT)
+		return 1;
+	memset(&ss, 0, sizeof(ss));
+	sl = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return -1;
+	/* the worker's own text for its log (workers/worker.c client_text) */
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&ss;
+		if (inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)outsz) == NULL)
+			return -1;
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)&ss;
+		if (inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)outsz) == NULL)
+			return -1;
+	} else
+		return -1;
+	return 0;
+}
+
+void
+admit_release(int fd)
+{
+	if (fd < 0)
+		return;
+	(void)shutdown(fd, SHUT_RDWR);
+	close(fd);
 }

@@ -47,7 +47,8 @@ struct child {
 	int stop_sent;           /* the final MSG_SHUTDOWN went out */
 	uint32_t sessions;
 	uint64_t started, idle_since;
-	char client[LIM_ADDR];
+	char client[LIM_ADDR];   /* read from client_fd, never the worker's word */
+	int client_fd;           /* the busy worker's client socket (admit.h) */
 };
 
 /* The whole struct travels in one MSG_CONF. */
@@ -131,6 +132,7 @@ child_add(void)
 		kids = xreallocarray(kids, kids_cap, sizeof(*kids));
 	}
 	memset(&kids[nkids], 0, sizeof(*kids));
+	kids[nkids].client_fd = -1;
 	return &kids[nkids++];
 }
 
@@ -148,6 +150,7 @@ child_remove(struct child *k)
 {
 	if (k->ctl >= 0)
 		close(k->ctl);
+	admit_release(k->client_fd);
 	*k = kids[--nkids];
 }
 
@@ -650,40 +653,84 @@ helper_of(const struct child *k)
 	return NULL;
 }
 
+/*
+ * A child that breaks the control protocol is not trusted further: it is
+ * killed, and the master stops reading it (reap() and the pool replace
+ * it).  Its channel is closed here, so nothing more it sent is acted on.
+ */
+static void
+child_misbehaved(struct child *k, const char *what)
+{
+	log_warnx("%s[%d] %s; killing it", role_name(k->role), (int)k->pid, what);
+	kill(k->pid, SIGKILL);
+	if (k->ctl >= 0)
+		close(k->ctl);
+	k->ctl = -1;
+}
+
+/*
+ * A worker's MSG_STATUS.  Busy comes with the socket it accepted, and only
+ * from an idle worker; the master takes the client's address from that
+ * socket and keeps it until the worker says idle again, then shuts the
+ * connection down (admit.h).  A connection already over (its client
+ * reset it, or it was reported before) is turned away uncounted.
+ * 0 done, -1 malformed.
+ */
+static int
+worker_status(struct child *k, struct ipc_msg *m)
+{
+	uint32_t busy, sessions;
+	int peer = 0;
+
+	if (ipc_get_u32(m, &busy) != 0 || ipc_get_u32(m, &sessions) != 0 ||
+	    ipc_end(m) != 0 || busy > 1 || (busy == 1) != (m->fd != -1) ||
+	    (busy && k->busy))
+		return -1;
+	if (busy && (peer = admit_peer(m->fd, k->client, sizeof(k->client))) == -1) {
+		ipc_drop_fd(m);
+		child_misbehaved(k, "reported a client socket it did not accept");
+		return 0;
+	}
+	admit_release(k->client_fd);
+	k->client_fd = m->fd;       /* -1 when idle */
+	m->fd = -1;
+	k->busy = (int)busy;
+	k->sessions = sessions;
+	k->admitted = 0;
+	if (!busy) {
+		k->client[0] = '\0';
+		k->idle_since = now_ms();
+	} else if (peer == 1) {
+		/* the connection is over: nothing to serve, nothing counted */
+		strlcpy_(k->client, "-", sizeof(k->client));
+		log_debug("%s[%d]: its client is gone already", role_name(k->role), (int)k->pid);
+		if (send_u32(k->ctl, MSG_ADMIT, ADMIT_FULL) == -1)
+			log_warn("answering %s[%d]", role_name(k->role), (int)k->pid);
+	} else {
+		spawn_failures[role_service(k->role)] = 0;
+		admit(k);
+	}
+	return 0;
+}
+
 static void
 handle_child_msg(struct child *k, struct ipc_msg *m)
 {
-	char tag[48], line[LIM_LOGLINE];
-	uint32_t prio, busy, sessions, ok;
+	char line[LIM_LOGLINE];
+	uint32_t prio, ok;
 	struct helper *h;
 
-	snprintf(tag, sizeof(tag), "%s[%d]", role_name(k->role), (int)k->pid);
 	switch (m->hdr.type) {
 	case MSG_LOG:
 		if (ipc_get_u32(m, &prio) == 0 && ipc_get_str(m, line, sizeof(line)) == 0 &&
 		    ipc_end(m) == 0) {
-			if (prio != LOG_DEBUG || verbose)
-				log_emit((int)(prio & LOG_PRIMASK), tag, line);
+			log_child(role_name(k->role), (int)k->pid, prio, line);
 			return;
 		}
 		break;
 	case MSG_STATUS:
-		if (!is_worker(k))
-			break;
-		if (ipc_get_u32(m, &busy) == 0 && ipc_get_u32(m, &sessions) == 0 &&
-		    ipc_get_str(m, k->client, sizeof(k->client)) == 0 && ipc_end(m) == 0 &&
-		    busy <= 1) {
-			k->busy = (int)busy;
-			k->sessions = sessions;
-			k->admitted = 0;
-			if (!busy)
-				k->idle_since = now_ms();
-			else {
-				spawn_failures[role_service(k->role)] = 0;
-				admit(k);
-			}
+		if (is_worker(k) && worker_status(k, m) == 0)
 			return;
-		}
 		break;
 	case MSG_READY:
 		if ((h = helper_of(k)) != NULL && ipc_end(m) == 0) {
@@ -718,8 +765,18 @@ handle_child_msg(struct child *k, struct ipc_msg *m)
 		break;
 	}
 	/* a child that speaks nonsense is not trusted further */
-	log_warnx("%s sent a malformed %s; killing it", tag, msg_name(m->hdr.type));
-	kill(k->pid, SIGKILL);
+	ipc_drop_fd(m);
+	snprintf(line, sizeof(line), "sent a malformed %s", msg_name(m->hdr.type));
+	child_misbehaved(k, line);
+}
+
+/* Has the other end of a control channel gone (POLLHUP)? */
+static int
+channel_hung_up(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0;
 }
 
 static void
@@ -727,22 +784,31 @@ read_child(struct child *k)
 {
 	static struct ipc_msg m;
 
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < 64 && k->ctl >= 0; i++) {
 		int r = ipc_recv(k->ctl, &m);
 
 		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
+		/* a zero-length datagram reads like the end of the channel:
+		 * only a hung-up channel is one */
+		if (r == 0 && !channel_hung_up(k->ctl)) {
+			child_misbehaved(k, "sent an empty message");
+			return;
+		}
+		if (r == -1 && errno == EBADMSG) {
+			child_misbehaved(k, "sent a malformed message");
+			return;
+		}
 		if (r <= 0) {
 			/* the child is dying; SIGCHLD does the rest */
 			close(k->ctl);
 			k->ctl = -1;
 			return;
 		}
-		if (m.fd != -1) {
+		/* only a busy MSG_STATUS carries a descriptor */
+		if (m.fd != -1 && m.hdr.type != MSG_STATUS) {
 			ipc_drop_fd(&m);
-			log_warnx("%s[%d] sent a descriptor; killing it",
-			    role_name(k->role), (int)k->pid);
-			kill(k->pid, SIGKILL);
+			child_misbehaved(k, "sent a descriptor");
 			return;
 		}
 		handle_child_msg(k, &m);
@@ -759,18 +825,16 @@ static void
 drain_logs(struct child *k)
 {
 	static struct ipc_msg m;
-	char tag[48], line[LIM_LOGLINE];
+	char line[LIM_LOGLINE];
 	uint32_t prio;
 
-	snprintf(tag, sizeof(tag), "%s[%d]", role_name(k->role), (int)k->pid);
 	for (int i = 0; k->ctl >= 0 && i < 64; i++) {
 		if (ipc_recv(k->ctl, &m) != 1)
 			return;
 		ipc_drop_fd(&m);
 		if (m.hdr.type == MSG_LOG && ipc_get_u32(&m, &prio) == 0 &&
-		    ipc_get_str(&m, line, sizeof(line)) == 0 && ipc_end(&m) == 0 &&
-		    (prio != LOG_DEBUG || verbose))
-			log_emit((int)(prio & LOG_PRIMASK), tag, line);
+		    ipc_get_str(&m, line, sizeof(line)) == 0 && ipc_end(&m) == 0)
+			log_child(role_name(k->role), (int)k->pid, prio, line);
 	}
 }
 

@@ -76,6 +76,67 @@ log_emit(int prio, const char *tag, const char *line)
 		syslog(prio, "%s: %s", tag, line);
 }
 
+/*
+ * A line from a child, made safe to write: bytes below 0x20 and 0x7f
+ * become "\xNN", so one MSG_LOG is one line whatever a child put in it
+ * (a newline cannot start a forged "store[1]: delivered" line, an escape
+ * sequence cannot reach a terminal).  The child's own sanitize() already
+ * did this; the master cannot rely on it.  out always ends in NUL; a
+ * line too long is cut before an escape, never inside one.
+ */
+void
+log_child_escape(const char *line, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (outsz == 0)
+		return;
+	for (; *line != '\0'; line++) {
+		unsigned char c = (unsigned char)*line;
+
+		if (c < 0x20 || c == 0x7f) {
+			if (outsz - o < 5)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 0xf];
+		} else {
+			if (outsz - o < 2)
+				break;
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* A child's priority: LOG_ERR at most (EMERG, ALERT and CRIT are the
+ * master's: a child cannot have syslog wall every terminal), anything
+ * beyond LOG_DEBUG (a facility, garbage) is LOG_DEBUG. */
+int
+log_child_prio(uint32_t prio)
+{
+	if (prio > LOG_DEBUG)
+		return LOG_DEBUG;
+	if (prio < LOG_ERR)
+		return LOG_ERR;
+	return (int)prio;
+}
+
+void
+log_child(const char *role, int pid, uint32_t prio, const char *line)
+{
+	char tag[48], safe[LIM_LOGLINE * 4];
+	int p = log_child_prio(prio);
+
+	if (p == LOG_DEBUG && log_level < 1)
+		return;
+	snprintf(tag, sizeof(tag), "%s[%d]", role, pid);
+	log_child_escape(line, safe, sizeof(safe));
+	log_emit(p, tag, safe);
+}
+
 static void
 vlog(int prio, int with_errno, const char *fmt, va_list ap)
 {

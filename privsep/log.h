@@ -7,6 +7,8 @@
 #define POSTERN_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <syslog.h>
 
 /* Master: foreground -> stderr, else syslog(facility).  Child: via fd. */
@@ -25,5 +27,15 @@ void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn)
 
 /* Master only: write a line that came from a child, tagged by the master. */
 void log_emit(int prio, const char *tag, const char *line);
+
+/*
+ * Master only: a line a child sent in an MSG_LOG, written as
+ * "role[pid]: line" with the role and pid the master knows the child by,
+ * control bytes escaped as \xNN (log_child_escape), the priority clamped
+ * to LOG_ERR..LOG_DEBUG (log_child_prio); debug lines only with -v.
+ */
+void log_child(const char *role, int pid, uint32_t prio, const char *line);
+void log_child_escape(const char *line, char *out, size_t outsz);
+int log_child_prio(uint32_t prio);
 
 #endif

@@ -24,8 +24,9 @@ enum msg_type {
 	MSG_CONF = 1,     /* master->child: raw struct conf (conf.h), fd: none */
 	MSG_READY,        /* child->master: jailed and serving. empty */
 	MSG_LOG,          /* child->master: u32 priority (LOG_*), str line */
-	MSG_STATUS,       /* worker->master: u32 busy (0 idle, 1 busy), u32 sessions,
-			     str client address (empty when idle) */
+	MSG_STATUS,       /* worker->master: u32 busy (0 idle, 1 busy), u32 sessions;
+			     fd = the client socket just accepted when busy,
+			     none when idle (the master reads the address) */
 	MSG_SHUTDOWN,     /* master->child: u32 grace_ms. Finish the session in
 			     progress within grace_ms, then exit */
 	MSG_CHANNEL,      /* master->store: fd = store end of a worker channel;

@@ -44,19 +44,28 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#ifdef POSTERN_SANITIZE
+#include <sys/ioctl.h>
+#endif
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <time.h>
 
+#include "ipc.h"
 #include "log.h"
+#include "msg.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "util.h"
@@ -84,6 +93,13 @@ enum sc_action {
 	SC_NOEXEC,     /* allowed unless argument 2 (prot) asks for PROT_EXEC */
 	SC_FDSTAT,     /* allowed with AT_EMPTY_PATH in argument 3 (fstat on a
 			  descriptor), else EACCES */
+	/* allowed when argument 1 (fcntl's or ioctl's command) is in the
+	 * list (sc_cmds()), F_SETFL only without O_ASYNC in argument 2;
+	 * anything else is denied */
+	SC_CMDS_SMTP,
+	SC_CMDS_KEYHOLDER,
+	SC_CMDS_STORE,
+	SC_CMDS_TTY,
 };
 
 struct sc_rule {
@@ -91,14 +107,37 @@ struct sc_rule {
 	enum sc_action act;
 };
 
+#define CMDS_END UINT32_MAX
 #define RULES_END { -1, SC_ALLOW }
+
+/*
+ * fcntl commands, per role: no F_SETOWN/F_SETOWN_EX/F_SETSIG (a worker
+ * would have SIGIO sent to the others, which share its uid), no F_NOTIFY,
+ * no F_SETLEASE, no O_ASYNC through F_SETFL; workers get no F_SETFL at all
+ * (the listening sockets' flags are shared with the whole pool).
+ */
+static const uint32_t smtp_fcntl[] = {
+	F_ADD_SEALS,          /* smtp_data.c seal_spool(): the DATA memfd */
+	CMDS_END
+};
+static const uint32_t keyholder_fcntl[] = {
+	F_GETFL, F_SETFL,     /* util.c set_nonblock() on a new worker channel */
+	CMDS_END
+};
+static const uint32_t store_fcntl[] = {
+	F_GETFL, F_SETFL,     /* util.c set_nonblock(): channels, mailbox files */
+	F_GETFD, F_SETFD,     /* util.c set_cloexec() */
+	F_SETLK,              /* mailbox.c fcntl_lock(): the mbox lock */
+	F_ADD_SEALS,          /* store.c: answers travel as sealed memfds */
+	F_GET_SEALS,          /* store_smtp.c: an APPEND's memfd must be sealed */
+	CMDS_END
+};
 
 /* Every role: I/O on descriptors it was given, memory, time, signals. */
 static const struct sc_rule common_rules[] = {
 	{ __NR_read, SC_ALLOW },            /* channels, sockets, memfds */
 	{ __NR_write, SC_ALLOW },           /* the same, and stderr */
-	{ __NR_readv, SC_ALLOW },           /* glibc stdio */
-	{ __NR_writev, SC_ALLOW },          /* glibc stdio, OpenSSL BIOs */
+	{ __NR_writev, SC_ALLOW },          /* glibc stdio: log.c's stderr when the master is gone */
 	{ __NR_close, SC_ALLOW },           /* descriptors we own */
 	{ __NR_exit, SC_ALLOW },            /* thread exit */
 	{ __NR_exit_group, SC_ALLOW },      /* exit(), _exit() */
@@ -111,8 +150,6 @@ static const struct sc_rule common_rules[] = {
 #ifdef __NR_time
 	{ __NR_time, SC_ALLOW },            /* the same, x86_64 */
 #endif
-	{ __NR_clock_nanosleep, SC_ALLOW }, /* login delay, back-off */
-	{ __NR_nanosleep, SC_ALLOW },       /* the same, older glibc */
 #ifdef __NR_poll
 	{ __NR_poll, SC_ALLOW },            /* waiting with a deadline (x86_64) */
 #endif
@@ -124,20 +161,12 @@ static const struct sc_rule common_rules[] = {
 	{ __NR_mremap, SC_ALLOW },          /* realloc of large blocks */
 	{ __NR_madvise, SC_ALLOW },         /* free gives pages back */
 	{ __NR_getpid, SC_ALLOW },          /* log lines, OpenSSL fork check */
-	{ __NR_gettid, SC_ALLOW },          /* glibc internals */
-	{ __NR_getppid, SC_ALLOW },         /* noticing the master is gone */
-	{ __NR_sendmsg, SC_ALLOW },         /* IPC, with a descriptor */
-	{ __NR_recvmsg, SC_ALLOW },         /* IPC, with a descriptor */
-	{ __NR_sendto, SC_ALLOW },          /* send() */
-	{ __NR_recvfrom, SC_ALLOW },        /* recv() */
-#ifdef __NR_fstat
-	{ __NR_fstat, SC_ALLOW },           /* fstat on a descriptor we hold */
-#endif
-	{ __NR_lseek, SC_ALLOW },           /* memfds, stdio */
-	{ __NR_fcntl, SC_ALLOW },           /* O_NONBLOCK, memfd seals, record locks */
+	{ __NR_gettid, SC_ALLOW },          /* glibc internals (abort, raise) */
+	{ __NR_sendmsg, SC_ALLOW },         /* ipc.c ipc_send(), with a descriptor */
+	{ __NR_recvmsg, SC_ALLOW },         /* ipc.c ipc_recv(), with a descriptor */
+	{ __NR_lseek, SC_ALLOW },           /* smtp_data.c rewinds the memfd; store memfds */
 	{ __NR_getrandom, SC_ALLOW },       /* OpenSSL's RNG, session ids */
 	{ __NR_futex, SC_ALLOW },           /* glibc locks (stdio, malloc) */
-	{ __NR_sysinfo, SC_ALLOW },         /* glibc qsort() asks the memory size */
 	RULES_END
 };
 
@@ -179,18 +208,12 @@ static const struct sc_rule probe_rules[] = {
 
 /* SMTP and POP3 workers: one client socket at a time. */
 static const struct sc_rule worker_rules[] = {
-	{ __NR_accept4, SC_ALLOW },         /* a client, on the inherited listener */
-#ifdef __NR_accept
-	{ __NR_accept, SC_ALLOW },          /* the same */
-#endif
-	{ __NR_shutdown, SC_ALLOW },        /* closing the client's side cleanly */
-	{ __NR_getsockname, SC_ALLOW },     /* which listener/address answered */
-	{ __NR_getpeername, SC_ALLOW },     /* the client's address */
-	{ __NR_setsockopt, SC_ALLOW },      /* TCP_NODELAY, SO_LINGER on the client */
-	{ __NR_getsockopt, SC_ALLOW },      /* SO_ERROR, SO_TYPE */
-	{ __NR_memfd_create, SC_ALLOW },    /* SMTP spools DATA into a memfd */
-	{ __NR_ftruncate, SC_ALLOW },       /* sizing that memfd */
-	{ __NR_pread64, SC_ALLOW },         /* POP3 reads the message memfd */
+	/* No shutdown, setsockopt, getsockopt or F_SETFL: a worker shares the
+	 * listening sockets with the pool and the master, and these would
+	 * act on them for everyone (stop listening, attach a filter that
+	 * drops every connection); its own client needs none of them. */
+	{ __NR_accept4, SC_ALLOW },         /* worker.c: a client, on the inherited listener */
+	{ __NR_pread64, SC_ALLOW },         /* pop3.c, pop3_out.c read the store's memfds */
 	/* idle wait on the listeners (EPOLLEXCLUSIVE: one worker woken per
 	 * connection); the set is made before the jail, so no epoll_create1 */
 	{ __NR_epoll_ctl, SC_ALLOW },       /* re-queueing the listeners after a session */
@@ -201,60 +224,37 @@ static const struct sc_rule worker_rules[] = {
 	RULES_END
 };
 
-/* The store: files, but only inside its jail (the spool). */
+/* SMTP workers only: the DATA spool. */
+static const struct sc_rule smtp_rules[] = {
+	{ __NR_memfd_create, SC_ALLOW },    /* smtp_data.c spools DATA into a memfd */
+	{ __NR_fcntl, SC_CMDS_SMTP },       /* and seals it (smtp_fcntl) */
+	RULES_END
+};
+
+/* The keyholder: its worker channels. */
+static const struct sc_rule keyholder_rules[] = {
+	{ __NR_fcntl, SC_CMDS_KEYHOLDER },  /* keyholder_fcntl */
+	RULES_END
+};
+
+/* The store: files, but only inside its jail (the spool).  glibc 2.33+
+ * makes open/stat/unlink/rename/link the *at calls on every architecture. */
 static const struct sc_rule store_rules[] = {
-	{ __NR_openat, SC_ALLOW },          /* mailboxes, indexes, dotlocks */
-#ifdef __NR_open
-	{ __NR_open, SC_ALLOW },            /* the same */
-#endif
+	{ __NR_openat, SC_ALLOW },          /* mailbox.c: mailboxes, indexes, dotlocks */
 #ifdef __NR_newfstatat
-	{ __NR_newfstatat, SC_ALLOW },      /* fstat/stat of mailboxes and locks */
+	{ __NR_newfstatat, SC_ALLOW },      /* mailbox.c fstat/fstatat: mailboxes and locks */
 #endif
-#ifdef __NR_stat
-	{ __NR_stat, SC_ALLOW },            /* the same */
-#endif
-#ifdef __NR_lstat
-	{ __NR_lstat, SC_ALLOW },           /* the same, without following links */
-#endif
-#ifdef __NR_statx
-	{ __NR_statx, SC_EACCES },          /* glibc falls back to newfstatat */
-#endif
-#ifdef __NR_access
-	{ __NR_access, SC_ALLOW },          /* does a lock/index exist */
-#endif
-	{ __NR_faccessat, SC_ALLOW },       /* the same */
-	{ __NR_unlinkat, SC_ALLOW },        /* removing dotlocks, temporary files */
-#ifdef __NR_unlink
-	{ __NR_unlink, SC_ALLOW },          /* the same (glibc unlink() on x86_64) */
-#endif
-	{ __NR_renameat, SC_ALLOW },        /* atomic mailbox rewrite */
-	{ __NR_renameat2, SC_ALLOW },       /* the same */
-#ifdef __NR_rename
-	{ __NR_rename, SC_ALLOW },          /* the same (glibc rename() on x86_64) */
-#endif
-	{ __NR_linkat, SC_ALLOW },          /* dotlock by link(2) */
-#ifdef __NR_link
-	{ __NR_link, SC_ALLOW },            /* the same */
-#endif
-	{ __NR_fsync, SC_ALLOW },           /* durability: 250 only after fsync */
-	{ __NR_fdatasync, SC_ALLOW },       /* the same, for appends */
-	{ __NR_ftruncate, SC_ALLOW },       /* undoing a torn append */
-	{ __NR_fallocate, SC_ALLOW },       /* reserving space before an append */
-	{ __NR_getdents64, SC_ALLOW },      /* listing the spool */
-	{ __NR_fchmod, SC_ALLOW },          /* new mailboxes are 0600 */
-	{ __NR_memfd_create, SC_ALLOW },    /* RETR/listing answers travel as memfds */
-	{ __NR_pread64, SC_ALLOW },         /* reading messages and memfds */
-	{ __NR_pwrite64, SC_ALLOW },        /* writing indexes */
-	{ __NR_flock, SC_ALLOW },           /* mailbox locking (with fcntl locks) */
-	{ __NR_statfs, SC_ALLOW },          /* free space before accepting */
-	{ __NR_fstatfs, SC_ALLOW },         /* the same */
-	{ __NR_epoll_create1, SC_ALLOW },   /* many worker channels */
-	{ __NR_epoll_ctl, SC_ALLOW },       /* the same */
-#ifdef __NR_epoll_wait
-	{ __NR_epoll_wait, SC_ALLOW },      /* the same */
-#endif
-	{ __NR_epoll_pwait, SC_ALLOW },     /* the same */
-	{ __NR_umask, SC_ALLOW },           /* file modes */
+	{ __NR_unlinkat, SC_ALLOW },        /* mailbox.c: dotlocks, temporary files */
+	{ __NR_renameat, SC_ALLOW },        /* mailbox.c: atomic mailbox rewrite */
+	{ __NR_linkat, SC_ALLOW },          /* mailbox.c: dotlock by link(2) */
+	{ __NR_fsync, SC_ALLOW },           /* mailbox.c: 250 only after fsync */
+	{ __NR_ftruncate, SC_ALLOW },       /* mailbox.c: undoing a torn append */
+	{ __NR_memfd_create, SC_ALLOW },    /* store.c: RETR/listing answers travel as memfds */
+	{ __NR_pread64, SC_ALLOW },         /* mbox.c, mailbox.c: reading messages and memfds */
+	{ __NR_pwrite64, SC_ALLOW },        /* mbox.c: writing indexes */
+	{ __NR_fcntl, SC_CMDS_STORE },      /* store_fcntl */
+	{ __NR_clock_nanosleep, SC_ALLOW }, /* mailbox.c: waiting for a dotlock (nanosleep) */
+	{ __NR_sysinfo, SC_ALLOW },         /* accounts.c, mailbox.c, mbox.c: glibc qsort() */
 	RULES_END
 };
 
@@ -276,7 +276,7 @@ static const struct sc_rule sanitize_rules[] = {
 	{ __NR_uname, SC_ALLOW },           /* kernel version check in reports */
 	{ __NR_tgkill, SC_ALLOW },          /* abort() after a report */
 	{ __NR_getuid, SC_ALLOW },          /* report headers */
-	{ __NR_ioctl, SC_ALLOW },           /* isatty(2) for coloured reports */
+	{ __NR_ioctl, SC_CMDS_TTY },        /* isatty(2) for coloured reports: TCGETS */
 	RULES_END
 };
 #endif
@@ -286,6 +286,7 @@ static const struct sc_rule sanitize_rules[] = {
  * every filter, so that openat wins over a worker's EACCES probe rule. */
 static const struct sc_rule coverage_rules[] = {
 	{ __NR_fchdir, SC_ALLOW },          /* back to the real root, at exit */
+	{ __NR_fcntl, SC_ALLOW },           /* gcov locks each .gcda file */
 	{ __NR_openat, SC_ALLOW },          /* the .gcda files */
 #ifdef __NR_open
 	{ __NR_open, SC_ALLOW },            /* the same */
@@ -314,11 +315,11 @@ static const struct role_sandbox roles[] = {
 	{ ROLE_STORE, offsetof(struct conf, store_user), offsetof(struct conf, spool), 0,
 	  { store_rules, NULL, NULL } },
 	{ ROLE_SMTP, offsetof(struct conf, user), offsetof(struct conf, empty_dir), 1,
-	  { probe_rules, worker_rules, NULL } },
+	  { probe_rules, worker_rules, smtp_rules } },
 	{ ROLE_POP3, offsetof(struct conf, user), offsetof(struct conf, empty_dir), 1,
 	  { probe_rules, worker_rules, NULL } },
 	{ ROLE_KEYHOLDER, offsetof(struct conf, key_user), offsetof(struct conf, empty_dir), 1,
-	  { probe_rules, NULL, NULL } },
+	  { probe_rules, keyholder_rules, NULL } },
 };
 
 static const struct role_sandbox *
@@ -358,6 +359,66 @@ emit(struct sc_prog *p, struct sock_filter f)
 	p->insn[p->n++] = f;
 }
 
+/*
+ * nr?  load the command; one comparison per allowed command; F_SETFL
+ * (last) also loads the flags and refuses O_ASYNC.  Every path after the
+ * load returns, so A being clobbered does not matter.
+ */
+static const uint32_t *
+sc_cmds(enum sc_action act)
+{
+#ifdef POSTERN_SANITIZE
+	static const uint32_t tty_ioctl[] = { TCGETS, CMDS_END };
+#else
+	static const uint32_t tty_ioctl[] = { CMDS_END };
+#endif
+
+	switch (act) {
+	case SC_CMDS_SMTP:
+		return smtp_fcntl;
+	case SC_CMDS_KEYHOLDER:
+		return keyholder_fcntl;
+	case SC_CMDS_STORE:
+		return store_fcntl;
+	case SC_CMDS_TTY:
+		return tty_ioctl;
+	default:
+		fatalx("sandbox: no command list for action %d", (int)act);
+	}
+}
+
+static void
+emit_cmds(struct sc_prog *p, const struct sc_rule *r)
+{
+	const uint32_t *cmds = sc_cmds(r->act);
+	size_t n = 0, setfl = 0, len;
+
+	for (const uint32_t *c = cmds; *c != CMDS_END; c++) {
+		if (*c == F_SETFL)
+			setfl = 1;
+		else
+			n++;
+	}
+	len = 1 + 2 * n + (setfl ? 4 : 0) + 1;
+	if (len > 255)
+		fatalx("sandbox: too many commands for syscall %d", r->nr);
+	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)r->nr, 0, (uint8_t)len));
+	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG_LO(1)));
+	for (const uint32_t *c = cmds; *c != CMDS_END; c++) {
+		if (*c == F_SETFL)
+			continue;
+		emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, *c, 0, 1));
+		emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	}
+	if (setfl) {
+		emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_SETFL, 0, 3));
+		emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG_LO(2)));
+		emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, O_ASYNC, 1, 0));
+		emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	}
+	emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SC_DENY));
+}
+
 static void
 emit_rule(struct sc_prog *p, const struct sc_rule *r)
 {
@@ -387,6 +448,12 @@ emit_rule(struct sc_prog *p, const struct sc_rule *r)
 		emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH, 0, 1));
 		emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
 		emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, eacces));
+		break;
+	case SC_CMDS_SMTP:
+	case SC_CMDS_KEYHOLDER:
+	case SC_CMDS_STORE:
+	case SC_CMDS_TTY:
+		emit_cmds(p, r);
 		break;
 	}
 }
@@ -678,25 +745,138 @@ coverage_prepare(void)
 
 #ifdef POSTERN_SECCOMP_PROBE
 /*
- * The test hook behind t/seccomp.bats.  socket(2) is the probe because it
- * is in no role's allowlist, sanitizer builds included: no process of ours
- * makes a socket after the jail (workers accept on inherited listeners,
- * every channel is a socketpair the master made), and a new socket is the
- * first thing an attacker who took over a worker would want.  The call is
- * made through syscall(2) so that no libc wrapper can answer it.
+ * The test hook behind t/seccomp.bats and t/compromised_worker.bats: a
+ * process whose role is named in POSTERN_SECCOMP_PROBE acts, right after
+ * its filter is in place, as an attacker who has taken it over.
+ * "ROLE" or "ROLE:socket" calls socket(2), which is in no role's
+ * allowlist, sanitizer builds included (no process of ours makes a socket
+ * after the jail, and a new socket is the first thing an attacker would
+ * want).  The other actions, "ROLE:ACTION" (workers):
+ *   shutdown  shutdown(2) of the shared listening socket (SHUT_RD)
+ *   filter    setsockopt(SO_ATTACH_FILTER) dropping every packet on it
+ *   setown    fcntl F_SETOWN of the listener to our process group, then
+ *             F_SETFL O_ASYNC: SIGIO to every worker at each connection
+ *   log       an MSG_LOG at LOG_EMERG with a newline and a forged line
+ *   empty     a zero-length datagram on the control channel
+ *   status    MSG_STATUS busy/idle 20 times naming 127.0.0.1 (the format
+ *             of before the master read the address from the socket)
+ *   status-fd MSG_STATUS busy with the store channel as the "client"
+ *   status-reuse  accept one real client and report it busy and idle 20
+ *             times
+ * The calls go through syscall(2) so that no libc wrapper answers them.
+ * A call that returns is reported with "the filter let it through".
+ * log, empty and the status actions then go on as a normal process.
+ * POSTERN_SECCOMP_PROBE_UNTIL (seconds since the epoch), when set, limits
+ * the probe to processes started before then: their replacements serve.
  */
+static void
+probe_send(struct ipc_msg *m)
+{
+	if (ipc_send(FD_CONTROL, m) == -1)
+		fatal("seccomp probe: sending to the master");
+}
+
+static void
+probe_status(uint32_t busy, int fd, const char *client)
+{
+	static struct ipc_msg m;
+
+	ipc_init(&m, MSG_STATUS, 0);
+	ipc_put_u32(&m, busy);
+	ipc_put_u32(&m, 0);
+	if (client != NULL)
+		ipc_put_str(&m, client);
+	ipc_set_fd(&m, fd);
+	probe_send(&m);
+}
+
+static void
+probe_reuse(void)
+{
+	struct pollfd p = { .fd = FD_LISTEN_FIRST, .events = POLLIN };
+	static struct ipc_msg m;
+	int fd = -1;
+
+	/* another spare may take the client first: wait for the next */
+	for (int i = 0; i < 200 && fd == -1; i++)
+		if (poll(&p, 1, 100) == 1)
+			fd = accept4(FD_LISTEN_FIRST, NULL, NULL, SOCK_CLOEXEC);
+	if (fd == -1)
+		fatalx("seccomp probe: no client to report");
+	for (int i = 0; i < 20; i++) {
+		probe_status(1, fd, NULL);
+		if (ipc_recv(FD_CONTROL, &m) != 1 || m.hdr.type != MSG_ADMIT)
+			fatalx("seccomp probe: no MSG_ADMIT");
+		probe_status(0, -1, NULL);
+	}
+	log_info("seccomp probe: reported one client socket 20 times");
+	close(fd);
+}
+
 static void
 seccomp_probe(enum role r)
 {
 	const char *want = getenv("POSTERN_SECCOMP_PROBE");
+	const char *until = getenv("POSTERN_SECCOMP_PROBE_UNTIL");
+	const char *name = role_name(r), *act;
+	size_t nl = strlen(name);
+	static struct ipc_msg m;
+	long rc = 0;
 
-	if (want == NULL || strcmp(want, role_name(r)) != 0)
+	if (want == NULL || strncmp(want, name, nl) != 0 ||
+	    (want[nl] != '\0' && want[nl] != ':'))
 		return;
-	log_info("seccomp probe: %s calls socket(2), which its filter forbids",
-	    role_name(r));
-	(void)syscall(__NR_socket, AF_INET, SOCK_STREAM, 0);
-	fatalx("seccomp probe: socket(2) returned in %s: the filter let it through",
-	    role_name(r));
+	if (until != NULL && time(NULL) >= strtoll(until, NULL, 10))
+		return;
+	act = want[nl] == ':' ? want + nl + 1 : "socket";
+	log_info("seccomp probe: %s tries %s", name, act);
+	if (strcmp(act, "socket") == 0) {
+		log_info("seccomp probe: %s calls socket(2), which its filter forbids", name);
+		rc = syscall(__NR_socket, AF_INET, SOCK_STREAM, 0);
+	} else if (strcmp(act, "shutdown") == 0)
+		rc = syscall(__NR_shutdown, FD_LISTEN_FIRST, SHUT_RD);
+	else if (strcmp(act, "filter") == 0) {
+		struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+		struct sock_fprog fp = { 1, &drop };
+
+		rc = syscall(__NR_setsockopt, FD_LISTEN_FIRST, SOL_SOCKET,
+		    SO_ATTACH_FILTER, &fp, sizeof(fp));
+	} else if (strcmp(act, "setown") == 0) {
+		/* the master leads the process group in the test */
+		rc = syscall(__NR_fcntl, FD_LISTEN_FIRST, F_SETOWN, -(long)getppid());
+		rc |= syscall(__NR_fcntl, FD_LISTEN_FIRST, F_SETFL, O_ASYNC | O_NONBLOCK | O_RDWR);
+	} else if (strcmp(act, "log") == 0) {
+		ipc_init(&m, MSG_LOG, 0);
+		ipc_put_u32(&m, LOG_EMERG);
+		ipc_put_str(&m, "x\n2026-01-01 00:00:00 store[1]: delivered to alice");
+		probe_send(&m);
+		return;
+	} else if (strcmp(act, "empty") == 0) {
+		struct iovec iov = { (void *)"", 0 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+		if (sendmsg(FD_CONTROL, &mh, 0) != 0)
+			fatal("seccomp probe: empty datagram");
+		log_info("seccomp probe: sent an empty datagram");
+		return;
+	} else if (strcmp(act, "status") == 0) {
+		for (int i = 0; i < 20; i++) {
+			probe_status(1, -1, "127.0.0.1");
+			probe_status(0, -1, "");
+		}
+		log_info("seccomp probe: reported 20 clients from 127.0.0.1");
+		return;
+	} else if (strcmp(act, "status-fd") == 0) {
+		probe_status(1, FD_STORE, NULL);
+		log_info("seccomp probe: reported the store channel as a client");
+		return;
+	} else if (strcmp(act, "status-reuse") == 0) {
+		probe_reuse();
+		return;
+	} else
+		fatalx("seccomp probe: unknown action %s", act);
+	fatalx("seccomp probe: %s returned %ld in %s: the filter let it through",
+	    act, rc, name);
 }
 #endif
 

@@ -129,15 +129,17 @@ control_hook(struct conn *c)
 	control_read(c);
 }
 
+/* Busy with the client on fd (the master reads its address from the
+ * socket itself, master/admit.h), or idle (fd -1). */
 static void
-send_status(int busy, uint32_t sessions, const char *client)
+send_status(int busy, uint32_t sessions, int fd)
 {
 	static struct ipc_msg m;
 
 	ipc_init(&m, MSG_STATUS, 0);
 	ipc_put_u32(&m, (uint32_t)busy);
 	ipc_put_u32(&m, sessions);
-	ipc_put_str(&m, client);
+	ipc_set_fd(&m, fd);
 	if (ipc_send(FD_CONTROL, &m) == -1)
 		exit(0);   /* the master is gone */
 }
@@ -277,7 +279,7 @@ serve(int role, int fd, enum listen_kind kind, const struct sockaddr_storage *ss
 	new_sessid(s.sessid, sizeof(s.sessid));
 	client_text(ss, s.client, sizeof(s.client), &s.loopback);
 	conn_init(&conn, fd, FD_CONTROL);
-	send_status(1, *sessions, s.client);
+	send_status(1, *sessions, fd);
 	verdict = wait_admit();
 	log_debug("session %s: connection from %s on %s", s.sessid, s.client,
 	    listen_kind_name(kind));
@@ -315,7 +317,7 @@ worker_main(int role)
 	if (conf.tls_cert[0] != '\0' && tls_init(&conf, FD_KEYHOLDER) == -1)
 		fatalx("TLS is configured but no certificate came from the keyholder");
 	conn_control_hook = control_hook;
-	send_status(0, 0, "");
+	send_status(0, 0, -1);
 
 	while (!retiring && sessions < conf.pool[svc].sessions) {
 		struct epoll_event ev[CONF_MAX_LISTEN + 1];
@@ -351,7 +353,7 @@ worker_main(int role)
 			if (fd == -1)
 				continue;   /* another worker took it, or it left */
 			serve(role, fd, listen_kind_of[k], &ss, &sessions);
-			send_status(0, sessions, "");
+			send_status(0, sessions, -1);
 			if (!retiring && sessions < conf.pool[svc].sessions)
 				requeue_listeners();
 			break;

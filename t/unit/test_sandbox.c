@@ -12,9 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,14 +160,103 @@ do_memfd(void)
 
 static int sp[2] = { -1, -1 };
 
+/* sendmsg/recvmsg, as ipc.c does (send/recv are sendto/recvfrom: no
+ * process of ours calls them, and they are not allowed). */
 static int
 do_seqpacket(void)
 {
 	char buf[8];
+	struct iovec iov = { (void *)"ping", 4 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (send(sp[0], "ping", 4, 0) != 4 || recv(sp[1], buf, sizeof(buf), 0) != 4)
+	if (sendmsg(sp[0], &mh, 0) != 4)
+		return 1;
+	iov.iov_base = buf;
+	iov.iov_len = sizeof(buf);
+	if (recvmsg(sp[1], &mh, 0) != 4)
 		return 1;
 	return memcmp(buf, "ping", 4) == 0 ? 0 : 1;
+}
+
+static int
+do_send(void)
+{
+	(void)send(sp[0], "ping", 4, 0);
+	return 0;
+}
+
+/* Item 1 of issue 16: a worker's calls on the shared listener. */
+static int
+do_shutdown(void)
+{
+	(void)shutdown(sp[0], SHUT_RD);
+	return 0;
+}
+
+static int
+do_setsockopt(void)
+{
+	int one = 1;
+
+	(void)setsockopt(sp[0], SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	return 0;
+}
+
+static int
+do_getsockopt(void)
+{
+	int v;
+	socklen_t sl = sizeof(v);
+
+	(void)getsockopt(sp[0], SOL_SOCKET, SO_TYPE, &v, &sl);
+	return 0;
+}
+
+/* Item 2: fcntl commands.  Each returns 0 when the call succeeded. */
+static int
+do_setown(void)
+{
+	return fcntl(sp[0], F_SETOWN, getpid()) == 0 ? 0 : 1;
+}
+
+static int
+do_setsig(void)
+{
+	return fcntl(sp[0], F_SETSIG, SIGUSR1) == 0 ? 0 : 1;
+}
+
+static int
+do_setfl_async(void)
+{
+	return fcntl(sp[0], F_SETFL, O_ASYNC | O_NONBLOCK) == 0 ? 0 : 1;
+}
+
+static int
+do_setfl_nonblock(void)
+{
+	int fl = fcntl(sp[0], F_GETFL);
+
+	return fl != -1 && fcntl(sp[0], F_SETFL, fl | O_NONBLOCK) == 0 ? 0 : 1;
+}
+
+static int
+do_getfl(void)
+{
+	return fcntl(sp[0], F_GETFL) == -1 ? 1 : 0;
+}
+
+static int
+do_flock(void)
+{
+	(void)syscall(__NR_flock, 0, LOCK_EX);
+	return 0;
+}
+
+static int
+do_epoll_create(void)
+{
+	(void)syscall(__NR_epoll_create1, 0);
+	return 0;
 }
 
 static int
@@ -187,7 +279,9 @@ do_store_files(void)
 	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_APPEND, 0600);
 	if (fd == -1 || write(fd, "From x\n", 7) != 7 || fsync(fd) == -1 || close(fd) == -1)
 		return 1;
-	if (rename(path, path2) == -1 || unlink(path2) == -1)
+	/* the *at calls, as the store makes them (mailbox.c) */
+	if (renameat(AT_FDCWD, path, AT_FDCWD, path2) == -1 ||
+	    unlinkat(AT_FDCWD, path2, 0) == -1)
 		return 1;
 	return 0;
 }
@@ -379,6 +473,30 @@ main(void)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) == 0) {
 		EXPECT(ROLE_POP3, do_seqpacket, EXITED_0);
 		EXPECT(ROLE_STORE, do_seqpacket, EXITED_0);
+		EXPECT(ROLE_POP3, do_send, KILLED_SYS);
+		/* no worker call may act on the listener it shares */
+		EXPECT(ROLE_SMTP, do_shutdown, KILLED_SYS);
+		EXPECT(ROLE_POP3, do_shutdown, KILLED_SYS);
+		EXPECT(ROLE_SMTP, do_setsockopt, KILLED_SYS);
+		EXPECT(ROLE_POP3, do_setsockopt, KILLED_SYS);
+		EXPECT(ROLE_SMTP, do_getsockopt, KILLED_SYS);
+		/* fcntl: only the commands each role uses */
+		EXPECT(ROLE_SMTP, do_setown, KILLED_SYS);
+		EXPECT(ROLE_POP3, do_setown, KILLED_SYS);
+		EXPECT(ROLE_SMTP, do_setsig, KILLED_SYS);
+		EXPECT(ROLE_SMTP, do_setfl_async, KILLED_SYS);
+		EXPECT(ROLE_SMTP, do_getfl, KILLED_SYS);
+		EXPECT(ROLE_POP3, do_setfl_nonblock, KILLED_SYS);
+		EXPECT(ROLE_KEYHOLDER, do_setfl_nonblock, EXITED_0);
+		EXPECT(ROLE_KEYHOLDER, do_setfl_async, KILLED_SYS);
+		EXPECT(ROLE_KEYHOLDER, do_setown, KILLED_SYS);
+		EXPECT(ROLE_STORE, do_setfl_nonblock, EXITED_0);
+		EXPECT(ROLE_STORE, do_setfl_async, KILLED_SYS);
+		EXPECT(ROLE_STORE, do_setown, KILLED_SYS);
+		EXPECT(ROLE_STORE, do_setsig, KILLED_SYS);
+		/* calls the store used to be allowed and never made */
+		EXPECT(ROLE_STORE, do_flock, KILLED_SYS);
+		EXPECT(ROLE_STORE, do_epoll_create, KILLED_SYS);
 	} else
 		CHECK(0, "socketpair: %s", strerror(errno));
 
