@@ -159,3 +159,13 @@ PY
 	grep -q "store: a message from the master came without its descriptor" "$SD/log"
 	! grep -q "control channel" "$SD/log"
 }
+
+@test "SIGHUP with pools that no longer fit the hard limit: the running configuration stays" {
+	start_limited "-n 300"
+	wait_for greets "$SMTP_PORT" "220 "
+	postern_conf_set smtp-max 100
+	kill -HUP "$PT_PID"
+	wait_for grep -q "reload: descriptor limit too low: smtp-max 100 and pop3-max 20 need 584 descriptors, the hard limit (ulimit -Hn) is 300; .*keeping the running configuration" "$PT_LOG"
+	greets "$SMTP_PORT" "220 "
+	! grep -q "configuration .* in effect" "$PT_LOG"
+}
