@@ -1016,13 +1016,10 @@ conn_ended(struct smtp *sm, int r, const char *where)
 /*
  * The next command line.  Complete lines already buffered are taken
  * without flushing (pipelining); only when none is left do we flush the
- * replies and wait.
- */
-/*
- * The command phase has a deadline for the whole session besides the
- * per-command timeout: the time spent waiting here (flushing replies,
- * reading command lines) adds up to at most smtp-command-deadline.  The
- * DATA phase is not counted: it has its own (smtp-data-deadline).
+ * replies and wait.  Besides the per-command timeout, the time spent
+ * waiting here (flushing replies, reading command lines) adds up over the
+ * session to at most smtp-command-deadline.  The DATA phase is not
+ * counted: it has its own (smtp-data-deadline).
  */
 static int
 read_command(struct smtp *sm, char *line, size_t *len, int *flags)
