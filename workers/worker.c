@@ -64,6 +64,11 @@ control_read(struct conn *c)
 			c->shutdown_at = now_ms() + grace;
 		return 0;
 	}
+	/* the answer to a busy status that came after wait_admit() gave up
+	 * (a master slowed by many workers starting): the session already
+	 * runs, admitted */
+	if (m.hdr.type == MSG_ADMIT)
+		return 0;
 	fatalx("unexpected %s from the master", msg_name(m.hdr.type));
 }
 
