@@ -762,6 +762,13 @@ control_one(void)
 
 	if (r == -1 && (errno == EAGAIN || errno == EINTR))
 		return 0;
+	if (r == -1 && errno == EBADMSG) {
+		/* a channel that came without its descriptor (out of them):
+		 * that worker cannot do TLS; the keyholder serves on */
+		log_warnx("keyholder: a message from the master came without its "
+		    "descriptor (descriptor limit reached?); dropped");
+		return 0;
+	}
 	if (r <= 0)
 		return -1;     /* the master is gone */
 	switch (m.hdr.type) {

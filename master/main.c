@@ -12,6 +12,7 @@
 #include "../privsep/proc.h"
 #include "../store/store.h"
 #include "../workers/worker.h"
+#include "fdlimit.h"
 #include "keyholder.h"
 #include "master.h"
 #include "parse.h"
@@ -82,6 +83,15 @@ main(int argc, char **argv)
 		errors = conf_check_dirs(&conf, stderr, geteuid() == 0);
 	if (errors == 0 && check)
 		errors = store_check_tables(&conf) + keyholder_check(&conf);
+	if (errors == 0) {
+		/* the pools must fit the descriptor limit (-n: this shell's) */
+		char err[300];
+
+		if (fd_limit_apply(&conf, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s:0: %s\n", path, err);
+			errors = 1;
+		}
+	}
 	if (errors != 0) {
 		fprintf(stderr, "%s: %d error%s\n", path, errors, errors == 1 ? "" : "s");
 		return 1;

@@ -28,6 +28,7 @@
 #include "../privsep/proc.h"
 #include "../privsep/util.h"
 #include "admit.h"
+#include "fdlimit.h"
 #include "master.h"
 #include "parse.h"
 
@@ -89,6 +90,8 @@ static int listen_ready[SVC_MAX];
 
 static int stopping;
 static uint64_t stop_deadline;
+
+static uint64_t backoff(uint32_t failures);
 
 static int
 tls_wanted(void)
@@ -166,14 +169,35 @@ is_worker(const struct child *k)
 	return k->role == ROLE_SMTP || k->role == ROLE_POP3;
 }
 
-/* Moves fd to a number above every fixed slot, close-on-exec. */
-static int
-dup_high(int fd)
+/*
+ * In a child that cannot be started (between fork and exec): says why
+ * over its control channel, as a log line the master writes with the
+ * child's role and pid, and exits 126.
+ */
+static void __attribute__((noreturn))
+spawn_fail(int ctl, const char *what)
 {
-	int n = fcntl(fd, F_DUPFD_CLOEXEC, 256);
+	static struct ipc_msg m;
+	char line[160];
+
+	snprintf(line, sizeof(line), "cannot start: %s: %s", what, strerror(errno));
+	ipc_init(&m, MSG_LOG, 0);
+	ipc_put_u32(&m, LOG_ERR);
+	ipc_put_str(&m, line);
+	(void)ipc_send(ctl, &m);
+	_exit(126);
+}
+
+/* Moves fd to a number above every fixed slot (the executable's
+ * included), close-on-exec.  Any limit that fits the pools has room:
+ * no fixed floor such as 256. */
+static int
+dup_high(int fd, int ctl)
+{
+	int n = fcntl(fd, F_DUPFD_CLOEXEC, FD_LISTEN_FIRST + CONF_MAX_LISTEN + 1);
 
 	if (n == -1)
-		_exit(126);
+		spawn_fail(ctl, "moving the inherited descriptors");
 	return n;
 }
 
@@ -192,17 +216,17 @@ spawn(enum role role, int ctl, int storefd, int keyfd, const int *lfds, int nl)
 		return -1;
 	}
 	if (pid == 0) {
-		int hexe = dup_high(exe_fd), hctl = dup_high(ctl), hstore = -1, hkey = -1;
+		int hexe = dup_high(exe_fd, ctl), hctl = dup_high(ctl, ctl), hstore = -1, hkey = -1;
 		int hl[CONF_MAX_LISTEN], xfd = FD_LISTEN_FIRST + nl;
 		char *argv[5];
 		int ac = 0;
 
 		if (storefd >= 0)
-			hstore = dup_high(storefd);
+			hstore = dup_high(storefd, ctl);
 		if (keyfd >= 0)
-			hkey = dup_high(keyfd);
+			hkey = dup_high(keyfd, ctl);
 		for (int i = 0; i < nl; i++)
-			hl[i] = dup_high(lfds[i]);
+			hl[i] = dup_high(lfds[i], ctl);
 		if (dup2(hctl, FD_CONTROL) == -1)
 			_exit(126);
 		if (hstore >= 0 && dup2(hstore, FD_STORE) == -1)
@@ -227,7 +251,7 @@ spawn(enum role role, int ctl, int storefd, int keyfd, const int *lfds, int nl)
 			argv[ac++] = (char *)"-v";
 		argv[ac] = NULL;
 		fexecve(xfd, argv, environ);
-		_exit(127);
+		spawn_fail(FD_CONTROL, "exec");
 	}
 	return pid;
 }
@@ -332,13 +356,17 @@ helper_start(struct helper *h)
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("socketpair");
+		log_warn("cannot start the %s: socketpair", role_name(h->role));
+		h->failures++;
+		h->next_start = now_ms() + backoff(h->failures);
 		return;
 	}
 	pid = spawn(h->role, sv[1], -1, -1, NULL, 0);
 	close(sv[1]);
 	if (pid == -1) {
 		close(sv[0]);
+		h->failures++;
+		h->next_start = now_ms() + backoff(h->failures);
 		return;
 	}
 	set_nonblock(sv[0], 1);
@@ -378,9 +406,10 @@ helper_channel(struct helper *h, enum service svc, pid_t pid, int hend)
 /*
  * Starts one worker for svc with fresh channels to the store (and the
  * keyholder).  Whatever the worker sends before the helper has taken its
- * end waits in the socket.
+ * end waits in the socket.  -1 (logged) when the channels or the process
+ * cannot be made: the pool then backs off as after an early death.
  */
-static void
+static int
 worker_start(enum service svc)
 {
 	enum role role = svc == SVC_SMTP ? ROLE_SMTP : ROLE_POP3;
@@ -391,8 +420,10 @@ worker_start(enum service svc)
 	for (uint32_t i = 0; i < conf.nlisten; i++)
 		if (listen_service(conf.listen[i].kind) == svc)
 			lfds[nl++] = listen_fds[i];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == -1)
-		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == -1) {
+		log_warn("cannot start a %s worker: socketpair", role_name(role));
+		return -1;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, st) == -1)
 		goto fail_ctl;
 	if (tls_wanted() && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, kc) == -1)
@@ -407,7 +438,7 @@ worker_start(enum service svc)
 		close(st[0]);
 		if (kc[0] >= 0)
 			close(kc[0]);
-		return;
+		return -1;
 	}
 	helper_channel(&store, svc, pid, st[0]);
 	if (kc[0] >= 0)
@@ -421,13 +452,15 @@ worker_start(enum service svc)
 	if (send_conf(k->ctl) == -1)
 		log_warn("sending the configuration to %s worker %d",
 		    role_name(role), (int)pid);
-	return;
+	return 0;
 fail_st:
 	close(st[0]);
 	close(st[1]);
 fail_ctl:
+	log_warn("cannot start a %s worker: socketpair", role_name(role));
 	close(ctl[0]);
 	close(ctl[1]);
+	return -1;
 }
 
 /*
@@ -542,7 +575,11 @@ pool_maintain(void)
 		/* max serving workers, plus one that turns clients away with
 		 * 421 / -ERR [SYS/TEMP] instead of leaving them in the backlog */
 		while (idle < want && pool_may_grow(svc, total, now)) {
-			worker_start(svc);
+			if (worker_start(svc) == -1) {
+				spawn_failures[svc]++;
+				next_spawn[svc] = now + backoff(spawn_failures[svc]);
+				break;
+			}
 			idle++;
 			total++;
 		}
@@ -961,6 +998,14 @@ reload(void)
 		log_warnx("reload: %s has errors (see above); keeping the running configuration",
 		    conf_path);
 		return;
+	}
+	{
+		char err[300];
+
+		if (fd_limit_apply(&nc, err, sizeof(err)) == -1) {
+			log_warnx("reload: %s; keeping the running configuration", err);
+			return;
+		}
 	}
 	if (strcmp(nc.spool, conf.spool) != 0 || strcmp(nc.store_user, conf.store_user) != 0)
 		log_warnx("reload: spool and store-user changes take effect at restart");

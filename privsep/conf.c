@@ -41,12 +41,14 @@ conf_defaults(struct conf *c)
 	c->max_recipients = 100;
 	c->max_line_length = 64 * KIB;
 	c->max_bad_commands = 20;
+	c->max_unknown_recipients = 20;
 	c->vrfy = false;
 	c->expn = false;
 	c->verb = true;
 	c->smtp_timeout_ms = 5 * 60 * 1000;
 	c->smtp_data_timeout_ms = 3 * 60 * 1000;
 	c->smtp_data_deadline_ms = 30 * 60 * 1000;
+	c->smtp_command_deadline_ms = 15 * 60 * 1000;
 
 	c->pop3_timeout_ms = 10 * 60 * 1000;
 	c->max_auth_failures = 3;

@@ -73,10 +73,12 @@ struct conf {
 	uint32_t max_recipients;
 	uint32_t max_line_length;           /* DATA text line, CRLF included */
 	uint32_t max_bad_commands;
+	uint32_t max_unknown_recipients;    /* per session, then 421 and close */
 	bool vrfy, expn, verb;
 	uint32_t smtp_timeout_ms;           /* waiting for a command */
 	uint32_t smtp_data_timeout_ms;      /* waiting for the next DATA block */
 	uint32_t smtp_data_deadline_ms;     /* the whole DATA phase, at most */
+	uint32_t smtp_command_deadline_ms;  /* a session's command phase, in all */
 
 	/* POP3 */
 	uint32_t pop3_timeout_ms;           /* the autologout timer */

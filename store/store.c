@@ -267,6 +267,14 @@ control_read(int ctl)
 	if (r == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return 0;
+		if (errno == EBADMSG) {
+			/* the master's message came without its descriptor: the
+			 * store is out of them.  That worker's channel is lost
+			 * (the worker refuses its client); the store serves on. */
+			log_warnx("store: a message from the master came without its "
+			    "descriptor (descriptor limit reached?); dropped");
+			return 0;
+		}
 		log_warn("store: control channel");
 		return -1;
 	}
@@ -530,6 +538,11 @@ store_main(void)
 
 		if (r == 0)
 			return 0;
+		if (r == -1 && errno == EBADMSG) {
+			log_warnx("store: a message from the master came without its "
+			    "descriptor (descriptor limit reached?); dropped");
+			continue;
+		}
 		if (r == -1)
 			fatal("store: control channel");
 		if (m.hdr.type == MSG_ACCOUNTS)

@@ -56,6 +56,8 @@
 #define SMTP_REPLY_MAX          512
 /* The recipients part of the per-message log line. */
 #define SMTP_LOG_RCPTS          400
+/* read_command(): smtp-command-deadline reached (beside conn.h's codes) */
+#define CONN_DEADLINE           (-100)
 
 enum smtp_state {
 	SS_INIT = 0,   /* greeted, no HELO/EHLO yet */
@@ -80,6 +82,8 @@ struct smtp {
 	int cmd_timeout, data_timeout;    /* ms */
 	char helo[LIM_DOMAIN + 1];
 	unsigned bad;                     /* bad commands so far */
+	unsigned unknown;                 /* unknown recipients so far */
+	uint64_t cmd_used;                /* ms spent waiting for commands */
 	unsigned nmsg;                    /* DATA transactions so far */
 
 	/* the transaction */
@@ -179,6 +183,34 @@ bad(struct smtp *sm, const char *fmt, ...)
 		    sm->conf->hostname);
 		sm->quit = true;
 	}
+}
+
+/*
+ * After the 550 for a name that is no account (RCPT, VRFY, EXPN): the
+ * max-unknown-recipients-th of them in one session gets 421 and the
+ * connection is closed, so that one connection cannot walk a dictionary
+ * through the store (RCPT harvesting).  Counted for the whole session:
+ * RSET does not reset it.
+ */
+static void
+count_unknown(struct smtp *sm)
+{
+	sm->unknown++;
+	if (sm->conf->max_unknown_recipients != 0 &&
+	    sm->unknown >= sm->conf->max_unknown_recipients) {
+		log_info("smtp %s: %s: too many unknown recipients (%u), closing",
+		    sm->s->sessid, sm->s->client, sm->unknown);
+		reply(sm, "421 4.7.0 %s Too many unknown recipients, closing connection",
+		    sm->conf->hostname);
+		sm->quit = true;
+	}
+}
+
+static void
+unknown_rcpt(struct smtp *sm, const char *what)
+{
+	reply(sm, "550 5.1.1 <%s>: Recipient address rejected: User unknown", what);
+	count_unknown(sm);
 }
 
 static void
@@ -517,8 +549,7 @@ act_rcpt(struct smtp *sm, char *arg)
 		return;
 	}
 	if (a.local[0] == '\0') {
-		reply(sm, "550 5.1.1 <%s>: Recipient address rejected: User unknown",
-		    a.text);
+		unknown_rcpt(sm, a.text);
 		return;
 	}
 	switch (store_lookup(sm, lookup_name(&a), &n)) {
@@ -526,8 +557,7 @@ act_rcpt(struct smtp *sm, char *arg)
 		break;
 	case LOOKUP_UNKNOWN:
 		detail(sm, "unknown recipient <%s>", a.text);
-		reply(sm, "550 5.1.1 <%s>: Recipient address rejected: User unknown",
-		    a.text);
+		unknown_rcpt(sm, a.text);
 		return;
 	case LOOKUP_TEMPFAIL:
 		reply(sm, "451 4.3.0 <%s>: Temporary lookup failure, try again later",
@@ -868,6 +898,7 @@ lookup_arg(struct smtp *sm, const char *arg, struct smtp_addr *a, uint32_t *n)
 		return 0;
 	case LOOKUP_UNKNOWN:
 		reply(sm, "550 5.1.1 <%s>: User unknown", a->text);
+		count_unknown(sm);
 		return -1;
 	default:
 		reply(sm, "451 4.3.0 Temporary lookup failure, try again later");
@@ -1018,6 +1049,13 @@ conn_ended(struct smtp *sm, int r, const char *where)
 		log_info("smtp %s: %s: timeout during %s", sm->s->sessid,
 		    sm->s->client, where);
 		break;
+	case CONN_DEADLINE:
+		reply(sm, "421 4.4.2 %s Session time limit reached, closing connection",
+		    sm->conf->hostname);
+		log_info("smtp %s: %s: command phase over its deadline (%u s in all), "
+		    "closing", sm->s->sessid, sm->s->client,
+		    sm->conf->smtp_command_deadline_ms / 1000);
+		break;
 	case CONN_EOF:
 		detail(sm, "client closed during %s", where);
 		break;
@@ -1031,20 +1069,36 @@ conn_ended(struct smtp *sm, int r, const char *where)
 /*
  * The next command line.  Complete lines already buffered are taken
  * without flushing (pipelining); only when none is left do we flush the
- * replies and wait.
+ * replies and wait.  Besides the per-command timeout, the time spent
+ * waiting here (flushing replies, reading command lines) adds up over the
+ * session to at most smtp-command-deadline.  The DATA phase is not
+ * counted: it has its own (smtp-data-deadline).
  */
 static int
 read_command(struct smtp *sm, char *line, size_t *len, int *flags)
 {
-	int r;
+	uint64_t start, left;
+	int r, wait;
 
 	r = conn_getline(sm->c, line, LIM_SMTP_CMDLINE, len, flags);
 	if (r != CONN_AGAIN)
 		return r;
-	if (conn_flush(sm->c, sm->cmd_timeout) < 0)
-		return CONN_ERROR;
-	return conn_readline(sm->c, line, LIM_SMTP_CMDLINE, len, flags,
-	    sm->cmd_timeout);
+	if (sm->cmd_used >= sm->conf->smtp_command_deadline_ms)
+		return CONN_DEADLINE;
+	left = sm->conf->smtp_command_deadline_ms - sm->cmd_used;
+	wait = left < (uint64_t)sm->cmd_timeout ? (int)left : sm->cmd_timeout;
+	start = now_ms();
+	r = conn_flush(sm->c, wait) < 0 ? CONN_ERROR : CONN_OK;
+	if (r == CONN_OK) {
+		uint64_t spent = now_ms() - start;
+
+		wait = spent >= (uint64_t)wait ? 0 : wait - (int)spent;
+		r = conn_readline(sm->c, line, LIM_SMTP_CMDLINE, len, flags, wait);
+	}
+	sm->cmd_used += now_ms() - start;
+	if (r == CONN_TIMEOUT && sm->cmd_used >= sm->conf->smtp_command_deadline_ms)
+		return CONN_DEADLINE;
+	return r;
 }
 
 static void

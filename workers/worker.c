@@ -64,6 +64,11 @@ control_read(struct conn *c)
 			c->shutdown_at = now_ms() + grace;
 		return 0;
 	}
+	/* the answer to a busy status that came after wait_admit() gave up
+	 * (a master slowed by many workers starting): the session already
+	 * runs, admitted */
+	if (m.hdr.type == MSG_ADMIT)
+		return 0;
 	fatalx("unexpected %s from the master", msg_name(m.hdr.type));
 }
 
@@ -121,6 +126,30 @@ refuse(int role, struct session *s, uint32_t verdict)
 		conn_printf(s->conn, "421 4.7.0 %s %s\r\n", conf.hostname, why);
 	else
 		conn_printf(s->conn, "-ERR [SYS/TEMP] %s\r\n", why);
+}
+
+/*
+ * The store's end of our channel is gone before the session starts: the
+ * store could not take it (out of descriptors) or died.  Nothing could be
+ * delivered or read: the client is told to come back later.
+ */
+static int
+store_gone(void)
+{
+	struct pollfd p = { .fd = FD_STORE, .events = POLLIN };
+
+	return store_dead() ||
+	    (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0);
+}
+
+static void
+refuse_nostore(int role, struct session *s)
+{
+	if (role == ROLE_SMTP)
+		conn_printf(s->conn, "421 4.3.0 %s Service temporarily unavailable, "
+		    "try again later\r\n", conf.hostname);
+	else
+		conn_printf(s->conn, "-ERR [SYS/TEMP] Service temporarily unavailable\r\n");
 }
 
 static void
@@ -286,6 +315,12 @@ serve(int role, int fd, enum listen_kind kind, const struct sockaddr_storage *ss
 	if (verdict != ADMIT_OK) {
 		if (!listen_is_tls(kind))   /* a TLS client could not read it */
 			refuse(role, &s, verdict);
+	} else if (store_gone()) {
+		log_warnx("session %s: no channel to the store; refusing %s, "
+		    "this worker exits", s.sessid, s.client);
+		retiring = 1;
+		if (!listen_is_tls(kind))
+			refuse_nostore(role, &s);
 	} else if (listen_is_tls(kind) && tls_start(&s) == -1)
 		;   /* implicit TLS failed: logged, nothing can be said */
 	else if (role == ROLE_SMTP)

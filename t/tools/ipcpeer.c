@@ -3,6 +3,7 @@
  * store process, for the store's bats tests (t/store_*.bats).
  *
  *   ipcpeer [-u store-user] [-w worker-user] [-q quota] [-m max-message-size] [-A aliases]
+ *           [-N nofile]   (the store's RLIMIT_NOFILE, soft and hard)
  *           [-l logfile] SPOOL ACCOUNTS  < script
  *
  * It starts "$POSTERND -X store" the way the master does (fork + exec,
@@ -31,6 +32,7 @@
  *   faults commit KILLS SECONDS RCPT
  */
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -195,6 +197,8 @@ send_accounts(char *err, size_t errsz)
 }
 
 /* Starts the store the way the master does.  0 ready, -1 not. */
+static rlim_t store_nofile;   /* -N: 0 = inherit ours */
+
 static int
 store_start(char *err, size_t errsz)
 {
@@ -215,6 +219,12 @@ store_start(char *err, size_t errsz)
 				close(fd);
 		if (fileno(logfp) != 2)
 			dup2(fileno(logfp), 2);
+		if (store_nofile != 0) {
+			struct rlimit rl = { store_nofile, store_nofile };
+
+			if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+				_exit(127);
+		}
 		execl(posternd, posternd, "-X", "store", (char *)NULL);
 		_exit(127);
 	}
@@ -1114,7 +1124,7 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	conf_defaults(&conf);
-	while ((ch = getopt(argc, argv, "u:w:q:m:A:l:")) != -1) {
+	while ((ch = getopt(argc, argv, "u:w:q:m:A:l:N:")) != -1) {
 		switch (ch) {
 		case 'u': user = optarg; break;
 		case 'w': wuser = optarg; break;
@@ -1122,6 +1132,7 @@ main(int argc, char **argv)
 		case 'm': conf.max_message_size = strtoull(optarg, NULL, 10); break;
 		case 'A': aliases_path = optarg; break;
 		case 'l': logpath = optarg; break;
+		case 'N': store_nofile = (rlim_t)strtoull(optarg, NULL, 10); break;
 		default: die("usage: ipcpeer [-u user] [-q quota] [-m max] [-A aliases] "
 		    "[-l log] SPOOL ACCOUNTS < script");
 		}

@@ -124,6 +124,8 @@ static const char full[] =
     "max-recipients 42\n"
     "max-line-length 2k\n"
     "max-bad-commands 5\n"
+    "max-unknown-recipients 7\n"
+    "smtp-command-deadline 20m\n"
     "vrfy yes\n"
     "expn on\n"
     "verb off\n"
@@ -180,6 +182,8 @@ good_full(void)
 	    "counts");
 	CHECK(c.vrfy && c.expn && !c.verb, "booleans yes/on/off");
 	CHECK(c.smtp_timeout_ms == 90000, "plain 90 = 90 s");
+	CHECK(c.max_unknown_recipients == 7 && c.smtp_command_deadline_ms == 1200000,
+	    "max-unknown-recipients 7, smtp-command-deadline 20m");
 	CHECK(c.smtp_data_timeout_ms == 120000 && c.pop3_timeout_ms == 3600000, "2m, 1h");
 	CHECK(c.login_delay_s == 30 && c.shutdown_grace_ms == 0, "login-delay 30s, grace 0");
 	CHECK(c.plaintext_auth == PA_TLS, "plaintext-auth tls");

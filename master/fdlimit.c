@@ -1,0 +1,79 @@
+/* The descriptor budget: see fdlimit.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "fdlimit.h"
+
+/*
+ * Each worker costs one descriptor in the master (its control channel; its
+ * store and keyholder ends pass through only while it starts), one in the
+ * keyholder and, in the store, its channel plus at most one more while a
+ * request of it is served (the memfd of an APPEND, the mailbox a POP3
+ * channel reads).  After SIGHUP the retiring workers finish their
+ * sessions while the new pools fill: twice the pools can be alive.  So
+ * the store, the busiest, needs 2 x 2 per worker.
+ */
+#define FD_PER_WORKER 4
+/*
+ * And every process some of its own: 0-2, the master's listeners (up to
+ * 16), executable, signal pipe, helpers' channels and the descriptors a
+ * child is started with; the store's spool, its cache of open mailboxes
+ * (32) and the mailboxes of one group commit.
+ */
+#define FD_FIXED      96
+
+static unsigned long
+workers(const struct conf *c)
+{
+	unsigned long w = 0;
+
+	for (int svc = 0; svc < SVC_MAX; svc++) {
+		int used = 0;
+
+		for (uint32_t i = 0; i < c->nlisten; i++)
+			if (listen_service(c->listen[i].kind) == (enum service)svc)
+				used = 1;
+		if (used)   /* max serving, plus the one that refuses the rest */
+			w += (unsigned long)c->pool[svc].max + 1;
+	}
+	return w;
+}
+
+unsigned long
+fd_need(const struct conf *c)
+{
+	return FD_PER_WORKER * workers(c) + FD_FIXED;
+}
+
+int
+fd_limit_apply(const struct conf *c, char *err, size_t errsz)
+{
+	struct rlimit rl;
+	unsigned long need = fd_need(c);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		snprintf(err, errsz, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return -1;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		snprintf(err, errsz, "descriptor limit too low: smtp-max %u and pop3-max %u "
+		    "need %lu descriptors, the hard limit (ulimit -Hn) is %llu; raise it "
+		    "(systemd: LimitNOFILE=) or lower the pools",
+		    c->pool[SVC_SMTP].max, c->pool[SVC_POP3].max, need,
+		    (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	/* some headroom beyond the need, within the hard limit */
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= 2 * need ?
+	    2 * need : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		snprintf(err, errsz, "descriptor limit: raising it to %llu (the pools need "
+		    "%lu): %s", (unsigned long long)rl.rlim_cur, need, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
