@@ -246,6 +246,8 @@ static const struct sc_rule store_rules[] = {
 #endif
 	{ __NR_unlinkat, SC_ALLOW },        /* mailbox.c: dotlocks, temporary files */
 	{ __NR_renameat, SC_ALLOW },        /* mailbox.c: atomic mailbox rewrite */
+	{ __NR_renameat2, SC_ALLOW },       /* mailbox.c mb_rewrite: RENAME_EXCHANGE, undone
+					       when the directory fsync fails */
 	{ __NR_linkat, SC_ALLOW },          /* mailbox.c: dotlock by link(2) */
 	{ __NR_fsync, SC_ALLOW },           /* mailbox.c: 250 only after fsync */
 	{ __NR_ftruncate, SC_ALLOW },       /* mailbox.c: undoing a torn append */
