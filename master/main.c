@@ -12,11 +12,11 @@
 #include "../privsep/proc.h"
 #include "../store/store.h"
 #include "../workers/worker.h"
+#include "control.h"
 #include "keyholder.h"
 #include "master.h"
 #include "parse.h"
 
-#define DEFAULT_CONF "/etc/postern/postern.conf"
 
 static void __attribute__((noreturn))
 usage(void)
@@ -37,6 +37,8 @@ run_role(const char *name)
 		return worker_main(ROLE_POP3);
 	case ROLE_KEYHOLDER:
 		return keyholder_main();
+	case ROLE_CONTROL:
+		return control_main();
 	default:
 		fprintf(stderr, "posternd: unknown role %s\n", name);
 		return 2;
@@ -48,7 +50,13 @@ main(int argc, char **argv)
 {
 	static struct conf conf;
 	const char *path = DEFAULT_CONF, *role = NULL;
-	int check = 0, foreground = 0, verbose = 0, ch, errors;
+	const char *base = argc > 0 && argv[0] != NULL ? strrchr(argv[0], '/') : NULL;
+	int check = 0, foreground = 0, verbose = 0, ch;
+
+	/* the same binary, installed as posternctl (a link): the client */
+	base = base != NULL ? base + 1 : argc > 0 && argv[0] != NULL ? argv[0] : "";
+	if (strcmp(base, "posternctl") == 0)
+		return posternctl_main(argc, argv);
 
 	while ((ch = getopt(argc, argv, "df:nvX:")) != -1) {
 		switch (ch) {
@@ -77,16 +85,9 @@ main(int argc, char **argv)
 	if (role != NULL)
 		return run_role(role);
 
-	errors = conf_parse_file(path, &conf);
-	if (errors == 0 && check)
-		errors = store_check_tables(&conf) + keyholder_check(&conf);
-	if (errors != 0) {
-		fprintf(stderr, "%s: %d error%s\n", path, errors, errors == 1 ? "" : "s");
+	if (conf_check(path, &conf, check) != 0)
 		return 1;
-	}
-	if (check) {
-		fprintf(stderr, "%s: configuration OK\n", path);
+	if (check)
 		return 0;
-	}
 	return master_main(path, &conf, foreground, verbose);
 }
