@@ -216,7 +216,7 @@ posternctl_main(int argc, char **argv)
 	size_t len;
 	char *ans;
 
-	while ((ch = getopt(argc, argv, "f:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "+f:s:")) != -1) {
 		switch (ch) {
 		case 'f':
 			path = optarg;
