@@ -26,7 +26,9 @@ int posternctl_main(int argc, char **argv);
 /* Master side (master/ctl_socket.c), as root before the children start:
  * makes the socket's directory, refuses a socket a running daemon still
  * answers on, binds, sets owner root:control-group and control-mode,
- * listens.  Returns the listening socket; fatal on failure. */
+ * listens.  Returns the listening socket, or -1 after a warning in the
+ * log (the daemon then runs without one); fatal when another daemon
+ * answers on it. */
 int ctl_socket_open(const struct conf *c);
 /* Removes the socket at exit (when it is still ours). */
 void ctl_socket_close(const struct conf *c, int fd);

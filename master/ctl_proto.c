@@ -161,7 +161,7 @@ render_sessions(struct ctl_buf *b, const struct ctl_state *st, const char *prefi
 		const struct ctl_session *s = &st->sess[i];
 
 		fmt_duration(dur, sizeof(dur), s->seconds);
-		ctl_printf(b, "%s%-5s %-39s %-20s %-8s %u\n", prefix,
+		ctl_printf(b, "%s%-7s %-39s %-20s %-8s %u\n", prefix,
 		    ctl_service_name(s->service), s->client,
 		    s->account[0] ? s->account : "-", dur, s->pid);
 	}
@@ -212,7 +212,7 @@ ctl_render_status(struct ctl_buf *b, const struct ctl_state *st)
 void
 ctl_render_who(struct ctl_buf *b, const struct ctl_state *st)
 {
-	ctl_printf(b, "%-5s %-39s %-20s %-8s %s\n", "SERVICE", "CLIENT", "ACCOUNT",
+	ctl_printf(b, "%-7s %-39s %-20s %-8s %s\n", "SERVICE", "CLIENT", "ACCOUNT",
 	    "DURATION", "PID");
 	render_sessions(b, st, "");
 }

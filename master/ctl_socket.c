@@ -97,6 +97,19 @@ socket_in_use(const struct sockaddr_un *sun)
 	return r == 0;
 }
 
+/* A control socket that cannot be made costs posternctl, not the mail
+ * service: said in the log, and -1.  (posternd -n reports the causes it
+ * can see: a missing group, a path too long, a directory that is not.) */
+static int
+no_socket(const char *what, const char *path, int fd)
+{
+	log_warn("control-socket %s: %s; running without it (posternctl will not work)",
+	    path, what);
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 int
 ctl_socket_open(const struct conf *c)
 {
@@ -107,39 +120,49 @@ ctl_socket_open(const struct conf *c)
 	gid_t gid;
 	int fd;
 
-	if (group_gid(c, &gid) == -1)
-		fatalx("control-group %s does not exist", c->control_group);
-	if (sun_fill(&sun, c->control_socket) == -1)
-		fatalx("control-socket %s: path too long", c->control_socket);
+	if (group_gid(c, &gid) == -1) {
+		errno = ENOENT;
+		return no_socket("control-group does not exist", c->control_socket, -1);
+	}
+	if (sun_fill(&sun, c->control_socket) == -1) {
+		errno = ENAMETOOLONG;
+		return no_socket("path too long", c->control_socket, -1);
+	}
 	dir_of(c->control_socket, dir, sizeof(dir));
 	if (mkdir(dir, 0755) == 0)
 		log_info("created %s for the control socket", dir);
 	else if (errno != EEXIST)
-		fatal("control-socket: mkdir %s", dir);
+		return no_socket("cannot create its directory", c->control_socket, -1);
 	if (lstat(c->control_socket, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			fatalx("control-socket %s exists and is not a socket", c->control_socket);
+		if (!S_ISSOCK(st.st_mode)) {
+			errno = EEXIST;
+			return no_socket("exists and is not a socket", c->control_socket, -1);
+		}
+		/* two daemons on one socket would be one daemon too many */
 		if (socket_in_use(&sun))
 			fatalx("control-socket %s: another posternd is running there",
 			    c->control_socket);
 		if (unlink(c->control_socket) == -1)
-			fatal("control-socket: removing the stale %s", c->control_socket);
+			return no_socket("cannot remove the stale socket", c->control_socket, -1);
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		fatal("control socket");
+		return no_socket("socket", c->control_socket, -1);
 	/* created 0600, then opened up: never wider than control-mode */
 	old = umask(0177);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		umask(old);
-		fatal("control-socket: bind %s", c->control_socket);
+		return no_socket("bind", c->control_socket, fd);
 	}
 	umask(old);
-	if (geteuid() == 0 && chown(c->control_socket, 0, gid) == -1)
-		fatal("control-socket: chown %s", c->control_socket);
-	if (chmod(c->control_socket, (mode_t)(c->control_mode & 0777)) == -1)
-		fatal("control-socket: chmod %s", c->control_socket);
-	if (listen(fd, CTL_BACKLOG) == -1)
-		fatal("control-socket: listen %s", c->control_socket);
+	if ((geteuid() == 0 && chown(c->control_socket, 0, gid) == -1) ||
+	    chmod(c->control_socket, (mode_t)(c->control_mode & 0777)) == -1 ||
+	    listen(fd, CTL_BACKLOG) == -1) {
+		int saved = errno;
+
+		unlink(c->control_socket);
+		errno = saved;
+		return no_socket("chown/chmod/listen", c->control_socket, fd);
+	}
 	log_info("control socket %s (mode %04o, group %s)", c->control_socket,
 	    (unsigned)(c->control_mode & 0777),
 	    c->control_group[0] ? c->control_group : "root");

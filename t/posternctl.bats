@@ -375,3 +375,26 @@ PY
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"not running"* ]]
 }
+
+@test "a control socket that cannot be made is logged; mail is still served" {
+	postern_conf_set control-socket /nonexistent-postern-dir/sub/control.sock
+	postern_start
+	grep -q "control-socket /nonexistent-postern-dir/sub/control.sock: cannot create its directory; running without it" "$PT_LOG"
+	[ -z "$(postern_pids control)" ]
+	smtp_quick alice@example.org one "still delivered"
+	wait_for mbox_count_is alice 1
+}
+
+@test "a second daemon does not take over a control socket in use" {
+	postern_start
+	ports=$(free_ports 2)
+	sed -e "s/:$SMTP_PORT\$/:$(sed -n 1p <<<"$ports")/" \
+	    -e "s/:$POP3_PORT\$/:$(sed -n 2p <<<"$ports")/" \
+	    -e "s|^pidfile .*|pidfile $PT_DIR/second.pid|" "$PT_CONF" >"$PT_DIR/second.conf"
+	run timeout 20 "$POSTERND" -d -f "$PT_DIR/second.conf"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"control-socket $PT_CTL: another posternd is running there"* ]]
+	run ctl status
+	[[ "$output" == *"master-pid: $PT_PID"* ]]
+}
