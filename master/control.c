@@ -31,6 +31,7 @@
 #define CTL_READ_MS         5000    /* to send the request line */
 #define CTL_ANSWER_MS       10000   /* for the master or the store to answer */
 #define CTL_WRITE_MS        10000   /* for the client to read the answer */
+#define CTL_ACCEPT_BURST    64      /* connections taken per wake-up */
 
 enum cl_state { CL_FREE = 0, CL_READING, CL_WAITING, CL_WRITING };
 
@@ -296,7 +297,8 @@ read_store(void)
 	}
 }
 
-static void
+/* One waiting connection: 0, or -1 when none is left. */
+static int
 accept_client(int lfd)
 {
 	struct ucred cred;
@@ -306,7 +308,7 @@ accept_client(int lfd)
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1)
-		return;
+		return -1;
 	for (int i = 0; i < CTL_MAX_CLIENTS && c == NULL; i++)
 		if (clients[i].state == CL_FREE)
 			c = &clients[i];
@@ -314,7 +316,7 @@ accept_client(int lfd)
 		static const char busy[] = "-ERR too many control connections, try again\n";
 		(void)!write(fd, busy, sizeof(busy) - 1);
 		close(fd);
-		return;
+		return 0;
 	}
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
@@ -325,6 +327,7 @@ accept_client(int lfd)
 		c->uid = cred.uid;
 		c->pid = cred.pid;
 	}
+	return 0;
 }
 
 static void
@@ -429,9 +432,13 @@ serve_loop(int lfd)
 				read_master();
 			else if (who[i] == -2)
 				read_store();
-			else if (who[i] == -3)
-				accept_client(lfd);
-			else if (clients[who[i]].state == CL_READING)
+			else if (who[i] == -3) {
+				/* the backlog at once: a flood gets its
+				 * refusals now, not one per poll */
+				for (int k = 0; k < CTL_ACCEPT_BURST; k++)
+					if (accept_client(lfd) == -1)
+						break;
+			} else if (clients[who[i]].state == CL_READING)
 				client_read(&clients[who[i]]);
 			else if (clients[who[i]].state == CL_WRITING)
 				client_write(&clients[who[i]]);

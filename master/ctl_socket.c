@@ -17,7 +17,7 @@
 #include "../privsep/util.h"
 #include "control.h"
 
-#define CTL_BACKLOG 16
+#define CTL_BACKLOG 64
 
 static int
 sun_fill(struct sockaddr_un *sun, const char *path)

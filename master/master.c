@@ -849,6 +849,7 @@ reap(void)
 		struct child *k = child_by_pid(pid);
 		uint64_t now = now_ms();
 		struct helper *h;
+		int retired;
 
 		if (k == NULL)
 			continue;
@@ -870,12 +871,18 @@ reap(void)
 			else
 				h->failures = 0;
 			h->next_start = now + (h->failures ? backoff(h->failures) : 0);
+			retired = k->retiring;
+			if (h == &ctlh && retired) {    /* told to go: not a failure */
+				h->failures = 0;
+				h->next_start = now;
+			}
 			child_remove(k);
-			if (!stopping)
+			if (!stopping && !(h == &ctlh && retired))
 				h->restarts++;
-			if (!stopping && h == &ctlh)
-				log_warnx("control died; restarting it");
-			else if (!stopping) {
+			if (!stopping && h == &ctlh) {
+				if (!retired)
+					log_warnx("control died; restarting it");
+			} else if (!stopping) {
 				log_warnx("%s died; restarting it and recycling the workers",
 				    role_name(h->role));
 				/* every worker's channel led to the dead one

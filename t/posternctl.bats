@@ -293,8 +293,8 @@ import socket, subprocess, sys, time
 path, ctl = sys.argv[1], sys.argv[2]
 def conn():
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)      # blocking: waits while the backlog is full
     s.settimeout(15)
-    s.connect(path)
     return s
 def answer(s):
     out = b""
