@@ -662,7 +662,7 @@ do_mode(struct parser *p, const struct keyword *k, const char *v)
 	uint64_t n = 0;
 	size_t i;
 
-	for (i = 0; v[i] != '\0' && i < 5; i++) {
+	for (i = 0; i < 5 && v[i] != '\0'; i++) {
 		if (v[i] < '0' || v[i] > '7')
 			break;
 		n = n * 8 + (uint64_t)(v[i] - '0');

@@ -71,7 +71,7 @@ handle_mbox_stat(struct chan *c, struct store_req *r)
 	int rc;
 
 	ipc_init(&m, MSG_MBOX_STAT_R, r->id);
-	for (i = 0; r->name[i] != '\0' && i < LIM_NAME; i++)
+	for (i = 0; i < LIM_NAME && r->name[i] != '\0'; i++)
 		name[i] = (char)tolower((unsigned char)r->name[i]);
 	name[i] = '\0';
 	if (r->name[i] != '\0' || !mailbox_name_ok(name) || acct_find(&S.tab, name) == NULL) {
