@@ -104,6 +104,28 @@ who_has() { ctl who | grep -Eq "$1"; }
 	wait_for eval '[ "$(ctl who | grep -c .)" -eq 1 ]'
 }
 
+@test "status counts the master's own refusals: per-ip" {
+	postern_conf_set max-sessions-per-ip 1
+	postern_start
+	# the start-up probe's session is over
+	wait_for eval '[ "$(ctl who | grep -c .)" -eq 1 ]'
+	hold_pop3 alice alicepw
+	wait_for test -e "$PT_DIR/held.1"
+	wait_for who_has '^pop3 +127\.0\.0\.1 '
+	run python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+print(s.makefile("rb").readline().decode())' "$POP3_PORT"
+	echo "$output"
+	[[ "$output" == *"-ERR [SYS/TEMP] too many connections from your address"* ]]
+	run ctl status
+	echo "$output"
+	[[ "$output" == *"refused: per-ip=1 rate=0 pool-full=0 "* ]]
+	[[ "$output" =~ sessions-total:\ smtp=[0-9]+\ pop3=2 ]]
+	touch "$PT_DIR/go.login" "$PT_DIR/go.quit"
+	wait "$HOLD_PID"
+	HOLD_PID=
+}
+
 @test "mailbox NAME: messages, bytes, last delivery and index state" {
 	postern_start
 	run ctl mailbox carol
