@@ -17,7 +17,6 @@
 #include "master.h"
 #include "parse.h"
 
-
 static void __attribute__((noreturn))
 usage(void)
 {
