@@ -5,6 +5,7 @@
 
 load helpers
 load pop3_lib
+load tls_helpers
 
 setup() { postern_setup; }
 teardown() {
@@ -419,4 +420,17 @@ PY
 	[[ "$output" == *"control-socket $PT_CTL: another posternd is running there"* ]]
 	run ctl status
 	[[ "$output" == *"master-pid: $PT_PID"* ]]
+}
+
+@test "with TLS: the keyholder's state and restarts in status and stats" {
+	tls_make_cert "$PT_DIR" server
+	printf 'tls-cert %s\ntls-key %s\n' "$PT_DIR/server.crt" "$PT_DIR/server.key" >>"$PT_CONF"
+	postern_start
+	wait_for eval 'ctl status | grep -q "^keyholder: running pid=$(postern_pids keyholder) restarts=0$"'
+	old=$(postern_pids keyholder)
+	kill -KILL "$old"
+	wait_for eval 'ctl status | grep -Eq "^keyholder: running pid=[0-9]+ restarts=1$"'
+	run ctl stats --prometheus
+	[[ "$output" == *'postern_process_restarts_total{process="keyholder"} 1'* ]]
+	[[ "$output" == *'postern_process_up{process="keyholder"} 1'* ]]
 }
