@@ -190,6 +190,7 @@ store-user _postern-store
 key-user _postern-key
 empty-dir $B/postern/empty
 pidfile $B/postern/postern.pid
+control-socket $B/postern/control.sock
 $(pools_conf)
 max-sessions-per-ip 0
 max-conn-per-ip-per-minute 0

@@ -57,6 +57,7 @@ accounts $D/accounts
 aliases $D/aliases
 empty-dir $D/empty
 pidfile $D/postern.pid
+control-socket $D/control.sock
 smtp-min-spare 2
 pop3-min-spare 2
 EOC
@@ -74,6 +75,7 @@ postern demo: accounts alice (password alicepw) and bob (bobpw), domain example.
     openssl s_client -connect 127.0.0.1:$POP3S -crlf -CAfile $D/cert.pem     (pop3s)
     swaks --server 127.0.0.1:$SMTP --tls --to alice@example.org
     curl -s --ssl-reqd --cacert $D/cert.pem pop3://alice:alicepw@localhost:$POP3/1
+  state:  $(dirname "$BIN")/posternctl -f $D/postern.conf status   (also: who, stats, mailbox alice)
   mailboxes: $D/spool/        stop: Ctrl-C
 
 EOM

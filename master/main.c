@@ -12,12 +12,10 @@
 #include "../privsep/proc.h"
 #include "../store/store.h"
 #include "../workers/worker.h"
-#include "fdlimit.h"
+#include "control.h"
 #include "keyholder.h"
 #include "master.h"
 #include "parse.h"
-
-#define DEFAULT_CONF "/etc/postern/postern.conf"
 
 static void __attribute__((noreturn))
 usage(void)
@@ -38,6 +36,8 @@ run_role(const char *name)
 		return worker_main(ROLE_POP3);
 	case ROLE_KEYHOLDER:
 		return keyholder_main();
+	case ROLE_CONTROL:
+		return control_main();
 	default:
 		fprintf(stderr, "posternd: unknown role %s\n", name);
 		return 2;
@@ -49,7 +49,13 @@ main(int argc, char **argv)
 {
 	static struct conf conf;
 	const char *path = DEFAULT_CONF, *role = NULL;
-	int check = 0, foreground = 0, verbose = 0, ch, errors;
+	const char *base = argc > 0 && argv[0] != NULL ? strrchr(argv[0], '/') : NULL;
+	int check = 0, foreground = 0, verbose = 0, ch;
+
+	/* the same binary, installed as posternctl (a link): the client */
+	base = base != NULL ? base + 1 : argc > 0 && argv[0] != NULL ? argv[0] : "";
+	if (strcmp(base, "posternctl") == 0)
+		return posternctl_main(argc, argv);
 
 	while ((ch = getopt(argc, argv, "df:nvX:")) != -1) {
 		switch (ch) {
@@ -78,27 +84,9 @@ main(int argc, char **argv)
 	if (role != NULL)
 		return run_role(role);
 
-	errors = conf_parse_file(path, &conf);
-	if (errors == 0)   /* a missing directory is named now, not at start-up */
-		errors = conf_check_dirs(&conf, stderr, geteuid() == 0);
-	if (errors == 0 && check)
-		errors = store_check_tables(&conf) + keyholder_check(&conf);
-	if (errors == 0) {
-		/* the pools must fit the descriptor limit (-n: this shell's) */
-		char err[300];
-
-		if (fd_limit_apply(&conf, err, sizeof(err)) == -1) {
-			fprintf(stderr, "%s:0: %s\n", path, err);
-			errors = 1;
-		}
-	}
-	if (errors != 0) {
-		fprintf(stderr, "%s: %d error%s\n", path, errors, errors == 1 ? "" : "s");
+	if (conf_check(path, &conf, check) != 0)
 		return 1;
-	}
-	if (check) {
-		fprintf(stderr, "%s: configuration OK\n", path);
+	if (check)
 		return 0;
-	}
 	return master_main(path, &conf, foreground, verbose);
 }

@@ -19,9 +19,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 
+#include "../privsep/event.h"
 #include "../privsep/ipc.h"
 #include "../privsep/log.h"
 #include "../privsep/msg.h"
@@ -29,6 +31,8 @@
 #include "../privsep/util.h"
 #include "admit.h"
 #include "fdlimit.h"
+#include "control.h"
+#include "ctl_state.h"
 #include "master.h"
 #include "parse.h"
 
@@ -50,6 +54,8 @@ struct child {
 	uint64_t started, idle_since;
 	char client[LIM_ADDR];   /* read from client_fd, never the worker's word */
 	int client_fd;           /* the busy worker's client socket (admit.h) */
+	uint64_t busy_since;             /* when the session in progress began */
+	char account[LIM_NAME + 1];      /* its account once logged in (MSG_EVENT) */
 };
 
 /* The whole struct travels in one MSG_CONF. */
@@ -75,13 +81,31 @@ struct helper {
 	int first_pending;       /* its first load decides whether we start */
 	uint64_t next_start;
 	uint32_t failures;
+	uint32_t restarts;       /* deaths since start (posternctl status) */
 };
-static struct helper store = { ROLE_STORE, 0, -1, 0, 1, 0, 0 };
-static struct helper keyh = { ROLE_KEYHOLDER, 0, -1, 0, 1, 0, 0 };
+static struct helper store = { ROLE_STORE, 0, -1, 0, 1, 0, 0, 0 };
+static struct helper keyh = { ROLE_KEYHOLDER, 0, -1, 0, 1, 0, 0, 0 };
 /* After SIGHUP: the keyholder with the new certificates, until it has
  * loaded them.  The running one serves until then, and stays if the new
  * files are bad. */
-static struct helper keyh_next = { ROLE_KEYHOLDER, 0, -1, 0, 0, 0, 0 };
+static struct helper keyh_next = { ROLE_KEYHOLDER, 0, -1, 0, 0, 0, 0, 0 };
+/* The control process (posternctl): started once the store is ready, with
+ * the control socket and a channel to the store; restarted with back-off. */
+static struct helper ctlh = { ROLE_CONTROL, 0, -1, 0, 0, 0, 0, 0 };
+static int ctl_listen_fd = -1;
+
+/* posternctl status / stats: counted here from admission verdicts and the
+ * workers' MSG_EVENTs (privsep/event.h). */
+static struct ctl_counters counters;
+static uint64_t started_unix;
+
+/* posternctl: defined at the end of this file. */
+static void control_start(void);
+static void count_admission(enum service svc, uint32_t verdict);
+static int count_event(struct child *k, struct ipc_msg *m);
+static int control_request(struct child *k, struct ipc_msg *m);
+static int reload(void);
+static void begin_stop(void);
 
 static uint64_t next_spawn[SVC_MAX];
 static uint32_t spawn_failures[SVC_MAX];
@@ -553,6 +577,8 @@ pool_maintain(void)
 		helper_start(&store);
 	if (tls_wanted() && keyh.pid == 0 && now >= keyh.next_start)
 		helper_start(&keyh);
+	if (ctl_listen_fd >= 0 && ctlh.pid == 0 && store.ready && now >= ctlh.next_start)
+		control_start();
 	if (!store.ready || (tls_wanted() && !keyh.ready))
 		return;
 	for (int svc = 0; svc < SVC_MAX; svc++) {
@@ -648,6 +674,7 @@ admit(struct child *k)
 	}
 	verdict = admit_check(&conf, svc, k->client, concurrent, busy, now_ms());
 	k->admitted = verdict == ADMIT_OK;
+	count_admission(svc, verdict);
 	if (verdict != ADMIT_OK)
 		log_info("%s: refusing %s: %s", role_name(k->role), k->client,
 		    verdict == ADMIT_PER_IP ? "too many sessions from this address" :
@@ -687,6 +714,8 @@ helper_of(const struct child *k)
 		return &keyh;
 	if (k->pid == keyh_next.pid && k->role == ROLE_KEYHOLDER)
 		return &keyh_next;
+	if (k->pid == ctlh.pid && k->role == ROLE_CONTROL)
+		return &ctlh;
 	return NULL;
 }
 
@@ -734,6 +763,8 @@ worker_status(struct child *k, struct ipc_msg *m)
 	k->busy = (int)busy;
 	k->sessions = sessions;
 	k->admitted = 0;
+	k->account[0] = '\0';
+	k->busy_since = now_ms();
 	if (!busy) {
 		k->client[0] = '\0';
 		k->idle_since = now_ms();
@@ -797,6 +828,17 @@ handle_child_msg(struct child *k, struct ipc_msg *m)
 			h->first_pending = 0;
 			return;
 		}
+		break;
+	case MSG_EVENT:
+		if (is_worker(k) && count_event(k, m) == 0)
+			return;
+		break;
+	case MSG_CTL_QUERY:
+	case MSG_CTL_RELOAD:
+	case MSG_CTL_STOP:
+		if (k->role == ROLE_CONTROL && helper_of(k) == &ctlh &&
+		    control_request(k, m) == 0)
+			return;
 		break;
 	default:
 		break;
@@ -908,6 +950,7 @@ reap(void)
 		struct child *k = child_by_pid(pid);
 		uint64_t now = now_ms();
 		struct helper *h;
+		int retired;
 
 		if (k == NULL)
 			continue;
@@ -929,13 +972,25 @@ reap(void)
 			else
 				h->failures = 0;
 			h->next_start = now + (h->failures ? backoff(h->failures) : 0);
+			retired = k->retiring;
+			if (h == &ctlh && retired) {    /* told to go: not a failure */
+				h->failures = 0;
+				h->next_start = now;
+			}
 			child_remove(k);
-			if (!stopping) {
+			if (!stopping && !(h == &ctlh && retired))
+				h->restarts++;
+			if (!stopping && h == &ctlh) {
+				if (!retired)
+					log_warnx("control died; restarting it");
+			} else if (!stopping) {
 				log_warnx("%s died; restarting it and recycling the workers",
 				    role_name(h->role));
-				/* every worker's channel led to the dead one */
+				/* every worker's channel led to the dead one
+				 * (and the control process's, to the store) */
 				for (size_t i = 0; i < nkids; i++)
-					if (is_worker(&kids[i]))
+					if (is_worker(&kids[i]) || (h == &store &&
+					    kids[i].role == ROLE_CONTROL))
 						child_retire(&kids[i], UINT32_MAX);
 			}
 			continue;
@@ -987,7 +1042,7 @@ bind_all(const struct conf *c, int *fds, const struct conf *old, const int *oldf
 	return 0;
 }
 
-static void
+static int
 reload(void)
 {
 	static struct conf nc;
@@ -997,27 +1052,35 @@ reload(void)
 	if (conf_parse_file(conf_path, &nc) != 0) {
 		log_warnx("reload: %s has errors (see above); keeping the running configuration",
 		    conf_path);
-		return;
+		return -1;
 	}
 	{
 		char err[300];
 
 		if (fd_limit_apply(&nc, err, sizeof(err)) == -1) {
 			log_warnx("reload: %s; keeping the running configuration", err);
-			return;
+			return -1;
 		}
 	}
 	if (strcmp(nc.spool, conf.spool) != 0 || strcmp(nc.store_user, conf.store_user) != 0)
 		log_warnx("reload: spool and store-user changes take effect at restart");
 	if (bind_all(&nc, nfds, &conf, listen_fds) == -1) {
 		log_warnx("reload: keeping the running configuration");
-		return;
+		return -1;
 	}
 	for (uint32_t i = 0; i < conf.nlisten; i++)
 		close(listen_fds[i]);
 	memcpy(listen_fds, nfds, sizeof(nfds));
 	strlcpy_(nc.spool, conf.spool, sizeof(nc.spool));
 	strlcpy_(nc.store_user, conf.store_user, sizeof(nc.store_user));
+	if (strcmp(nc.control_socket, conf.control_socket) != 0 ||
+	    strcmp(nc.control_group, conf.control_group) != 0 ||
+	    nc.control_mode != conf.control_mode)
+		log_warnx("reload: control-socket, control-group and control-mode "
+		    "changes take effect at restart");
+	strlcpy_(nc.control_socket, conf.control_socket, sizeof(nc.control_socket));
+	strlcpy_(nc.control_group, conf.control_group, sizeof(nc.control_group));
+	nc.control_mode = conf.control_mode;
 	conf = nc;
 	if (store.pid != 0) {
 		if (send_conf(store.ctl) == -1)
@@ -1052,6 +1115,7 @@ reload(void)
 		next_spawn[svc] = 0;
 	}
 	log_info("reload: configuration %s in effect", conf_path);
+	return 0;
 }
 
 static void
@@ -1112,7 +1176,7 @@ handle_signals(void)
 				break;
 			case SIGHUP:
 				if (!stopping)
-					reload();
+					(void)reload();
 				break;
 			case SIGTERM:
 			case SIGINT:
@@ -1180,6 +1244,237 @@ event_loop(void)
 				}
 		}
 	}
+}
+
+/* ---- posternctl: the control process, the counters, the snapshot ---- */
+
+/*
+ * Starts the control process with the control socket at FD_LISTEN_FIRST
+ * and a fresh channel to the store (kind CHAN_CONTROL: the store answers
+ * MSG_MBOX_STAT on it and nothing else).
+ */
+static void
+control_start(void)
+{
+	static struct ipc_msg m;
+	int sv[2], st[2];
+	struct child *k;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("socketpair");
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, st) == -1) {
+		log_warn("socketpair");
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	}
+	pid = spawn(ROLE_CONTROL, sv[1], st[1], -1, &ctl_listen_fd, 1);
+	close(sv[1]);
+	close(st[1]);
+	if (pid == -1) {
+		close(sv[0]);
+		close(st[0]);
+		ctlh.next_start = now_ms() + backoff(++ctlh.failures);
+		return;
+	}
+	ipc_init(&m, MSG_CHANNEL, 0);
+	ipc_put_u32(&m, CHAN_CONTROL);
+	ipc_put_u32(&m, (uint32_t)pid);
+	ipc_set_fd(&m, st[0]);
+	if (ipc_send(store.ctl, &m) == -1)
+		log_warn("handing the control channel to the store");
+	close(st[0]);
+	set_nonblock(sv[0], 1);
+	k = child_add();
+	k->pid = pid;
+	k->role = ROLE_CONTROL;
+	k->ctl = sv[0];
+	k->started = now_ms();
+	ctlh.pid = pid;
+	ctlh.ctl = sv[0];
+	ctlh.ready = 0;
+	if (send_conf(ctlh.ctl) == -1)
+		log_warn("sending the configuration to the control process");
+	log_debug("control started, pid %d", (int)pid);
+}
+
+static void
+count_admission(enum service svc, uint32_t verdict)
+{
+	switch (verdict) {
+	case ADMIT_OK:
+		counters.sessions[svc]++;
+		break;
+	case ADMIT_PER_IP:
+		counters.refused[RF_PER_IP]++;
+		break;
+	case ADMIT_RATE:
+		counters.refused[RF_RATE]++;
+		break;
+	default:
+		counters.refused[RF_POOL_FULL]++;
+		break;
+	}
+}
+
+/*
+ * A worker's MSG_EVENT.  Believed only within what that worker may know:
+ * the service's own events, during a session the master admitted, reasons
+ * the worker itself decides (not the master's admission refusals), and an
+ * account that is a valid name.  -1: malformed, the worker is killed.
+ */
+static int
+count_event(struct child *k, struct ipc_msg *m)
+{
+	uint32_t kind, reason, count;
+	char account[LIM_NAME + 1];
+	int smtp = k->role == ROLE_SMTP;
+
+	if (ipc_get_u32(m, &kind) == -1 || ipc_get_u32(m, &reason) == -1 ||
+	    ipc_get_u32(m, &count) == -1 ||
+	    ipc_get_str(m, account, sizeof(account)) == -1 || ipc_end(m) == -1)
+		return -1;
+	if (!k->busy || !k->admitted)
+		return -1;
+	if (kind != EV_LOGIN_OK && account[0] != '\0')
+		return -1;
+	if (kind != EV_DELIVERED && count != 1)
+		return -1;
+	switch (kind) {
+	case EV_DELIVERED:
+		if (!smtp || reason != 0 || count == 0 || count > LIM_APPEND_ACCOUNTS)
+			return -1;
+		counters.delivered++;
+		counters.delivered_rcpts += count;
+		return 0;
+	case EV_REFUSED:
+		if (!smtp || reason < RF_RELAY || reason >= RF_MAX)
+			return -1;
+		counters.refused[reason]++;
+		return 0;
+	case EV_TEMPFAIL:
+		if (reason >= TF_MAX)
+			return -1;
+		counters.tempfail[reason]++;
+		return 0;
+	case EV_LOGIN_OK:
+		if (smtp || reason != 0 || !name_ok(account) || k->account[0] != '\0')
+			return -1;
+		strlcpy_(k->account, account, sizeof(k->account));
+		counters.login_ok++;
+		return 0;
+	case EV_LOGIN_FAIL:
+		if (smtp || reason != 0)
+			return -1;
+		counters.login_fail++;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static uint32_t
+helper_state(const struct helper *h)
+{
+	if (h->pid == 0)
+		return h == &keyh && !tls_wanted() ? HS_UNUSED : HS_DOWN;
+	return h->ready ? HS_RUNNING : HS_STARTING;
+}
+
+static void
+fill_state(struct ctl_state *st)
+{
+	uint64_t now = now_ms();
+
+	memset(st, 0, sizeof(*st));
+	st->started = started_unix;
+	st->now = (uint64_t)time(NULL);
+	st->master_pid = (uint32_t)getpid();
+	strlcpy_(st->conf_path, conf_path, sizeof(st->conf_path));
+	for (int svc = 0; svc < SVC_MAX; svc++) {
+		uint32_t idle, total;
+
+		pool_count(svc, &idle, &total);
+		st->pool[svc].min_spare = conf.pool[svc].min_spare;
+		st->pool[svc].max = conf.pool[svc].max;
+		st->pool[svc].busy = total - idle;
+		st->pool[svc].idle = idle;
+		st->pool[svc].listening = (uint32_t)service_has_listeners(svc);
+	}
+	st->helper[CH_STORE].state = helper_state(&store);
+	st->helper[CH_STORE].pid = (uint32_t)store.pid;
+	st->helper[CH_STORE].restarts = store.restarts;
+	st->helper[CH_KEYHOLDER].state = helper_state(&keyh);
+	st->helper[CH_KEYHOLDER].pid = (uint32_t)keyh.pid;
+	st->helper[CH_KEYHOLDER].restarts = keyh.restarts;
+	st->c = counters;
+	for (size_t i = 0; i < nkids; i++) {
+		const struct child *k = &kids[i];
+		struct ctl_session *s;
+
+		if (!is_worker(k) || !k->busy || !k->admitted)
+			continue;
+		if (st->nsessions_total++ >= CTL_MAX_SESSIONS)
+			continue;
+		s = &st->sess[st->nsessions++];
+		s->service = role_service(k->role);
+		s->pid = (uint32_t)k->pid;
+		s->seconds = (now - k->busy_since) / 1000;
+		strlcpy_(s->client, k->client, sizeof(s->client));
+		strlcpy_(s->account, k->account, sizeof(s->account));
+	}
+}
+
+static void
+control_done(struct child *k, uint32_t id, int ok, const char *text)
+{
+	static struct ipc_msg m;
+
+	ipc_init(&m, MSG_CTL_DONE, id);
+	ipc_put_u32(&m, (uint32_t)ok);
+	ipc_put_str(&m, text);
+	if (ipc_send(k->ctl, &m) == -1)
+		log_warn("answering the control process");
+}
+
+/* MSG_CTL_QUERY / RELOAD / STOP from the control process.  -1: malformed. */
+static int
+control_request(struct child *k, struct ipc_msg *m)
+{
+	static struct ipc_msg a;
+	static struct ctl_state st;
+	uint32_t uid;
+
+	if (m->hdr.type == MSG_CTL_QUERY) {
+		if (ipc_end(m) == -1)
+			return -1;
+		fill_state(&st);
+		ipc_init(&a, MSG_CTL_STATE, m->hdr.id);
+		ctl_state_put(&a, &st);
+		if (ipc_send(k->ctl, &a) == -1)
+			log_warn("sending the state to the control process");
+		return 0;
+	}
+	if (ipc_get_u32(m, &uid) == -1 || ipc_end(m) == -1)
+		return -1;
+	if (m->hdr.type == MSG_CTL_RELOAD) {
+		log_info("posternctl reload by uid %u", uid);
+		if (stopping)
+			control_done(k, m->hdr.id, 0, "the daemon is stopping");
+		else if (reload() == 0)
+			control_done(k, m->hdr.id, 1, "configuration reloaded");
+		else
+			control_done(k, m->hdr.id, 0, "the new configuration was not "
+			    "applied (see the log); the running one is kept");
+		return 0;
+	}
+	log_info("posternctl stop by uid %u", uid);
+	control_done(k, m->hdr.id, 1, "stopping");
+	begin_stop();
+	return 0;
 }
 
 /* As root: the users exist, the spool belongs to the store user, the
@@ -1289,6 +1584,8 @@ master_main(const char *path, const struct conf *c, int foreground, int verb)
 	prepare_dirs();
 	if (bind_all(&conf, listen_fds, NULL, NULL) == -1)
 		exit(1);
+	ctl_listen_fd = ctl_socket_open(&conf);
+	started_unix = (uint64_t)time(NULL);
 	if (!foreground)
 		daemonize();
 	log_init_master(foreground, conf.syslog_facility);
@@ -1303,6 +1600,7 @@ master_main(const char *path, const struct conf *c, int foreground, int verb)
 		    listen_kind_name(conf.listen[i].kind));
 	log_info("postern starting: hostname %s", conf.hostname);
 	event_loop();
+	ctl_socket_close(&conf, ctl_listen_fd);
 	if (!foreground)
 		unlink(conf.pidfile);
 	log_info("postern stopped");

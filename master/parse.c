@@ -50,6 +50,8 @@ enum ktype {
 	KT_WORD,         /* any one word that fits the field */
 	KT_SNI,          /* repeatable: DOMAIN CERT KEY (a per-domain certificate) */
 	KT_CIDRS,        /* repeatable: NETWORK[/PREFIX] ..., or none */
+	KT_GROUP,        /* a system group name */
+	KT_MODE,         /* permission bits in octal, 0 to 0777 */
 };
 
 #define K_REPEAT  0x01   /* may appear more than once */
@@ -118,6 +120,10 @@ static const struct keyword keywords[] = {
 	{ "tls-key",           KT_PATH,  FIELD(tls_key), 0, 0, K_FILE },
 	{ "tls-ciphers",       KT_WORD,  FIELD(tls_ciphers), 0, 0, 0 },
 	{ "tls-sni",           KT_SNI,   NOFIELD, 0, 0, K_REPEAT },
+
+	{ "control-socket",    KT_PATH,  FIELD(control_socket), 0, 0, 0 },
+	{ "control-group",     KT_GROUP, FIELD(control_group), 0, 0, 0 },
+	{ "control-mode",      KT_MODE,  FIELD(control_mode), 0, 0777, 0 },
 };
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
 
@@ -635,6 +641,49 @@ do_user(struct parser *p, const struct keyword *k, const char *v)
 	strlcpy_(field(p->c, k), v, k->size);
 }
 
+/* A group: the same characters as a user name; root is allowed.  Whether
+ * it exists is checked by posternd -n and at start (ctl_socket_check). */
+static void
+do_group(struct parser *p, const struct keyword *k, const char *v)
+{
+	if (strlen(v) >= k->size) {
+		perr(p, p->line, "%s: name \"%s\" too long (at most %zu characters)",
+		    k->name, v, k->size - 1);
+		return;
+	}
+	if (!user_ok(v)) {
+		perr(p, p->line, "%s: \"%s\" is not a valid group name", k->name, v);
+		return;
+	}
+	strlcpy_(field(p->c, k), v, k->size);
+}
+
+/* Permission bits in octal ("0660", "660").  Writable by others is
+ * refused: connecting to a Unix socket needs write permission, so o+w
+ * would let every local user stop the daemon. */
+static void
+do_mode(struct parser *p, const struct keyword *k, const char *v)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < 5 && v[i] != '\0'; i++) {
+		if (v[i] < '0' || v[i] > '7')
+			break;
+		n = n * 8 + (uint64_t)(v[i] - '0');
+	}
+	if (i == 0 || v[i] != '\0' || n > k->max) {
+		perr(p, p->line, "%s: \"%s\" is not an octal mode (0 to 0777)", k->name, v);
+		return;
+	}
+	if (n & 0002) {
+		perr(p, p->line, "%s: %s lets every local user control the daemon; "
+		    "use control-group instead", k->name, v);
+		return;
+	}
+	store_number(p->c, k, n);
+}
+
 static void
 do_account(struct parser *p, const struct keyword *k, const char *v)
 {
@@ -903,6 +952,8 @@ directive(struct parser *p, char **w, int nw)
 	case KT_WORD:      do_string(p, k, w[1]); break;
 	case KT_SNI:       do_sni(p, k, w[1], w[2], w[3]); break;
 	case KT_CIDRS:     break;   /* above */
+	case KT_GROUP:     do_group(p, k, w[1]); break;
+	case KT_MODE:      do_mode(p, k, w[1]); break;
 	}
 }
 
@@ -1003,6 +1054,7 @@ check_whole(struct parser *p)
 	c->empty_dir_line = seen_line(p, "empty-dir");
 	c->tls_cert_line = lc;   /* the keyholder names these in its errors */
 	c->tls_key_line = lk;
+	c->control_group_line = seen_line(p, "control-group");
 	if (c->nsni > 0 && !tls)
 		perr(p, c->sni[0].line, "tls-sni: needs tls-cert and tls-key (the default "
 		    "certificate)");

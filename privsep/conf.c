@@ -67,6 +67,9 @@ conf_defaults(struct conf *c)
 	c->exempt[1] = (struct cidr){ .family = AF_INET6, .prefix = 128,
 	    .addr = { [15] = 1 } };
 	c->shutdown_grace_ms = 10 * 1000;
+
+	strlcpy_(c->control_socket, "/run/postern/control.sock", sizeof(c->control_socket));
+	c->control_mode = 0660;
 }
 
 /* Is the string NUL-terminated inside its array? */
@@ -108,7 +111,9 @@ conf_wire_ok(const struct conf *c)
 	    !str_in(c->postmaster, sizeof(c->postmaster)) ||
 	    !str_in(c->tls_cert, sizeof(c->tls_cert)) ||
 	    !str_in(c->tls_key, sizeof(c->tls_key)) ||
-	    !str_in(c->tls_ciphers, sizeof(c->tls_ciphers)))
+	    !str_in(c->tls_ciphers, sizeof(c->tls_ciphers)) ||
+	    !str_in(c->control_socket, sizeof(c->control_socket)) ||
+	    !str_in(c->control_group, sizeof(c->control_group)))
 		return 0;
 
 	if (c->ndomains > CONF_MAX_DOMAINS || c->nlisten > CONF_MAX_LISTEN)

@@ -110,6 +110,12 @@ struct conf {
 		char key[CONF_PATH];
 		int line;
 	} sni[CONF_MAX_SNI];                /* keyholder index i + 1 */
+
+	/* control socket (posternctl, master/control.c) */
+	char control_socket[CONF_PATH];
+	char control_group[LIM_NAME + 1];   /* "" = gid 0 */
+	uint32_t control_mode;              /* permission bits, o+w refused */
+	int control_group_line;             /* where it was set, for messages */
 };
 
 /* Fills *c with every default (DESIGN.md, postern.conf(5)). */

@@ -15,6 +15,14 @@ msg_name(uint32_t type)
 	case MSG_ALIASES: return "MSG_ALIASES";
 	case MSG_ACCOUNTS_R: return "MSG_ACCOUNTS_R";
 	case MSG_ADMIT: return "MSG_ADMIT";
+	case MSG_EVENT: return "MSG_EVENT";
+	case MSG_CTL_QUERY: return "MSG_CTL_QUERY";
+	case MSG_CTL_STATE: return "MSG_CTL_STATE";
+	case MSG_CTL_RELOAD: return "MSG_CTL_RELOAD";
+	case MSG_CTL_STOP: return "MSG_CTL_STOP";
+	case MSG_CTL_DONE: return "MSG_CTL_DONE";
+	case MSG_MBOX_STAT: return "MSG_MBOX_STAT";
+	case MSG_MBOX_STAT_R: return "MSG_MBOX_STAT_R";
 	case MSG_LOOKUP: return "MSG_LOOKUP";
 	case MSG_LOOKUP_R: return "MSG_LOOKUP_R";
 	case MSG_APPEND: return "MSG_APPEND";

@@ -9,6 +9,8 @@
  *   store    worker  <-> store            (FD_STORE in a worker; the store
  *                                          receives its end via MSG_CHANNEL)
  *   key      worker  <-> keyholder        (FD_KEYHOLDER in a worker)
+ *   store    control <-> store            (FD_STORE in the control process,
+ *                                          kind CHAN_CONTROL)
  */
 #ifndef POSTERN_MSG_H
 #define POSTERN_MSG_H
@@ -38,6 +40,19 @@ enum msg_type {
 	MSG_ACCOUNTS_R,   /* store->master: u32 ok (1/0), str error ("" if ok) */
 	MSG_ADMIT,        /* master->worker, the answer to MSG_STATUS busy:
 			     u32 enum admit_verdict for that client */
+
+	/* ---- control channel: events, and the control process ---- */
+	MSG_EVENT = 60,   /* worker->master: u32 enum ev_kind, u32 reason (enum
+			     ev_refusal for EV_REFUSED, enum ev_tempfail for
+			     EV_TEMPFAIL, else 0), u32 count (recipients for
+			     EV_DELIVERED, else 1), str account (EV_LOGIN_OK,
+			     else ""): counted by the master (privsep/event.h) */
+	MSG_CTL_QUERY,    /* control->master: empty: asks for the state */
+	MSG_CTL_STATE,    /* master->control, same id: the state snapshot,
+			     layout in master/ctl_state.h */
+	MSG_CTL_RELOAD,   /* control->master: u32 uid of the posternctl user */
+	MSG_CTL_STOP,     /* control->master: u32 uid of the posternctl user */
+	MSG_CTL_DONE,     /* master->control, same id: u32 ok, str text */
 
 	/* ---- store channel: SMTP side ---- */
 	MSG_LOOKUP = 100, /* str local part (as the client wrote it, unquoted) */
@@ -77,6 +92,14 @@ enum msg_type {
 	MSG_COMMIT_R,     /* u32 enum store_status, u32 messages deleted */
 	MSG_RELEASE,      /* empty: session over without QUIT; nothing deleted */
 	MSG_RELEASE_R,    /* u32 enum store_status */
+
+	/* ---- store channel: control side (posternctl mailbox NAME) ---- */
+	MSG_MBOX_STAT = 160, /* str mailbox name (mailbox_name_ok) */
+	MSG_MBOX_STAT_R,     /* u32 enum store_status (STORE_NOSUCH: no such
+				account); when STORE_OK: u64 messages, u64 bytes
+				(the mbox file), str last delivery (the date of
+				the last message's From_ line, "" = none), u32
+				enum mbox_index_state */
 
 	/* ---- keyholder: control channel from the master ---- */
 	MSG_TLS_CERT = 190, /* master->keyholder: fd = tls-cert file (O_RDONLY);
@@ -120,6 +143,14 @@ enum sign_op {
 enum chan_kind {
 	CHAN_SMTP = 1,
 	CHAN_POP3 = 2,
+	CHAN_CONTROL = 3,     /* the control process: mailbox statistics only */
+};
+
+/* MSG_MBOX_STAT_R: the sidecar index against its mbox. */
+enum mbox_index_state {
+	MBX_INDEX_NONE = 0,      /* no usable index (none yet, or another file's) */
+	MBX_INDEX_CURRENT = 1,   /* the index describes the mbox as it is */
+	MBX_INDEX_STALE = 2,     /* mail arrived since: the rest is scanned */
 };
 
 enum lookup_status {

@@ -11,13 +11,15 @@ enum role {
 	ROLE_SMTP,
 	ROLE_POP3,
 	ROLE_KEYHOLDER,
+	ROLE_CONTROL,    /* serves posternctl on the control socket */
 	ROLE_MAX
 };
 
 #define FD_CONTROL       3   /* every child: channel to the master */
 #define FD_STORE         4   /* workers: channel to the store */
 #define FD_KEYHOLDER     5   /* workers: channel to the keyholder (or closed) */
-#define FD_LISTEN_FIRST  6   /* workers: listening sockets, in config order */
+#define FD_LISTEN_FIRST  6   /* workers: listening sockets, in config order;
+                                control: the control socket */
 
 const char *role_name(enum role r);
 int role_from_name(const char *name);   /* -1 when unknown */

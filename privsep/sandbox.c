@@ -237,6 +237,17 @@ static const struct sc_rule keyholder_rules[] = {
 	RULES_END
 };
 
+/* The control process: local posternctl clients on the control socket the
+ * master bound and handed over. */
+static const struct sc_rule control_rules[] = {
+	{ __NR_accept4, SC_ALLOW },         /* control.c accept_client(): a posternctl client */
+#ifdef __NR_accept
+	{ __NR_accept, SC_ALLOW },          /* the same */
+#endif
+	{ __NR_getsockopt, SC_ALLOW },      /* accept_client(): SO_PEERCRED, the client's uid for the log */
+	RULES_END
+};
+
 /* The store: files, but only inside its jail (the spool).  glibc 2.33+
  * makes open/stat/unlink/rename/link the *at calls on every architecture. */
 static const struct sc_rule store_rules[] = {
@@ -322,6 +333,10 @@ static const struct role_sandbox roles[] = {
 	  { probe_rules, worker_rules, NULL } },
 	{ ROLE_KEYHOLDER, offsetof(struct conf, key_user), offsetof(struct conf, empty_dir), 1,
 	  { probe_rules, keyholder_rules, NULL } },
+	/* the workers' user: it holds no secret (the master's snapshot of
+	 * sessions and counters), and seccomp keeps both from kill/ptrace */
+	{ ROLE_CONTROL, offsetof(struct conf, user), offsetof(struct conf, empty_dir), 1,
+	  { probe_rules, control_rules, NULL } },
 };
 
 static const struct role_sandbox *
@@ -591,7 +606,8 @@ check_own_uid(enum role r, const struct conf *c, uid_t uid)
 {
 	uid_t other;
 	gid_t g;
-	const char *name = (r == ROLE_SMTP || r == ROLE_POP3) ? c->store_user : c->user;
+	const char *name = (r == ROLE_SMTP || r == ROLE_POP3 || r == ROLE_CONTROL) ?
+	    c->store_user : c->user;
 
 	resolve_user(name, &other, &g);
 	if (other == uid)

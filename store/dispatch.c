@@ -10,6 +10,7 @@
 
 #define SMTP_K KIND_BIT(CHAN_SMTP)
 #define POP3_K KIND_BIT(CHAN_POP3)
+#define CONTROL_K KIND_BIT(CHAN_CONTROL)
 
 static const struct dispatch_row table[] = {
 	{ MSG_LOOKUP,  SMTP_K, CS_OPEN,  4 + 1, 4 + LIM_PATH, FD_FORBIDDEN, MSG_LOOKUP_R },
@@ -21,6 +22,7 @@ static const struct dispatch_row table[] = {
 	{ MSG_UNDO,    POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_UNDO_R },
 	{ MSG_COMMIT,  POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_COMMIT_R },
 	{ MSG_RELEASE, POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_RELEASE_R },
+	{ MSG_MBOX_STAT, CONTROL_K, CS_OPEN, 4 + 1, 4 + LIM_NAME, FD_FORBIDDEN, MSG_MBOX_STAT_R },
 };
 
 const struct dispatch_row *
@@ -142,6 +144,11 @@ req_decode(struct ipc_msg *m, struct store_req *r, const char **why)
 	case MSG_UNDO:
 	case MSG_COMMIT:
 	case MSG_RELEASE:
+		break;
+	case MSG_MBOX_STAT:
+		/* a valid string; the handler checks it is a mailbox name */
+		if (ipc_get_str(m, r->name, sizeof(r->name)) == -1)
+			return -1;
 		break;
 	default:
 		*why = "unknown request";

@@ -40,7 +40,8 @@ struct store S;
 static const char *
 kind_name(unsigned k)
 {
-	return k == CHAN_SMTP ? "smtp" : k == CHAN_POP3 ? "pop3" : "?";
+	return k == CHAN_SMTP ? "smtp" : k == CHAN_POP3 ? "pop3" :
+	    k == CHAN_CONTROL ? "control" : "?";
 }
 
 void
@@ -178,7 +179,8 @@ add_channel(struct ipc_msg *m)
 	struct chan *c;
 
 	if (m->fd < 0 || ipc_get_u32(m, &kind) == -1 || ipc_get_u32(m, &pid) == -1 ||
-	    ipc_end(m) == -1 || (kind != CHAN_SMTP && kind != CHAN_POP3)) {
+	    ipc_end(m) == -1 ||
+	    (kind != CHAN_SMTP && kind != CHAN_POP3 && kind != CHAN_CONTROL)) {
 		log_warnx("store: malformed MSG_CHANNEL from the master");
 		ipc_drop_fd(m);
 		return;
@@ -384,7 +386,9 @@ chan_read(struct chan *c, struct pending **q, size_t *nq)
 static void
 handle_queued(struct pending *p)
 {
-	if (!p->c->dead)
+	if (!p->c->dead && p->r.type == MSG_MBOX_STAT)
+		handle_mbox_stat(p->c, &p->r);
+	else if (!p->c->dead)
 		handle_pop3(p->c, &p->r);
 	req_free(&p->r);
 }

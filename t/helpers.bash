@@ -5,7 +5,8 @@ T_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$T_TOP/$BUILD ;; esac
 POSTERND=${POSTERND:-$BUILD/posternd}
-export BUILD POSTERND
+POSTERNCTL=${POSTERNCTL:-$BUILD/posternctl}
+export BUILD POSTERND POSTERNCTL
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
@@ -76,6 +77,7 @@ store-user _postern-store
 key-user _postern-key
 empty-dir $PT_DIR/empty
 pidfile $PT_DIR/postern.pid
+control-socket $PT_DIR/control.sock
 smtp-min-spare 2
 smtp-max 20
 pop3-min-spare 2
@@ -86,7 +88,8 @@ shutdown-grace 2s
 max-sessions-per-ip 0
 max-conn-per-ip-per-minute 0
 EOC
-	export PT_DIR PT_SPOOL PT_CONF PT_LOG SMTP_PORT POP3_PORT SMTPS_PORT POP3S_PORT
+	PT_CTL=$PT_DIR/control.sock
+	export PT_DIR PT_SPOOL PT_CONF PT_LOG PT_CTL SMTP_PORT POP3_PORT SMTPS_PORT POP3S_PORT
 }
 
 # postern_conf_set KEY VALUE...: replaces (or adds) a single-valued key.

@@ -46,6 +46,18 @@ check_dropped() {
 	[ "$(stat -c '%U %a' "$PT_SPOOL")" = "_postern-store 700" ]
 }
 
+@test "as root: the control process runs as the user, jailed in the empty dir, no caps, seccomp" {
+	require_root
+	postern_start
+	wait_for role_count_ge control 1
+	pid=$(postern_pids control)
+	check_dropped "$pid" _postern "$PT_DIR/empty"
+	# it holds the control socket, and no listening TCP socket
+	ls -l /proc/$pid/fd | grep -q socket
+	[ "$(readlink /proc/$pid/fd/6 | cut -d: -f1)" = socket ]
+	! ls -l /proc/$pid/fd/7 2>/dev/null
+}
+
 @test "as root: only the master is root" {
 	require_root
 	postern_start
@@ -57,7 +69,9 @@ check_dropped() {
 
 @test "as a normal user: no_new_privs and seccomp still on, and the log says so" {
 	postern_start
-	for pid in $(postern_pids smtp) $(postern_pids pop3) $(postern_pids store); do
+	wait_for role_count_ge control 1
+	for pid in $(postern_pids smtp) $(postern_pids pop3) $(postern_pids store) \
+	    $(postern_pids control); do
 		[ "$(status_field "$pid" NoNewPrivs | awk '{print $1}')" = "1" ]
 		[ "$(status_field "$pid" Seccomp | awk '{print $1}')" = "2" ]
 	done

@@ -14,16 +14,20 @@ count_role() { postern_pids "$1" | grep -c . || true; }
 	postern_start
 	wait_for role_count_ge smtp 3
 	wait_for role_count_ge pop3 2
+	wait_for role_count_ge control 1
 	[ "$(count_role store)" -eq 1 ]
+	[ "$(count_role control)" -eq 1 ]
 	[ "$(pgrep -f "posternd -d -f $PT_CONF" | grep -c .)" -eq 1 ]
 	# and nothing else is a child of the master
 	total=$(pgrep -P "$PT_PID" | grep -c .)
-	[ "$total" -eq $(( $(count_role store) + $(count_role smtp) + $(count_role pop3) )) ]
+	[ "$total" -eq $(( $(count_role store) + $(count_role smtp) + $(count_role pop3) +
+	    $(count_role control) )) ]
 }
 
 @test "every child is a fresh exec of posternd with a role flag" {
 	postern_start
-	for role in store smtp pop3; do
+	wait_for role_count_ge control 1
+	for role in store smtp pop3 control; do
 		for pid in $(postern_pids $role); do
 			tr '\0' ' ' </proc/$pid/cmdline | grep -q -- "-X $role"
 			# fresh exec: its own executable mapping, not a fork image

@@ -104,3 +104,12 @@ assert_respawned_with_backoff() {
 	assert_respawned_with_backoff keyholder 4 10
 	[ "$(sigsys_kills store)" -eq 0 ]
 }
+
+@test "control process calls socket(2): killed by SIGSYS, respawned with back-off; mail unaffected" {
+	probe_start control
+	assert_probe_killed control
+	assert_respawned_with_backoff control 4 10
+	grep -q "control died; restarting it" "$PT_LOG"
+	greets "$SMTP_PORT" "220 "
+	greets "$POP3_PORT" "+OK"
+}

@@ -51,6 +51,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../privsep/event.h"
 #include "../privsep/ipc.h"
 #include "../privsep/log.h"
 #include "../privsep/msg.h"
@@ -407,6 +408,7 @@ auth_failed(struct pop3 *p)
 	uint32_t max = p->s->conf->max_auth_failures;
 
 	p->auth_failures++;
+	ev_send(EV_LOGIN_FAIL, 0, 1, NULL);
 	if (max > 0 && p->auth_failures >= max) {
 		reply(p, "-ERR [AUTH] too many failures");
 		finish(p, "too many auth failures");
@@ -445,6 +447,7 @@ auth_ok(struct pop3 *p, uint32_t delay)
 		return;
 	}
 	set_state(p, ST_TRANS);
+	ev_send(EV_LOGIN_OK, 0, 1, p->account);
 	log_debug("pop3 %s: %s logged in, %u messages, %" PRIu64 " octets",
 	    p->s->sessid, p->account, p->count, p->total);
 	reply(p, "+OK maildrop has %u messages (%" PRIu64 " octets)",
@@ -486,6 +489,7 @@ login(struct pop3 *p, const char *user, char *pass)
 		explicit_bzero(p->req.data, sizeof(p->req.data));
 		log_warnx("pop3 %s: store unavailable for AUTH", p->s->sessid);
 		reply(p, "-ERR [SYS/TEMP] mail store unavailable, try again later");
+		ev_send(EV_TEMPFAIL, TF_STORE_UNAVAILABLE, 1, NULL);
 		finish(p, "store unavailable");
 		return;
 	}
@@ -527,6 +531,7 @@ login(struct pop3 *p, const char *user, char *pass)
 		break;
 	case AUTH_TEMP:
 	default:
+		ev_send(EV_TEMPFAIL, TF_STORE_ERROR, 1, NULL);
 		reply(p, "-ERR [SYS/TEMP] temporary failure, try again later");
 		break;
 	}

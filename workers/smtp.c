@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "../privsep/conf.h"
+#include "../privsep/event.h"
 #include "../privsep/ipc.h"
 #include "../privsep/log.h"
 #include "../privsep/msg.h"
@@ -545,10 +546,12 @@ act_rcpt(struct smtp *sm, char *arg)
 	if (!a.bare_postmaster && !conf_is_local_domain(sm->conf, a.domain)) {
 		log_info("smtp %s: %s: relay denied: from=<%s> to=<%s>",
 		    sm->s->sessid, sm->s->client, sm->from.text, a.text);
+		ev_send(EV_REFUSED, RF_RELAY, 1, NULL);
 		reply(sm, "550 5.7.1 <%s>: Relaying denied", a.text);
 		return;
 	}
 	if (a.local[0] == '\0') {
+		ev_send(EV_REFUSED, RF_UNKNOWN_RCPT, 1, NULL);
 		unknown_rcpt(sm, a.text);
 		return;
 	}
@@ -557,13 +560,16 @@ act_rcpt(struct smtp *sm, char *arg)
 		break;
 	case LOOKUP_UNKNOWN:
 		detail(sm, "unknown recipient <%s>", a.text);
+		ev_send(EV_REFUSED, RF_UNKNOWN_RCPT, 1, NULL);
 		unknown_rcpt(sm, a.text);
 		return;
 	case LOOKUP_TEMPFAIL:
+		ev_send(EV_TEMPFAIL, TF_LOOKUP, 1, NULL);
 		reply(sm, "451 4.3.0 <%s>: Temporary lookup failure, try again later",
 		    a.text);
 		return;
 	default:
+		ev_send(EV_TEMPFAIL, TF_LOOKUP, 1, NULL);
 		reply(sm, "451 4.4.3 <%s>: Temporary lookup failure, try again later",
 		    a.text);
 		return;
@@ -746,6 +752,7 @@ deliver(struct smtp *sm, int fd, const char *msgid, uint64_t size)
 		reply(sm, "451 4.3.0 Error: queue file write error, try again later");
 		log_message(sm, msgid, size, "tempfail (store unavailable)");
 		log_deliveries(sm, msgid, size, "4.3.0", "deferred", "store unavailable");
+		ev_send(EV_TEMPFAIL, TF_STORE_UNAVAILABLE, 1, NULL);
 		return;
 	}
 	ipc_drop_fd(&ans);
@@ -755,6 +762,7 @@ deliver(struct smtp *sm, int fd, const char *msgid, uint64_t size)
 		reply(sm, "451 4.3.0 Error: local error in processing");
 		log_message(sm, msgid, size, "tempfail (bad store answer)");
 		log_deliveries(sm, msgid, size, "4.3.0", "deferred", "bad store answer");
+		ev_send(EV_TEMPFAIL, TF_STORE_ERROR, 1, NULL);
 		return;
 	}
 	switch (st) {
@@ -762,21 +770,25 @@ deliver(struct smtp *sm, int fd, const char *msgid, uint64_t size)
 		reply(sm, "250 2.0.0 Ok: queued as %s", msgid);
 		log_message(sm, msgid, size, "delivered");
 		log_deliveries(sm, msgid, size, "2.0.0", "sent", "delivered to mailbox");
+		ev_send(EV_DELIVERED, 0, sm->naccounts, NULL);
 		break;
 	case STORE_NOSPACE:
 		reply(sm, "452 4.3.1 Insufficient system storage");
 		log_message(sm, msgid, size, "tempfail (no space)");
 		log_deliveries(sm, msgid, size, "4.3.1", "deferred", text);
+		ev_send(EV_TEMPFAIL, TF_NO_SPACE, 1, NULL);
 		break;
 	case STORE_QUOTA:
 		reply(sm, "552 5.2.2 Mailbox full");
 		log_message(sm, msgid, size, "rejected (quota)");
 		log_deliveries(sm, msgid, size, "5.2.2", "bounced", text);
+		ev_send(EV_REFUSED, RF_QUOTA, 1, NULL);
 		break;
 	default:
 		reply(sm, "451 4.3.0 Error: local error in processing");
 		log_message(sm, msgid, size, "tempfail (store)");
 		log_deliveries(sm, msgid, size, "4.3.0", "deferred", text);
+		ev_send(EV_TEMPFAIL, TF_STORE_ERROR, 1, NULL);
 		break;
 	}
 }
@@ -787,19 +799,23 @@ data_refusal(struct smtp *sm, const char **outcome)
 {
 	if (data.flags & DATA_BARE) {
 		*outcome = "rejected (bare CR or LF)";
+		ev_send(EV_REFUSED, RF_BARE_LF, 1, NULL);
 		return "554 5.6.0 Message refused: bare CR or LF in message "
 		    "(lines must end in CRLF)";
 	}
 	if (data.flags & DATA_TOOBIG) {
 		*outcome = "rejected (too big)";
+		ev_send(EV_REFUSED, RF_TOO_BIG, 1, NULL);
 		return "552 5.3.4 Message size exceeds fixed maximum message size";
 	}
 	if (data.flags & DATA_TOOLONG) {
 		*outcome = "rejected (line too long)";
+		ev_send(EV_REFUSED, RF_LINE_TOO_LONG, 1, NULL);
 		return "500 5.5.2 Message refused: line too long";
 	}
 	if (data.flags & DATA_IOERR) {
 		*outcome = "tempfail (spool write)";
+		ev_send(EV_TEMPFAIL, TF_SPOOL, 1, NULL);
 		return "451 4.3.0 Error: queue file write error";
 	}
 	return NULL;
@@ -822,6 +838,7 @@ act_data(struct smtp *sm, char *arg)
 		if (fd >= 0)
 			close(fd);
 		reply(sm, "451 4.3.0 Error: local error in processing");
+		ev_send(EV_TEMPFAIL, TF_SPOOL, 1, NULL);
 		return;
 	}
 	reply(sm, "354 End data with <CR><LF>.<CR><LF>");
@@ -844,6 +861,7 @@ act_data(struct smtp *sm, char *arg)
 		close(fd);
 		reply(sm, "451 4.3.0 Error: local error in processing");
 		log_message(sm, msgid, data.size, "tempfail (seal)");
+		ev_send(EV_TEMPFAIL, TF_SPOOL, 1, NULL);
 	} else {
 		deliver(sm, fd, msgid, data.size);
 		close(fd);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../privsep/conf.h"
+#include "../privsep/event.h"
 #include "../privsep/ipc.h"
 #include "../privsep/log.h"
 #include "../privsep/msg.h"
@@ -340,6 +341,7 @@ worker_main(int role)
 	uint32_t sessions = 0;
 
 	log_init_child(role_name(role), FD_CONTROL);
+	ev_init(FD_CONTROL);
 	signal(SIGPIPE, SIG_IGN);
 	recv_conf();
 	collect_listeners(svc);

@@ -17,7 +17,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ipc_msg m;
-	static const unsigned kinds[] = { 0, CHAN_SMTP, CHAN_POP3, 31, 77 };
+	static const unsigned kinds[] = { 0, CHAN_SMTP, CHAN_POP3, CHAN_CONTROL, 31, 77 };
 	static const unsigned states[] = { CS_OPEN, CS_BOUND };
 	struct store_req r;
 	const char *why;

@@ -67,5 +67,7 @@ main(void)
 	BREAK("a pool recycling after 0 sessions", c.pool[SVC_SMTP].sessions = 0);
 	BREAK("max-line-length 0", c.max_line_length = 0);
 	BREAK("max-recipients 0", c.max_recipients = 0);
+	BREAK("control-socket without NUL", memset(c.control_socket, 'a', sizeof(c.control_socket)));
+	BREAK("control-group without NUL", memset(c.control_group, 'a', sizeof(c.control_group)));
 	return check_done();
 }
