@@ -107,6 +107,7 @@ who_has() { ctl who | grep -Eq "$1"; }
 
 @test "status counts the master's own refusals: per-ip" {
 	postern_conf_set max-sessions-per-ip 1
+	postern_conf_set limits-exempt none   # loopback is exempt by default
 	postern_start
 	# the start-up probe's session is over
 	wait_for eval '[ "$(ctl who | grep -c .)" -eq 1 ]'
