@@ -60,7 +60,7 @@ add_user() {   # add_user NAME [--system]
 }
 
 install_peers
-for u in _postern _postern-store _postern-key; do add_user "$u" --system; done
+for u in _postern _postern-store _postern-key _postern-auth; do add_user "$u" --system; done
 # the accounts are real users: local(8) delivers as the recipient, and
 # Dovecot reads as the recipient (uid >= 1000, above first_valid_uid)
 i=1
@@ -188,6 +188,7 @@ accounts $B/postern/accounts
 user _postern
 store-user _postern-store
 key-user _postern-key
+auth-user _postern-auth
 empty-dir $B/postern/empty
 pidfile $B/postern/postern.pid
 $(pools_conf)

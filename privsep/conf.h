@@ -52,6 +52,7 @@ struct conf {
 	char user[LIM_NAME + 1];
 	char store_user[LIM_NAME + 1];
 	char key_user[LIM_NAME + 1];
+	char auth_user[LIM_NAME + 1];       /* the auth process, holds the hashes */
 	char empty_dir[CONF_PATH];          /* the workers' chroot */
 	char pidfile[CONF_PATH];
 	char postmaster[LIM_NAME + 1];      /* "" = the first account */

@@ -15,6 +15,9 @@ msg_name(uint32_t type)
 	case MSG_ALIASES: return "MSG_ALIASES";
 	case MSG_ACCOUNTS_R: return "MSG_ACCOUNTS_R";
 	case MSG_ADMIT: return "MSG_ADMIT";
+	case MSG_AUTH_CHANNEL: return "MSG_AUTH_CHANNEL";
+	case MSG_AUTH_CHECK: return "MSG_AUTH_CHECK";
+	case MSG_AUTH_CHECK_R: return "MSG_AUTH_CHECK_R";
 	case MSG_LOOKUP: return "MSG_LOOKUP";
 	case MSG_LOOKUP_R: return "MSG_LOOKUP_R";
 	case MSG_APPEND: return "MSG_APPEND";

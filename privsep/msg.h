@@ -9,6 +9,8 @@
  *   store    worker  <-> store            (FD_STORE in a worker; the store
  *                                          receives its end via MSG_CHANNEL)
  *   key      worker  <-> keyholder        (FD_KEYHOLDER in a worker)
+ *   auth     store   <-> auth process     (both ends handed over by the
+ *                                          master in MSG_AUTH_CHANNEL)
  */
 #ifndef POSTERN_MSG_H
 #define POSTERN_MSG_H
@@ -37,6 +39,14 @@ enum msg_type {
 	MSG_ACCOUNTS_R,   /* store->master: u32 ok (1/0), str error ("" if ok) */
 	MSG_ADMIT,        /* master->worker, the answer to MSG_STATUS busy:
 			     u32 enum admit_verdict for that client */
+
+	/* ---- control channel: the auth process ---- */
+	MSG_AUTH_CHANNEL = 60, /* master->store and master->auth: fd = this
+			     side's end of a fresh store<->auth channel (it
+			     replaces any previous one). empty.  The auth
+			     process also takes MSG_CONF, MSG_ACCOUNTS (never
+			     with aliases), MSG_SHUTDOWN, and answers
+			     MSG_ACCOUNTS_R and MSG_READY like the store */
 
 	/* ---- store channel: SMTP side ---- */
 	MSG_LOOKUP = 100, /* str local part (as the client wrote it, unquoted) */
@@ -76,6 +86,14 @@ enum msg_type {
 	MSG_COMMIT_R,     /* u32 enum store_status, u32 messages deleted */
 	MSG_RELEASE,      /* empty: session over without QUIT; nothing deleted */
 	MSG_RELEASE_R,    /* u32 enum store_status */
+
+	/* ---- auth channel (store <-> auth process) ---- */
+	MSG_AUTH_CHECK = 160, /* store->auth: str name (lower case; "" for a
+			     name that cannot be an account: the same crypt
+			     work as an unknown one), str password.  The
+			     header's id is the store's, echoed back */
+	MSG_AUTH_CHECK_R, /* auth->store: u32 1 the password matches the
+			     account's hash, 0 it does not (or no account) */
 
 	/* ---- keyholder: control channel from the master ---- */
 	MSG_TLS_CERT = 190, /* master->keyholder: fd = tls-cert file (O_RDONLY);

@@ -9,6 +9,7 @@ static const char *const role_names[ROLE_MAX] = {
 	[ROLE_SMTP] = "smtp",
 	[ROLE_POP3] = "pop3",
 	[ROLE_KEYHOLDER] = "keyholder",
+	[ROLE_AUTH] = "auth",
 };
 
 const char *

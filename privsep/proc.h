@@ -11,6 +11,7 @@ enum role {
 	ROLE_SMTP,
 	ROLE_POP3,
 	ROLE_KEYHOLDER,
+	ROLE_AUTH,
 	ROLE_MAX
 };
 

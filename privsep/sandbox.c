@@ -319,6 +319,10 @@ static const struct role_sandbox roles[] = {
 	  { probe_rules, worker_rules, NULL } },
 	{ ROLE_KEYHOLDER, offsetof(struct conf, key_user), offsetof(struct conf, empty_dir), 1,
 	  { probe_rules, NULL, NULL } },
+	/* the auth process: crypt(3) over the accounts file the master hands
+	 * it, and its two channels; nothing beyond common_rules */
+	{ ROLE_AUTH, offsetof(struct conf, auth_user), offsetof(struct conf, empty_dir), 1,
+	  { probe_rules, NULL, NULL } },
 };
 
 static const struct role_sandbox *
@@ -516,18 +520,23 @@ resolve_user(const char *name, uid_t *uid, gid_t *gid)
 }
 
 /* The store and the workers must never share a uid (DESIGN.md), nor the
- * keyholder and the workers. */
+ * keyholder and the workers; the auth process shares it with none of the
+ * workers, the store and the keyholder. */
 static void
 check_own_uid(enum role r, const struct conf *c, uid_t uid)
 {
-	uid_t other;
-	gid_t g;
-	const char *name = (r == ROLE_SMTP || r == ROLE_POP3) ? c->store_user : c->user;
+	const char *names[3] = { (r == ROLE_SMTP || r == ROLE_POP3) ? c->store_user : c->user,
+	    r == ROLE_AUTH ? c->store_user : NULL, r == ROLE_AUTH ? c->key_user : NULL };
 
-	resolve_user(name, &other, &g);
-	if (other == uid)
-		fatalx("sandbox: %s runs with the same uid as %s (%u)", role_name(r),
-		    name, (unsigned)uid);
+	for (size_t i = 0; i < 3 && names[i] != NULL; i++) {
+		uid_t other;
+		gid_t g;
+
+		resolve_user(names[i], &other, &g);
+		if (other == uid)
+			fatalx("sandbox: %s runs with the same uid as %s (%u)", role_name(r),
+			    names[i], (unsigned)uid);
+	}
 }
 
 static void
