@@ -35,7 +35,7 @@ finish_at(size_t i, enum auth_verdict v)
 {
 	struct authwait *w = q[i];
 
-	memmove(&q[i], &q[i + 1], (nq - i - 1) * sizeof(*q));
+	memmove(&q[i], &q[i + 1], (nq - i - 1) * sizeof(struct authwait *));
 	nq--;
 	explicit_bzero(w->password, sizeof(w->password));
 	auth_finish(w, v);
@@ -98,7 +98,7 @@ authcli_submit(struct chan *c, uint32_t reqid, const char *name,
 	strlcpy_(w->name, name, sizeof(w->name));
 	strlcpy_(w->addr, addr, sizeof(w->addr));
 	strlcpy_(w->password, password, sizeof(w->password));
-	q = xreallocarray(q, nq + 1, sizeof(*q));
+	q = xreallocarray(q, nq + 1, sizeof(struct authwait *));
 	q[nq++] = w;
 	return 0;
 }
