@@ -78,8 +78,8 @@ struct helper {
 static struct helper store = { ROLE_STORE, 0, -1, 0, 1, 0, 0 };
 static struct helper keyh = { ROLE_KEYHOLDER, 0, -1, 0, 1, 0, 0 };
 static struct helper authh = { ROLE_AUTH, 0, -1, 0, 1, 0, 0 };
-/* the auth process has been ready once: from then on the pools do not
- * wait for it (a restart must not hold deliveries up) */
+/* the auth process has been ready once: the POP3 pool waits for that,
+ * and nothing waits for a restart (pool_helpers_ready) */
 static int auth_was_ready;
 /* After SIGHUP: the keyholder with the new certificates, until it has
  * loaded them.  The running one serves until then, and stays if the new

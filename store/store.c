@@ -8,8 +8,10 @@
  * readable channel (a run of pipelined DELEs and the request after them
  * count as one); answer LOOKUPs at once; write every APPEND at once, fsync
  * each touched mailbox once (group commit) and answer them; then answer
- * the POP3 requests in arrival order; then close the channels dropped
- * during the pass.  A bad request drops only its channel.
+ * the POP3 requests in arrival order (an AUTH is only queued for the auth
+ * process: crypt never runs here); then send the queued checks and take
+ * the auth process's verdicts, binding their mailboxes; then close the
+ * channels dropped during the pass.  A bad request drops only its channel.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
