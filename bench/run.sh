@@ -9,7 +9,7 @@
 # the temporary instance directory goes, default /var/tmp: a disk, not a
 # tmpfs, so that fsync means something), BENCH_KEEP=1 keeps the directory,
 # BENCH_WORKLOADS (default all: "smtp_small smtp_large pop3_retr pop3_dele
-# login") runs only those in the rounds, for profiling one of them,
+# login login_flood") runs only those in the rounds, for profiling one of them,
 # BENCH_POOLS=spare runs postern with 8 + 10 spare workers instead of its
 # default pools.
 # Needs root: it creates system users, starts Postfix and Dovecot, and
@@ -19,7 +19,7 @@ set -eu
 
 POSTERND=${1:?usage: sh bench/run.sh BUILD/posternd}
 ROUNDS=${BENCH_ROUNDS:-7}
-WORKLOADS=${BENCH_WORKLOADS:-smtp_small smtp_large pop3_retr pop3_dele login}
+WORKLOADS=${BENCH_WORKLOADS:-smtp_small smtp_large pop3_retr pop3_dele login login_flood}
 HERE=$(cd "$(dirname "$0")" && pwd)
 POSTERND=$(cd "$(dirname "$POSTERND")" && pwd)/$(basename "$POSTERND")
 OUT=$(dirname "$POSTERND")/bench-results.txt
@@ -60,7 +60,7 @@ add_user() {   # add_user NAME [--system]
 }
 
 install_peers
-for u in _postern _postern-store _postern-key; do add_user "$u" --system; done
+for u in _postern _postern-store _postern-key _postern-auth; do add_user "$u" --system; done
 # the accounts are real users: local(8) delivers as the recipient, and
 # Dovecot reads as the recipient (uid >= 1000, above first_valid_uid)
 i=1
@@ -188,6 +188,7 @@ accounts $B/postern/accounts
 user _postern
 store-user _postern-store
 key-user _postern-key
+auth-user _postern-auth
 empty-dir $B/postern/empty
 pidfile $B/postern/postern.pid
 control-socket $B/postern/control.sock
@@ -425,6 +426,26 @@ login() {
 	say "login $side: $r"
 }
 
+# login_flood: SMTP delivery latency alone, then while 500 client addresses
+# of 127.0.0.0/8 fail POP3 logins as fast as postern answers them (issue 16
+# item 8; the per-address limits are off in this config).  postern only:
+# the row measures postern against itself.  Every round floods from
+# addresses postern has not seen yet (127.ROUND.x.y).
+login_flood() {
+	empty_spools
+	settle
+	r=$(python3 "$HERE/loginflood.py" --smtp "$PT_SMTP" --pop3 "$PT_POP3" --domain "$DOMAIN" \
+		--accounts $NACC --addrs 500 --base "$round" --max-s 120) ||
+		die "login flood against postern failed"
+	record flood_alone_delivery_p50_ms postern "$(kv "$r" alone_p50_ms)"
+	record flood_alone_delivery_p99_ms postern "$(kv "$r" alone_p99_ms)"
+	record flood_delivery_p50_ms postern "$(kv "$r" flood_p50_ms)"
+	record flood_delivery_p99_ms postern "$(kv "$r" flood_p99_ms)"
+	record flood_delivery_max_ms postern "$(kv "$r" flood_max_ms)"
+	record flood_failed_logins_s postern "$(kv "$r" flood_fail_s)"
+	say "login flood postern: $r"
+}
+
 # ---- the machine's own limits ----------------------------------------------
 
 say "machine limits"
@@ -519,6 +540,7 @@ while [ $round -le "$ROUNDS" ]; do
 			pop3_retr) pop3 $s retr ;;
 			pop3_dele) pop3 $s dele ;;
 			login) login $s ;;
+			login_flood) if [ "$s" = postern ]; then login_flood; fi ;;
 			*) die "BENCH_WORKLOADS: unknown workload $w" ;;
 			esac
 		done

@@ -34,7 +34,7 @@ if [ ! -f "$D/cert.pem" ] || [ ! -f "$D/key.pem" ]; then
 	chmod 600 "$D/key.pem"
 fi
 if [ "$(id -u)" -eq 0 ]; then
-	for u in _postern _postern-store _postern-key; do
+	for u in _postern _postern-store _postern-key _postern-auth; do
 		getent passwd "$u" >/dev/null || {
 			echo "creating system user $u for the demo"
 			useradd --system --no-create-home --home-dir /nonexistent \

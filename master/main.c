@@ -10,6 +10,7 @@
 #include "../privsep/conf.h"
 #include "../privsep/log.h"
 #include "../privsep/proc.h"
+#include "../store/authd.h"
 #include "../store/store.h"
 #include "../workers/worker.h"
 #include "control.h"
@@ -38,6 +39,8 @@ run_role(const char *name)
 		return keyholder_main();
 	case ROLE_CONTROL:
 		return control_main();
+	case ROLE_AUTH:
+		return authd_main();
 	default:
 		fprintf(stderr, "posternd: unknown role %s\n", name);
 		return 2;

@@ -72,7 +72,8 @@ static size_t nkids, kids_cap;
 
 static int sigpipe_fd[2] = { -1, -1 };
 
-/* The two helper processes every worker has a channel to. */
+/* The helper processes: the store and the keyholder, which every worker
+ * has a channel to, and the auth process, which only the store talks to. */
 struct helper {
 	enum role role;
 	pid_t pid;               /* 0: not running */
@@ -85,6 +86,10 @@ struct helper {
 };
 static struct helper store = { ROLE_STORE, 0, -1, 0, 1, 0, 0, 0 };
 static struct helper keyh = { ROLE_KEYHOLDER, 0, -1, 0, 1, 0, 0, 0 };
+static struct helper authh = { ROLE_AUTH, 0, -1, 0, 1, 0, 0, 0 };
+/* the auth process has been ready once: the POP3 pool waits for that,
+ * and nothing waits for a restart (pool_helpers_ready) */
+static int auth_was_ready;
 /* After SIGHUP: the keyholder with the new certificates, until it has
  * loaded them.  The running one serves until then, and stays if the new
  * files are bad. */
@@ -300,9 +305,10 @@ send_u32(int fd, uint32_t type, uint32_t v)
 	return ipc_send(fd, &m);
 }
 
-/* Opens the accounts (and aliases) files and hands them to the store. */
+/* Opens the accounts (and aliases) files and hands them to the store, or
+ * the accounts file alone to the auth process. */
 static void
-send_accounts(void)
+send_accounts_to(const struct helper *h)
 {
 	static struct ipc_msg m;
 	int afd, lfd = -1;
@@ -312,7 +318,7 @@ send_accounts(void)
 		log_warn("%s", conf.accounts);
 		return;
 	}
-	if (conf.aliases[0] != '\0') {
+	if (h == &store && conf.aliases[0] != '\0') {
 		lfd = open(conf.aliases, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		if (lfd == -1) {
 			log_warn("%s", conf.aliases);
@@ -323,13 +329,13 @@ send_accounts(void)
 	ipc_init(&m, MSG_ACCOUNTS, 0);
 	ipc_put_u32(&m, lfd >= 0);
 	ipc_set_fd(&m, afd);
-	if (ipc_send(store.ctl, &m) == -1)
-		log_warn("sending accounts to the store");
+	if (ipc_send(h->ctl, &m) == -1)
+		log_warn("sending accounts to the %s", role_name(h->role));
 	close(afd);
 	if (lfd >= 0) {
 		ipc_init(&m, MSG_ALIASES, 0);
 		ipc_set_fd(&m, lfd);
-		if (ipc_send(store.ctl, &m) == -1)
+		if (ipc_send(h->ctl, &m) == -1)
 			log_warn("sending aliases to the store");
 		close(lfd);
 	}
@@ -371,7 +377,37 @@ send_tls_files(int ctl)
 		log_warn("talking to the keyholder");
 }
 
-/* Starts the store or the keyholder and gives it what it loads. */
+/*
+ * A fresh store<->auth channel, one end to each (MSG_AUTH_CHANNEL), when
+ * both run: after either has been started.  Each replaces its old end;
+ * checks pending on it get a temporary error in the store.
+ */
+static void
+auth_link(void)
+{
+	static struct ipc_msg m;
+	int sv[2];
+
+	if (store.pid == 0 || authh.pid == 0)
+		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("socketpair for the auth channel");
+		return;
+	}
+	ipc_init(&m, MSG_AUTH_CHANNEL, 0);
+	ipc_set_fd(&m, sv[0]);
+	if (ipc_send(store.ctl, &m) == -1)
+		log_warn("handing the auth channel to the store");
+	ipc_init(&m, MSG_AUTH_CHANNEL, 0);
+	ipc_set_fd(&m, sv[1]);
+	if (ipc_send(authh.ctl, &m) == -1)
+		log_warn("handing the auth channel to the auth process");
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* Starts the store, the keyholder or the auth process and gives it what
+ * it loads. */
 static void
 helper_start(struct helper *h)
 {
@@ -404,9 +440,10 @@ helper_start(struct helper *h)
 	h->ready = 0;
 	if (send_conf(h->ctl) == -1)
 		log_warn("sending the configuration to the %s", role_name(h->role));
-	if (h->role == ROLE_STORE)
-		send_accounts();
-	else
+	if (h->role == ROLE_STORE || h->role == ROLE_AUTH) {
+		send_accounts_to(h);
+		auth_link();
+	} else
 		send_tls_files(h->ctl);
 	log_debug("%s started, pid %d", role_name(h->role), (int)pid);
 }
@@ -552,6 +589,14 @@ pool_waiting(enum service svc)
 	return n;
 }
 
+/* POP3 workers wait for the auth process's first start (a login before
+ * it could only get a temporary error); SMTP never waits for it. */
+static int
+pool_helpers_ready(enum service svc)
+{
+	return svc != SVC_POP3 || auth_was_ready;
+}
+
 /* May the pool of svc start a worker now? */
 static int
 pool_may_grow(enum service svc, uint32_t total, uint64_t now)
@@ -579,13 +624,15 @@ pool_maintain(void)
 		helper_start(&keyh);
 	if (ctl_listen_fd >= 0 && ctlh.pid == 0 && store.ready && now >= ctlh.next_start)
 		control_start();
+	if (authh.pid == 0 && now >= authh.next_start)
+		helper_start(&authh);
 	if (!store.ready || (tls_wanted() && !keyh.ready))
 		return;
 	for (int svc = 0; svc < SVC_MAX; svc++) {
 		const struct pool_conf *p = &conf.pool[svc];
 		uint32_t idle, total, want, waiting;
 
-		if (!service_has_listeners(svc))
+		if (!service_has_listeners(svc) || !pool_helpers_ready(svc))
 			continue;
 		pool_count(svc, &idle, &total);
 		waiting = pool_waiting(svc);
@@ -638,6 +685,8 @@ pool_watch(struct pollfd *pfd, size_t n)
 	for (int svc = 0; svc < SVC_MAX; svc++) {
 		uint32_t idle, total;
 
+		if (!pool_helpers_ready(svc))
+			continue;
 		pool_count(svc, &idle, &total);
 		if (idle > 0 || !pool_may_grow(svc, total, now))
 			continue;
@@ -716,6 +765,8 @@ helper_of(const struct child *k)
 		return &keyh_next;
 	if (k->pid == ctlh.pid && k->role == ROLE_CONTROL)
 		return &ctlh;
+	if (k->pid == authh.pid && k->role == ROLE_AUTH)
+		return &authh;
 	return NULL;
 }
 
@@ -803,6 +854,8 @@ handle_child_msg(struct child *k, struct ipc_msg *m)
 	case MSG_READY:
 		if ((h = helper_of(k)) != NULL && ipc_end(m) == 0) {
 			h->ready = 1;
+			if (h == &authh)
+				auth_was_ready = 1;
 			log_debug("%s ready", role_name(k->role));
 			if (h == &keyh_next)
 				keyholder_switch();
@@ -812,12 +865,12 @@ handle_child_msg(struct child *k, struct ipc_msg *m)
 	case MSG_ACCOUNTS_R:
 	case MSG_TLS_R:
 		if ((h = helper_of(k)) != NULL &&
-		    m->hdr.type == (h == &store ? MSG_ACCOUNTS_R : MSG_TLS_R) &&
+		    m->hdr.type == (h == &store || h == &authh ? MSG_ACCOUNTS_R : MSG_TLS_R) &&
 		    ipc_get_u32(m, &ok) == 0 &&
 		    ipc_get_str(m, line, sizeof(line)) == 0 && ipc_end(m) == 0) {
 			if (!ok) {
-				log_warnx("%s not loaded: %s", h == &store ?
-				    "accounts/aliases" : "TLS certificate/key", line);
+				log_warnx("%s not loaded: %s", h == &store ? "accounts/aliases" :
+				    h == &authh ? "accounts (auth)" : "TLS certificate/key", line);
 				if (h->first_pending)
 					fatalx("cannot start: %s", line);
 				if (h == &keyh_next) {
@@ -983,6 +1036,13 @@ reap(void)
 			if (!stopping && h == &ctlh) {
 				if (!retired)
 					log_warnx("control died; restarting it");
+			} else if (!stopping && h == &authh) {
+				/* no worker talks to it: the store answers the
+				 * logins it was checking with a temporary error,
+				 * deliveries go on, and a new one gets a new
+				 * channel to the store (auth_link) */
+				log_warnx("auth died; restarting it (logins being checked get a "
+				    "temporary error)");
 			} else if (!stopping) {
 				log_warnx("%s died; restarting it and recycling the workers",
 				    role_name(h->role));
@@ -1064,6 +1124,8 @@ reload(void)
 	}
 	if (strcmp(nc.spool, conf.spool) != 0 || strcmp(nc.store_user, conf.store_user) != 0)
 		log_warnx("reload: spool and store-user changes take effect at restart");
+	if (strcmp(nc.auth_user, conf.auth_user) != 0)
+		log_warnx("reload: an auth-user change takes effect at restart");
 	if (bind_all(&nc, nfds, &conf, listen_fds) == -1) {
 		log_warnx("reload: keeping the running configuration");
 		return -1;
@@ -1081,11 +1143,17 @@ reload(void)
 	strlcpy_(nc.control_socket, conf.control_socket, sizeof(nc.control_socket));
 	strlcpy_(nc.control_group, conf.control_group, sizeof(nc.control_group));
 	nc.control_mode = conf.control_mode;
+	strlcpy_(nc.auth_user, conf.auth_user, sizeof(nc.auth_user));
 	conf = nc;
 	if (store.pid != 0) {
 		if (send_conf(store.ctl) == -1)
 			log_warn("sending the new configuration to the store");
-		send_accounts();
+		send_accounts_to(&store);
+	}
+	if (authh.pid != 0) {
+		if (send_conf(authh.ctl) == -1)
+			log_warn("sending the new configuration to the auth process");
+		send_accounts_to(&authh);
 	}
 	/* a new keyholder with the renewed certificates; it takes over once
 	 * it has loaded them (keyholder_switch), so bad new files leave the
@@ -1494,6 +1562,11 @@ prepare_dirs(void)
 	}
 	if (getpwnam(conf.user) == NULL)
 		fatalx("user %s (the workers' user) does not exist", conf.user);
+	if ((pw = getpwnam(conf.auth_user)) == NULL)
+		fatalx("user %s (the auth process's user, auth-user) does not exist",
+		    conf.auth_user);
+	if (pw->pw_uid == 0)
+		fatalx("auth-user %s must not be root", conf.auth_user);
 	if ((pw = getpwnam(conf.store_user)) == NULL)
 		fatalx("user %s (the store's user) does not exist", conf.store_user);
 	if (pw->pw_uid == 0)

@@ -80,6 +80,7 @@ static const struct keyword keywords[] = {
 	{ "user",              KT_USER,     FIELD(user), 0, 0, 0 },
 	{ "store-user",        KT_USER,     FIELD(store_user), 0, 0, 0 },
 	{ "key-user",          KT_USER,     FIELD(key_user), 0, 0, 0 },
+	{ "auth-user",         KT_USER,     FIELD(auth_user), 0, 0, 0 },
 	{ "empty-dir",         KT_PATH,     FIELD(empty_dir), 0, 0, K_JAIL },
 	{ "pidfile",           KT_PATH,     FIELD(pidfile), 0, 0, 0 },
 	{ "postmaster",        KT_ACCOUNT,  FIELD(postmaster), 0, 0, 0 },
@@ -1077,6 +1078,12 @@ check_whole(struct parser *p)
 	if (strcmp(c->key_user, c->user) == 0 || strcmp(c->key_user, c->store_user) == 0)
 		perr(p, seen_line(p, "key-user"),
 		    "key-user: %s must differ from user and store-user", c->key_user);
+	if (strcmp(c->auth_user, c->user) == 0 || strcmp(c->auth_user, c->store_user) == 0 ||
+	    strcmp(c->auth_user, c->key_user) == 0)
+		perr(p, later(seen_line(p, "auth-user"), later(seen_line(p, "key-user"),
+		    later(seen_line(p, "user"), seen_line(p, "store-user")))),
+		    "auth-user: %s must differ from user, store-user and key-user "
+		    "(the password hashes have a uid of their own)", c->auth_user);
 	if (strcmp(c->spool, c->empty_dir) == 0)
 		perr(p, later(seen_line(p, "spool"), seen_line(p, "empty-dir")),
 		    "empty-dir: %s is also the spool", c->empty_dir);

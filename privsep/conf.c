@@ -30,6 +30,7 @@ conf_defaults(struct conf *c)
 	strlcpy_(c->user, "_postern", sizeof(c->user));
 	strlcpy_(c->store_user, "_postern-store", sizeof(c->store_user));
 	strlcpy_(c->key_user, "_postern-key", sizeof(c->key_user));
+	strlcpy_(c->auth_user, "_postern-auth", sizeof(c->auth_user));
 	strlcpy_(c->empty_dir, "/var/lib/postern/empty", sizeof(c->empty_dir));
 	strlcpy_(c->pidfile, "/run/postern.pid", sizeof(c->pidfile));
 	c->syslog_facility = LOG_MAIL;
@@ -106,6 +107,7 @@ conf_wire_ok(const struct conf *c)
 	    !str_in(c->user, sizeof(c->user)) ||
 	    !str_in(c->store_user, sizeof(c->store_user)) ||
 	    !str_in(c->key_user, sizeof(c->key_user)) ||
+	    !str_in(c->auth_user, sizeof(c->auth_user)) ||
 	    !str_in(c->empty_dir, sizeof(c->empty_dir)) ||
 	    !str_in(c->pidfile, sizeof(c->pidfile)) ||
 	    !str_in(c->postmaster, sizeof(c->postmaster)) ||

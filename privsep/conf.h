@@ -60,6 +60,7 @@ struct conf {
 	char user[LIM_NAME + 1];
 	char store_user[LIM_NAME + 1];
 	char key_user[LIM_NAME + 1];
+	char auth_user[LIM_NAME + 1];       /* the auth process, holds the hashes */
 	char empty_dir[CONF_PATH];          /* the workers' chroot */
 	int spool_line, empty_dir_line;     /* where they were set (0 = default) */
 	char pidfile[CONF_PATH];

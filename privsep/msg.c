@@ -23,6 +23,9 @@ msg_name(uint32_t type)
 	case MSG_CTL_DONE: return "MSG_CTL_DONE";
 	case MSG_MBOX_STAT: return "MSG_MBOX_STAT";
 	case MSG_MBOX_STAT_R: return "MSG_MBOX_STAT_R";
+	case MSG_AUTH_CHANNEL: return "MSG_AUTH_CHANNEL";
+	case MSG_AUTH_CHECK: return "MSG_AUTH_CHECK";
+	case MSG_AUTH_CHECK_R: return "MSG_AUTH_CHECK_R";
 	case MSG_LOOKUP: return "MSG_LOOKUP";
 	case MSG_LOOKUP_R: return "MSG_LOOKUP_R";
 	case MSG_APPEND: return "MSG_APPEND";

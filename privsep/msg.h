@@ -11,6 +11,8 @@
  *   key      worker  <-> keyholder        (FD_KEYHOLDER in a worker)
  *   store    control <-> store            (FD_STORE in the control process,
  *                                          kind CHAN_CONTROL)
+ *   auth     store   <-> auth process     (both ends handed over by the
+ *                                          master in MSG_AUTH_CHANNEL)
  */
 #ifndef POSTERN_MSG_H
 #define POSTERN_MSG_H
@@ -53,6 +55,14 @@ enum msg_type {
 	MSG_CTL_RELOAD,   /* control->master: u32 uid of the posternctl user */
 	MSG_CTL_STOP,     /* control->master: u32 uid of the posternctl user */
 	MSG_CTL_DONE,     /* master->control, same id: u32 ok, str text */
+
+	/* ---- control channel: the auth process ---- */
+	MSG_AUTH_CHANNEL = 80, /* master->store and master->auth: fd = this
+			     side's end of a fresh store<->auth channel (it
+			     replaces any previous one). empty.  The auth
+			     process also takes MSG_CONF, MSG_ACCOUNTS (never
+			     with aliases), MSG_SHUTDOWN, and answers
+			     MSG_ACCOUNTS_R and MSG_READY like the store */
 
 	/* ---- store channel: SMTP side ---- */
 	MSG_LOOKUP = 100, /* str local part (as the client wrote it, unquoted) */
@@ -100,6 +110,14 @@ enum msg_type {
 				(the mbox file), str last delivery (the date of
 				the last message's From_ line, "" = none), u32
 				enum mbox_index_state */
+
+	/* ---- auth channel (store <-> auth process) ---- */
+	MSG_AUTH_CHECK = 170, /* store->auth: str name (lower case; "" for a
+			     name that cannot be an account: the same crypt
+			     work as an unknown one), str password.  The
+			     header's id is the store's, echoed back */
+	MSG_AUTH_CHECK_R, /* auth->store: u32 1 the password matches the
+			     account's hash, 0 it does not (or no account) */
 
 	/* ---- keyholder: control channel from the master ---- */
 	MSG_TLS_CERT = 190, /* master->keyholder: fd = tls-cert file (O_RDONLY);

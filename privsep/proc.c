@@ -10,6 +10,7 @@ static const char *const role_names[ROLE_MAX] = {
 	[ROLE_POP3] = "pop3",
 	[ROLE_KEYHOLDER] = "keyholder",
 	[ROLE_CONTROL] = "control",
+	[ROLE_AUTH] = "auth",
 };
 
 const char *

@@ -12,6 +12,7 @@ enum role {
 	ROLE_POP3,
 	ROLE_KEYHOLDER,
 	ROLE_CONTROL,    /* serves posternctl on the control socket */
+	ROLE_AUTH,
 	ROLE_MAX
 };
 

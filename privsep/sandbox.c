@@ -248,6 +248,12 @@ static const struct sc_rule control_rules[] = {
 	RULES_END
 };
 
+/* The auth process: crypt(3) and its channels. */
+static const struct sc_rule auth_rules[] = {
+	{ __NR_sysinfo, SC_ALLOW },         /* accounts.c acctab_load(): glibc qsort() */
+	RULES_END
+};
+
 /* The store: files, but only inside its jail (the spool).  glibc 2.33+
  * makes open/stat/unlink/rename/link the *at calls on every architecture. */
 static const struct sc_rule store_rules[] = {
@@ -337,6 +343,10 @@ static const struct role_sandbox roles[] = {
 	 * sessions and counters), and seccomp keeps both from kill/ptrace */
 	{ ROLE_CONTROL, offsetof(struct conf, user), offsetof(struct conf, empty_dir), 1,
 	  { probe_rules, control_rules, NULL } },
+	/* the auth process: crypt(3) over the accounts file the master hands
+	 * it, and its two channels */
+	{ ROLE_AUTH, offsetof(struct conf, auth_user), offsetof(struct conf, empty_dir), 1,
+	  { probe_rules, auth_rules, NULL } },
 };
 
 static const struct role_sandbox *
@@ -600,19 +610,26 @@ resolve_user(const char *name, uid_t *uid, gid_t *gid)
 }
 
 /* The store and the workers must never share a uid (DESIGN.md), nor the
- * keyholder and the workers. */
+ * keyholder and the workers; the auth process shares it with none of the
+ * workers, the store and the keyholder. */
 static void
 check_own_uid(enum role r, const struct conf *c, uid_t uid)
 {
-	uid_t other;
-	gid_t g;
-	const char *name = (r == ROLE_SMTP || r == ROLE_POP3 || r == ROLE_CONTROL) ?
-	    c->store_user : c->user;
+	const char *names[3] = {
+		(r == ROLE_SMTP || r == ROLE_POP3 || r == ROLE_CONTROL) ? c->store_user : c->user,
+		r == ROLE_AUTH ? c->store_user : NULL,
+		r == ROLE_AUTH ? c->key_user : NULL,
+	};
 
-	resolve_user(name, &other, &g);
-	if (other == uid)
-		fatalx("sandbox: %s runs with the same uid as %s (%u)", role_name(r),
-		    name, (unsigned)uid);
+	for (size_t i = 0; i < 3 && names[i] != NULL; i++) {
+		uid_t other;
+		gid_t g;
+
+		resolve_user(names[i], &other, &g);
+		if (other == uid)
+			fatalx("sandbox: %s runs with the same uid as %s (%u)", role_name(r),
+			    names[i], (unsigned)uid);
+	}
 }
 
 static void

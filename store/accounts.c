@@ -65,11 +65,17 @@ slurp(int fd, size_t *len)
 		if (n == cap) {
 			char *nb;
 
-			if (cap >= ACC_FILE_MAX || (nb = realloc(b, cap * 2 + 1)) == NULL) {
+			/* not realloc: the old block (hashes) is wiped, not
+			 * left behind in the heap */
+			if (cap >= ACC_FILE_MAX || (nb = malloc(cap * 2 + 1)) == NULL) {
+				explicit_bzero(b, n);
 				free(b);
 				errno = EFBIG;
 				return NULL;
 			}
+			memcpy(nb, b, n);
+			explicit_bzero(b, n);
+			free(b);
 			b = nb;
 			cap *= 2;
 		}
@@ -77,6 +83,7 @@ slurp(int fd, size_t *len)
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
+			explicit_bzero(b, n);
 			free(b);
 			return NULL;
 		}
@@ -388,6 +395,7 @@ acctab_load(struct acctab *t, int accfd, const char *accpath, int alfd,
 		return -1;
 	}
 	each_line(buf, len, accpath, &e, acc_line, &c);
+	explicit_bzero(buf, len);
 	free(buf);
 	if (t->nacc > 1)
 		qsort(t->acc, t->nacc, sizeof(*t->acc), cmp_acc);
@@ -434,18 +442,30 @@ acctab_load(struct acctab *t, int accfd, const char *accpath, int alfd,
 void
 acctab_free(struct acctab *t)
 {
-	for (size_t i = 0; i < t->nacc; i++) {
-		explicit_bzero(t->acc[i].hash, strlen(t->acc[i].hash));
-		free(t->acc[i].hash);
-	}
+	acctab_drop_hashes(t);
 	free(t->acc);
 	for (size_t i = 0; i < t->nal; i++) {
 		free(t->al[i].targets);
 		free(t->al[i].exp);
 	}
 	free(t->al);
-	free(t->dummy_hash);
 	memset(t, 0, sizeof(*t));
+}
+
+void
+acctab_drop_hashes(struct acctab *t)
+{
+	for (size_t i = 0; i < t->nacc; i++)
+		if (t->acc[i].hash != NULL) {
+			explicit_bzero(t->acc[i].hash, strlen(t->acc[i].hash));
+			free(t->acc[i].hash);
+			t->acc[i].hash = NULL;
+		}
+	if (t->dummy_hash != NULL) {
+		explicit_bzero(t->dummy_hash, strlen(t->dummy_hash));
+		free(t->dummy_hash);
+		t->dummy_hash = NULL;
+	}
 }
 
 int

@@ -19,7 +19,7 @@
 
 struct account {
 	char name[LIM_NAME + 1];
-	char *hash;
+	char *hash;                  /* NULL in the store (acctab_drop_hashes) */
 	int line;
 };
 
@@ -49,6 +49,10 @@ void name_lower(char *s);
 int acctab_load(struct acctab *t, int accfd, const char *accpath,
     int alfd, const char *alpath, char *err, size_t errsz);
 void acctab_free(struct acctab *t);
+/* Wipes and frees every hash and the dummy: the store keeps the names
+ * (recipients, aliases, mailboxes) and the auth process the hashes.
+ * acct_find() still works; auth_verify() then finds no hash. */
+void acctab_drop_hashes(struct acctab *t);
 
 const struct account *acct_find(const struct acctab *t, const char *name);
 const struct alias *alias_find(const struct acctab *t, const char *name);

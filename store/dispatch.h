@@ -17,6 +17,8 @@
 enum chan_state {
 	CS_OPEN = 0x1,     /* SMTP channel; POP3 channel before AUTH_OK */
 	CS_BOUND = 0x2,    /* POP3 channel bound to a mailbox */
+	CS_AUTHING = 0x4,  /* POP3 channel waiting for the auth process's verdict:
+			      no request is allowed (a worker waits for MSG_AUTH_R) */
 };
 
 enum fd_rule { FD_FORBIDDEN = 0, FD_REQUIRED };

@@ -8,8 +8,10 @@
  * readable channel (a run of pipelined DELEs and the request after them
  * count as one); answer LOOKUPs at once; write every APPEND at once, fsync
  * each touched mailbox once (group commit) and answer them; then answer
- * the POP3 requests in arrival order; then close the channels dropped
- * during the pass.  A bad request drops only its channel.
+ * the POP3 requests in arrival order (an AUTH is only queued for the auth
+ * process: crypt never runs here); then send the queued checks and take
+ * the auth process's verdicts, binding their mailboxes; then close the
+ * channels dropped during the pass.  A bad request drops only its channel.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -28,6 +30,7 @@
 #include "../privsep/proc.h"
 #include "../privsep/sandbox.h"
 #include "../privsep/util.h"
+#include "authcli.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -85,6 +88,7 @@ chan_unbind(struct chan *c)
 static void
 chan_free(struct chan *c)
 {
+	authcli_forget(c);
 	chan_unbind(c);
 	close(c->fd);
 	free(c);
@@ -234,6 +238,8 @@ load_accounts(int ctl, struct ipc_msg *m)
 	}
 	if (acctab_load(&nt, accfd, S.conf.accounts, alfd,
 	    S.conf.aliases[0] ? S.conf.aliases : "aliases", err, sizeof(err)) == 0) {
+		/* names only: the hashes are the auth process's */
+		acctab_drop_hashes(&nt);
 		if (S.have_tab)
 			acctab_free(&S.tab);
 		S.tab = nt;
@@ -255,6 +261,18 @@ answer:
 	if (ipc_send(ctl, &ans) == -1)
 		log_warn("store: answering MSG_ACCOUNTS");
 	return ok ? 0 : -1;
+}
+
+static void
+add_auth_channel(struct ipc_msg *m)
+{
+	if (m->fd < 0 || m->hdr.len != 0) {
+		log_warnx("store: malformed MSG_AUTH_CHANNEL from the master");
+		ipc_drop_fd(m);
+		return;
+	}
+	authcli_set_channel(m->fd);
+	m->fd = -1;
 }
 
 /* One message from the master.  -1: the master is gone. */
@@ -286,6 +304,9 @@ control_read(int ctl)
 		break;
 	case MSG_ACCOUNTS:
 		load_accounts(ctl, &m);
+		break;
+	case MSG_AUTH_CHANNEL:
+		add_auth_channel(&m);
 		break;
 	case MSG_CONF:
 		/* a reload: only what the store may change at run time */
@@ -416,14 +437,18 @@ serve(int ctl)
 		struct pending *q = NULL;
 		size_t nq = 0, n = S.nch;
 
-		pf = xreallocarray(pf, n + 1, sizeof(*pf));
+		pf = xreallocarray(pf, n + 2, sizeof(*pf));
 		pf[0].fd = ctl;
 		pf[0].events = POLLIN;
 		for (size_t i = 0; i < n; i++) {
 			pf[i + 1].fd = S.ch[i]->fd;
 			pf[i + 1].events = POLLIN;
 		}
-		if (poll(pf, n + 1, -1) == -1) {
+		/* the auth process's verdicts (and room for more checks) */
+		pf[n + 1].fd = authcli_fd();
+		pf[n + 1].events = authcli_events();
+		pf[n + 1].revents = 0;
+		if (poll(pf, n + 2, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("store: poll");
@@ -440,6 +465,9 @@ serve(int ctl)
 		for (size_t i = 0; i < nq; i++)
 			handle_queued(&q[i]);
 		free(q);
+		/* after the POP3 requests: AUTHs just queued go out, and a
+		 * verdict binds its mailbox seeing every append of the pass */
+		authcli_io(pf[n + 1].fd >= 0 ? pf[n + 1].revents : 0);
 		reap_channels();
 		if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) && control_read(ctl) == -1) {
 			log_debug("store: the master is gone, exiting");
@@ -553,6 +581,8 @@ store_main(void)
 			load_accounts(ctl, &m);
 		else if (m.hdr.type == MSG_CHANNEL)
 			add_channel(&m);
+		else if (m.hdr.type == MSG_AUTH_CHANNEL)
+			add_auth_channel(&m);
 		else if (m.hdr.type == MSG_SHUTDOWN)
 			return 0;
 		else {

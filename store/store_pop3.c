@@ -13,6 +13,7 @@
 #include "../privsep/log.h"
 #include "../privsep/util.h"
 #include "auth.h"
+#include "authcli.h"
 #include "store_int.h"
 
 static void
@@ -124,32 +125,86 @@ login_record(const char *name, uint64_t now)
 }
 
 static void
-handle_auth(struct chan *c, struct store_req *r)
+auth_reply(struct chan *c, uint32_t reqid, uint32_t st, uint32_t delay, int lfd)
 {
 	static struct ipc_msg m;
+
+	ipc_init(&m, MSG_AUTH_R, reqid);
+	ipc_put_u32(&m, st);
+	ipc_put_u32(&m, delay);
+	if (st == AUTH_OK) {
+		ipc_put_str(&m, c->account);
+		ipc_put_u32(&m, (uint32_t)c->snap.n);
+		ipc_put_u64(&m, c->octets);
+		ipc_set_fd(&m, lfd);
+	}
+	chan_send(c, &m);
+}
+
+/*
+ * MSG_AUTH: the delay from the failure tables, then the password check
+ * goes to the auth process (authcli.c) and the channel waits for the
+ * verdict in CS_AUTHING (auth_finish below); the store's loop does not.
+ */
+static void
+handle_auth(struct chan *c, struct store_req *r)
+{
 	char name[LIM_POP3_CMDLINE + 1];
-	uint32_t st, delay;
-	int ok, lfd = -1;
+	uint32_t delay;
 	uint64_t now = now_ms();
 
 	strlcpy_(name, r->name, sizeof(name));
 	name_lower(name);
 	delay = auth_delay(name, r->addr, now);
-	/* an invalid name costs the same crypt work as any unknown one */
-	ok = auth_verify(&S.tab, mailbox_name_ok(name) ? name : "", r->password);
-	auth_record(name, r->addr, ok, now);
-	if (!ok) {
+	if (authcli_submit(c, r->id, name, r->password, r->addr, delay, now) == 0) {
+		c->state = CS_AUTHING;
+		return;
+	}
+	log_warnx("store: pop3 worker %d: %s from %s: no auth process to check the password",
+	    (int)c->pid, mailbox_name_ok(name) ? name : "(invalid name)", r->addr);
+	auth_reply(c, r->id, AUTH_TEMP, delay, -1);
+}
+
+void
+auth_finish(struct authwait *w, enum auth_verdict v)
+{
+	struct chan *c = w->c;
+	const char *name = w->name;
+	int valid = mailbox_name_ok(name), lfd = -1;
+	uint32_t st;
+	uint64_t now = now_ms();
+
+	/* the store believes a yes only for an account it knows */
+	if (v == AV_OK && (!valid || acct_find(&S.tab, name) == NULL)) {
+		log_warnx("store: the auth process accepted %s, which is not in the accounts "
+		    "table (a reload in between?)", valid ? name : "(invalid name)");
+		v = AV_TEMP;
+	}
+	if (v != AV_TEMP)
+		auth_record(name, w->addr, v == AV_OK, w->at);
+	if (c == NULL || c->dead) {
+		if (v == AV_BAD)
+			log_info("store: authentication failed for %s from %s (the client left)",
+			    valid ? name : "(invalid name)", w->addr);
+		return;
+	}
+	c->state = CS_OPEN;
+	if (v == AV_TEMP) {
+		st = AUTH_TEMP;
+		log_warnx("store: pop3 worker %d: %s from %s: no verdict from the auth process",
+		    (int)c->pid, valid ? name : "(invalid name)", w->addr);
+	} else if (v == AV_BAD) {
 		st = AUTH_BAD;
 		log_info("store: pop3 worker %d: authentication failed for %s from %s",
-		    (int)c->pid, mailbox_name_ok(name) ? name : "(invalid name)", r->addr);
+		    (int)c->pid, valid ? name : "(invalid name)", w->addr);
 	} else if (account_in_use(name)) {
 		st = AUTH_INUSE;
 		log_info("store: pop3 worker %d: %s from %s: mailbox in use",
-		    (int)c->pid, name, r->addr);
+		    (int)c->pid, name, w->addr);
 	} else if (login_too_soon(name, now)) {
 		st = AUTH_LOGIN_DELAY;
 		log_info("store: pop3 worker %d: %s from %s: login-delay not over",
-		    (int)c->pid, name, r->addr);
+		    (int)c->pid, name, w->addr);
 	} else if (bind_mailbox(c, name) == -1) {
 		st = AUTH_TEMP;
 	} else if ((lfd = listing_memfd(&c->snap)) == -1) {
@@ -160,18 +215,9 @@ handle_auth(struct chan *c, struct store_req *r)
 		st = AUTH_OK;
 		login_record(name, now);
 		log_info("store: pop3 worker %d: %s from %s: %zu messages, %llu octets",
-		    (int)c->pid, name, r->addr, c->snap.n, (unsigned long long)c->octets);
+		    (int)c->pid, name, w->addr, c->snap.n, (unsigned long long)c->octets);
 	}
-	ipc_init(&m, MSG_AUTH_R, r->id);
-	ipc_put_u32(&m, st);
-	ipc_put_u32(&m, delay);
-	if (st == AUTH_OK) {
-		ipc_put_str(&m, c->account);
-		ipc_put_u32(&m, (uint32_t)c->snap.n);
-		ipc_put_u64(&m, c->octets);
-		ipc_set_fd(&m, lfd);
-	}
-	chan_send(c, &m);
+	auth_reply(c, w->reqid, st, w->delay, lfd);
 	if (lfd != -1)
 		close(lfd);
 }

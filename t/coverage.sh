@@ -12,7 +12,7 @@ cd "$top" || exit 1
 command -v gcov >/dev/null 2>&1 || { echo "coverage: gcov is not installed" >&2; exit 1; }
 
 # Fresh counters.  Each .gcda is created empty and mode 0666 so that every
-# role's uid (_postern, _postern-store, _postern-key, root) can merge into
+# role's uid (_postern, _postern-store, _postern-key, _postern-auth, root) can merge into
 # it: gcov rewrites an existing file in place and treats an empty one as
 # new.  The jailed processes reach it through privsep/sandbox.c's
 # POSTERN_COVERAGE hook.

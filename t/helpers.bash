@@ -32,7 +32,7 @@ PY
 ensure_users() {
 	is_root || return 0
 	local u
-	for u in _postern _postern-store _postern-key; do
+	for u in _postern _postern-store _postern-key _postern-auth; do
 		getent passwd "$u" >/dev/null ||
 			useradd --system --no-create-home --home-dir /nonexistent \
 				--shell /usr/sbin/nologin "$u" >/dev/null 2>&1 || true
@@ -75,6 +75,7 @@ aliases $PT_DIR/aliases
 user _postern
 store-user _postern-store
 key-user _postern-key
+auth-user _postern-auth
 empty-dir $PT_DIR/empty
 pidfile $PT_DIR/postern.pid
 control-socket $PT_DIR/control.sock

@@ -58,6 +58,19 @@ check_dropped() {
 	! ls -l /proc/$pid/fd/7 2>/dev/null
 }
 
+@test "as root: the auth process runs as auth-user, jailed in the empty dir, no caps, seccomp" {
+	require_root
+	postern_start
+	wait_for role_count_ge auth 1
+	pid=$(postern_pids auth)
+	[ -n "$pid" ]
+	check_dropped "$pid" _postern-auth "$PT_DIR/empty"
+	# a uid of its own: not the workers', the store's or the keyholder's
+	for u in _postern _postern-store _postern-key; do
+		[ "$(id -u "$u")" -ne "$(id -u _postern-auth)" ]
+	done
+}
+
 @test "as root: only the master is root" {
 	require_root
 	postern_start
@@ -71,7 +84,7 @@ check_dropped() {
 	postern_start
 	wait_for role_count_ge control 1
 	for pid in $(postern_pids smtp) $(postern_pids pop3) $(postern_pids store) \
-	    $(postern_pids control); do
+	    $(postern_pids control) $(postern_pids auth); do
 		[ "$(status_field "$pid" NoNewPrivs | awk '{print $1}')" = "1" ]
 		[ "$(status_field "$pid" Seccomp | awk '{print $1}')" = "2" ]
 	done

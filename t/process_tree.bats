@@ -8,7 +8,7 @@ teardown() { postern_teardown; }
 
 count_role() { postern_pids "$1" | grep -c . || true; }
 
-@test "one master, one store, min-spare idle workers per service" {
+@test "one master, one store, one auth process, min-spare idle workers per service" {
 	postern_conf_set smtp-min-spare 3
 	postern_conf_set pop3-min-spare 2
 	postern_start
@@ -17,17 +17,18 @@ count_role() { postern_pids "$1" | grep -c . || true; }
 	wait_for role_count_ge control 1
 	[ "$(count_role store)" -eq 1 ]
 	[ "$(count_role control)" -eq 1 ]
+	[ "$(count_role auth)" -eq 1 ]
 	[ "$(pgrep -f "posternd -d -f $PT_CONF" | grep -c .)" -eq 1 ]
 	# and nothing else is a child of the master
 	total=$(pgrep -P "$PT_PID" | grep -c .)
-	[ "$total" -eq $(( $(count_role store) + $(count_role smtp) + $(count_role pop3) +
-	    $(count_role control) )) ]
+	[ "$total" -eq $(( $(count_role store) + $(count_role auth) + $(count_role smtp) +
+	    $(count_role pop3) + $(count_role control) )) ]
 }
 
 @test "every child is a fresh exec of posternd with a role flag" {
 	postern_start
 	wait_for role_count_ge control 1
-	for role in store smtp pop3 control; do
+	for role in store auth smtp pop3 control; do
 		for pid in $(postern_pids $role); do
 			tr '\0' ' ' </proc/$pid/cmdline | grep -q -- "-X $role"
 			# fresh exec: its own executable mapping, not a fork image

@@ -89,6 +89,20 @@ assert_respawned_with_backoff() {
 	[ "$(sigsys_kills store)" -eq 0 ]
 }
 
+@test "auth process calls socket(2): killed by SIGSYS, respawned with back-off; SMTP delivers" {
+	load pop3_lib
+	probe_start auth
+	assert_probe_killed auth
+	assert_respawned_with_backoff auth 4 10
+	# deliveries never wait for the auth process
+	wait_for greets "$SMTP_PORT" "220 "
+	smtp_quick alice@example.org during "auth is down"
+	wait_for mbox_count_is alice 1
+	[ "$(sigsys_kills store)" -eq 0 ]
+	[ "$(sigsys_kills smtp)" -eq 0 ]
+	! grep -q "store died" "$PT_LOG"
+}
+
 @test "keyholder calls socket(2): killed by SIGSYS, respawned with back-off" {
 	load tls_helpers
 	command -v openssl >/dev/null || skip "openssl(1) is needed to make a certificate"

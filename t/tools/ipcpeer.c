@@ -8,7 +8,9 @@
  *
  * It starts "$POSTERND -X store" the way the master does (fork + exec,
  * FD_CONTROL a SEQPACKET socketpair, MSG_CONF, MSG_ACCOUNTS [+ MSG_ALIASES],
- * then MSG_CHANNEL for every channel it opens), then runs the script, one
+ * then MSG_CHANNEL for every channel it opens), and "$POSTERND -X auth"
+ * once, linked to every store it starts by MSG_AUTH_CHANNEL (root: jailed
+ * in a temporary empty directory), then runs the script, one
  * command a line, printing one result line per command on stdout.  The
  * store's log lines (MSG_LOG) go to the log file (default stderr).
  *
@@ -75,6 +77,9 @@ static const char *posternd, *accounts_path, *aliases_path;
 static uint32_t next_id = 1;
 static int worker_pid_seq = 1000;
 static struct ipc_msg M, A;
+static pid_t auth_pid = -1;
+static int actl = -1;
+static char auth_jail[64];
 
 static void
 die(const char *fmt, ...)
@@ -88,6 +93,8 @@ die(const char *fmt, ...)
 	va_end(ap);
 	if (store_pid > 0)
 		kill(store_pid, SIGKILL);
+	if (auth_pid > 0)
+		kill(auth_pid, SIGKILL);
 	exit(2);
 }
 
@@ -196,20 +203,22 @@ send_accounts(char *err, size_t errsz)
 	return err[0] ? -1 : 0;
 }
 
-/* Starts the store the way the master does.  0 ready, -1 not. */
-static rlim_t store_nofile;   /* -N: 0 = inherit ours */
+static rlim_t store_nofile;   /* -N: the store's descriptor limit; 0 = inherit ours */
 
-static int
-store_start(char *err, size_t errsz)
+/* fork + exec of posternd -X ROLE with FD_CONTROL = the returned end's
+ * peer; its stderr goes to the log. */
+static pid_t
+spawn_role(const char *role, int *ctlfd)
 {
 	int sv[2];
+	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		die("socketpair: %s", strerror(errno));
-	store_pid = fork();
-	if (store_pid == -1)
+	pid = fork();
+	if (pid == -1)
 		die("fork: %s", strerror(errno));
-	if (store_pid == 0) {
+	if (pid == 0) {
 		int hi = fcntl(sv[1], F_DUPFD, 20);
 
 		if (hi == -1 || dup2(hi, FD_CONTROL) == -1)
@@ -219,17 +228,111 @@ store_start(char *err, size_t errsz)
 				close(fd);
 		if (fileno(logfp) != 2)
 			dup2(fileno(logfp), 2);
-		if (store_nofile != 0) {
+		if (store_nofile != 0 && strcmp(role, "store") == 0) {
 			struct rlimit rl = { store_nofile, store_nofile };
 
 			if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 				_exit(127);
 		}
-		execl(posternd, posternd, "-X", "store", (char *)NULL);
+		execl(posternd, posternd, "-X", role, (char *)NULL);
 		_exit(127);
 	}
 	close(sv[1]);
-	ctl = sv[0];
+	*ctlfd = sv[0];
+	return pid;
+}
+
+/* Waits for a message of type want from the auth process, logging its
+ * log lines; -1 on timeout, EOF or a failed MSG_ACCOUNTS_R. */
+static int
+auth_wait(uint32_t want, int ms)
+{
+	static struct ipc_msg m;
+	uint64_t end = now_ms() + (uint64_t)ms;
+
+	for (;;) {
+		struct pollfd p = { actl, POLLIN, 0 };
+		uint64_t now = now_ms();
+		uint32_t v;
+		char line[LIM_LOGLINE + 1];
+
+		if (now >= end || poll(&p, 1, (int)(end - now)) <= 0 || ipc_recv(actl, &m) != 1)
+			return -1;
+		ipc_drop_fd(&m);
+		if (m.hdr.type == MSG_LOG && ipc_get_u32(&m, &v) == 0 &&
+		    ipc_get_str(&m, line, sizeof(line)) == 0) {
+			fprintf(logfp, "auth[%d]: %s\n", (int)auth_pid, line);
+			fflush(logfp);
+		}
+		if (m.hdr.type == want)
+			return want == MSG_ACCOUNTS_R && (ipc_get_u32(&m, &v) == -1 || !v) ? -1 : 0;
+	}
+}
+
+static int
+auth_send_accounts(void)
+{
+	int afd = open_ro(accounts_path);
+
+	ipc_init(&M, MSG_ACCOUNTS, 0);
+	ipc_put_u32(&M, 0);
+	ipc_set_fd(&M, afd);
+	if (ipc_send(actl, &M) == -1)
+		die("send accounts to auth: %s", strerror(errno));
+	close(afd);
+	return auth_wait(MSG_ACCOUNTS_R, 10000);
+}
+
+/* The auth process, started once, and a fresh channel between it and the
+ * store just started (the master's auth_link). */
+static void
+auth_link(void)
+{
+	int sv[2];
+
+	if (auth_pid <= 0) {
+		auth_pid = spawn_role("auth", &actl);
+		ipc_init(&M, MSG_CONF, 0);
+		ipc_put_raw(&M, &conf, sizeof(conf));
+		if (ipc_send(actl, &M) == -1)
+			die("send conf to auth: %s", strerror(errno));
+		if (auth_send_accounts() == -1 || auth_wait(MSG_READY, 10000) == -1)
+			die("the auth process did not start (see the log)");
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		die("socketpair: %s", strerror(errno));
+	ipc_init(&M, MSG_AUTH_CHANNEL, 0);
+	ipc_set_fd(&M, sv[0]);
+	if (ipc_send(ctl, &M) == -1)
+		die("auth channel to the store: %s", strerror(errno));
+	ipc_init(&M, MSG_AUTH_CHANNEL, 0);
+	ipc_set_fd(&M, sv[1]);
+	if (ipc_send(actl, &M) == -1)
+		die("auth channel to auth: %s", strerror(errno));
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+auth_stop(void)
+{
+	if (auth_pid > 0) {
+		kill(auth_pid, SIGKILL);
+		waitpid(auth_pid, NULL, 0);
+	}
+	auth_pid = -1;
+	if (actl != -1)
+		close(actl);
+	actl = -1;
+	if (auth_jail[0] != '\0')
+		rmdir(auth_jail);
+}
+
+/* Starts the store the way the master does.  0 ready, -1 not. */
+static int
+store_start(char *err, size_t errsz)
+{
+	store_pid = spawn_role("store", &ctl);
 	ipc_init(&M, MSG_CONF, 0);
 	ipc_put_raw(&M, &conf, sizeof(conf));
 	if (ipc_send(ctl, &M) == -1)
@@ -240,6 +343,7 @@ store_start(char *err, size_t errsz)
 		strlcpy_(err, "no MSG_READY", errsz);
 		return -1;
 	}
+	auth_link();
 	return 0;
 }
 
@@ -900,6 +1004,8 @@ run_line(char *line)
 		store_stop();
 		printf("stopped\n");
 	} else if (strcmp(av[0], "hup") == 0) {
+		if (auth_pid > 0)
+			(void)auth_send_accounts();   /* it keeps its tables on error too */
 		if (send_accounts(err, sizeof(err)) == 0)
 			printf("accounts ok\n");
 		else {
@@ -1170,8 +1276,16 @@ main(int argc, char **argv)
 			die("chown %s: %s", conf.spool, strerror(errno));
 		chmod(conf.spool, 0700);
 	}
+	if (geteuid() == 0) {
+		/* the auth process's jail: an empty directory of root's */
+		strlcpy_(auth_jail, "/tmp/ipcpeer-empty.XXXXXX", sizeof(auth_jail));
+		if (mkdtemp(auth_jail) == NULL)
+			die("mkdtemp: %s", strerror(errno));
+		strlcpy_(conf.empty_dir, auth_jail, sizeof(conf.empty_dir));
+	}
 	while (fgets(line, sizeof(line), stdin) != NULL)
 		run_line(line);
 	store_stop();
+	auth_stop();
 	return 0;
 }

@@ -76,7 +76,8 @@ good_minimal(void)
 	    c.pop3_timeout_ms == 600000 && c.shutdown_grace_ms == 10000, "default timeouts");
 	CHECK(!c.vrfy && !c.expn && c.verb, "default vrfy off, expn off, verb on");
 	CHECK(strcmp(c.user, "_postern") == 0 && strcmp(c.store_user, "_postern-store") == 0 &&
-	    strcmp(c.key_user, "_postern-key") == 0, "default users");
+	    strcmp(c.key_user, "_postern-key") == 0 && strcmp(c.auth_user, "_postern-auth") == 0,
+	    "default users");
 	CHECK(strcmp(c.spool, "/var/spool/postern") == 0 &&
 	    strcmp(c.empty_dir, "/var/lib/postern/empty") == 0 &&
 	    strcmp(c.pidfile, "/run/postern.pid") == 0, "default paths");
@@ -110,6 +111,7 @@ static const char full[] =
     "user u1\n"
     "store-user u2\n"
     "key-user u3\n"
+    "auth-user u4\n"
     "empty-dir /var/empty/postern\n"
     "pidfile /tmp/p.pid\n"
     "postmaster alice\n"
@@ -170,7 +172,8 @@ good_full(void)
 	    listen_service(c.listen[3].kind) == SVC_POP3, "smtps/pop3s kinds");
 	CHECK(strcmp(c.spool, "/var/tmp/spool") == 0 && strcmp(c.aliases, acc) == 0, "paths");
 	CHECK(strcmp(c.user, "u1") == 0 && strcmp(c.store_user, "u2") == 0 &&
-	    strcmp(c.key_user, "u3") == 0 && strcmp(c.postmaster, "alice") == 0, "users");
+	    strcmp(c.key_user, "u3") == 0 && strcmp(c.auth_user, "u4") == 0 &&
+	    strcmp(c.postmaster, "alice") == 0, "users");
 	CHECK(c.syslog_facility == LOG_LOCAL3, "syslog-facility local3");
 	CHECK(c.pool[SVC_SMTP].min_spare == 1 && c.pool[SVC_SMTP].max == 7 &&
 	    c.pool[SVC_SMTP].sessions == 9 && c.pool[SVC_POP3].min_spare == 0 &&
@@ -256,6 +259,10 @@ static const struct bad bads[] = {
 	{ BASE "pop3-max 0\n", 4, "pop3-max: 0 is out of range (1 to 1000)" },
 	{ BASE "user _postern-store\n", 4, "store-user: _postern-store is also the workers' user" },
 	{ BASE "key-user _postern\n", 4, "key-user: _postern must differ" },
+	{ BASE "auth-user _postern-key\n", 4,
+	  "auth-user: _postern-key must differ from user, store-user and key-user" },
+	{ BASE "auth-user _postern\n", 4, "auth-user: _postern must differ" },
+	{ BASE "auth-user root\n", 4, "auth-user: cannot be root" },
 	{ BASE "user root\n", 4, "user: cannot be root" },
 	{ BASE "user aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 4,
 	  "too long (at most 64 characters)" },

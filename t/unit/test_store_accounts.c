@@ -62,7 +62,17 @@ main(void)
 	CHECK(auth_verify(&t, "alice", "wrong") == 0, "wrong password refused");
 	CHECK(auth_verify(&t, "nobody", "alicepw") == 0 && t.dummy_hash != NULL &&
 	    strncmp(t.dummy_hash, "$6$", 3) == 0, "unknown name verified against a dummy of the same scheme");
-	acctab_free(&t);
+	/* the store keeps the names only (the auth process has the hashes) */
+	acctab_drop_hashes(&t);
+	CHECK(t.dummy_hash == NULL && acct_find(&t, "alice") != NULL &&
+	    acct_find(&t, "alice")->hash == NULL && acct_find(&t, "bob")->hash == NULL,
+	    "hashes dropped, names kept");
+	CHECK(acct_resolve(&t, "all", &one, &al) == 0 && al && al->nexp == 2,
+	    "aliases still resolve without the hashes");
+	CHECK(auth_verify(&t, "alice", "alicepw") == 0 && auth_verify(&t, "nobody", "x") == 0,
+	    "no hash: no password matches");
+	acctab_drop_hashes(&t);      /* twice is harmless */
+	acctab_free(&t);             /* and freeing after it too */
 
 	CHECK(load(&t, "alice:x\n.bad:x\nc/d:x\nalice:y\nnohash:\nlong:a b\n", NULL, err, sizeof(err)) == -1 &&
 	    strstr(err, "accounts:2:") && strstr(err, "accounts:3:") &&
