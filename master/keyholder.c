@@ -125,8 +125,8 @@ load_chain(const void *mem, size_t len, X509 **leafp, char **chainp,
 	}
 	ERR_clear_error();
 	BIO_get_mem_ptr(out, &bm);
-	/* the chain travels in one MSG_CERTS_R */
-	if (bm->length > IPC_MAX_PAYLOAD - 64) {
+	/* each chain travels in a MSG_CERTS_R of its own, beside its name */
+	if (bm->length > KH_MAX_CHAIN) {
 		(void)bsnprintf(err, errsz, "%s: the chain is too large (%zu bytes)", where,
 		    bm->length);
 		goto done;
@@ -477,21 +477,30 @@ send_or_drop(int fd, struct ipc_msg *m, const char *tag)
 	return -1;
 }
 
+/* One certificate chain: slot idx, the name it answers to and the PEM.
+ * One slot a message, so any number of slots of up to KH_MAX_CHAIN bytes
+ * each fits (issue 16: eight long chains in one message overflowed it
+ * and every TLS worker failed to start). */
 static int
 answer_certs(int fd, struct ipc_msg *req, const char *tag)
 {
 	static struct ipc_msg m;
+	uint32_t idx;
 
-	if (ipc_end(req) == -1) {
-		log_warnx("keyholder: %s: MSG_CERTS with a payload; dropping it", tag);
+	if (ipc_get_u32(req, &idx) == -1 || ipc_end(req) == -1) {
+		log_warnx("keyholder: %s: malformed MSG_CERTS; dropping it", tag);
+		return -1;
+	}
+	if (idx >= nkeys || keys[idx].pkey == NULL) {
+		log_warnx("keyholder: %s: MSG_CERTS for slot %u of %u; dropping it", tag,
+		    idx, nkeys);
 		return -1;
 	}
 	ipc_init(&m, MSG_CERTS_R, req->hdr.id);
 	ipc_put_u32(&m, nkeys);
-	for (uint32_t i = 0; i < nkeys; i++) {
-		ipc_put_str(&m, keys[i].name);
-		ipc_put_bytes(&m, keys[i].chain, keys[i].chainlen);
-	}
+	ipc_put_u32(&m, idx);
+	ipc_put_str(&m, keys[idx].name);
+	ipc_put_bytes(&m, keys[idx].chain, keys[idx].chainlen);
 	return send_or_drop(fd, &m, tag);
 }
 

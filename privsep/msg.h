@@ -95,9 +95,12 @@ enum msg_type {
 	MSG_SIGN_R,       /* u32 enum store_status (STORE_OK, or STORE_TEMPFAIL
 			     when the operation failed), bytes output (the
 			     signature, DER for ECDSA; empty unless STORE_OK) */
-	MSG_CERTS,        /* worker->keyholder: empty: ask for the certificates */
-	MSG_CERTS_R,      /* u32 n, n x (str sni name ("" = the default),
-			     bytes PEM chain, leaf first, certificates only) */
+	MSG_CERTS,        /* worker->keyholder: u32 slot: ask for one
+			     certificate chain (0 = the default; the answer
+			     says how many there are) */
+	MSG_CERTS_R,      /* u32 n (slots), u32 slot, str sni name ("" for
+			     slot 0), bytes PEM chain, leaf first,
+			     certificates only */
 
 	MSG_TYPE_MAX
 };

@@ -523,11 +523,37 @@ sni_name_ok(uint32_t i, const char *name)
 	return 1;
 }
 
+/* Asks the keyholder for the chain of slot i: *n the number of slots,
+ * *name and *pem (pointing into m) its name and PEM.  0 ok, -1 logged. */
+static int
+kh_certs(struct ipc_msg *m, uint32_t i, uint32_t *n, char *name, size_t namesz,
+    const void **pem, size_t *len)
+{
+	uint32_t id = ++kh_id, slot;
+
+	ipc_init(m, MSG_CERTS, id);
+	ipc_put_u32(m, i);
+	if (ipc_send(kh_fd, m) == -1) {
+		log_warn("tls: asking the keyholder for the certificates");
+		return -1;
+	}
+	if (kh_wait(m, MSG_CERTS_R, id, now_ms() + TLS_KEYHOLDER_MS) == -1)
+		return -1;
+	if (ipc_get_u32(m, n) == -1 || *n == 0 || *n > KH_SLOTS ||
+	    ipc_get_u32(m, &slot) == -1 || slot != i ||
+	    ipc_get_str(m, name, namesz) == -1 || ipc_get_bytes(m, pem, len) == -1 ||
+	    ipc_end(m) == -1 || !sni_name_ok(i, name)) {
+		log_warnx("tls: malformed MSG_CERTS_R from the keyholder");
+		return -1;
+	}
+	return 0;
+}
+
 int
 tls_init(const struct conf *c, int key_fd)
 {
 	static struct ipc_msg m;
-	uint32_t id, n;
+	uint32_t n = 1;
 	SSL_CTX *nc;
 
 	kh_fd = key_fd;
@@ -535,33 +561,24 @@ tls_init(const struct conf *c, int key_fd)
 		log_warnx("tls: cannot set up the key methods: %s", ossl_reason());
 		return -1;
 	}
-	id = ++kh_id;
-	ipc_init(&m, MSG_CERTS, id);
-	if (ipc_send(kh_fd, &m) == -1) {
-		log_warn("tls: asking the keyholder for the certificates");
-		return -1;
-	}
-	if (kh_wait(&m, MSG_CERTS_R, id, now_ms() + TLS_KEYHOLDER_MS) == -1)
-		return -1;
-	if (ipc_get_u32(&m, &n) == -1 || n == 0 || n > KH_SLOTS) {
-		log_warnx("tls: malformed MSG_CERTS_R from the keyholder");
-		return -1;
-	}
 	if ((nc = ctx_new(c)) == NULL)
 		return -1;
+	/* one chain a message: slot 0 says how many there are */
 	for (uint32_t i = 0; i < n; i++) {
 		char name[LIM_DOMAIN + 1];
 		const void *pem;
 		size_t len;
-
+		uint32_t total;
 		SSL_CTX *use = nc;
 
-		if (ipc_get_str(&m, name, sizeof(name)) == -1 ||
-		    ipc_get_bytes(&m, &pem, &len) == -1 || !sni_name_ok(i, name)) {
-			log_warnx("tls: malformed MSG_CERTS_R from the keyholder");
+		if (kh_certs(&m, i, &total, name, sizeof(name), &pem, &len) == -1 ||
+		    (i > 0 && total != n)) {
+			if (i > 0 && total != n)
+				log_warnx("tls: malformed MSG_CERTS_R from the keyholder");
 			SSL_CTX_free(nc);
 			return -1;
 		}
+		n = total;
 		/* slot 0 is the default certificate, the others answer by SNI */
 		if (i > 0) {
 			SSL_CTX_free(sni_ctx[i]);
@@ -581,11 +598,6 @@ tls_init(const struct conf *c, int key_fd)
 	nslots = n;
 	if (n > 1)
 		SSL_CTX_set_tlsext_servername_callback(nc, servername_cb);
-	if (ipc_end(&m) == -1) {
-		log_warnx("tls: malformed MSG_CERTS_R from the keyholder");
-		SSL_CTX_free(nc);
-		return -1;
-	}
 	SSL_CTX_free(ctx);
 	ctx = nc;
 	return 0;

@@ -168,7 +168,9 @@ dropped_after(uint32_t type, int with_sign, uint32_t idx, uint32_t op,
 	pid_t pid = start_keyholder(&fd);
 
 	ipc_init(&m, type, 7);
-	if (with_sign) {
+	if (with_sign == 2)
+		ipc_put_u32(&m, idx);
+	else if (with_sign) {
 		ipc_put_u32(&m, idx);
 		ipc_put_u32(&m, op);
 		ipc_put_u32(&m, md);
@@ -310,7 +312,14 @@ test_bad_requests(const struct pem *rsa, const struct pem *ec)
 	CHECK(dropped_after(MSG_LOOKUP, 0, 0, 0, 0, 0),
 	    "a store message on the keyholder channel drops it");
 	CHECK(dropped_after(MSG_CERTS, 1, 0, 0, 0, 0),
-	    "MSG_CERTS with a payload drops the channel");
+	    "MSG_CERTS with trailing bytes drops the channel");
+	CHECK(dropped_after(MSG_CERTS, 0, 0, 0, 0, 0),
+	    "MSG_CERTS without a slot drops the channel");
+	CHECK(dropped_after(MSG_CERTS, 2, 1, 0, 0, 0) &&
+	    dropped_after(MSG_CERTS, 2, UINT32_MAX, 0, 0, 0),
+	    "MSG_CERTS for a slot that is not loaded drops the channel");
+	CHECK(!dropped_after(MSG_CERTS, 2, 0, 0, 0, 0),
+	    "MSG_CERTS for slot 0 is answered");
 	keyholder_unload();
 	keyholder_load(0, "", ec->cert, ec->certlen, ec->key, ec->keylen, "c", "k",
 	    err, sizeof(err));
@@ -442,6 +451,62 @@ test_sni(const struct pem *rsa, const struct pem *ec)
 	close(kfd);
 }
 
+/*
+ * Issue 16 item 6: eight certificates whose chains together are larger
+ * than one IPC message (each 16 certificates, about 17 KB; 8 x 17 KB
+ * > 64 KB).  Every slot travels in a message of its own: tls_init works
+ * and the last SNI name is served its certificate.
+ */
+static void
+test_many_chains(const struct pem *rsa)
+{
+	static struct pem leaf[KH_MAX_KEYS];
+	static char chain[KH_MAX_KEYS][16 * 8192];
+	static const char *names[KH_MAX_KEYS] = { "", "a.example.net", "b.example.net",
+	    "c.example.net", "d.example.net", "e.example.net", "f.example.net",
+	    "g.example.net" };
+	char err[512];
+	size_t total = 0;
+	int kfd, ok, code, loaded = 1;
+	pid_t kh;
+
+	for (int i = 0; i < KH_MAX_KEYS; i++) {
+		size_t len;
+
+		if (make_pem(0, &leaf[i]) == -1) {
+			CHECK(0, "many chains: test key %d made", i);
+			return;
+		}
+		/* the leaf, then 15 unrelated certificates as the "chain" */
+		memcpy(chain[i], leaf[i].cert, leaf[i].certlen);
+		len = leaf[i].certlen;
+		for (int j = 0; j < 15; j++) {
+			memcpy(chain[i] + len, rsa->cert, rsa->certlen);
+			len += rsa->certlen;
+		}
+		total += len;
+		loaded &= keyholder_load((uint32_t)i, names[i], chain[i], len, leaf[i].key,
+		    leaf[i].keylen, "c", "k", err, sizeof(err)) == 0;
+	}
+	CHECK(loaded && total > IPC_MAX_PAYLOAD,
+	    "many chains: %d slots, %zu bytes of chains, loaded (%s)", KH_MAX_KEYS, total,
+	    loaded ? "" : err);
+	kh = start_keyholder(&kfd);
+	keyholder_unload();
+	CHECK(tls_init(&conf, kfd) == 0 && tls_ready(),
+	    "many chains: tls_init takes them all");
+	client_sni = "g.example.net";
+	code = session_round(0, 0, NULL, NULL, &leaf[KH_MAX_KEYS - 1], &ok, NULL, 0);
+	CHECK(code == 0 && ok, "many chains: the last SNI name gets its certificate "
+	    "(client %d)", code);
+	client_sni = NULL;
+	code = session_round(0, 0, NULL, NULL, &leaf[0], &ok, NULL, 0);
+	CHECK(code == 0 && ok, "many chains: the default certificate (client %d)", code);
+	kill(kh, SIGKILL);
+	wait_exit(kh);
+	close(kfd);
+}
+
 static void
 write_file(const char *path, const char *p, size_t n)
 {
@@ -514,6 +579,7 @@ main(void)
 	test_handshakes("RSA", &rsa, 1);
 	test_handshakes("EC", &ec, 0);
 	test_sni(&rsa, &ec);
+	test_many_chains(&rsa);
 	test_verify(&rsa, &ec);
 	return check_done();
 }
