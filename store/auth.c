@@ -118,23 +118,7 @@ int
 auth_verify(const struct acctab *t, const char *name, const char *pw)
 {
 	const struct account *a = acct_find(t, name);
-	const char *hash = a ? a->hash : t->dummy_hash;
-	struct crypt_data *cd;
-	const char *h;
-	int ok = 0;
 
-	if (hash == NULL)
-		return 0;
-	cd = xcalloc(1, sizeof(*cd));
-	h = crypt_rn(pw, hash, cd, sizeof(*cd));
-	if (h != NULL && h[0] != '*' && strlen(h) == strlen(hash)) {
-		unsigned char diff = 0;
-
-		for (size_t i = 0; hash[i]; i++)
-			diff |= (unsigned char)(h[i] ^ hash[i]);
-		ok = diff == 0 && a != NULL;
-	}
-	explicit_bzero(cd, sizeof(*cd));
-	free(cd);
-	return ok;
+	/* one crypt per hash scheme in use, whatever the name (pwcost.h) */
+	return pwcost_verify(&t->cost, a != NULL ? a->hash : NULL, pw) && a != NULL;
 }

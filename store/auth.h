@@ -1,6 +1,6 @@
 /*
  * Password checks for POP3 AUTH: crypt(3) against the accounts table, the
- * same work for an unknown name (a dummy hash of the same scheme), and a
+ * same work for an unknown name (dummy hashes, pwcost.h), and a
  * delay that grows with recent failures per account name and per client
  * address (bounded tables, oldest evicted, counts decaying with time).
  */

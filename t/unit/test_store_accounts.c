@@ -60,9 +60,33 @@ main(void)
 	CHECK(strcmp(t.first, "alice") == 0, "first account remembered");
 	CHECK(auth_verify(&t, "alice", "alicepw") == 1, "right password accepted");
 	CHECK(auth_verify(&t, "alice", "wrong") == 0, "wrong password refused");
-	CHECK(auth_verify(&t, "nobody", "alicepw") == 0 && t.dummy_hash != NULL &&
-	    strncmp(t.dummy_hash, "$6$", 3) == 0, "unknown name verified against a dummy of the same scheme");
+	CHECK(auth_verify(&t, "nobody", "alicepw") == 0 && t.cost.n == 1 &&
+	    strncmp(t.cost.dummy[0], "$6$", 3) == 0, "unknown name verified against a dummy of the same scheme");
 	acctab_free(&t);
+
+	{
+		static const char *const h[][2] = {
+			{ "$6$salt$hash", "$6$" },
+			{ "$6$rounds=10000$salt$hash", "$6$rounds=10000$" },
+			{ "$y$j9T$salt$hash", "$y$j9T$" },
+			{ "$2b$12$abcdefghijklmnopqrstuv", "$2b$12$" },
+			{ "abcdefghijklm", "des" },
+			{ "!$6$salt$hash", "!" },
+			{ "*", "!" },
+			{ "", "!" },
+		};
+		char key[PWCOST_KEY];
+		int good = 1;
+
+		for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+			pwcost_scheme(h[i][0], key, sizeof(key));
+			if (strcmp(key, h[i][1]) != 0) {
+				printf("# scheme of %s: %s, not %s\n", h[i][0], key, h[i][1]);
+				good = 0;
+			}
+		}
+		CHECK(good, "pwcost_scheme: the part of a hash before the salt");
+	}
 
 	CHECK(load(&t, "alice:x\n.bad:x\nc/d:x\nalice:y\nnohash:\nlong:a b\n", NULL, err, sizeof(err)) == -1 &&
 	    strstr(err, "accounts:2:") && strstr(err, "accounts:3:") &&
