@@ -13,6 +13,7 @@
 #include "../privsep/log.h"
 #include "../privsep/util.h"
 #include "auth.h"
+#include "throttle.h"
 #include "store_int.h"
 
 static void
@@ -130,10 +131,11 @@ handle_auth(struct chan *c, struct store_req *r)
 
 	strlcpy_(name, r->name, sizeof(name));
 	name_lower(name);
-	delay = auth_delay(name, r->addr, now);
-	/* an invalid name costs the same crypt work as any unknown one */
-	ok = auth_verify(&S.tab, mailbox_name_ok(name) ? name : "", r->password);
-	auth_record(name, r->addr, ok, now);
+	/* an invalid name costs the same crypt work as any unknown one; an
+	 * address flooding an account is answered unchecked (throttle.h) */
+	ok = throttle_may_check(name, r->addr, now) &&
+	    auth_verify(&S.tab, mailbox_name_ok(name) ? name : "", r->password);
+	delay = throttle_answer(name, r->addr, ok, now);
 	if (!ok) {
 		st = AUTH_BAD;
 		log_info("store: pop3 worker %d: authentication failed for %s from %s",

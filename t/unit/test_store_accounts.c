@@ -116,28 +116,5 @@ main(void)
 		CHECK(r == -1 && strstr(err, "accounts:2: NUL byte"), "NUL byte refused at its line: %s", err);
 	}
 
-	/* delays */
-	auth_reset();
-	CHECK(auth_delay("alice", "1.2.3.4", 1000) == 0, "no delay before failures");
-	auth_record("alice", "1.2.3.4", 0, 1000);
-	CHECK(auth_delay("alice", "9.9.9.9", 1000) == 1000, "1 s after one failure (by name)");
-	CHECK(auth_delay("bob", "1.2.3.4", 1000) == 1000, "1 s after one failure (by address)");
-	auth_record("alice", "1.2.3.4", 0, 1000);
-	auth_record("alice", "1.2.3.4", 0, 1000);
-	CHECK(auth_delay("alice", "x", 1000) == 4000, "4 s after three failures");
-	for (int i = 0; i < 10; i++)
-		auth_record("alice", "1.2.3.4", 0, 1000);
-	CHECK(auth_delay("alice", "x", 1000) == 10000, "capped at 10 s");
-	CHECK(auth_delay("alice", "x", 1000 + 60ull * 60 * 1000) == 0, "decays after an hour");
-	auth_record("bob", "5.5.5.5", 0, 1000);
-	auth_record("bob", "6.6.6.6", 1, 1000);
-	CHECK(auth_delay("bob", "7.7.7.7", 1000) == 0, "success resets the name");
-	for (int i = 0; i < 3000; i++) {
-		char a[32];
-		snprintf(a, sizeof(a), "10.0.%d.%d", i / 256, i % 256);
-		auth_record("mallory", a, 0, 2000 + (uint64_t)i);
-	}
-	CHECK(auth_delay("zz", "10.0.11.183", 6000) == 1000 && auth_delay("zz", "10.0.0.1", 6000) == 0,
-	    "bounded table: newest kept, oldest evicted");
 	return check_done();
 }
