@@ -568,13 +568,16 @@ tls_init(const struct conf *c, int key_fd)
 		char name[LIM_DOMAIN + 1];
 		const void *pem;
 		size_t len;
-		uint32_t total;
+		uint32_t total = 0;
 		SSL_CTX *use = nc;
 
-		if (kh_certs(&m, i, &total, name, sizeof(name), &pem, &len) == -1 ||
-		    (i > 0 && total != n)) {
-			if (i > 0 && total != n)
-				log_warnx("tls: malformed MSG_CERTS_R from the keyholder");
+		if (kh_certs(&m, i, &total, name, sizeof(name), &pem, &len) == -1) {
+			SSL_CTX_free(nc);
+			return -1;
+		}
+		if (i > 0 && total != n) {
+			log_warnx("tls: malformed MSG_CERTS_R from the keyholder "
+			    "(the number of slots changed)");
 			SSL_CTX_free(nc);
 			return -1;
 		}

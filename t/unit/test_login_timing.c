@@ -3,7 +3,10 @@
  * password on an account, whatever the accounts file holds: a locked or
  * unusable first hash ("!", "*", "!$6$..."), accounts on several schemes.
  * Measured through auth_verify() (the function the store's AUTH runs):
- * the median of many interleaved attempts per kind, within 10 %.
+ * the median of many interleaved attempts per kind, within 10 %.  The
+ * check is on the thread's CPU time (the crypt work, which is what is made
+ * equal); the wall-clock medians are printed beside it, and on this
+ * shared test machine they wander with the other processes' load.
  */
 #include <crypt.h>
 #include <stdio.h>
@@ -43,11 +46,11 @@ load(struct acctab *t, const char *acc)
 }
 
 static double
-now_s(void)
+clock_s(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -59,35 +62,42 @@ cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Median seconds of auth_verify(name, "wrong") for each of n names, the
- * attempts interleaved so that load on the machine hits all alike. */
+/* Median CPU seconds (and wall seconds, in wall) of auth_verify(name,
+ * "wrong") for each of n names, the attempts interleaved so that load on
+ * the machine hits all alike. */
 static void
-medians(const struct acctab *t, const char *const *names, size_t n, double *med)
+medians(const struct acctab *t, const char *const *names, size_t n, double *med,
+    double *wall)
 {
-	static double s[8][ROUNDS];
+	static double s[8][ROUNDS], w[8][ROUNDS];
 
 	for (int r = 0; r < ROUNDS; r++)
 		for (size_t i = 0; i < n; i++) {
-			double t0 = now_s();
+			double c0 = clock_s(CLOCK_THREAD_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC);
 
 			if (auth_verify(t, names[i], "wrong password") != 0)
 				exit(2);
-			s[i][r] = now_s() - t0;
+			s[i][r] = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+			w[i][r] = clock_s(CLOCK_MONOTONIC) - w0;
 		}
 	for (size_t i = 0; i < n; i++) {
 		qsort(s[i], ROUNDS, sizeof(double), cmp_d);
+		qsort(w[i], ROUNDS, sizeof(double), cmp_d);
 		med[i] = s[i][ROUNDS / 2];
+		wall[i] = w[i][ROUNDS / 2];
 	}
 }
 
-/* Are all medians within 10 % of the largest?  Prints them. */
+/* Are all CPU medians within 10 % of the largest?  Prints them. */
 static int
-alike(const char *what, const char *const *names, const double *med, size_t n)
+alike(const char *what, const char *const *names, const double *med,
+    const double *wall, size_t n)
 {
 	double hi = 0, lo = 1e9;
 
 	for (size_t i = 0; i < n; i++) {
-		printf("# %s: %-10s p50 %.3f ms\n", what, names[i], med[i] * 1e3);
+		printf("# %s: %-10s p50 %.3f ms CPU, %.3f ms wall\n", what, names[i],
+		    med[i] * 1e3, wall[i] * 1e3);
 		hi = med[i] > hi ? med[i] : hi;
 		lo = med[i] < lo ? med[i] : lo;
 	}
@@ -110,7 +120,7 @@ main(void)
 {
 	static char acc[4096], sha[256], sha_slow[256], yes[256], yset[128];
 	struct acctab t;
-	double med[8];
+	double med[8], wall[8];
 
 	hash(sha, sizeof(sha), "alicepw", "$6$saltsalt$");
 	hash(sha_slow, sizeof(sha_slow), "carolpw", "$6$rounds=40000$pepperpepper$");
@@ -124,8 +134,8 @@ main(void)
 	{
 		const char *n[] = { "nosuchuser", "alice", "root", "old" };
 
-		medians(&t, n, 4, med);
-		CHECK(alike("locked first", n, med, 4),
+		medians(&t, n, 4, med, wall);
+		CHECK(alike("locked first", n, med, wall, 4),
 		    "locked first hash: unknown, wrong password, locked entries: p50 within 10 %%");
 	}
 	acctab_free(&t);
@@ -138,8 +148,8 @@ main(void)
 	{
 		const char *n[] = { "nosuchuser", "alice", "bob", "carol", "locked" };
 
-		medians(&t, n, 5, med);
-		CHECK(alike("three schemes", n, med, 5),
+		medians(&t, n, 5, med, wall);
+		CHECK(alike("three schemes", n, med, wall, 5),
 		    "SHA-512, SHA-512 rounds=40000, yescrypt: unknown and wrong passwords "
 		    "p50 within 10 %%");
 	}
@@ -154,8 +164,8 @@ main(void)
 	{
 		const char *n[] = { "nosuchuser", "root" };
 
-		medians(&t, n, 2, med);
-		CHECK(alike("only locked", n, med, 2) && med[0] > 0.0005,
+		medians(&t, n, 2, med, wall);
+		CHECK(alike("only locked", n, med, wall, 2) && med[0] > 0.0005,
 		    "only locked entries: unknown names still cost a crypt (%.3f ms)",
 		    med[0] * 1e3);
 	}
