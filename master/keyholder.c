@@ -5,9 +5,10 @@
  * key descriptors the master opened and read them into memory, enter the
  * sandbox (its own uid, the empty jail, a seccomp allowlist without open),
  * parse and check them there, tell the master the result, then answer the
- * workers: MSG_CERTS with the public chain, MSG_SIGN with one private-key
- * operation.  Every request is checked (type, size, key index, operation,
- * padding) and a worker that sends anything else loses its channel.
+ * workers: MSG_CERTS with the public chain, MSG_SIGN with one signature of
+ * a digest (padded here).  Every request is checked (type, size, key index, operation,
+ * digest algorithm and length) and a worker that sends anything else loses
+ * its channel.
  *
  * Shutdown: MSG_SHUTDOWN with grace UINT32_MAX means "a new keyholder took
  * over; leave once every worker you serve has closed its channel" (SIGHUP
@@ -124,8 +125,8 @@ load_chain(const void *mem, size_t len, X509 **leafp, char **chainp,
 	}
 	ERR_clear_error();
 	BIO_get_mem_ptr(out, &bm);
-	/* the chain travels in one MSG_CERTS_R */
-	if (bm->length > IPC_MAX_PAYLOAD - 64) {
+	/* each chain travels in a MSG_CERTS_R of its own, beside its name */
+	if (bm->length > KH_MAX_CHAIN) {
 		(void)bsnprintf(err, errsz, "%s: the chain is too large (%zu bytes)", where,
 		    bm->length);
 		goto done;
@@ -367,6 +368,7 @@ report(struct report *r, const char *fmt, ...)
 static void
 check_ciphers(const struct conf *c, struct report *r)
 {
+	char list[sizeof(c->tls_ciphers) + 32];
 	SSL_CTX *ctx;
 	int bad;
 
@@ -377,12 +379,20 @@ check_ciphers(const struct conf *c, struct report *r)
 		return;
 	}
 	bad = SSL_CTX_set_cipher_list(ctx, c->tls_ciphers) != 1;
+	ERR_clear_error();
+	/* what the workers use: the list without RSA key transport */
+	if (!bad && (bsnprintf(list, sizeof(list), "%s%s", c->tls_ciphers,
+	    CONF_TLS_CIPHERS_NEVER) == -1 || SSL_CTX_set_cipher_list(ctx, list) != 1))
+		bad = 2;
+	ERR_clear_error();
 	SSL_CTX_free(ctx);
-	if (bad) {
-		ERR_clear_error();
+	if (bad == 1)
 		report(r, "%s: tls-ciphers \"%s\": no cipher matches", c->path,
 		    c->tls_ciphers);
-	}
+	else if (bad == 2)
+		report(r, "%s: tls-ciphers \"%s\": only RSA key transport ciphers, "
+		    "which postern never offers (no forward secrecy, and the keyholder "
+		    "does not decrypt)", c->path, c->tls_ciphers);
 }
 
 /* Reads one file the way the master opens it.  0 ok. */
@@ -467,67 +477,106 @@ send_or_drop(int fd, struct ipc_msg *m, const char *tag)
 	return -1;
 }
 
+/* One certificate chain: slot idx, the name it answers to and the PEM.
+ * One slot a message, so any number of slots of up to KH_MAX_CHAIN bytes
+ * each fits (issue 16: eight long chains in one message overflowed it
+ * and every TLS worker failed to start). */
 static int
 answer_certs(int fd, struct ipc_msg *req, const char *tag)
 {
 	static struct ipc_msg m;
+	uint32_t idx;
 
-	if (ipc_end(req) == -1) {
-		log_warnx("keyholder: %s: MSG_CERTS with a payload; dropping it", tag);
+	if (ipc_get_u32(req, &idx) == -1 || ipc_end(req) == -1) {
+		log_warnx("keyholder: %s: malformed MSG_CERTS; dropping it", tag);
+		return -1;
+	}
+	if (idx >= nkeys || keys[idx].pkey == NULL) {
+		log_warnx("keyholder: %s: MSG_CERTS for slot %u of %u; dropping it", tag,
+		    idx, nkeys);
 		return -1;
 	}
 	ipc_init(&m, MSG_CERTS_R, req->hdr.id);
 	ipc_put_u32(&m, nkeys);
-	for (uint32_t i = 0; i < nkeys; i++) {
-		ipc_put_str(&m, keys[i].name);
-		ipc_put_bytes(&m, keys[i].chain, keys[i].chainlen);
-	}
+	ipc_put_u32(&m, idx);
+	ipc_put_str(&m, keys[idx].name);
+	ipc_put_bytes(&m, keys[idx].chain, keys[idx].chainlen);
 	return send_or_drop(fd, &m, tag);
 }
 
-/* Is (op, padding, input length) a request this key may be asked? */
-static int
-sign_request_ok(const struct kh_key *k, uint32_t op, uint32_t pad, size_t inlen)
+/*
+ * What a worker may ask: a signature of a digest, nothing else.
+ *
+ * The worker's stand-in key (workers/tls.c) hands over the digest and
+ * names its algorithm and the padding; the keyholder pads and signs with
+ * EVP_PKEY_sign itself.  So there is no request that applies the private
+ * key to a block the worker chose: no RSA without padding (which would
+ * sign anything and decrypt any recorded RSA key exchange) and no
+ * decryption at all (postern never offers RSA key transport; see
+ * keyholder_ciphers()).  What a compromised worker can still get is a
+ * signature over a digest of its choice, the same power the handshake
+ * needs, for as long as it runs.
+ */
+static const EVP_MD *
+sign_md(uint32_t md)
 {
+	switch (md) {
+	case SIGN_MD_SHA1:
+		return EVP_sha1();
+	case SIGN_MD_SHA224:
+		return EVP_sha224();
+	case SIGN_MD_SHA256:
+		return EVP_sha256();
+	case SIGN_MD_SHA384:
+		return EVP_sha384();
+	case SIGN_MD_SHA512:
+		return EVP_sha512();
+	default:
+		return NULL;
+	}
+}
+
+/* Is (op, digest algorithm, digest length) a request this key may be asked? */
+static int
+sign_request_ok(const struct kh_key *k, uint32_t op, uint32_t md, size_t inlen)
+{
+	const EVP_MD *m = sign_md(md);
+
+	if (m == NULL || inlen != (size_t)EVP_MD_get_size(m))
+		return 0;
 	switch (op) {
-	case SIGN_RSA_PRIV_ENC:
-		if (!k->rsa)
-			return 0;
-		if (pad == RSA_NO_PADDING)
-			return inlen == k->size;
-		/* PKCS#1 v1.5 type 1 needs 11 bytes of padding */
-		return pad == RSA_PKCS1_PADDING && inlen > 0 && inlen + 11 <= k->size;
-	case SIGN_RSA_PRIV_DEC:
-		return k->rsa && pad == RSA_PKCS1_PADDING && inlen == k->size;
+	case SIGN_RSA_PKCS1:
+	case SIGN_RSA_PSS:
+		return k->rsa;
 	case SIGN_ECDSA:
-		return !k->rsa && pad == 0 && inlen > 0 && inlen <= KH_MAX_DIGEST;
+		return !k->rsa;
 	default:
 		return 0;
 	}
 }
 
-/* One private-key operation.  Output length, or -1 when it failed. */
+/* One signature of a digest.  Output length, or -1 when it failed. */
 static long
-do_sign(const struct kh_key *k, uint32_t op, uint32_t pad,
+do_sign(const struct kh_key *k, uint32_t op, uint32_t md,
     const unsigned char *in, size_t inlen, unsigned char *out, size_t outsz)
 {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+	const EVP_MD *m = sign_md(md);
 	size_t outlen = outsz;
-	int ok = 0;
+	int ok;
 
-	if (ctx == NULL)
+	if (ctx == NULL || m == NULL) {
+		EVP_PKEY_CTX_free(ctx);
 		return -1;
-	if (op == SIGN_RSA_PRIV_DEC)
-		ok = EVP_PKEY_decrypt_init(ctx) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_padding(ctx, (int)pad) > 0 &&
-		    EVP_PKEY_decrypt(ctx, out, &outlen, in, inlen) == 1;
-	else if (op == SIGN_RSA_PRIV_ENC)
-		ok = EVP_PKEY_sign_init(ctx) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_padding(ctx, (int)pad) > 0 &&
-		    EVP_PKEY_sign(ctx, out, &outlen, in, inlen) == 1;
-	else
-		ok = EVP_PKEY_sign_init(ctx) == 1 &&
-		    EVP_PKEY_sign(ctx, out, &outlen, in, inlen) == 1;
+	}
+	ok = EVP_PKEY_sign_init(ctx) == 1 && EVP_PKEY_CTX_set_signature_md(ctx, m) > 0;
+	if (ok && op == SIGN_RSA_PKCS1)
+		ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0;
+	else if (ok && op == SIGN_RSA_PSS)
+		ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+		    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, m) > 0 &&
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) > 0;
+	ok = ok && EVP_PKEY_sign(ctx, out, &outlen, in, inlen) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	if (!ok) {
 		log_debug("keyholder: operation %u failed: %s", op, ossl_reason());
@@ -541,24 +590,24 @@ answer_sign(int fd, struct ipc_msg *req, const char *tag)
 {
 	static struct ipc_msg m;
 	unsigned char out[2048 + 64];
-	uint32_t idx, op, pad;
+	uint32_t idx, op, md;
 	const void *in;
 	size_t inlen;
 	long n;
 
 	if (ipc_get_u32(req, &idx) == -1 || ipc_get_u32(req, &op) == -1 ||
-	    ipc_get_u32(req, &pad) == -1 || ipc_get_bytes(req, &in, &inlen) == -1 ||
+	    ipc_get_u32(req, &md) == -1 || ipc_get_bytes(req, &in, &inlen) == -1 ||
 	    ipc_end(req) == -1) {
 		log_warnx("keyholder: %s: malformed MSG_SIGN; dropping it", tag);
 		return -1;
 	}
 	if (idx >= nkeys || keys[idx].pkey == NULL ||
-	    !sign_request_ok(&keys[idx], op, pad, inlen)) {
+	    !sign_request_ok(&keys[idx], op, md, inlen)) {
 		log_warnx("keyholder: %s: refused MSG_SIGN (key %u, operation %u, "
-		    "padding %u, %zu bytes); dropping it", tag, idx, op, pad, inlen);
+		    "digest %u, %zu bytes); dropping it", tag, idx, op, md, inlen);
 		return -1;
 	}
-	n = do_sign(&keys[idx], op, pad, in, inlen, out, sizeof(out));
+	n = do_sign(&keys[idx], op, md, in, inlen, out, sizeof(out));
 	ipc_init(&m, MSG_SIGN_R, req->hdr.id);
 	if (n < 0) {
 		ipc_put_u32(&m, STORE_TEMPFAIL);

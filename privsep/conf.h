@@ -14,6 +14,11 @@
 #define CONF_PATH         1024
 #define CONF_MAX_DOMAINS  32
 #define CONF_MAX_LISTEN   16
+/* Appended to every TLS 1.2 cipher list (tls-ciphers or OpenSSL's
+ * DEFAULT): RSA key transport is never offered.  It has no forward
+ * secrecy, and it would need the keyholder to decrypt for the workers, a
+ * power it does not give (master/keyholder.c). */
+#define CONF_TLS_CIPHERS_NEVER ":!kRSA"
 #define CONF_MAX_SNI      7    /* tls-sni certificates besides the default */
 #define CONF_MAX_EXEMPT   32   /* limits-exempt networks */
 

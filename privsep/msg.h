@@ -129,17 +129,20 @@ enum msg_type {
 
 	/* ---- keyholder channel (worker <-> keyholder) ---- */
 	MSG_SIGN = 200,   /* u32 key index (< the n of MSG_CERTS_R),
-			     u32 enum sign_op, u32 RSA padding (RSA_*_PADDING;
-			     0 for SIGN_ECDSA), bytes input: SIGN_RSA_PRIV_ENC a
-			     DigestInfo (PKCS#1) or a whole padded block (none),
-			     SIGN_RSA_PRIV_DEC a ciphertext, SIGN_ECDSA a digest
-			     (at most 64 bytes) */
+			     u32 enum sign_op, u32 enum sign_md (the digest
+			     algorithm), bytes digest (exactly that
+			     algorithm's length).  The keyholder does the
+			     padding itself: there is no raw RSA operation
+			     and no decryption */
 	MSG_SIGN_R,       /* u32 enum store_status (STORE_OK, or STORE_TEMPFAIL
 			     when the operation failed), bytes output (the
 			     signature, DER for ECDSA; empty unless STORE_OK) */
-	MSG_CERTS,        /* worker->keyholder: empty: ask for the certificates */
-	MSG_CERTS_R,      /* u32 n, n x (str sni name ("" = the default),
-			     bytes PEM chain, leaf first, certificates only) */
+	MSG_CERTS,        /* worker->keyholder: u32 slot: ask for one
+			     certificate chain (0 = the default; the answer
+			     says how many there are) */
+	MSG_CERTS_R,      /* u32 n (slots), u32 slot, str sni name ("" for
+			     slot 0), bytes PEM chain, leaf first,
+			     certificates only */
 
 	MSG_TYPE_MAX
 };
@@ -151,11 +154,24 @@ enum admit_verdict {
 	ADMIT_FULL = 3,       /* every worker of the pool is busy */
 };
 
-/* MSG_SIGN operations: what the worker's stand-in key forwards. */
+/* MSG_SIGN operations: a signature of a digest, padded by the keyholder.
+ * Values 1 and 2 were raw RSA private-key operations (encryption without
+ * padding, PKCS#1 decryption); they are retired and refused. */
 enum sign_op {
-	SIGN_RSA_PRIV_ENC = 1,   /* RSA_private_encrypt: PKCS#1 v1.5 or raw (PSS) */
-	SIGN_RSA_PRIV_DEC = 2,   /* RSA_private_decrypt, PKCS#1 v1.5 padding only */
-	SIGN_ECDSA = 3,          /* ECDSA over a digest; DER signature back */
+	SIGN_ECDSA = 3,          /* ECDSA over the digest; DER signature back */
+	SIGN_RSA_PKCS1 = 4,      /* RSASSA-PKCS1-v1_5 (the keyholder builds the
+				    DigestInfo) */
+	SIGN_RSA_PSS = 5,        /* RSASSA-PSS, MGF1 with the same digest, salt
+				    as long as the digest (RFC 8446 4.2.3) */
+};
+
+/* MSG_SIGN digest algorithms: the digests TLS 1.2 and 1.3 sign. */
+enum sign_md {
+	SIGN_MD_SHA1 = 1,        /* TLS 1.2 at @SECLEVEL=0 only */
+	SIGN_MD_SHA224 = 2,
+	SIGN_MD_SHA256 = 3,
+	SIGN_MD_SHA384 = 4,
+	SIGN_MD_SHA512 = 5,
 };
 
 enum chan_kind {

@@ -361,21 +361,16 @@ expand_alias(struct expand *x, size_t ai, int depth)
 	x->color[ai] = 0;
 }
 
+/* The dummy hashes for unknown names and unusable entries (pwcost.h). */
 static void
 make_dummy(struct acctab *t)
 {
-	struct crypt_data *cd;
-	char pw[40];
-	const char *h;
+	const char **h = xcalloc(t->nacc ? t->nacc : 1, sizeof(*h));
 
-	if (t->nacc == 0)
-		return;
-	snprintf(pw, sizeof(pw), "dummy-%lx-%lx", (long)getpid(), (long)time(NULL));
-	cd = xcalloc(1, sizeof(*cd));
-	h = crypt_rn(pw, acct_find(t, t->first)->hash, cd, sizeof(*cd));
-	if (h != NULL && h[0] != '*')
-		t->dummy_hash = xstrdup(h);
-	free(cd);
+	for (size_t i = 0; i < t->nacc; i++)
+		h[i] = t->acc[i].hash;
+	pwcost_build(&t->cost, h, t->nacc);
+	free(h);
 }
 
 int
@@ -461,11 +456,7 @@ acctab_drop_hashes(struct acctab *t)
 			free(t->acc[i].hash);
 			t->acc[i].hash = NULL;
 		}
-	if (t->dummy_hash != NULL) {
-		explicit_bzero(t->dummy_hash, strlen(t->dummy_hash));
-		free(t->dummy_hash);
-		t->dummy_hash = NULL;
-	}
+	pwcost_free(&t->cost);   /* the dummies are the auth process's business */
 }
 
 int

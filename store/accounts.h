@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include "../privsep/params.h"
+#include "pwcost.h"
 
 struct account {
 	char name[LIM_NAME + 1];
@@ -38,7 +39,8 @@ struct acctab {
 	struct alias *al;            /* sorted by name */
 	size_t nal;
 	char first[LIM_NAME + 1];    /* the first account in the file */
-	char *dummy_hash;            /* same scheme, for unknown names */
+	struct pwcost cost;          /* dummy hashes: the same crypt work for
+					every name (pwcost.h) */
 };
 
 /* Makes a name lower case in place. */

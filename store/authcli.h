@@ -27,7 +27,7 @@ struct authwait {
 	struct chan *c;                      /* NULL: the channel is gone */
 	uint32_t reqid;                      /* the worker's request id */
 	int sent;
-	uint32_t delay;                      /* auth_delay() at the request */
+	uint32_t delay;                      /* the answer's delay: throttle_answer() with the verdict */
 	uint64_t at;                         /* when it came */
 	char name[LIM_POP3_CMDLINE + 1];     /* lower case, as the client wrote it */
 	char addr[LIM_ADDR + 1];

@@ -14,6 +14,7 @@
 #include "../privsep/util.h"
 #include "auth.h"
 #include "authcli.h"
+#include "throttle.h"
 #include "store_int.h"
 
 static void
@@ -142,9 +143,10 @@ auth_reply(struct chan *c, uint32_t reqid, uint32_t st, uint32_t delay, int lfd)
 }
 
 /*
- * MSG_AUTH: the delay from the failure tables, then the password check
- * goes to the auth process (authcli.c) and the channel waits for the
- * verdict in CS_AUTHING (auth_finish below); the store's loop does not.
+ * MSG_AUTH: the password check goes to the auth process (authcli.c) and
+ * the channel waits for the verdict in CS_AUTHING (auth_finish below);
+ * the store's loop does not.  The delay the answer carries comes from
+ * the throttle tables (throttle.h) once the verdict is known.
  */
 static void
 handle_auth(struct chan *c, struct store_req *r)
@@ -155,14 +157,23 @@ handle_auth(struct chan *c, struct store_req *r)
 
 	strlcpy_(name, r->name, sizeof(name));
 	name_lower(name);
-	delay = auth_delay(name, r->addr, now);
-	if (authcli_submit(c, r->id, name, r->password, r->addr, delay, now) == 0) {
+	/* an address flooding an account is answered unchecked (throttle.h) */
+	if (!throttle_may_check(name, r->addr, now)) {
+		delay = throttle_answer(name, r->addr, 0, now);
+		log_info("store: pop3 worker %d: authentication failed for %s from %s "
+		    "(not checked: guesses on this account at their cap)",
+		    (int)c->pid, mailbox_name_ok(name) ? name : "(invalid name)", r->addr);
+		auth_reply(c, r->id, AUTH_BAD, delay, -1);
+		return;
+	}
+	/* the delay comes with the verdict (throttle_answer in auth_finish) */
+	if (authcli_submit(c, r->id, name, r->password, r->addr, 0, now) == 0) {
 		c->state = CS_AUTHING;
 		return;
 	}
 	log_warnx("store: pop3 worker %d: %s from %s: no auth process to check the password",
 	    (int)c->pid, mailbox_name_ok(name) ? name : "(invalid name)", r->addr);
-	auth_reply(c, r->id, AUTH_TEMP, delay, -1);
+	auth_reply(c, r->id, AUTH_TEMP, 0, -1);
 }
 
 void
@@ -181,7 +192,7 @@ auth_finish(struct authwait *w, enum auth_verdict v)
 		v = AV_TEMP;
 	}
 	if (v != AV_TEMP)
-		auth_record(name, w->addr, v == AV_OK, w->at);
+		w->delay = throttle_answer(name, w->addr, v == AV_OK, now);
 	if (c == NULL || c->dead) {
 		if (v == AV_BAD)
 			log_info("store: authentication failed for %s from %s (the client left)",

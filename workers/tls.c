@@ -1,14 +1,31 @@
 /*
  * TLS for the workers: see tls.h.
  *
- * The stand-in key is the certificate's public key with a private-key
- * method that forwards every private operation over FD_KEYHOLDER
- * (OpenSMTPD ca.c): an RSA_METHOD (priv_enc for PKCS#1 v1.5 and PSS
- * signatures, priv_dec for completeness) and an EC_KEY_METHOD (sign,
- * sign_sig).  OpenSSL 3 treats a key with a non-default method as a
- * "foreign" legacy key and calls the method, so this works there too, but
- * the interfaces are deprecated: this file is built with
- * -Wno-deprecated-declarations (GNUmakefile).
+ * The stand-in key is the certificate's public key; signing with it asks
+ * the keyholder over FD_KEYHOLDER (after OpenSMTPD's ca.c), which holds
+ * the private key.  What crosses is (digest algorithm, padding, digest),
+ * never a block to apply the private key to: the keyholder builds the
+ * PKCS#1 v1.5 DigestInfo or the PSS encoding itself, so a compromised
+ * worker cannot use it as a raw RSA oracle (decrypting recorded RSA key
+ * exchanges, signing arbitrary blocks).
+ *
+ * How the digest is caught.  RSA: libssl signs with EVP_DigestSign, which
+ * ends in the key type's EVP_PKEY_METHOD sign() with the digest, and the
+ * digest algorithm and padding in the context.  The stand-in carries an
+ * RSA_METHOD of its own, which makes OpenSSL 3 treat it as a "foreign"
+ * legacy key and take the EVP_PKEY_METHOD an application added
+ * (EVP_PKEY_meth_add0) before the built-in one; ours is the built-in one
+ * with sign() sending (PKCS#1 or PSS, digest algorithm, digest) to the
+ * keyholder for the stand-in, and the built-in sign() for any other RSA
+ * key.  The RSA_METHOD's raw private operations, which that path never
+ * reaches, and decryption refuse.  EC: ECDSA has no padding, the digest is
+ * what is signed; the EC_KEY_METHOD's sign() is given the digest and its
+ * algorithm's NID and sends both.  A provider would be the non-deprecated
+ * way; this is a fraction of the code for the same wire, and
+ * t/unit/test_keyholder.c proves the handshakes (TLS 1.2 PKCS#1 and PSS,
+ * TLS 1.3 PSS, ECDSA, ECDHE on P-256) on the OpenSSL the tree builds
+ * against.  The interfaces are deprecated in OpenSSL 3: this file is built
+ * with -Wno-deprecated-declarations (GNUmakefile).
  */
 #include <errno.h>
 #include <poll.h>
@@ -41,6 +58,10 @@ static int kh_fd = -1;
 static uint32_t kh_id;
 static RSA_METHOD *rsa_meth;
 static EC_KEY_METHOD *ec_meth;
+static EVP_PKEY_METHOD *rsa_pmeth;
+typedef int pm_op_fn(EVP_PKEY_CTX *, unsigned char *, size_t *,
+    const unsigned char *, size_t);
+static pm_op_fn *rsa_orig_sign, *rsa_orig_decrypt;
 static int rsa_ex = -1, ec_ex = -1;   /* ex_data slot: key index + 1 */
 
 /* ----------------------------------------------- talking to the keyholder */
@@ -86,9 +107,9 @@ kh_wait(struct ipc_msg *m, uint32_t want, uint32_t id, uint64_t deadline)
 	}
 }
 
-/* One private-key operation done by the keyholder.  Output length, or -1. */
+/* One signature of a digest done by the keyholder.  Output length, or -1. */
 static long
-kh_call(uint32_t idx, uint32_t op, uint32_t pad, const unsigned char *in,
+kh_call(uint32_t idx, uint32_t op, uint32_t md, const unsigned char *in,
     size_t inlen, unsigned char *out, size_t outsz)
 {
 	static struct ipc_msg m;
@@ -101,7 +122,7 @@ kh_call(uint32_t idx, uint32_t op, uint32_t pad, const unsigned char *in,
 	ipc_init(&m, MSG_SIGN, id);
 	ipc_put_u32(&m, idx);
 	ipc_put_u32(&m, op);
-	ipc_put_u32(&m, pad);
+	ipc_put_u32(&m, md);
 	ipc_put_bytes(&m, in, inlen);
 	if (ipc_send(kh_fd, &m) == -1) {
 		log_warn("tls: asking the keyholder to sign");
@@ -132,43 +153,168 @@ key_index(void *ex)
 	return v == 0 ? UINT32_MAX : (uint32_t)(v - 1);
 }
 
-/* Both RSA private-key operations go to the keyholder the same way. */
+/* The raw private-key operations of the stand-in's RSA_METHOD and
+ * EC_KEY_METHOD: never reached when signing goes through pm_sign(), and
+ * refused if anything else asks. */
 static int
-rsa_forward(uint32_t op, int flen, const unsigned char *from, unsigned char *to,
-    RSA *rsa, int padding)
+rsa_refuse(int flen, const unsigned char *from, unsigned char *to, RSA *rsa,
+    int padding)
 {
+	log_warnx("tls: a raw RSA private-key operation was asked of the stand-in "
+	    "key; refused");
+	return -1;
+}
+
+/* The MSG_SIGN code of a digest algorithm; 0 for one the keyholder does
+ * not sign. */
+static uint32_t
+md_code(int nid)
+{
+	switch (nid) {
+	case NID_sha1:
+		return SIGN_MD_SHA1;
+	case NID_sha224:
+		return SIGN_MD_SHA224;
+	case NID_sha256:
+		return SIGN_MD_SHA256;
+	case NID_sha384:
+		return SIGN_MD_SHA384;
+	case NID_sha512:
+		return SIGN_MD_SHA512;
+	default:
+		return 0;
+	}
+}
+
+/* The MSG_SIGN operation for an RSA signing context: PKCS#1 v1.5, or PSS
+ * with MGF1 of the same digest and a digest-long salt (what TLS uses);
+ * 0 for anything else. */
+static uint32_t
+rsa_sign_op(EVP_PKEY_CTX *pctx, const EVP_MD *md)
+{
+	const EVP_MD *mgf1 = NULL;
+	int pad = 0, salt = 0;
+
+	if (EVP_PKEY_CTX_get_rsa_padding(pctx, &pad) <= 0)
+		return 0;
+	if (pad == RSA_PKCS1_PADDING)
+		return SIGN_RSA_PKCS1;
+	if (pad != RSA_PKCS1_PSS_PADDING ||
+	    EVP_PKEY_CTX_get_rsa_mgf1_md(pctx, &mgf1) <= 0 ||
+	    EVP_PKEY_CTX_get_rsa_pss_saltlen(pctx, &salt) <= 0)
+		return 0;
+	if (mgf1 != NULL && EVP_MD_get_type(mgf1) != EVP_MD_get_type(md))
+		return 0;
+	if (salt != RSA_PSS_SALTLEN_DIGEST && salt != EVP_MD_get_size(md))
+		return 0;
+	return SIGN_RSA_PSS;
+}
+
+/* Is pk one of our stand-in RSA keys? */
+static int
+is_standin(EVP_PKEY *pk)
+{
+	const RSA *r = EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA ?
+	    EVP_PKEY_get0_RSA(pk) : NULL;
+
+	return r != NULL && RSA_get_method(r) == rsa_meth;
+}
+
+/* EVP_PKEY_METHOD sign() of the stand-in key: tbs is the digest.  The
+ * other keys of the process (none in a worker; the unit tests' real keys)
+ * keep the built-in sign(). */
+static int
+pm_sign(EVP_PKEY_CTX *pctx, unsigned char *sig, size_t *siglen,
+    const unsigned char *tbs, size_t tbslen)
+{
+	EVP_PKEY *pk = EVP_PKEY_CTX_get0_pkey(pctx);
+	const EVP_MD *md = NULL;
+	uint32_t op, mdc, idx;
 	long n;
 
-	if (flen < 0)
+	if (pk != NULL && !is_standin(pk))
+		/* a real key: the built-in method (OpenSSL now routes every RSA
+		 * key of this process through ours) */
+		return rsa_orig_sign != NULL ? rsa_orig_sign(pctx, sig, siglen, tbs,
+		    tbslen) : -1;
+	if (pk == NULL || EVP_PKEY_CTX_get_signature_md(pctx, &md) <= 0 || md == NULL ||
+	    (mdc = md_code(EVP_MD_get_type(md))) == 0 || tbslen != (size_t)EVP_MD_get_size(md)) {
+		log_warnx("tls: the stand-in key signs only SHA-1/SHA-2 digests");
 		return -1;
-	n = kh_call(key_index(RSA_get_ex_data(rsa, rsa_ex)), op,
-	    (uint32_t)padding, from, (size_t)flen, to, (size_t)RSA_size(rsa));
-	return n < 0 ? -1 : (int)n;
+	}
+	idx = key_index(RSA_get_ex_data(EVP_PKEY_get0_RSA(pk), rsa_ex));
+	op = rsa_sign_op(pctx, md);
+	if (op == 0) {
+		log_warnx("tls: the stand-in key signs only with PKCS#1 v1.5 or PSS "
+		    "padding");
+		return -1;
+	}
+	if (sig == NULL) {
+		*siglen = (size_t)EVP_PKEY_get_size(pk);
+		return 1;
+	}
+	if ((n = kh_call(idx, op, mdc, tbs, tbslen, sig, *siglen)) < 0)
+		return -1;
+	*siglen = (size_t)n;
+	return 1;
 }
 
 static int
-rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to, RSA *rsa,
-    int padding)
+pm_refuse_decrypt(EVP_PKEY_CTX *pctx, unsigned char *out, size_t *outlen,
+    const unsigned char *in, size_t inlen)
 {
-	return rsa_forward(SIGN_RSA_PRIV_ENC, flen, from, to, rsa, padding);
+	EVP_PKEY *pk = EVP_PKEY_CTX_get0_pkey(pctx);
+
+	if (pk != NULL && !is_standin(pk) && rsa_orig_decrypt != NULL)
+		return rsa_orig_decrypt(pctx, out, outlen, in, inlen);
+	log_warnx("tls: decryption was asked of the stand-in key; refused");
+	return -1;
 }
 
-static int
-rsa_priv_dec(int flen, const unsigned char *from, unsigned char *to, RSA *rsa,
-    int padding)
+/* The built-in EVP_PKEY_METHOD of key type id, signing through the
+ * keyholder; added to OpenSSL's list for the stand-in (foreign) keys. */
+static EVP_PKEY_METHOD *
+pmeth_new(int id, pm_op_fn **orig_sign, pm_op_fn **orig_decrypt)
 {
-	return rsa_forward(SIGN_RSA_PRIV_DEC, flen, from, to, rsa, padding);
+	const EVP_PKEY_METHOD *def = EVP_PKEY_meth_find(id);
+	EVP_PKEY_METHOD *m;
+
+	if (def == NULL || (m = EVP_PKEY_meth_new(id, EVP_PKEY_FLAG_AUTOARGLEN)) == NULL)
+		return NULL;
+	EVP_PKEY_meth_copy(m, def);
+	EVP_PKEY_meth_get_sign(def, NULL, orig_sign);
+	EVP_PKEY_meth_get_decrypt(def, NULL, orig_decrypt);
+	EVP_PKEY_meth_set_sign(m, NULL, pm_sign);
+	EVP_PKEY_meth_set_signctx(m, NULL, NULL);
+	EVP_PKEY_meth_set_digestsign(m, NULL);
+	EVP_PKEY_meth_set_decrypt(m, NULL, pm_refuse_decrypt);
+	if (EVP_PKEY_meth_add0(m) != 1) {
+		EVP_PKEY_meth_free(m);
+		return NULL;
+	}
+	return m;
 }
 
+/*
+ * ECDSA of the stand-in EC key.  ECDSA has no padding: the digest is what
+ * is signed.  OpenSSL's EC EVP_PKEY_METHOD hands ECDSA_sign() the digest
+ * algorithm's NID as type; it goes to the keyholder, which refuses a
+ * digest of another length.  (An EVP_PKEY_METHOD of our own for EC, as for
+ * RSA, would route every EC key of the process through the legacy code,
+ * where generating an ECDHE key by group name fails.)
+ */
 static int
 ec_sign(int type, const unsigned char *dgst, int dlen, unsigned char *sig,
     unsigned int *siglen, const BIGNUM *kinv, const BIGNUM *r, EC_KEY *eckey)
 {
+	uint32_t mdc = md_code(type);
 	long n;
 
-	if (dlen < 0)
+	if (dlen < 0 || mdc == 0) {
+		log_warnx("tls: the stand-in key signs only SHA-1/SHA-2 digests");
 		return 0;
-	n = kh_call(key_index(EC_KEY_get_ex_data(eckey, ec_ex)), SIGN_ECDSA, 0,
+	}
+	n = kh_call(key_index(EC_KEY_get_ex_data(eckey, ec_ex)), SIGN_ECDSA, mdc,
 	    dgst, (size_t)dlen, sig, (size_t)ECDSA_size(eckey));
 	if (n < 0)
 		return 0;
@@ -176,48 +322,41 @@ ec_sign(int type, const unsigned char *dgst, int dlen, unsigned char *sig,
 	return 1;
 }
 
+/* ECDSA_do_sign() carries no digest algorithm: refused (libssl signs
+ * through EVP, which calls ec_sign()). */
 static ECDSA_SIG *
 ec_sign_sig(const unsigned char *dgst, int dlen, const BIGNUM *kinv,
     const BIGNUM *r, EC_KEY *eckey)
 {
-	unsigned char buf[512];
-	const unsigned char *p = buf;
-	long n;
-
-	if (dlen < 0)
-		return NULL;
-	n = kh_call(key_index(EC_KEY_get_ex_data(eckey, ec_ex)), SIGN_ECDSA, 0,
-	    dgst, (size_t)dlen, buf, sizeof(buf));
-	if (n < 0)
-		return NULL;
-	return d2i_ECDSA_SIG(NULL, &p, n);
+	log_warnx("tls: ECDSA_do_sign was asked of the stand-in key; refused");
+	return NULL;
 }
 
 static int
 methods_init(void)
 {
-	int (*setup)(EC_KEY *, BN_CTX *, BIGNUM **, BIGNUM **) = NULL;
-
 	if (rsa_meth != NULL)
 		return 0;
 	rsa_ex = RSA_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	ec_ex = EC_KEY_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	if (rsa_ex < 0 || ec_ex < 0)
 		return -1;
+	if ((rsa_pmeth = pmeth_new(EVP_PKEY_RSA, &rsa_orig_sign,
+	    &rsa_orig_decrypt)) == NULL)
+		return -1;
 	if ((rsa_meth = RSA_meth_dup(RSA_get_default_method())) == NULL ||
 	    RSA_meth_set1_name(rsa_meth, "postern keyholder RSA") != 1 ||
-	    RSA_meth_set_priv_enc(rsa_meth, rsa_priv_enc) != 1 ||
-	    RSA_meth_set_priv_dec(rsa_meth, rsa_priv_dec) != 1)
+	    RSA_meth_set_priv_enc(rsa_meth, rsa_refuse) != 1 ||
+	    RSA_meth_set_priv_dec(rsa_meth, rsa_refuse) != 1)
 		return -1;
 	RSA_meth_set_flags(rsa_meth, RSA_meth_get_flags(rsa_meth) | RSA_FLAG_EXT_PKEY);
 	if ((ec_meth = EC_KEY_METHOD_new(EC_KEY_get_default_method())) == NULL)
 		return -1;
-	EC_KEY_METHOD_get_sign(EC_KEY_get_default_method(), NULL, &setup, NULL);
-	EC_KEY_METHOD_set_sign(ec_meth, ec_sign, setup, ec_sign_sig);
+	EC_KEY_METHOD_set_sign(ec_meth, ec_sign, NULL, ec_sign_sig);
 	return 0;
 }
 
-/* The certificate's public key, with private operations forwarded. */
+/* The certificate's public key, signing through the keyholder. */
 static EVP_PKEY *
 standin_key(X509 *leaf, uint32_t idx)
 {
@@ -303,10 +442,15 @@ static SSL_CTX *
 ctx_new(const struct conf *c)
 {
 	SSL_CTX *n = SSL_CTX_new(TLS_server_method());
-	const char *ciphers = c->tls_ciphers[0] != '\0' ? c->tls_ciphers : "DEFAULT:!kRSA";
+	char ciphers[sizeof(c->tls_ciphers) + 32];
 
 	if (n == NULL)
 		return NULL;
+	if (bsnprintf(ciphers, sizeof(ciphers), "%s%s", c->tls_ciphers[0] != '\0' ?
+	    c->tls_ciphers : "DEFAULT", CONF_TLS_CIPHERS_NEVER) == -1) {
+		SSL_CTX_free(n);
+		return NULL;
+	}
 	if (SSL_CTX_set_min_proto_version(n, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_cipher_list(n, ciphers) != 1) {
 		log_warnx("tls: tls-ciphers \"%s\": %s", ciphers, ossl_reason());
@@ -379,11 +523,37 @@ sni_name_ok(uint32_t i, const char *name)
 	return 1;
 }
 
+/* Asks the keyholder for the chain of slot i: *n the number of slots,
+ * *name and *pem (pointing into m) its name and PEM.  0 ok, -1 logged. */
+static int
+kh_certs(struct ipc_msg *m, uint32_t i, uint32_t *n, char *name, size_t namesz,
+    const void **pem, size_t *len)
+{
+	uint32_t id = ++kh_id, slot;
+
+	ipc_init(m, MSG_CERTS, id);
+	ipc_put_u32(m, i);
+	if (ipc_send(kh_fd, m) == -1) {
+		log_warn("tls: asking the keyholder for the certificates");
+		return -1;
+	}
+	if (kh_wait(m, MSG_CERTS_R, id, now_ms() + TLS_KEYHOLDER_MS) == -1)
+		return -1;
+	if (ipc_get_u32(m, n) == -1 || *n == 0 || *n > KH_SLOTS ||
+	    ipc_get_u32(m, &slot) == -1 || slot != i ||
+	    ipc_get_str(m, name, namesz) == -1 || ipc_get_bytes(m, pem, len) == -1 ||
+	    ipc_end(m) == -1 || !sni_name_ok(i, name)) {
+		log_warnx("tls: malformed MSG_CERTS_R from the keyholder");
+		return -1;
+	}
+	return 0;
+}
+
 int
 tls_init(const struct conf *c, int key_fd)
 {
 	static struct ipc_msg m;
-	uint32_t id, n;
+	uint32_t n = 1;
 	SSL_CTX *nc;
 
 	kh_fd = key_fd;
@@ -391,33 +561,27 @@ tls_init(const struct conf *c, int key_fd)
 		log_warnx("tls: cannot set up the key methods: %s", ossl_reason());
 		return -1;
 	}
-	id = ++kh_id;
-	ipc_init(&m, MSG_CERTS, id);
-	if (ipc_send(kh_fd, &m) == -1) {
-		log_warn("tls: asking the keyholder for the certificates");
-		return -1;
-	}
-	if (kh_wait(&m, MSG_CERTS_R, id, now_ms() + TLS_KEYHOLDER_MS) == -1)
-		return -1;
-	if (ipc_get_u32(&m, &n) == -1 || n == 0 || n > KH_SLOTS) {
-		log_warnx("tls: malformed MSG_CERTS_R from the keyholder");
-		return -1;
-	}
 	if ((nc = ctx_new(c)) == NULL)
 		return -1;
+	/* one chain a message: slot 0 says how many there are */
 	for (uint32_t i = 0; i < n; i++) {
 		char name[LIM_DOMAIN + 1];
 		const void *pem;
 		size_t len;
-
+		uint32_t total = 0;
 		SSL_CTX *use = nc;
 
-		if (ipc_get_str(&m, name, sizeof(name)) == -1 ||
-		    ipc_get_bytes(&m, &pem, &len) == -1 || !sni_name_ok(i, name)) {
-			log_warnx("tls: malformed MSG_CERTS_R from the keyholder");
+		if (kh_certs(&m, i, &total, name, sizeof(name), &pem, &len) == -1) {
 			SSL_CTX_free(nc);
 			return -1;
 		}
+		if (i > 0 && total != n) {
+			log_warnx("tls: malformed MSG_CERTS_R from the keyholder "
+			    "(the number of slots changed)");
+			SSL_CTX_free(nc);
+			return -1;
+		}
+		n = total;
 		/* slot 0 is the default certificate, the others answer by SNI */
 		if (i > 0) {
 			SSL_CTX_free(sni_ctx[i]);
@@ -437,11 +601,6 @@ tls_init(const struct conf *c, int key_fd)
 	nslots = n;
 	if (n > 1)
 		SSL_CTX_set_tlsext_servername_callback(nc, servername_cb);
-	if (ipc_end(&m) == -1) {
-		log_warnx("tls: malformed MSG_CERTS_R from the keyholder");
-		SSL_CTX_free(nc);
-		return -1;
-	}
 	SSL_CTX_free(ctx);
 	ctx = nc;
 	return 0;

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -37,6 +38,7 @@
 static struct conf conf;
 static struct conn conn;
 static const char *client_sni;       /* the client asks for this name */
+static const char *client_groups;    /* the client's key exchange groups */
 
 /* A forked keyholder serving one channel; exits 0 on EOF, 2 on a drop. */
 static pid_t
@@ -97,6 +99,8 @@ client(int fd, int minv, int maxv, const char *sigalgs, const char *ciphers,
 		SSL_CTX_set1_sigalgs_list(c, sigalgs);
 	if (ciphers)
 		SSL_CTX_set_cipher_list(c, ciphers);
+	if (client_groups)
+		SSL_CTX_set1_groups_list(c, client_groups);
 	s = SSL_new(c);
 	SSL_set_fd(s, fd);
 	if (client_sni != NULL)
@@ -156,7 +160,7 @@ session_round(int minv, int maxv, const char *sigalgs, const char *ciphers,
  * dropped (exit 2)? */
 static int
 dropped_after(uint32_t type, int with_sign, uint32_t idx, uint32_t op,
-    uint32_t pad, size_t inlen)
+    uint32_t md, size_t inlen)
 {
 	static struct ipc_msg m;
 	static unsigned char in[4096];
@@ -164,13 +168,16 @@ dropped_after(uint32_t type, int with_sign, uint32_t idx, uint32_t op,
 	pid_t pid = start_keyholder(&fd);
 
 	ipc_init(&m, type, 7);
-	if (with_sign) {
+	if (with_sign == 2)
+		ipc_put_u32(&m, idx);
+	else if (with_sign) {
 		ipc_put_u32(&m, idx);
 		ipc_put_u32(&m, op);
-		ipc_put_u32(&m, pad);
+		ipc_put_u32(&m, md);
 		ipc_put_bytes(&m, in, inlen);
 	}
 	ipc_send(fd, &m);
+	shutdown(fd, SHUT_WR);   /* an answered request then ends with EOF: exit 0 */
 	code = wait_exit(pid);
 	close(fd);
 	return code == 2;
@@ -241,6 +248,18 @@ test_handshakes(const char *what, const struct pem *p, int rsa)
 		CHECK(code == 3 && !ok, "%s: RSA key transport is not offered (client %d)",
 		    what, code);
 	}
+	/* ECDHE on a NIST curve: the stand-in's methods leave EC key
+	 * generation alone */
+	client_groups = "P-256";
+	code = session_round(0, 0, NULL, NULL, p, &ok, proto, sizeof(proto));
+	CHECK(code == 0 && ok && strncmp(proto, "TLSv1.3 ", 8) == 0,
+	    "%s: TLS 1.3 with a P-256 key share (%s, client %d)", what, proto, code);
+	code = session_round(0, TLS1_2_VERSION, rsa ? "RSA+SHA384" : "ECDSA+SHA384",
+	    NULL, p, &ok, proto, sizeof(proto));
+	CHECK(code == 0 && ok && strncmp(proto, "TLSv1.2 ", 8) == 0,
+	    "%s: TLS 1.2, ECDHE P-256, SHA-384 signature (%s, client %d)", what,
+	    proto, code);
+	client_groups = NULL;
 	code = session_round(TLS1_1_VERSION, TLS1_1_VERSION, NULL,
 	    "DEFAULT:@SECLEVEL=0", p, &ok, NULL, 0);
 	CHECK(code == 3 && !ok, "%s: a TLS 1.1 client is refused (client %d)", what, code);
@@ -254,31 +273,141 @@ test_handshakes(const char *what, const struct pem *p, int rsa)
 	close(kfd);
 }
 
+/* The MSG_SIGN operation codes a keyholder before issue 16 item 5 took:
+ * a raw RSA private-key operation with the worker's padding, and PKCS#1
+ * decryption.  Same wire layout (u32 index, u32 op, u32 padding, bytes). */
+#define OLD_SIGN_RSA_PRIV_ENC 1
+#define OLD_SIGN_RSA_PRIV_DEC 2
+
 static void
-test_bad_requests(const struct pem *rsa)
+test_bad_requests(const struct pem *rsa, const struct pem *ec)
 {
 	char err[512];
 
 	keyholder_load(0, "", rsa->cert, rsa->certlen, rsa->key, rsa->keylen, "c", "k",
 	    err, sizeof(err));
-	CHECK(dropped_after(MSG_SIGN, 1, 1, SIGN_RSA_PRIV_ENC, RSA_PKCS1_PADDING, 35),
+	CHECK(dropped_after(MSG_SIGN, 1, 0, OLD_SIGN_RSA_PRIV_ENC, RSA_NO_PADDING, 256),
+	    "a raw RSA operation (no padding, a key-size block) is refused");
+	CHECK(dropped_after(MSG_SIGN, 1, 0, OLD_SIGN_RSA_PRIV_ENC, RSA_PKCS1_PADDING, 51),
+	    "a PKCS#1 private encryption of a worker-built block is refused");
+	CHECK(dropped_after(MSG_SIGN, 1, 0, OLD_SIGN_RSA_PRIV_DEC, RSA_PKCS1_PADDING, 256),
+	    "an RSA decryption is refused");
+	CHECK(dropped_after(MSG_SIGN, 1, 1, SIGN_RSA_PKCS1, SIGN_MD_SHA256, 32),
 	    "MSG_SIGN with an unknown key index drops the channel");
-	CHECK(dropped_after(MSG_SIGN, 1, 0, SIGN_ECDSA, 0, 32),
+	CHECK(dropped_after(MSG_SIGN, 1, 0, SIGN_ECDSA, SIGN_MD_SHA256, 32),
 	    "MSG_SIGN with an ECDSA operation on an RSA key drops the channel");
-	CHECK(dropped_after(MSG_SIGN, 1, 0, 99, RSA_PKCS1_PADDING, 32),
+	CHECK(dropped_after(MSG_SIGN, 1, 0, 99, SIGN_MD_SHA256, 32),
 	    "MSG_SIGN with an unknown operation drops the channel");
-	CHECK(dropped_after(MSG_SIGN, 1, 0, SIGN_RSA_PRIV_ENC, RSA_PKCS1_OAEP_PADDING, 32),
-	    "MSG_SIGN with OAEP padding drops the channel");
-	CHECK(dropped_after(MSG_SIGN, 1, 0, SIGN_RSA_PRIV_ENC, RSA_NO_PADDING, 100),
-	    "MSG_SIGN with a raw block of the wrong size drops the channel");
-	CHECK(dropped_after(MSG_SIGN, 1, 0, SIGN_RSA_PRIV_ENC, RSA_PKCS1_PADDING, 4000),
+	CHECK(dropped_after(MSG_SIGN, 1, 0, SIGN_RSA_PSS, 0, 32) &&
+	    dropped_after(MSG_SIGN, 1, 0, SIGN_RSA_PSS, 6, 32),
+	    "MSG_SIGN with an unknown digest algorithm drops the channel");
+	CHECK(dropped_after(MSG_SIGN, 1, 0, SIGN_RSA_PSS, SIGN_MD_SHA256, 33) &&
+	    dropped_after(MSG_SIGN, 1, 0, SIGN_RSA_PKCS1, SIGN_MD_SHA256, 31) &&
+	    dropped_after(MSG_SIGN, 1, 0, SIGN_RSA_PKCS1, SIGN_MD_SHA512, 256),
+	    "MSG_SIGN with a digest of the wrong length drops the channel");
+	CHECK(dropped_after(MSG_SIGN, 1, 0, SIGN_RSA_PKCS1, SIGN_MD_SHA256, 4000),
 	    "MSG_SIGN with an oversized input drops the channel");
 	CHECK(dropped_after(MSG_SIGN, 0, 0, 0, 0, 0),
 	    "MSG_SIGN with an empty payload drops the channel");
 	CHECK(dropped_after(MSG_LOOKUP, 0, 0, 0, 0, 0),
 	    "a store message on the keyholder channel drops it");
 	CHECK(dropped_after(MSG_CERTS, 1, 0, 0, 0, 0),
-	    "MSG_CERTS with a payload drops the channel");
+	    "MSG_CERTS with trailing bytes drops the channel");
+	CHECK(dropped_after(MSG_CERTS, 0, 0, 0, 0, 0),
+	    "MSG_CERTS without a slot drops the channel");
+	CHECK(dropped_after(MSG_CERTS, 2, 1, 0, 0, 0) &&
+	    dropped_after(MSG_CERTS, 2, UINT32_MAX, 0, 0, 0),
+	    "MSG_CERTS for a slot that is not loaded drops the channel");
+	CHECK(!dropped_after(MSG_CERTS, 2, 0, 0, 0, 0),
+	    "MSG_CERTS for slot 0 is answered");
+	keyholder_unload();
+	keyholder_load(0, "", ec->cert, ec->certlen, ec->key, ec->keylen, "c", "k",
+	    err, sizeof(err));
+	CHECK(dropped_after(MSG_SIGN, 1, 0, SIGN_ECDSA, SIGN_MD_SHA256, 64) &&
+	    dropped_after(MSG_SIGN, 1, 0, SIGN_RSA_PSS, SIGN_MD_SHA256, 32),
+	    "EC key: a digest of the wrong length, or an RSA operation, is refused");
+	keyholder_unload();
+}
+
+/* One MSG_SIGN to a fresh keyholder serving slot 0: the signature's
+ * length, or -1 when it was refused. */
+static long
+sign_via(uint32_t op, uint32_t md, const unsigned char *dg, size_t dlen,
+    unsigned char *sig, size_t sigsz)
+{
+	static struct ipc_msg m;
+	const void *res;
+	size_t rl;
+	uint32_t st;
+	long n = -1;
+	int fd;
+	pid_t pid = start_keyholder(&fd);
+
+	ipc_init(&m, MSG_SIGN, 9);
+	ipc_put_u32(&m, 0);
+	ipc_put_u32(&m, op);
+	ipc_put_u32(&m, md);
+	ipc_put_bytes(&m, dg, dlen);
+	if (ipc_send(fd, &m) == 0 && ipc_recv(fd, &m) == 1 &&
+	    m.hdr.type == MSG_SIGN_R && m.hdr.id == 9 && ipc_get_u32(&m, &st) == 0 &&
+	    ipc_get_bytes(&m, &res, &rl) == 0 && st == STORE_OK && rl <= sigsz) {
+		memcpy(sig, res, rl);
+		n = (long)rl;
+	}
+	close(fd);
+	wait_exit(pid);
+	return n;
+}
+
+/* Does sig verify over digest dg (SHA-256) with p's certificate key? */
+static int
+verifies(const struct pem *p, int pad, const unsigned char *sig, size_t siglen,
+    const unsigned char *dg)
+{
+	BIO *b = BIO_new_mem_buf(p->cert, (int)p->certlen);
+	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	EVP_PKEY_CTX *ctx = x != NULL ? EVP_PKEY_CTX_new(X509_get0_pubkey(x), NULL) : NULL;
+	int ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) > 0;
+
+	if (ok && pad != 0)
+		ok = EVP_PKEY_CTX_set_rsa_padding(ctx, pad) > 0 &&
+		    (pad != RSA_PKCS1_PSS_PADDING ||
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) > 0);
+	ok = ok && EVP_PKEY_verify(ctx, sig, siglen, dg, 32) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	X509_free(x);
+	BIO_free(b);
+	ERR_clear_error();
+	return ok;
+}
+
+/* The keyholder pads: a SHA-256 digest in, a PSS / PKCS#1 / ECDSA
+ * signature out that the certificate's public key verifies. */
+static void
+test_sign_digest(const struct pem *rsa, const struct pem *ec)
+{
+	unsigned char dg[32], sig[1024];
+	char err[512];
+	long n;
+
+	SHA256((const unsigned char *)"postern", 7, dg);
+	keyholder_load(0, "", rsa->cert, rsa->certlen, rsa->key, rsa->keylen, "c", "k",
+	    err, sizeof(err));
+	n = sign_via(SIGN_RSA_PSS, SIGN_MD_SHA256, dg, sizeof(dg), sig, sizeof(sig));
+	CHECK(n == 256 && verifies(rsa, RSA_PKCS1_PSS_PADDING, sig, (size_t)n, dg),
+	    "a PSS signature of a SHA-256 digest works and verifies (%ld bytes)", n);
+	CHECK(!verifies(rsa, RSA_PKCS1_PADDING, sig, (size_t)n, dg),
+	    "... and it is PSS, not PKCS#1 v1.5");
+	n = sign_via(SIGN_RSA_PKCS1, SIGN_MD_SHA256, dg, sizeof(dg), sig, sizeof(sig));
+	CHECK(n == 256 && verifies(rsa, RSA_PKCS1_PADDING, sig, (size_t)n, dg),
+	    "a PKCS#1 v1.5 signature of a SHA-256 digest works and verifies (%ld)", n);
+	keyholder_unload();
+	keyholder_load(0, "", ec->cert, ec->certlen, ec->key, ec->keylen, "c", "k",
+	    err, sizeof(err));
+	n = sign_via(SIGN_ECDSA, SIGN_MD_SHA256, dg, sizeof(dg), sig, sizeof(sig));
+	CHECK(n > 0 && verifies(ec, 0, sig, (size_t)n, dg),
+	    "an ECDSA signature of a SHA-256 digest works and verifies (%ld)", n);
 	keyholder_unload();
 }
 
@@ -317,6 +446,62 @@ test_sni(const struct pem *rsa, const struct pem *ec)
 	client_sni = NULL;
 	code = session_round(0, 0, NULL, NULL, rsa, &ok, NULL, 0);
 	CHECK(code == 0 && ok, "SNI: no server name gets the default (client %d)", code);
+	kill(kh, SIGKILL);
+	wait_exit(kh);
+	close(kfd);
+}
+
+/*
+ * Issue 16 item 6: eight certificates whose chains together are larger
+ * than one IPC message (each 16 certificates, about 17 KB; 8 x 17 KB
+ * > 64 KB).  Every slot travels in a message of its own: tls_init works
+ * and the last SNI name is served its certificate.
+ */
+static void
+test_many_chains(const struct pem *rsa)
+{
+	static struct pem leaf[KH_MAX_KEYS];
+	static char chain[KH_MAX_KEYS][16 * 8192];
+	static const char *names[KH_MAX_KEYS] = { "", "a.example.net", "b.example.net",
+	    "c.example.net", "d.example.net", "e.example.net", "f.example.net",
+	    "g.example.net" };
+	char err[512];
+	size_t total = 0;
+	int kfd, ok, code, loaded = 1;
+	pid_t kh;
+
+	for (int i = 0; i < KH_MAX_KEYS; i++) {
+		size_t len;
+
+		if (make_pem(0, &leaf[i]) == -1) {
+			CHECK(0, "many chains: test key %d made", i);
+			return;
+		}
+		/* the leaf, then 15 unrelated certificates as the "chain" */
+		memcpy(chain[i], leaf[i].cert, leaf[i].certlen);
+		len = leaf[i].certlen;
+		for (int j = 0; j < 15; j++) {
+			memcpy(chain[i] + len, rsa->cert, rsa->certlen);
+			len += rsa->certlen;
+		}
+		total += len;
+		loaded &= keyholder_load((uint32_t)i, names[i], chain[i], len, leaf[i].key,
+		    leaf[i].keylen, "c", "k", err, sizeof(err)) == 0;
+	}
+	CHECK(loaded && total > IPC_MAX_PAYLOAD,
+	    "many chains: %d slots, %zu bytes of chains, loaded (%s)", KH_MAX_KEYS, total,
+	    loaded ? "" : err);
+	kh = start_keyholder(&kfd);
+	keyholder_unload();
+	CHECK(tls_init(&conf, kfd) == 0 && tls_ready(),
+	    "many chains: tls_init takes them all");
+	client_sni = "g.example.net";
+	code = session_round(0, 0, NULL, NULL, &leaf[KH_MAX_KEYS - 1], &ok, NULL, 0);
+	CHECK(code == 0 && ok, "many chains: the last SNI name gets its certificate "
+	    "(client %d)", code);
+	client_sni = NULL;
+	code = session_round(0, 0, NULL, NULL, &leaf[0], &ok, NULL, 0);
+	CHECK(code == 0 && ok, "many chains: the default certificate (client %d)", code);
 	kill(kh, SIGKILL);
 	wait_exit(kh);
 	close(kfd);
@@ -365,6 +550,14 @@ test_verify(const struct pem *rsa, const struct pem *ec)
 	strlcpy_(c.tls_ciphers, "NOSUCHCIPHER", sizeof(c.tls_ciphers));
 	CHECK(keyholder_verify(&c, err, sizeof(err)) == 1 && strstr(err, "tls-ciphers") != NULL,
 	    "keyholder_verify: a cipher list that selects nothing (%s)", err);
+	strlcpy_(c.tls_ciphers, "AES128-SHA256:AES256-GCM-SHA384", sizeof(c.tls_ciphers));
+	CHECK(keyholder_verify(&c, err, sizeof(err)) == 1 &&
+	    strstr(err, "RSA key transport") != NULL,
+	    "keyholder_verify: RSA key transport only is refused (%s)", err);
+	strlcpy_(c.tls_ciphers, "AES128-SHA256:ECDHE-RSA-AES128-GCM-SHA256",
+	    sizeof(c.tls_ciphers));
+	CHECK(keyholder_verify(&c, err, sizeof(err)) == 0,
+	    "keyholder_verify: a list with forward-secret ciphers passes (%s)", err);
 	unlink(cert);
 	unlink(key);
 	unlink(other);
@@ -381,10 +574,12 @@ main(void)
 	tls_preinit();
 	CHECK(make_pem(1, &rsa) == 0 && make_pem(0, &ec) == 0, "test keys made");
 	test_load_checks(&rsa, &ec);
-	test_bad_requests(&rsa);
+	test_bad_requests(&rsa, &ec);
+	test_sign_digest(&rsa, &ec);
 	test_handshakes("RSA", &rsa, 1);
 	test_handshakes("EC", &ec, 0);
 	test_sni(&rsa, &ec);
+	test_many_chains(&rsa);
 	test_verify(&rsa, &ec);
 	return check_done();
 }

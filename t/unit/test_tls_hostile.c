@@ -90,12 +90,14 @@ fake_keyholder(int fd, enum misbehave how)
 				break;
 			case MB_CERTS_FD:
 				ipc_put_u32(&a, 1);
+				ipc_put_u32(&a, 0);
 				ipc_put_str(&a, "");
 				ipc_put_bytes(&a, pem.cert, pem.certlen);
 				ipc_set_fd(&a, 0);
 				break;
 			case MB_CERTS_BADPEM:
 				ipc_put_u32(&a, 1);
+				ipc_put_u32(&a, 0);
 				ipc_put_str(&a, "");
 				ipc_put_bytes(&a, "-----BEGIN CERTIFICATE-----\n!!\n", 31);
 				break;
