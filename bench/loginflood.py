@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""SMTP delivery latency alone, and while a POP3 login flood runs (issue 16
-item 8: a login flood must not reach deliveries).
+"""SMTP delivery latency alone, and while a POP3 login flood runs (a login
+flood must not reach deliveries).
 
   loginflood.py --smtp PORT --pop3 PORT --domain DOMAIN [--accounts N]
                 [--rate R] [--secs S] [--addrs N] [--base N] [--max-s S]
@@ -21,7 +21,7 @@ The flood stops when they are done, or at --max-s seconds (then the run
 fails); every flood client is bounded in attempts too.  A client the
 server turns away (every POP3 worker busy) comes back a second later: the
 row measures password checks, not a connection flood (each refusal costs
-postern a worker process, which is issue 16 item 7's ground).
+postern a worker process: the admission limits' ground).
 
 Prints: alone_p50_ms= alone_p99_ms= flood_p50_ms= flood_p99_ms=
 flood_max_ms= flood_fail_s= (failed logins per second answered during

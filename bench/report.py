@@ -6,7 +6,7 @@ machine; one line per measurement (per round).  Prints one line per metric:
 median, min and max for each side and the ratio of the medians
 postern/peer, and the median of the per-round ratios (each round runs
 postern and the peer back to back, so that ratio is the one least moved by
-other load on the machine), then the issue 8 targets with met/MISSED.
+other load on the machine), then the targets with met/MISSED.
 
 usage: report.py RESULTS PEERNAME-FOR-EACH-METRIC...   (see run.sh)
 """
@@ -48,7 +48,7 @@ METRICS = [
     ("flood_delivery_max_ms", "ms", "-", None, None),
     ("flood_failed_logins_s", "fail/s", "-", None, None),
 ]
-# postern against itself (issue 16 item 8): delivery p99 under a login
+# postern against itself: delivery p99 under a login
 # flood at most 2x the p99 alone, medians over the rounds
 SELF_TARGETS = [
     ("flood_delivery_p99_ms", "flood_alone_delivery_p99_ms", 2.0,
@@ -126,7 +126,7 @@ def main():
             verdicts.append("%-26s %s = %.2f, target <= %.1f: %s" %
                             (num, what, r, target, "met" if r <= target else "MISSED"))
     print()
-    print("targets (issue 8, issue 16):")
+    print("targets:")
     for v in verdicts:
         print("  " + v)
 

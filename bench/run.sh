@@ -1,7 +1,7 @@
 #!/bin/sh
 # make bench: postern side by side with Postfix (local(8) mbox delivery)
 # and Dovecot (POP3) on the same machine, the same accounts, the same mbox
-# content, loopback high ports (issue 8).
+# content, loopback high ports.
 #
 #   sh bench/run.sh BUILD/posternd
 #
@@ -33,7 +33,7 @@ die() { say "error: $*"; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (system users, Postfix, Dovecot, postern's privilege drop)"
 [ -x "$POSTERND" ] || die "$POSTERND is not executable: build it first"
 [ "$ROUNDS" -ge 1 ] 2>/dev/null || die "BENCH_ROUNDS must be a number"
-[ "$ROUNDS" -ge 3 ] || say "warning: $ROUNDS rounds; issue 8 asks for at least 3"
+[ "$ROUNDS" -ge 3 ] || say "warning: $ROUNDS rounds; a median wants at least 3"
 
 # ---- the peers, from Debian packages -------------------------------------
 
@@ -427,8 +427,8 @@ login() {
 }
 
 # login_flood: SMTP delivery latency alone, then while 500 client addresses
-# of 127.0.0.0/8 fail POP3 logins as fast as postern answers them (issue 16
-# item 8; the per-address limits are off in this config).  postern only:
+# of 127.0.0.0/8 fail POP3 logins as fast as postern answers them (the
+# per-address limits are off in this config).  postern only:
 # the row measures postern against itself.  Every round floods from
 # addresses postern has not seen yet (127.ROUND.x.y).
 login_flood() {
@@ -550,7 +550,7 @@ done
 empty_spools
 
 {
-	echo "postern bench (issue 8): $(date -u '+%Y-%m-%d %H:%M UTC'), $ROUNDS rounds"
+	echo "postern bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $ROUNDS rounds"
 	echo "command: make bench  (sh bench/run.sh $POSTERND)"
 	echo "postern: $(cd "$HERE/.." && git rev-parse --short HEAD 2>/dev/null || echo '?')" \
 		"(plus uncommitted changes: $(cd "$HERE/.." && git status --short -uno 2>/dev/null | wc -l) files)"

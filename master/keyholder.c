@@ -338,11 +338,9 @@ slot_describe(const struct conf *c, uint32_t i, struct slot *sl)
 
 /* --------------------------------------------------------- -n check */
 
-/* Where check problems go: printed (posternd -n), and/or the first kept. */
+/* Where check problems go (posternd -n), and how many there were. */
 struct report {
 	FILE *out;
-	char *first;
-	size_t firstsz;
 	int n;
 };
 
@@ -358,10 +356,8 @@ report(struct report *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (r->out != NULL)
-		fprintf(r->out, "%s\n", line);
-	if (r->n++ == 0 && r->first != NULL)
-		strlcpy_(r->first, line, r->firstsz);
+	fprintf(r->out, "%s\n", line);
+	r->n++;
 }
 
 /* tls-ciphers must select something, or every worker would fail to start. */
@@ -450,18 +446,8 @@ check_all(const struct conf *c, struct report *r)
 int
 keyholder_check(const struct conf *c)
 {
-	struct report r = { stderr, NULL, 0, 0 };
+	struct report r = { stderr, 0 };
 
-	return check_all(c, &r);
-}
-
-int
-keyholder_verify(const struct conf *c, char *err, size_t errsz)
-{
-	struct report r = { NULL, err, errsz, 0 };
-
-	if (errsz > 0)
-		err[0] = '\0';
 	return check_all(c, &r);
 }
 
@@ -479,8 +465,8 @@ send_or_drop(int fd, struct ipc_msg *m, const char *tag)
 
 /* One certificate chain: slot idx, the name it answers to and the PEM.
  * One slot a message, so any number of slots of up to KH_MAX_CHAIN bytes
- * each fits (issue 16: eight long chains in one message overflowed it
- * and every TLS worker failed to start). */
+ * each fits (eight long chains in one message would overflow it and
+ * every TLS worker would fail to start). */
 static int
 answer_certs(int fd, struct ipc_msg *req, const char *tag)
 {

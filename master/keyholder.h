@@ -1,7 +1,7 @@
 /*
  * The keyholder: the only process that holds the TLS private keys.  It signs
- * handshakes for the workers over their keyholder channels (DESIGN.md
- * invariant 6); a worker never sees a key.
+ * handshakes for the workers over their keyholder channels; a worker
+ * never sees a key.
  */
 #ifndef POSTERN_KEYHOLDER_H
 #define POSTERN_KEYHOLDER_H
@@ -26,11 +26,6 @@ int keyholder_main(void);
  * keyholder will and prints each problem as FILE:LINE: message (the line of
  * the tls-cert / tls-key directive).  Returns the number of errors. */
 int keyholder_check(const struct conf *c);
-
-/* The same check, quiet: the first problem ("FILE:LINE: message") in err.
- * For the master's SIGHUP, to keep the running keyholder when the renewed
- * files are broken.  Returns the number of problems. */
-int keyholder_verify(const struct conf *c, char *err, size_t errsz);
 
 /*
  * The parts keyholder_main() is made of, exposed for the unit tests.

@@ -1,6 +1,6 @@
 /*
- * The configuration file parser (postern.conf(5), DESIGN.md
- * "Configuration").  One directive a line, words separated by blanks, '#'
+ * The configuration file parser (postern.conf(5)).
+ * One directive a line, words separated by blanks, '#'
  * starts a comment that runs to the end of the line.  The parser is strict
  * and keeps going after an error, so that one run names every error in the
  * file as FILE:LINE.  Each key is a row in keywords[]: its type, the field

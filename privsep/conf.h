@@ -124,7 +124,7 @@ struct conf {
 	int control_group_line;             /* where it was set, for messages */
 };
 
-/* Fills *c with every default (DESIGN.md, postern.conf(5)). */
+/* Fills *c with every default (postern.conf(5)). */
 void conf_defaults(struct conf *c);
 
 /* Checks a struct received over IPC: every string NUL-terminated inside

@@ -1,5 +1,5 @@
 /*
- * IPC framing between postern's processes (DESIGN.md "The IPC").
+ * IPC framing between postern's processes.
  *
  * Every channel is an AF_UNIX SOCK_SEQPACKET socket: one recvmsg() is one
  * message, so a passed descriptor always belongs to its message.  A message

@@ -609,7 +609,7 @@ resolve_user(const char *name, uid_t *uid, gid_t *gid)
 	endpwent();
 }
 
-/* The store and the workers must never share a uid (DESIGN.md), nor the
+/* The store and the workers must never share a uid, nor the
  * keyholder and the workers; the auth process shares it with none of the
  * workers, the store and the keyholder. */
 static void

@@ -1,6 +1,6 @@
 /*
- * The store's side of the auth channel (DESIGN.md: password checks never
- * stall the store's delivery loop).  A POP3 AUTH is queued here and sent
+ * The store's side of the auth channel: password checks never stall
+ * the store's delivery loop.  A POP3 AUTH is queued here and sent
  * to the auth process, which alone holds the hashes; the POP3 channel
  * waits in CS_AUTHING while the loop goes on serving deliveries, and the
  * verdict comes back through authcli_io() to auth_finish() (store_pop3.c),

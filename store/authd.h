@@ -1,5 +1,5 @@
-/* The auth process (DESIGN.md: the password checks run outside the store's
- * delivery loop, in a process of their own that alone holds the hashes;
+/* The auth process: the password checks run outside the store's delivery
+ * loop, in a process of their own that alone holds the hashes (as
  * Dovecot's auth, OpenSMTPD's lka). */
 #ifndef POSTERN_AUTHD_H
 #define POSTERN_AUTHD_H

@@ -1,5 +1,5 @@
 /*
- * The store's request table (STYLE.md #10, OpenSSH monitor.c mon_table):
+ * The store's request table (as OpenSSH monitor.c's mon_table):
  * one row per request type with the channel kinds that may send it, the
  * channel states it is allowed in, its payload size range and its fd rule.
  * Anything not in the table, or not matching its row, is refused and the

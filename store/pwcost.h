@@ -1,6 +1,6 @@
 /*
- * The same crypt(3) work for every login, whatever the name (issue 16
- * item 9): an unknown name, a locked or unusable hash ("!", "*",
+ * The same crypt(3) work for every login, whatever the name:
+ * an unknown name, a locked or unusable hash ("!", "*",
  * "!$6$..."), and an account on any scheme all cost one crypt per hash
  * scheme in use, so the answer's timing does not tell them apart.
  *

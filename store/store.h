@@ -1,4 +1,4 @@
-/* The store process (DESIGN.md): the only process that opens mailboxes
+/* The store process: the only process that opens mailboxes
  * and the accounts file. */
 #ifndef POSTERN_STORE_H
 #define POSTERN_STORE_H

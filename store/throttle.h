@@ -1,5 +1,5 @@
 /*
- * Login throttling: slow the guesser, not the owner (issue 16 item 12).
+ * Login throttling: slow the guesser, not the owner.
  *
  * Failures are counted three ways, each count decaying by one every
  * THR_DECAY_MS: per (account, client address), per client address, and

@@ -1,12 +1,12 @@
 #!/usr/bin/env bats
-# The auth process (issue 16 item 8): password checks run outside the
+# The auth process: password checks run outside the
 # store's delivery loop, in a process of their own that alone holds the
 # hashes.  A stalled or dead auth process never holds deliveries up; a
 # login it was checking gets -ERR [SYS/TEMP]; the master restarts it and
 # SIGHUP reloads its accounts.
 
-load helpers
-load pop3_lib
+load lib/helpers
+load lib/pop3
 
 setup() { postern_setup; }
 teardown() {

@@ -1,12 +1,12 @@
 #!/usr/bin/env bats
 # What a compromised worker can no longer do to other clients or to the
-# service (issue 16, items 1-4; SECURITY.md).  The probe build (make
+# service (SECURITY.md).  The probe build (make
 # probe-build, privsep/sandbox.c -DPOSTERN_SECCOMP_PROBE) makes the worker
 # named in POSTERN_SECCOMP_PROBE=ROLE:ACTION act as an attacker right after
 # its filter is in place; POSTERN_SECCOMP_PROBE_UNTIL limits that to the
 # workers started in the first seconds, so that their replacements serve.
 
-load helpers
+load lib/helpers
 
 PROBED=${PROBED:-$BUILD-probe/posternd}
 
@@ -61,7 +61,7 @@ greets_n() {
 	done
 }
 
-@test "item 1: a worker's shutdown(2) of the shared listener is killed; the port still serves" {
+@test "a worker's shutdown(2) of the shared listener is killed; the port still serves" {
 	probe_start smtp:shutdown
 	assert_probe_killed shutdown
 	probe_window_over
@@ -70,7 +70,7 @@ greets_n() {
 	kill -0 "$PT_PID"
 }
 
-@test "item 1: a worker's SO_ATTACH_FILTER on the listener is killed; the port still serves" {
+@test "a worker's SO_ATTACH_FILTER on the listener is killed; the port still serves" {
 	probe_start smtp:filter
 	assert_probe_killed filter
 	probe_window_over
@@ -78,7 +78,7 @@ greets_n() {
 	greets_n "$SMTP_PORT" "220 " 3
 }
 
-@test "item 2: a worker's F_SETOWN on the listener is killed; the other workers serve on" {
+@test "a worker's F_SETOWN on the listener is killed; the other workers serve on" {
 	probe_start smtp:setown
 	assert_probe_killed setown
 	probe_window_over
@@ -89,7 +89,7 @@ greets_n() {
 	! grep -q "killed by signal 29" "$PT_LOG"
 }
 
-@test "item 3: a child's log line with a newline stays one line, tagged by the master" {
+@test "a child's log line with a newline stays one line, tagged by the master" {
 	probe_start smtp:log 60
 	wait_for grep -q "smtp\[[0-9]*\]: seccomp probe: smtp tries log" "$PT_LOG"
 	wait_for grep -q 'smtp\[[0-9]*\]: x\\x0a2026-01-01 00:00:00 store\[1\]: delivered to alice$' "$PT_LOG"
@@ -101,7 +101,7 @@ greets_n() {
 	! grep -q "killing it" "$PT_LOG"
 }
 
-@test "item 4: a zero-length control datagram gets the worker killed and replaced" {
+@test "a zero-length control datagram gets the worker killed and replaced" {
 	probe_start smtp:empty
 	wait_for grep -q "smtp\[[0-9]*\] sent an empty message; killing it" "$PT_LOG"
 	pid=$(grep -o "smtp\[[0-9]*\] sent an empty message" "$PT_LOG" | head -1 | grep -o '[0-9]*')
@@ -111,7 +111,7 @@ greets_n() {
 	greets_n "$SMTP_PORT" "220 " 3
 }
 
-@test "item 4: MSG_STATUS naming 127.0.0.1 without its socket cannot lock 127.0.0.1 out" {
+@test "MSG_STATUS naming 127.0.0.1 without its socket cannot lock 127.0.0.1 out" {
 	postern_conf_set max-conn-per-ip-per-minute 10
 	probe_start smtp:status
 	wait_for grep -q "smtp\[[0-9]*\]: seccomp probe: smtp tries status" "$PT_LOG"
@@ -123,14 +123,14 @@ greets_n() {
 	! grep -q "refusing 127.0.0.1" "$PT_LOG"
 }
 
-@test "item 4: a worker reporting its store channel as the client is killed" {
+@test "a worker reporting its store channel as the client is killed" {
 	probe_start smtp:status-fd
 	wait_for grep -q "smtp\[[0-9]*\] reported a client socket it did not accept; killing it" "$PT_LOG"
 	probe_window_over
 	WAIT_SECS=20 wait_for greets "$SMTP_PORT" "220 "
 }
 
-@test "item 4: one accepted client reported 20 times is counted once" {
+@test "one accepted client reported 20 times is counted once" {
 	postern_conf_set max-conn-per-ip-per-minute 10
 	probe_start smtp:status-reuse
 	wait_for grep -q "smtp\[[0-9]*\]: seccomp probe: smtp tries status-reuse" "$PT_LOG"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Daemon mode (pidfile, detached), running as a normal user, make install.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() {

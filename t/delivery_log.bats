@@ -5,7 +5,7 @@
 # through, the size, the delay, the DSN code and the status with its
 # reason; and one line per POP3 session end.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }

@@ -6,7 +6,7 @@
 # that runs out of descriptors anyway loses that one worker's channel
 # (logged) and serves on.  Every wait is bounded.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }
@@ -83,7 +83,7 @@ PY
 	start_limited "-n 200"
 	wait_for greets "$SMTP_PORT" "220 "
 	wait_for greets "$POP3_PORT" "+OK"
-	run python3 "$BATS_TEST_DIRNAME/smtp_tool.py" chat "$SMTP_PORT" "HELO t" \
+	run python3 "$BATS_TEST_DIRNAME/lib/mailclient.py" chat "$SMTP_PORT" "HELO t" \
 		"MAIL FROM:<a@example.net>" "RCPT TO:<alice@example.org>" "DATA" \
 		$'Subject: t\r\n\r\nbody\r\n.' "QUIT"
 	echo "$output"

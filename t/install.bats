@@ -5,7 +5,7 @@
 # the installed jail, spool created by the daemon), and a missing parent
 # of spool or empty-dir named as FILE:LINE by posternd -n and at start-up.
 
-load helpers
+load lib/helpers
 
 setup() {
 	postern_setup

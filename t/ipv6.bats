@@ -6,7 +6,7 @@
 # addresses on its loopback).  Skipped, saying so, on a machine without an
 # IPv6 loopback.
 
-load helpers
+load lib/helpers
 
 # Prints N free TCP ports on ::1.
 free_ports6() {

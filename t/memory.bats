@@ -16,12 +16,12 @@
 # Over 10,000 sessions no process may grow by more than GROWTH_KB = 2 MiB;
 # measured: master, store and workers 0 kB.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }
 
-RES="python3 $BATS_TEST_DIRNAME/lib/resilience.py"
+RES="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 GROWTH_KB=2048          # allowed growth over 10,000 sessions
 WORKER_PEAK_KB=8192     # an SMTP worker's peak RSS, whatever one session sends
 

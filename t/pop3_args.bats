@@ -3,8 +3,8 @@
 # case-insensitive keywords, bare LF line ends.  No bad number ever reaches
 # the store (it would drop the channel): the session keeps working.
 
-load helpers
-load pop3_lib
+load lib/helpers
+load lib/pop3
 
 LOGIN='USER alice\r\nPASS alicepw\r\n'
 

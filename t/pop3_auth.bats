@@ -4,8 +4,8 @@
 # after max-auth-failures, the plaintext policy, and the right password
 # still works after failures.
 
-load helpers
-load pop3_lib
+load lib/helpers
+load lib/pop3
 
 setup() {
 	postern_setup

@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
-# Issue 16 item 12: a wrong-password flood on one account slows the
+# A wrong-password flood on one account slows the
 # guessers, not the owner.  40 clients, each from its own 127.0.1.x
 # address, fail logins on alice; alice logs in from 127.0.0.2 during the
 # flood and is answered within 1 s, while a guesser's next answer is held.
 
-load helpers
-load pop3_lib
+load lib/helpers
+load lib/pop3
 
 setup() {
 	postern_setup

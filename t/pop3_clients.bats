@@ -2,8 +2,8 @@
 # Real POP3 clients against postern: curl pop3://, python3 poplib, mpop and
 # fetchmail (plain POP3 on 127.0.0.1, no TLS).
 
-load helpers
-load pop3_lib
+load lib/helpers
+load lib/pop3
 
 setup() {
 	postern_setup

@@ -2,8 +2,8 @@
 # POP3: every command of RFC 1939 / 2449 / 5034 and its answer, by hand
 # over a raw socket (the way nc or telnet would), against the real daemon.
 
-load helpers
-load pop3_lib
+load lib/helpers
+load lib/pop3
 
 setup() {
 	postern_setup

@@ -2,8 +2,8 @@
 # The maildrop is exclusive: a second session for the same account gets
 # -ERR [IN-USE] and the first one is unaffected.
 
-load helpers
-load pop3_lib
+load lib/helpers
+load lib/pop3
 
 setup() {
 	postern_setup

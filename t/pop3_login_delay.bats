@@ -3,8 +3,8 @@
 # the same account within that many seconds gets -ERR [LOGIN-DELAY];
 # other accounts are not held up, and the delay runs out.
 
-load helpers
-load pop3_lib
+load lib/helpers
+load lib/pop3
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }

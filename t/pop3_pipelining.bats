@@ -2,8 +2,8 @@
 # POP3 PIPELINING (RFC 2449 6.6): many commands in one write, every answer
 # in order; a batch that includes RETR of several messages and the login.
 
-load helpers
-load pop3_lib
+load lib/helpers
+load lib/pop3
 
 setup() {
 	postern_setup

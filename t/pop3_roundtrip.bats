@@ -5,8 +5,8 @@
 # The octet count of LIST and "+OK n octets" equals the bytes RETR sends
 # before dot-stuffing.
 
-load helpers
-load pop3_lib
+load lib/helpers
+load lib/pop3
 
 setup() {
 	postern_setup

@@ -2,8 +2,8 @@
 # UIDL: unique within the maildrop, stable across sessions, deletions and
 # a daemon restart (RFC 1939 7).
 
-load helpers
-load pop3_lib
+load lib/helpers
+load lib/pop3
 
 setup() {
 	postern_setup

@@ -3,8 +3,8 @@
 # a timeout or a shutdown deletes nothing; RSET undoes; mail that arrives
 # during a session is not shown in it and is kept.
 
-load helpers
-load pop3_lib
+load lib/helpers
+load lib/pop3
 
 setup() {
 	postern_setup

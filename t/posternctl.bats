@@ -3,9 +3,9 @@
 # (--prometheus), reload, stop, check, the exit codes, who may use the
 # socket, and clients of the socket that misbehave.
 
-load helpers
-load pop3_lib
-load tls_helpers
+load lib/helpers
+load lib/pop3
+load lib/tls
 
 setup() { postern_setup; }
 teardown() {
@@ -67,7 +67,7 @@ who_has() { ctl who | grep -Eq "$1"; }
 	postern_start
 	smtp_quick alice@example.org one "first"
 	smtp_quick team@example.org two "to alice and bob"
-	run python3 "$T_TOP/t/smtp_tool.py" chat "$SMTP_PORT" "EHLO x" "MAIL FROM:<a@example.com>" \
+	run python3 "$T_TOP/t/lib/mailclient.py" chat "$SMTP_PORT" "EHLO x" "MAIL FROM:<a@example.com>" \
 		"RCPT TO:<nobody@example.org>" "RCPT TO:<x@elsewhere.test>" "QUIT"
 	[[ "$output" == *"550 5.1.1"* ]]
 	[[ "$output" == *"550 5.7.1"* ]]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Privilege separation invariants 1-3, read from /proc (needs root).
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }

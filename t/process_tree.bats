@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The process tree: one master, one store, the configured idle workers.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }

@@ -2,7 +2,7 @@
 # SIGHUP: a good config replaces the workers without cutting sessions;
 # a bad one is logged and the old one kept.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }

@@ -6,7 +6,7 @@
 # with SIGSYS (31); the master logs that and respawns it with back-off, and
 # the other roles keep serving.
 
-load helpers
+load lib/helpers
 
 PROBED=${PROBED:-$BUILD-probe/posternd}
 
@@ -90,7 +90,7 @@ assert_respawned_with_backoff() {
 }
 
 @test "auth process calls socket(2): killed by SIGSYS, respawned with back-off; SMTP delivers" {
-	load pop3_lib
+	load lib/pop3
 	probe_start auth
 	assert_probe_killed auth
 	assert_respawned_with_backoff auth 4 10
@@ -104,7 +104,7 @@ assert_respawned_with_backoff() {
 }
 
 @test "keyholder calls socket(2): killed by SIGSYS, respawned with back-off" {
-	load tls_helpers
+	load lib/tls
 	command -v openssl >/dev/null || skip "openssl(1) is needed to make a certificate"
 	tls_make_cert "$PT_DIR" server
 	printf 'tls-cert %s\ntls-key %s\n' "$PT_DIR/server.crt" "$PT_DIR/server.key" >>"$PT_CONF"

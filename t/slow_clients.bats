@@ -4,12 +4,12 @@
 # serves the next client); 200 idle connections from one address do not
 # keep a well-behaved client from another address from delivering.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }
 
-RES="python3 $BATS_TEST_DIRNAME/lib/resilience.py"
+RES="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 
 # One serving worker (plus the master's refusing extra), a 3 s timeout.
 one_worker_3s() {

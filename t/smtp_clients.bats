@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # SMTP: real clients (swaks, curl smtp://, python3 smtplib) deliver into the mbox.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }

@@ -3,7 +3,7 @@
 # each well inside smtp-timeout) cannot hold a worker past
 # smtp-command-deadline; time spent in DATA does not count against it.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
 # SMTP: every command and its reply codes (RFC 5321, enhanced codes RFC 3463).
 
-load helpers
+load lib/helpers
 
 setup() {
 	postern_setup
-	TOOL="python3 $BATS_TEST_DIRNAME/smtp_tool.py"
+	TOOL="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 }
 teardown() { postern_teardown; }
 

@@ -2,7 +2,7 @@
 # A client that trickles its DATA cannot hold a worker past
 # smtp-data-deadline, however it paces the blocks.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }

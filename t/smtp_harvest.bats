@@ -4,7 +4,7 @@
 # closes (the client is logged).  Known recipients do not count, RSET does
 # not reset the count, and a message that stays under it is delivered.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }
@@ -73,7 +73,7 @@ PY
 @test "a message with a few unknown recipients under the limit is delivered" {
 	postern_conf_set max-unknown-recipients 5
 	postern_start
-	run python3 "$BATS_TEST_DIRNAME/smtp_tool.py" chat "$SMTP_PORT" "EHLO t" \
+	run python3 "$BATS_TEST_DIRNAME/lib/mailclient.py" chat "$SMTP_PORT" "EHLO t" \
 		"MAIL FROM:<a@example.net>" "RCPT TO:<x1@example.org>" \
 		"RCPT TO:<alice@example.org>" "RCPT TO:<x2@example.org>" \
 		"RCPT TO:<x3@example.org>" "RCPT TO:<x4@example.org>" "DATA" \

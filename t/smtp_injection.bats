@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
 # SMTP: shell metacharacters in addresses are refused, and nothing is ever executed.
 
-load helpers
+load lib/helpers
 
 setup() {
 	postern_setup
-	TOOL="python3 $BATS_TEST_DIRNAME/smtp_tool.py"
+	TOOL="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 	PWNED=$PT_DIR/pwned
 }
 teardown() { postern_teardown; }

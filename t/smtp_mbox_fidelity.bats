@@ -2,11 +2,11 @@
 # SMTP -> mbox: a message with ".", "From ", ">From " lines and 8-bit bytes
 # comes back byte for byte after mboxrd unquoting.
 
-load helpers
+load lib/helpers
 
 setup() {
 	postern_setup
-	TOOL="python3 $BATS_TEST_DIRNAME/smtp_tool.py"
+	TOOL="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 }
 teardown() { postern_teardown; }
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bats
 # SMTP: 20 clients x 20 messages in parallel, every message delivered exactly once.
 
-load helpers
+load lib/helpers
 
 setup() {
 	postern_setup
 	postern_conf_set max-conn-per-ip-per-minute 0
 	postern_conf_set max-sessions-per-ip 0
-	TOOL="python3 $BATS_TEST_DIRNAME/smtp_tool.py"
+	TOOL="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 }
 teardown() { postern_teardown; }
 

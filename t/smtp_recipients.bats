@@ -2,11 +2,11 @@
 # SMTP: recipient rules -- local domains only (no relay), unknown users,
 # aliases once per account, postmaster, the recipient limit.
 
-load helpers
+load lib/helpers
 
 setup() {
 	postern_setup
-	TOOL="python3 $BATS_TEST_DIRNAME/smtp_tool.py"
+	TOOL="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 }
 teardown() { postern_teardown; }
 

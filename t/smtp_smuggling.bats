@@ -2,11 +2,11 @@
 # SMTP: DATA ends only at CRLF.CRLF; bare CR / bare LF refuse the message
 # (554 5.6.0), so nothing can be smuggled behind a fake terminator.
 
-load helpers
+load lib/helpers
 
 setup() {
 	postern_setup
-	TOOL="python3 $BATS_TEST_DIRNAME/smtp_tool.py"
+	TOOL="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 }
 teardown() { postern_teardown; }
 

@@ -2,11 +2,11 @@
 # SMTP: SMTPUTF8 (RFC 6531) -- UTF-8 addresses with the SMTPUTF8 parameter,
 # refused without it, invalid UTF-8 refused; 8BITMIME bodies kept.
 
-load helpers
+load lib/helpers
 
 setup() {
 	postern_setup
-	TOOL="python3 $BATS_TEST_DIRNAME/smtp_tool.py"
+	TOOL="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 }
 teardown() { postern_teardown; }
 

@@ -3,10 +3,14 @@
 # account named twice in one delivery, and the accounts/aliases check of
 # posternd -n.  (COVERAGE.md: these were the store's untested lines.)
 
-load helpers
+load lib/helpers
+load lib/store
 
 setup() { postern_setup; }
-teardown() { postern_teardown; }
+teardown() {
+	postern_teardown
+	store_teardown
+}
 
 # sendmsg FROM TO... : one message of ~2 KB; prints the DATA reply code
 # (or the RCPT refusal), never raises
@@ -87,18 +91,11 @@ PY
 	[[ "$output" == *"$PT_DIR/aliases"* ]]
 }
 
-# The store alone, through t/tools/ipcpeer (see t/store_ipc.bats).
+# The store alone, through t/tools/ipcpeer (t/lib/store.bash), with the
+# accounts of postern_setup.
 peer_setup() {
-	SD=$PT_DIR/peer
-	mkdir -m 755 "$SD" "$SD/spool"
-	cp "$PT_DIR/accounts" "$SD/accounts"
+	store_setup alice bob carol
 	echo "team: alice, bob" >"$SD/aliases"
-	PEER_OPTS=()
-	if is_root; then PEER_OPTS=(-u _postern-store -w _postern); fi
-}
-
-peer() {
-	"$BUILD/t/ipcpeer" "${PEER_OPTS[@]}" -l "$SD/log" -A "$SD/aliases" "$SD/spool" "$SD/accounts"
 }
 
 @test "store: APPEND to an unknown account is refused, a repeated account gets one copy" {

@@ -1,20 +1,15 @@
 #!/usr/bin/env bats
 # Another program (a local mail tool) rewrites a mailbox in place, keeping
 # its inode: the store must never serve one message's bytes for another.
-# Between sessions the index is checked entry by entry (issue 16 item 14);
-# during a session RETR checks the message is still where the snapshot has
-# it and answers a temporary failure otherwise (item 16; SECURITY.md).
+# Between sessions the index is checked entry by entry; during a session
+# RETR checks the message is still where the snapshot has it and answers a
+# temporary failure otherwise (SECURITY.md).
 
-load helpers
+load lib/helpers
+load lib/store
 
 setup() {
-	ensure_users
-	SD=$(mktemp -d "${TMPDIR:-/tmp}/postern-store.XXXXXX")
-	chmod 755 "$SD"
-	mkdir "$SD/spool"
-	echo "alice:$(hash_pw alicepw)" >"$SD/accounts"
-	PEER_OPTS=()
-	if is_root; then PEER_OPTS=(-u _postern-store -w _postern); fi
+	store_setup alice
 	# five messages of different sizes
 	for i in 1 2 3 4 5; do
 		{
@@ -27,13 +22,7 @@ setup() {
 	write_swap12
 }
 
-teardown() {
-	rm -rf "$SD"
-}
-
-peer() {
-	"$BUILD/t/ipcpeer" "${PEER_OPTS[@]}" -l "$SD/log" "$SD/spool" "$SD/accounts"
-}
+teardown() { store_teardown; }
 
 # $SD/swap12 FILE: exchanges the first two messages in place (same inode),
 # as a tool that sorts a mailbox would; the third stays where it was.

@@ -4,26 +4,15 @@
 # hostile workers on its channels.  A hostile channel is closed and logged;
 # a channel opened before it keeps working.
 
-load helpers
+load lib/helpers
+load lib/store
 
 setup() {
-	ensure_users
-	SD=$(mktemp -d "${TMPDIR:-/tmp}/postern-store.XXXXXX")
-	chmod 755 "$SD"
-	mkdir "$SD/spool"
-	{ echo "alice:$(hash_pw alicepw)"; echo "bob:$(hash_pw bobpw)"; } >"$SD/accounts"
+	store_setup alice bob
 	echo "team: alice, bob" >"$SD/aliases"
-	PEER_OPTS=()
-	if is_root; then PEER_OPTS=(-u _postern-store -w _postern); fi
 }
 
-teardown() {
-	rm -rf "$SD"
-}
-
-peer() {
-	"$BUILD/t/ipcpeer" "${PEER_OPTS[@]}" -l "$SD/log" -A "$SD/aliases" "$SD/spool" "$SD/accounts"
-}
+teardown() { store_teardown; }
 
 @test "honest SMTP and POP3 channels: lookup, append, auth, retr, dele, commit" {
 	run peer <<'END'
@@ -318,7 +307,7 @@ END
 	[ "${lines[3]}" = "auth 1 delay=1000" ]
 	[ "${lines[4]}" = "auth 1 delay=0" ]
 	[ "${lines[5]}" = "auth 1 delay=0" ]
-	# the owner from an address with no failures is not held up (issue 16 item 12)
+	# the owner from an address with no failures is not held up
 	[[ "${lines[6]}" == "auth 0 delay=0 "* ]]
 }
 

@@ -3,27 +3,17 @@
 # logged (temporary failure for that delivery); the store never blocks on
 # it and keeps serving every other mailbox.
 
-load helpers
+load lib/helpers
+load lib/store
 
 setup() {
-	ensure_users
-	SD=$(mktemp -d "${TMPDIR:-/tmp}/postern-store.XXXXXX")
-	chmod 755 "$SD"
-	mkdir "$SD/spool"
-	{ echo "alice:$(hash_pw alicepw)"; echo "bob:$(hash_pw bobpw)"; } >"$SD/accounts"
-	PEER_OPTS=()
+	store_setup alice bob
 	OWNER=$(id -un)
-	if is_root; then PEER_OPTS=(-u _postern-store -w _postern); OWNER=_postern-store; fi
+	if is_root; then OWNER=_postern-store; fi
 	echo "secret" >"$SD/target"
 }
 
-teardown() {
-	rm -rf "$SD"
-}
-
-peer() {
-	"$BUILD/t/ipcpeer" "${PEER_OPTS[@]}" -l "$SD/log" "$SD/spool" "$SD/accounts"
-}
+teardown() { store_teardown; }
 
 deliver_script() {
 	cat <<'END'

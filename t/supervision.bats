@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Supervision: respawn after kill -9, back-off, SIGTERM, pool growth and shrink.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }

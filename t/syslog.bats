@@ -4,7 +4,7 @@
 # gets its own /dev/log, a socket this test reads, so the machine's syslog
 # is neither needed nor touched.
 
-load helpers
+load lib/helpers
 
 setup() {
 	require_root

@@ -3,8 +3,8 @@
 # SIGHUP, robustness against broken handshakes, and the private key never
 # in a worker's memory.
 
-load helpers
-load tls_helpers
+load lib/helpers
+load lib/tls
 
 setup() { tls_setup; }
 teardown() { postern_teardown; }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # POP3 over TLS: STLS (RFC 2595) and implicit TLS (pop3s, RFC 8314).
 
-load helpers
-load tls_helpers
+load lib/helpers
+load lib/tls
 
 setup() { tls_setup; }
 teardown() { postern_teardown; }
@@ -109,19 +109,7 @@ PY
 
 @test "STLS injection: a USER in the same packet gets no answer" {
 	postern_start
-	run python3 - "$POP3_PORT" "$BATS_TEST_DIRNAME/lib" <<'PY'
-import socket, ssl, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-f = s.makefile("rb")
-assert f.readline().startswith(b"+OK")
-s.sendall(b"STLS\r\nUSER x\r\n")            # one write: USER is injected
-line = f.readline()
-assert line.startswith(b"+OK"), line
-sys.path.insert(0, sys.argv[2])
-import tls_injection
-tls_injection.after_upgrade(s, "+OK")
-print("no answer to the injected USER")
-PY
+	run python3 "$MAILCLIENT" tls-inject pop3 "$POP3_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	grep -q "bytes sent after STLS discarded" "$PT_LOG"

@@ -46,8 +46,8 @@
 /*
  * How long we wait for the store: a lookup, and an append (which includes
  * the fsync of every mailbox).  A store that is stopped or wedged must
- * give the client a temporary error, not a hang (issue 7: SIGSTOP of the
- * store for 30 s); both are far above what a healthy store takes, even for
+ * give the client a temporary error, not a hang (t/store_death_under_load.bats
+ * stops the store for 30 s); both are far above what a healthy store takes, even for
  * a 25 MB message.  An append that completes after we gave up is delivered
  * and the client, told 451, sends it again: a duplicate, never a loss.
  */

@@ -1,6 +1,6 @@
 /*
- * TLS under struct conn.  Until TLS lands these are plain stand-ins that
- * are never reached (conn->tls stays NULL); the TLS work replaces tlsio.c.
+ * TLS record I/O under struct conn (tlsio.c): the read(2)/write(2)
+ * convention over SSL_read/SSL_write, for a connection with conn->tls set.
  */
 #ifndef POSTERN_TLSIO_H
 #define POSTERN_TLSIO_H

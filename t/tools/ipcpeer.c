@@ -640,7 +640,7 @@ do_retr_ahead(struct pchan *c, uint32_t first, uint32_t lines, uint32_t ahead,
 	}
 	if (ipc_end(&A) == -1 || fstat(A.fd, &sb) == -1 || (uint64_t)sb.st_size != tot)
 		return -1;
-	/* DESIGN: the store never hands a worker a mailbox file's descriptor;
+	/* the store never hands a worker a mailbox file's descriptor;
 	 * a message comes in a memfd sealed against every change */
 	seals = fcntl(A.fd, F_GET_SEALS);
 	if (seals == -1 || (seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) !=

@@ -273,7 +273,7 @@ test_handshakes(const char *what, const struct pem *p, int rsa)
 	close(kfd);
 }
 
-/* The MSG_SIGN operation codes a keyholder before issue 16 item 5 took:
+/* The MSG_SIGN operation codes an older keyholder took:
  * a raw RSA private-key operation with the worker's padding, and PKCS#1
  * decryption.  Same wire layout (u32 index, u32 op, u32 padding, bytes). */
 #define OLD_SIGN_RSA_PRIV_ENC 1
@@ -452,7 +452,7 @@ test_sni(const struct pem *rsa, const struct pem *ec)
 }
 
 /*
- * Issue 16 item 6: eight certificates whose chains together are larger
+ * Eight certificates whose chains together are larger
  * than one IPC message (each 16 certificates, about 17 KB; 8 x 17 KB
  * > 64 KB).  Every slot travels in a message of its own: tls_init works
  * and the last SNI name is served its certificate.
@@ -518,7 +518,32 @@ write_file(const char *path, const char *p, size_t n)
 	}
 }
 
-/* keyholder_verify(): the quiet check the master can run on SIGHUP. */
+/* keyholder_check() (posternd -n) with its stderr in err: the first
+ * problem it printed, "" for none.  Returns its count of problems. */
+static int
+check_quoted(const struct conf *c, char *err, size_t errsz)
+{
+	FILE *f = tmpfile();
+	int saved, n;
+
+	err[0] = '\0';
+	if (f == NULL)
+		return -1;
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fileno(f), STDERR_FILENO);
+	n = keyholder_check(c);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	if (fgets(err, (int)errsz, f) != NULL)
+		err[strcspn(err, "\n")] = '\0';
+	fclose(f);
+	return n;
+}
+
+/* keyholder_check(): the certificate, key and cipher checks of posternd -n. */
 static void
 test_verify(const struct pem *rsa, const struct pem *ec)
 {
@@ -540,24 +565,24 @@ test_verify(const struct pem *rsa, const struct pem *ec)
 	strlcpy_(c.tls_key, key, sizeof(c.tls_key));
 	c.tls_cert_line = 7;
 	c.tls_key_line = 8;
-	CHECK(keyholder_verify(&c, err, sizeof(err)) == 0 && err[0] == '\0',
-	    "keyholder_verify: good files pass");
+	CHECK(check_quoted(&c, err, sizeof(err)) == 0 && err[0] == '\0',
+	    "keyholder_check: good files pass");
 	strlcpy_(c.tls_key, other, sizeof(c.tls_key));
-	CHECK(keyholder_verify(&c, err, sizeof(err)) == 1 &&
+	CHECK(check_quoted(&c, err, sizeof(err)) == 1 &&
 	    strncmp(err, "/etc/p.conf:8: tls-key ", 23) == 0,
-	    "keyholder_verify: a foreign key is one problem (%s)", err);
+	    "keyholder_check: a foreign key is one problem (%s)", err);
 	strlcpy_(c.tls_key, key, sizeof(c.tls_key));
 	strlcpy_(c.tls_ciphers, "NOSUCHCIPHER", sizeof(c.tls_ciphers));
-	CHECK(keyholder_verify(&c, err, sizeof(err)) == 1 && strstr(err, "tls-ciphers") != NULL,
-	    "keyholder_verify: a cipher list that selects nothing (%s)", err);
+	CHECK(check_quoted(&c, err, sizeof(err)) == 1 && strstr(err, "tls-ciphers") != NULL,
+	    "keyholder_check: a cipher list that selects nothing (%s)", err);
 	strlcpy_(c.tls_ciphers, "AES128-SHA256:AES256-GCM-SHA384", sizeof(c.tls_ciphers));
-	CHECK(keyholder_verify(&c, err, sizeof(err)) == 1 &&
+	CHECK(check_quoted(&c, err, sizeof(err)) == 1 &&
 	    strstr(err, "RSA key transport") != NULL,
-	    "keyholder_verify: RSA key transport only is refused (%s)", err);
+	    "keyholder_check: RSA key transport only is refused (%s)", err);
 	strlcpy_(c.tls_ciphers, "AES128-SHA256:ECDHE-RSA-AES128-GCM-SHA256",
 	    sizeof(c.tls_ciphers));
-	CHECK(keyholder_verify(&c, err, sizeof(err)) == 0,
-	    "keyholder_verify: a list with forward-secret ciphers passes (%s)", err);
+	CHECK(check_quoted(&c, err, sizeof(err)) == 0,
+	    "keyholder_check: a list with forward-secret ciphers passes (%s)", err);
 	unlink(cert);
 	unlink(key);
 	unlink(other);

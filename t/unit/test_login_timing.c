@@ -1,5 +1,5 @@
 /*
- * Issue 16 item 9: an unknown name costs the same crypt work as a wrong
+ * An unknown name costs the same crypt work as a wrong
  * password on an account, whatever the accounts file holds: a locked or
  * unusable first hash ("!", "*", "!$6$..."), accounts on several schemes.
  * Measured through auth_verify() (the function the store's AUTH runs):

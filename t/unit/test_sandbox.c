@@ -185,7 +185,7 @@ do_send(void)
 	return 0;
 }
 
-/* Item 1 of issue 16: a worker's calls on the shared listener. */
+/* A worker's calls on the shared listener. */
 static int
 do_shutdown(void)
 {
@@ -212,7 +212,7 @@ do_getsockopt(void)
 	return 0;
 }
 
-/* Item 2: fcntl commands.  Each returns 0 when the call succeeded. */
+/* fcntl commands.  Each returns 0 when the call succeeded. */
 static int
 do_setown(void)
 {

@@ -47,7 +47,7 @@ main(void)
 	CHECK(attempt("alice", "1.2.3.4", 1, 1000 + 60ull * 60 * 1000) == 0,
 	    "decays after an hour");
 
-	/* the flood of issue 16 item 12: 40 addresses guessing one account */
+	/* a flood: 40 addresses guessing one account */
 	throttle_reset();
 	{
 		int unchecked = 0;

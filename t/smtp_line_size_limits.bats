@@ -2,11 +2,11 @@
 # SMTP: limits -- command line length, NUL bytes, a 100 MB line, message
 # size declared and undeclared, DATA line length.  Memory stays bounded.
 
-load helpers
+load lib/helpers
 
 setup() {
 	postern_setup
-	TOOL="python3 $BATS_TEST_DIRNAME/smtp_tool.py"
+	TOOL="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 }
 teardown() { postern_teardown; }
 

@@ -8,12 +8,12 @@
 # `limits-exempt none`, and the last tests check the exemption and the
 # defaults themselves.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }
 
-RES="python3 $BATS_TEST_DIRNAME/lib/resilience.py"
+RES="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 
 @test "SMTP: the 4th concurrent session from one address gets 421 4.7.0; 127.0.0.2 is served" {
 	postern_conf_set max-sessions-per-ip 3

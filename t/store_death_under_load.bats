@@ -5,12 +5,12 @@
 # bounded time (an answer or a temporary error, never a permanent one or a
 # false success) and everything works again after SIGCONT.
 
-load helpers
+load lib/helpers
 
 setup() { postern_setup; }
 teardown() { postern_teardown; }
 
-RES="python3 $BATS_TEST_DIRNAME/lib/resilience.py"
+RES="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 
 # Strict: the raw mbox parses whole, and POP3 sees the same count.
 check_mailbox() {

@@ -1,33 +1,18 @@
-# Helpers for the t/pop3_*.bats files (load after helpers).
+# Helpers for the t/pop3_*.bats files (load after lib/helpers); the
+# sockets are spoken by t/lib/mailclient.py.
 #
 #   pop3_batch 'CMD\r\nCMD\r\n...'   sends the batch in one write (\r \n \x00
 #                                    escapes), half-closes, prints the whole
 #                                    transcript with CRs removed.
 #   pop3_batch_raw ...               the same, CRs kept (for byte checks).
 #   smtp_send FROM TO FILE           delivers FILE (a bare LF becomes CRLF)
-#                                    over SMTP with python3 smtplib.
+#                                    over SMTP (mailclient.py send-text).
 #   smtp_quick TO SUBJECT BODY       a small message.
 #   pop3_count USER PASS             the message count STAT reports.
 #   pop3_count_is USER PASS N        the same, as a test for wait_for.
 
 pop3_batch_raw() {
-	python3 - "$POP3_PORT" "$1" <<'PY'
-import socket, sys, codecs
-data = codecs.escape_decode(sys.argv[2].encode("latin-1"))[0]
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
-s.sendall(data)
-s.shutdown(socket.SHUT_WR)
-out = b""
-while True:
-    try:
-        b = s.recv(65536)
-    except socket.timeout:
-        break
-    if not b:
-        break
-    out += b
-sys.stdout.buffer.write(out)
-PY
+	python3 "$MAILCLIENT" pop3-batch "$POP3_PORT" "$1"
 }
 
 pop3_batch() {
@@ -35,14 +20,7 @@ pop3_batch() {
 }
 
 smtp_send() {
-	python3 - "$SMTP_PORT" "$1" "$2" "$3" <<'PY'
-import re, smtplib, sys
-port, frm, to, path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-data = re.sub(rb"(?<!\r)\n", b"\r\n", open(path, "rb").read())
-s = smtplib.SMTP("127.0.0.1", port, timeout=60)
-s.sendmail(frm, [to], data)
-s.quit()
-PY
+	python3 "$MAILCLIENT" send-text "$SMTP_PORT" "$1" "$2" "$3"
 }
 
 smtp_quick() {

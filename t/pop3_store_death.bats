@@ -3,8 +3,8 @@
 # (never a false +OK), nothing is deleted, and once the master has
 # restarted the store a new session works.
 
-load helpers
-load pop3_lib
+load lib/helpers
+load lib/pop3
 
 setup() {
 	postern_setup

@@ -4,27 +4,15 @@
 # message present exactly once and whole after restart, an interrupted
 # COMMIT all or nothing), and a full disk (ENOSPC on a small tmpfs spool).
 
-load helpers
+load lib/helpers
+load lib/store
 
 setup() {
-	ensure_users
-	SD=$(mktemp -d "${TMPDIR:-/tmp}/postern-store.XXXXXX")
-	chmod 755 "$SD"
-	mkdir "$SD/spool"
-	echo "alice:$(hash_pw alicepw)" >"$SD/accounts"
-	PEER_OPTS=()
-	if is_root; then PEER_OPTS=(-u _postern-store -w _postern); fi
+	store_setup alice
 	export IPCPEER_PASS=alicepw
 }
 
-teardown() {
-	if mountpoint -q "$SD/spool" 2>/dev/null; then umount "$SD/spool"; fi
-	rm -rf "$SD"
-}
-
-peer() {
-	"$BUILD/t/ipcpeer" "${PEER_OPTS[@]}" -l "$SD/log" "$SD/spool" "$SD/accounts"
-}
+teardown() { store_teardown; }
 
 # The mbox parses from a clean start: every From_ line has its X-Postern
 # line and the declared lengths add up to the file size.

@@ -6,7 +6,9 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$T_TOP/$BUILD ;; esac
 POSTERND=${POSTERND:-$BUILD/posternd}
 POSTERNCTL=${POSTERNCTL:-$BUILD/posternctl}
-export BUILD POSTERND POSTERNCTL
+# the one client that speaks SMTP and POP3 by hand: python3 "$MAILCLIENT" CMD
+MAILCLIENT=$T_TOP/t/lib/mailclient.py
+export BUILD POSTERND POSTERNCTL MAILCLIENT
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
@@ -63,7 +65,7 @@ postern_setup() {
 	} >"$PT_DIR/accounts"
 	printf 'team: alice, bob\n' >"$PT_DIR/aliases"
 	cat >"$PT_CONF" <<EOC
-# written by t/helpers.bash
+# written by t/lib/helpers.bash
 hostname mail.example.org
 domain example.org
 domain example.net
@@ -85,7 +87,7 @@ pop3-min-spare 2
 pop3-max 20
 shutdown-grace 2s
 # every test client comes from 127.0.0.1: the per-address limits are off
-# here, and t/limits.bats turns them on
+# here, and t/admission_limits.bats turns them on
 max-sessions-per-ip 0
 max-conn-per-ip-per-minute 0
 EOC

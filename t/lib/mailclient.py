@@ -1,8 +1,42 @@
 #!/usr/bin/env python3
-"""Clients for the resilience tests (t/limits.bats, t/slow_clients.bats,
-t/memory.bats, t/faults.bats).  Every wait is bounded; each command exits 0
-when its checks hold and prints what it saw (failures as "FAIL: ...").
+"""The one hand-speaking mail client of the tests: every bats file that
+talks SMTP or POP3 byte by byte (rather than through swaks, curl or
+openssl s_client) calls this file.  Every wait is bounded; the scenario
+commands exit 0 when their checks hold and print what they saw (failures
+as "FAIL: ...").
 
+Usage: python3 t/lib/mailclient.py COMMAND ARGS...
+
+SMTP by hand
+  raw PORT N           send stdin's bytes at once, print the replies until
+                       N final reply lines (the greeting counts) or close
+  chat PORT LINE...    greeting, then each LINE + CRLF waiting for its reply;
+                       prints every reply
+  splits PORT          one pipelined batch split into two writes at every
+                       offset; checks every reply arrives, in order
+  bigline PORT MB      EHLO, then MB MiB without a newline, streamed, then
+                       CRLF QUIT; prints the replies after it
+  send PORT FROM TO... FILE    smtplib: send FILE's bytes (CRLF lines) as is
+  send-text PORT FROM TO FILE  smtplib: send FILE, a bare LF made CRLF
+  parallel PORT C M    C clients x M messages each (smtplib, threads);
+                       prints the number of 250 answers
+
+POP3 by hand
+  pop3-batch PORT CMDS send CMDS (with \\r \\n \\x00 escapes) in one write,
+                       half-close, print the whole transcript
+
+TLS
+  tls-inject smtp|pop3 PORT
+                       STARTTLS (or STLS) with a command behind it in the
+                       same write; after the handshake that command gets
+                       no answer for 2 s; then QUIT is answered
+
+Mailbox
+  mbox-bodies MBOX     prints each message of an mbox, mboxrd-unquoted,
+                       without postern's From_/X-Postern/Return-Path lines
+                       and the Received header, separated by a NUL byte
+
+Scenarios (admission limits, slow clients, memory, store faults)
   limit PROTO PORT N REFUSAL OTHER
       N concurrent sessions from 127.0.0.1 are greeted; the N+1th gets
       REFUSAL and is closed; a client from 127.0.0.2 is greeted (OTHER=ok)
@@ -39,10 +73,14 @@ when its checks hold and prints what it saw (failures as "FAIL: ...").
       every message parses whole (From_, X-Postern len=, BEGIN/END
       markers), no number twice, every acknowledged number present.
 """
+import codecs
 import os
 import random
+import re
 import selectors
+import smtplib
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -651,33 +689,293 @@ def cmd_stopped(smtp_port, pop3_port, store_pid, stop_s, ackfile):
     print("ok")
 
 
+# ---- SMTP by hand ---------------------------------------------------------
+
+def read_replies(s, want, deadline=None):
+    """Reads until `want` final reply lines arrived; returns the bytes."""
+    buf = b""
+    deadline = deadline or time.time() + T
+    while time.time() < deadline:
+        finals = 0
+        for line in buf.split(b"\r\n")[:-1]:
+            if len(line) == 3 or (len(line) >= 4 and line[3:4] == b" "):
+                finals += 1
+        if finals >= want:
+            break
+        s.settimeout(max(0.05, deadline - time.time()))
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionError:
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def codes(buf):
+    out = []
+    for line in buf.split(b"\r\n"):
+        if len(line) >= 4 and line[3:4] == b" ":
+            out.append(line[:3].decode())
+        elif len(line) == 3:
+            out.append(line.decode())
+    return out
+
+
+def cmd_raw(port, n):
+    data = sys.stdin.buffer.read()
+    s = connect(port)
+    s.sendall(data)
+    sys.stdout.buffer.write(read_replies(s, int(n)))
+    s.close()
+
+
+def cmd_chat(port, *lines):
+    s = connect(port)
+    sys.stdout.buffer.write(read_replies(s, 1))
+    for line in lines:
+        s.sendall(line.encode("utf-8", "surrogateescape") + b"\r\n")
+        sys.stdout.buffer.write(read_replies(s, 1))
+    s.close()
+
+
+BATCH = (b"EHLO client.example\r\n"
+         b"MAIL FROM:<sender@remote.example>\r\n"
+         b"RCPT TO:<alice@example.org>\r\n"
+         b"RCPT TO:<nobody@example.org>\r\n"
+         b"RCPT TO:<bob@elsewhere.example>\r\n"
+         b"NOOP\r\n"
+         b"RSET\r\n"
+         b"MAIL FROM:<>\r\n"
+         b"RCPT TO:<bob@example.net>\r\n"
+         b"DATA\r\n")
+BATCH_CODES = ["220", "250", "250", "250", "550", "550", "250", "250", "250",
+               "250", "354"]
+MESSAGE = b"Subject: split\r\n\r\nbody\r\n.\r\nQUIT\r\n"
+
+
+def cmd_splits(port):
+    bad = 0
+    for k in range(1, len(BATCH)):
+        s = connect(port)
+        got = read_replies(s, 1)
+        s.sendall(BATCH[:k])
+        time.sleep(0.003)
+        s.sendall(BATCH[k:])
+        got += read_replies(s, len(BATCH_CODES) - 1)
+        s.sendall(MESSAGE)
+        tail = read_replies(s, 2)
+        c = codes(got) + codes(tail)
+        want = BATCH_CODES + ["250", "221"]
+        if c != want:
+            bad += 1
+            print("split %d: got %s" % (k, " ".join(c)))
+        s.close()
+    print("splits=%d bad=%d" % (len(BATCH) - 1, bad))
+    sys.exit(1 if bad else 0)
+
+
+def cmd_bigline(port, mb):
+    s = connect(port)
+    read_replies(s, 1)
+    s.sendall(b"EHLO client.example\r\n")
+    read_replies(s, 1)
+    chunk = b"A" * 65536
+    total = int(mb) * 1024 * 1024
+    sent = 0
+    try:
+        while sent < total:
+            s.sendall(chunk)
+            sent += len(chunk)
+        s.sendall(b"\r\nNOOP\r\nQUIT\r\n")
+    except (ConnectionError, socket.timeout) as e:
+        print("send failed after %d bytes: %s" % (sent, e))
+    sys.stdout.buffer.write(read_replies(s, 3))
+    s.close()
+
+
+def cmd_send(port, sender, *rest):
+    rcpts, path = list(rest[:-1]), rest[-1]
+    with open(path, "rb") as f:
+        msg = f.read()
+    with smtplib.SMTP("127.0.0.1", int(port), timeout=T) as c:
+        refused = c.sendmail(sender, rcpts, msg)
+        print("refused=%r" % refused)
+
+
+def cmd_parallel(port, clients, msgs):
+    ok = [0]
+    errors = []
+    lock = threading.Lock()
+
+    def client(i):
+        try:
+            with smtplib.SMTP("127.0.0.1", int(port), timeout=60) as c:
+                c.ehlo("client%d.example" % i)
+                for j in range(int(msgs)):
+                    rcpt = "alice@example.org" if (i + j) % 2 == 0 else "bob@example.org"
+                    body = ("From: c%d@remote.example\r\nSubject: p-%d-%d\r\n"
+                            "Message-ID: <p-%d-%d@remote.example>\r\n\r\n"
+                            "client %d message %d\r\n" % (i, i, j, i, j, i, j))
+                    c.sendmail("c%d@remote.example" % i, [rcpt], body.encode())
+                    with lock:
+                        ok[0] += 1
+        except Exception as e:  # noqa: BLE001 - report whatever failed
+            with lock:
+                errors.append("client %d: %r" % (i, e))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(int(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    for e in errors:
+        print(e)
+    print("ok=%d" % ok[0])
+
+
+def mbox_messages(path):
+    """Splits postern's mbox into messages (From_ line + X-Postern line)."""
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    msgs, cur = [], None
+    for i, line in enumerate(lines):
+        if (line.startswith(b"From ") and i + 1 < len(lines)
+                and lines[i + 1].startswith(b"X-Postern: uid=")):
+            if cur is not None:
+                msgs.append(cur)
+            cur = []
+            continue
+        if cur is not None:
+            cur.append(line)
+    if cur is not None:
+        msgs.append(cur)
+    return msgs
+
+
+def unquote(line):
+    j = 0
+    while j < len(line) and line[j:j + 1] == b">":
+        j += 1
+    if j > 0 and line[j:j + 5] == b"From ":
+        return line[1:]
+    return line
+
+
+def cmd_mbox_bodies(path):
+    out = []
+    for m in mbox_messages(path):
+        # postern's lines, then Return-Path, then our Received header
+        m = [l for l in m]
+        while m and (m[0].startswith(b"X-Postern:") or m[0].startswith(b"Return-Path:")):
+            m.pop(0)
+        if m and m[0].startswith(b"Received:"):
+            m.pop(0)
+            while m and m[0][:1] in (b"\t", b" "):
+                m.pop(0)
+        # the separator: the last line of the file split is "", the blank
+        # line after each message is one more ""
+        while m and m[-1] == b"":
+            m.pop()
+        out.append(b"\n".join(unquote(l) for l in m) + b"\n")
+    sys.stdout.buffer.write(b"\0".join(out))
+
+
+# ---- POP3 and TLS by hand --------------------------------------------------
+
+def cmd_send_text(port, sender, rcpt, path):
+    with open(path, "rb") as f:
+        data = re.sub(rb"(?<!\r)\n", b"\r\n", f.read())
+    s = smtplib.SMTP("127.0.0.1", int(port), timeout=60)
+    s.sendmail(sender, [rcpt], data)
+    s.quit()
+
+
+def cmd_pop3_batch(port, cmds):
+    data = codecs.escape_decode(cmds.encode("latin-1"))[0]
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=20)
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    out = b""
+    while True:
+        try:
+            b = s.recv(65536)
+        except socket.timeout:
+            break
+        if not b:
+            break
+        out += b
+    sys.stdout.buffer.write(out)
+
+
+def after_upgrade(sock, quit_ok):
+    """TLS handshake on sock; no answer may come for 2 s (the command
+    injected behind STARTTLS/STLS was discarded); QUIT gets quit_ok."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    t = ctx.wrap_socket(sock, server_hostname="mail.example.org")
+    t.settimeout(2)
+    try:
+        data = t.recv(1000)
+        print("UNEXPECTED answer to the injected command:", data)
+        sys.exit(1)
+    except socket.timeout:
+        pass
+    t.settimeout(10)
+    t.sendall(b"QUIT\r\n")
+    first = t.recv(1000).decode()
+    print("after QUIT:", first)
+    assert first.startswith(quit_ok), first
+
+
+def cmd_tls_inject(proto, port):
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    f = s.makefile("rb")
+    if proto == "smtp":
+        def smtp_reply():
+            lines = []
+            while True:
+                line = f.readline().decode()
+                lines.append(line)
+                if len(line) < 4 or line[3] != "-":
+                    return lines
+        assert smtp_reply()[0].startswith("220")
+        s.sendall(b"EHLO x\r\n")
+        smtp_reply()
+        s.sendall(b"STARTTLS\r\nRSET\r\n")          # one write: RSET is injected
+        assert smtp_reply()[0].startswith("220"), "no 220 for STARTTLS"
+        after_upgrade(s, "221")
+        print("no answer to the injected RSET")
+    else:
+        assert f.readline().startswith(b"+OK")
+        s.sendall(b"STLS\r\nUSER x\r\n")            # one write: USER is injected
+        line = f.readline()
+        assert line.startswith(b"+OK"), line
+        after_upgrade(s, "+OK")
+        print("no answer to the injected USER")
+
+
+COMMANDS = {
+    "raw": cmd_raw, "chat": cmd_chat, "splits": cmd_splits,
+    "bigline": cmd_bigline, "send": cmd_send, "send-text": cmd_send_text,
+    "parallel": cmd_parallel, "pop3-batch": cmd_pop3_batch,
+    "tls-inject": cmd_tls_inject, "mbox-bodies": cmd_mbox_bodies,
+    "limit": cmd_limit, "rate": cmd_rate, "slow": cmd_slow,
+    "flood": flood_collect, "sessions": cmd_sessions, "abuse": cmd_abuse,
+    "stream": cmd_stream, "stopped": cmd_stopped, "check-mbox": cmd_check_mbox,
+}
+
+
 def main():
     a = sys.argv[1:]
-    if not a:
+    if not a or a[0] not in COMMANDS:
         print(__doc__)
         return 2
-    cmd, args = a[0], a[1:]
-    if cmd == "limit":
-        cmd_limit(*args)
-    elif cmd == "rate":
-        cmd_rate(*args)
-    elif cmd == "slow":
-        cmd_slow(*args)
-    elif cmd == "flood":
-        flood_collect(*args)
-    elif cmd == "sessions":
-        cmd_sessions(*args)
-    elif cmd == "abuse":
-        cmd_abuse(*args)
-    elif cmd == "stream":
-        cmd_stream(*args)
-    elif cmd == "stopped":
-        cmd_stopped(*args)
-    elif cmd == "check-mbox":
-        cmd_check_mbox(*args)
-    else:
-        print(__doc__)
-        return 2
+    COMMANDS[a[0]](*a[1:])
     return 0
 
 
