@@ -37,6 +37,7 @@
 #include "../privsep/ipc.h"
 #include "../privsep/log.h"
 #include "../privsep/msg.h"
+#include "../privsep/ossl.h"
 #include "../privsep/proc.h"
 #include "../privsep/sandbox.h"
 #include "../privsep/util.h"
@@ -58,21 +59,6 @@ static struct kh_key keys[KH_MAX_KEYS];
 static uint32_t nkeys;
 
 /* ------------------------------------------------------------ loading */
-
-/* The first OpenSSL error as text, and the queue emptied. */
-static const char *
-ossl_reason(void)
-{
-	static char buf[160];
-	unsigned long e = ERR_peek_last_error();
-
-	if (e == 0)
-		strlcpy_(buf, "unknown OpenSSL error", sizeof(buf));
-	else
-		ERR_error_string_n(e, buf, sizeof(buf));
-	ERR_clear_error();
-	return buf;
-}
 
 /* Never prompt for a pass phrase: encrypted keys are refused. */
 static int

@@ -128,11 +128,9 @@ transact(int fd, const char *req, size_t *lenp)
 		exit(EX_COMM);
 	}
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		uint64_t now = now_ms();
 		ssize_t n;
 
-		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) == 0) {
+		if (fd_wait(fd, POLLIN, deadline) == 0) {
 			fprintf(stderr, "posternctl: no answer from the daemon in %d s\n",
 			    ANSWER_MS / 1000);
 			exit(EX_COMM);

@@ -341,26 +341,6 @@ mb_unlock(struct mailbox *mb)
 	mb->fcntl_locked = 0;
 }
 
-static ssize_t
-pread_full(int fd, void *buf, size_t n, off_t off)
-{
-	unsigned char *p = buf;
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = pread(fd, p + done, n - done, off + (off_t)done);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		if (r == 0)
-			break;
-		done += (size_t)r;
-	}
-	return (ssize_t)done;
-}
-
 
 /* Does the file (mapped at p, holding at least e's bytes) still hold
  * message e where the entry says it starts: the same first bytes

@@ -94,22 +94,6 @@ chan_free(struct chan *c)
 	free(c);
 }
 
-int
-sealed_memfd(const char *name, const void *buf, size_t n)
-{
-	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-
-	if (fd == -1)
-		return -1;
-	if ((n > 0 && write_all(fd, buf, n) == -1) ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_SEAL) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* ---- mailboxes checked since start ---- */
 
 int

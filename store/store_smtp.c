@@ -22,7 +22,6 @@
 #include "store_int.h"
 
 #define MEMFD_SLACK (64u * 1024)   /* beyond max-message-size: headers */
-#define SEALS_NEEDED (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
 #define MSG_READ_MAX (256u * 1024)  /* read, not mapped, up to this size */
 
 /* ---- LOOKUP ---- */
@@ -252,34 +251,15 @@ append_reply(struct chan *c, uint32_t id, uint32_t status, const char *text)
 	chan_send(c, &m);
 }
 
-/* The whole sealed memfd into b[0..n).  0 / -1. */
-static int
-read_msg(int fd, unsigned char *b, size_t n)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = pread(fd, b + done, n - done, (off_t)done);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		done += (size_t)r;
-	}
-	return 0;
-}
-
 /* Checks the memfd: sealed, regular, not too big.  Reads or maps it. */
 static int
 map_message(struct chan *c, struct store_req *r, const unsigned char **p,
     size_t *n, uint32_t *st)
 {
 	struct stat sb;
-	int seals = fcntl(r->fd, F_GET_SEALS);
 	uint64_t cap = S.conf.max_message_size + MEMFD_SLACK;
 
-	if (seals == -1 || (seals & SEALS_NEEDED) != SEALS_NEEDED) {
+	if (!memfd_is_sealed(r->fd)) {
 		chan_drop(c, "APPEND with a memfd that is not sealed");
 		return -1;
 	}
@@ -301,7 +281,7 @@ map_message(struct chan *c, struct store_req *r, const unsigned char **p,
 		/* small: one pread costs less than mmap + faults + munmap */
 		unsigned char *b = xmalloc(*n);
 
-		if (read_msg(r->fd, b, *n) == -1) {
+		if (pread_full(r->fd, b, *n, 0) != (ssize_t)*n) {
 			free(b);
 			*st = STORE_TEMPFAIL;
 			return 1;

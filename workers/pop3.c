@@ -351,7 +351,7 @@ load_listing(struct pop3 *p, int fd, uint32_t count, uint64_t octets)
 	struct stat st;
 	unsigned char *buf = NULL;
 	uint64_t sum = 0;
-	size_t size, got = 0;
+	size_t size;
 	int rc = -1;
 
 	if (count > P3_MAX_MESSAGES || fstat(fd, &st) < 0 || st.st_size < 0 ||
@@ -360,15 +360,8 @@ load_listing(struct pop3 *p, int fd, uint32_t count, uint64_t octets)
 	size = (size_t)st.st_size;
 	if (size > 0)
 		buf = xmalloc(size);
-	while (got < size) {
-		ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		got += (size_t)n;
-	}
+	if (pread_full(fd, buf, size, 0) != (ssize_t)size)
+		goto out;
 	p->msgs = count ? xcalloc(count, sizeof(*p->msgs)) : NULL;
 	rd_init(&r, buf, size);
 	for (uint32_t i = 0; i < count; i++) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../privsep/util.h"
 #include "pop3_out.h"
 
 void
@@ -66,18 +67,7 @@ dotstuff_end(struct dotstuff *d, unsigned char *out)
 static int
 pread_exact(int fd, unsigned char *buf, size_t n, uint64_t off)
 {
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
+	return pread_full(fd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -1;
 }
 
 int

@@ -87,11 +87,9 @@ wait_admit(void)
 	uint32_t verdict, grace;
 
 	for (;;) {
-		struct pollfd p = { .fd = FD_CONTROL, .events = POLLIN };
-		uint64_t now = now_ms();
 		int r;
 
-		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0)
+		if (fd_wait(FD_CONTROL, POLLIN, deadline) != 1)
 			return ADMIT_OK;
 		r = ipc_recv(FD_CONTROL, &m);
 		if (r == -1 && (errno == EAGAIN || errno == EINTR))
