@@ -43,7 +43,6 @@
 #include "../privsep/util.h"
 #include "keyholder.h"
 
-#define KH_MAX_CHANNELS  4096   /* worker channels served at once */
 #define KH_MAX_DIGEST    64     /* SHA-512, the largest digest ECDSA signs */
 
 struct kh_key {
@@ -157,12 +156,12 @@ keyholder_load(uint32_t idx, const char *name, const void *cert, size_t certlen,
 		(void)bsnprintf(err, errsz, "%s: certificate slot %u is not free", cert_where, idx);
 		return -1;
 	}
-	if (certlen == 0 || certlen > KH_MAX_FILE) {
+	if (certlen == 0 || certlen > KH_FILE_MAX_BYTES) {
 		(void)bsnprintf(err, errsz, "%s: %s", cert_where, certlen == 0 ?
 		    "the file is empty" : "the file is too large");
 		return -1;
 	}
-	if (keylen == 0 || keylen > KH_MAX_FILE) {
+	if (keylen == 0 || keylen > KH_FILE_MAX_BYTES) {
 		(void)bsnprintf(err, errsz, "%s: %s", key_where, keylen == 0 ?
 		    "the file is empty" : "the file is too large");
 		return -1;
@@ -230,12 +229,12 @@ keyholder_unload(void)
 static int
 slurp_fd(int fd, unsigned char **buf, size_t *len, char *why, size_t whysz)
 {
-	unsigned char *b = xmalloc(KH_MAX_FILE + 1);
+	unsigned char *b = xmalloc(KH_FILE_MAX_BYTES + 1);
 	size_t n = 0;
 
 	set_nonblock(fd, 0);
-	while (n <= KH_MAX_FILE) {
-		ssize_t r = read(fd, b + n, KH_MAX_FILE + 1 - n);
+	while (n <= KH_FILE_MAX_BYTES) {
+		ssize_t r = read(fd, b + n, KH_FILE_MAX_BYTES + 1 - n);
 
 		if (r == -1 && errno == EINTR)
 			continue;
@@ -247,15 +246,15 @@ slurp_fd(int fd, unsigned char **buf, size_t *len, char *why, size_t whysz)
 			break;
 		n += (size_t)r;
 	}
-	if (n > KH_MAX_FILE) {
-		(void)bsnprintf(why, whysz, "larger than %u bytes", (unsigned)KH_MAX_FILE);
+	if (n > KH_FILE_MAX_BYTES) {
+		(void)bsnprintf(why, whysz, "larger than %u bytes", (unsigned)KH_FILE_MAX_BYTES);
 		goto fail;
 	}
 	*buf = b;
 	*len = n;
 	return 0;
 fail:
-	explicit_bzero(b, KH_MAX_FILE + 1);
+	explicit_bzero(b, KH_FILE_MAX_BYTES + 1);
 	free(b);
 	return -1;
 }
@@ -264,7 +263,7 @@ static void
 free_secret(unsigned char *b)
 {
 	if (b != NULL) {
-		explicit_bzero(b, KH_MAX_FILE + 1);
+		explicit_bzero(b, KH_FILE_MAX_BYTES + 1);
 		free(b);
 	}
 }
@@ -762,7 +761,7 @@ channel_add(int fd, uint32_t kind, uint32_t pid)
 	static size_t cap;
 	struct channel *ch;
 
-	if (nchans >= KH_MAX_CHANNELS) {
+	if (nchans >= KH_CHANNELS_MAX_COUNT) {
 		log_warnx("keyholder: too many channels; refusing worker %u", pid);
 		close(fd);
 		return;

@@ -962,7 +962,7 @@ directive(struct parser *p, char **w, int nw)
 static void
 parse_line(struct parser *p, const char *s, size_t len)
 {
-	char buf[CONF_LINE_MAX];
+	char buf[CONF_LINE_MAX_BYTES];
 	char *w[MAX_WORDS + 1];
 	int nw = 0;
 	size_t i;
@@ -971,7 +971,7 @@ parse_line(struct parser *p, const char *s, size_t len)
 	if (len > 0 && s[len - 1] == '\r')
 		len--;
 	if (len >= sizeof(buf)) {
-		perr(p, p->line, "line too long (at most %d characters)", CONF_LINE_MAX - 1);
+		perr(p, p->line, "line too long (at most %d characters)", CONF_LINE_MAX_BYTES - 1);
 		return;
 	}
 	for (i = 0; i < len && s[i] != '#'; i++) {
@@ -1188,9 +1188,9 @@ conf_parse_file(const char *path, struct conf *c)
 		close(fd);
 		return 1;
 	}
-	buf = xmalloc(CONF_FILE_MAX + 1);
+	buf = xmalloc(CONF_FILE_MAX_BYTES + 1);
 	for (;;) {
-		ssize_t r = read(fd, buf + len, CONF_FILE_MAX + 1 - len);
+		ssize_t r = read(fd, buf + len, CONF_FILE_MAX_BYTES + 1 - len);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
@@ -1202,9 +1202,9 @@ conf_parse_file(const char *path, struct conf *c)
 		if (r == 0)
 			break;
 		len += (size_t)r;
-		if (len > CONF_FILE_MAX) {
+		if (len > CONF_FILE_MAX_BYTES) {
 			fprintf(stderr, "%s:0: file too large (more than %d bytes)\n",
-			    path, CONF_FILE_MAX);
+			    path, CONF_FILE_MAX_BYTES);
 			free(buf);
 			close(fd);
 			return 1;

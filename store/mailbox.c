@@ -215,7 +215,6 @@ dotlock_stale(struct mailbox *mb, const char *lk)
  * forks), so tools that probe the pid see a live process.
  */
 #define LKSRC           "..dotlock"
-#define LKSRC_MAX_AGE_S 60
 
 static int lksrc_dirfd = -1;     /* where the source was made, -1: none */
 static time_t lksrc_made;

@@ -12,7 +12,7 @@ static int dead;
 /* Answers owed to store_send(), oldest first. */
 static struct {
 	uint32_t id, type, expect;
-} owed[STORE_MAX_OWED];
+} owed[STORE_OWED_MAX_COUNT];
 static unsigned nowed;
 
 int
@@ -118,7 +118,7 @@ store_send(struct session *s, struct ipc_msg *req, uint32_t expect,
 
 	if (dead)
 		return -1;
-	if (nowed == STORE_MAX_OWED && collect(s, deadline) == -1)
+	if (nowed == STORE_OWED_MAX_COUNT && collect(s, deadline) == -1)
 		return -1;
 	if ((why = send_req(s, req, deadline)) != NULL) {
 		fail(s, why, req->hdr.type);
