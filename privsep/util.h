@@ -2,10 +2,37 @@
 #ifndef POSTERN_UTIL_H
 #define POSTERN_UTIL_H
 
+/*
+ * Saying why something failed, the one convention:
+ *
+ *	int thing_do(..., const char **why);
+ *
+ * returns 0 (or a documented count or verdict) on success and -1 on
+ * failure; on failure, and only then, *why points at text saying what went
+ * wrong, written to follow a subject in a log line or a config error
+ * ("\"%s\" %s", value, why).  The text is a string constant, or, when it
+ * must carry detail (a path, a number, errno or OpenSSL text), a static
+ * buffer of the failing module that stays valid until the next call into
+ * that module (every process is single-threaded).  The caller never frees
+ * or sizes it.  why may be NULL when the caller does not care: use
+ * fail_why().  A function whose failure needs no reason (a lost channel,
+ * a closed descriptor) returns -1 and sets errno as the system call did.
+ */
+
 #include <stddef.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <sys/types.h>
+
+/* Sets *why (when why is not NULL) to text and returns -1: for
+ * "return fail_why(why, "is not a number");". */
+static inline int
+fail_why(const char **why, const char *text)
+{
+	if (why != NULL)
+		*why = text;
+	return -1;
+}
 
 /* Copy with truncation; always NUL-terminates; returns strlen(src). */
 size_t strlcpy_(char *dst, const char *src, size_t size);
