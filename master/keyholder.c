@@ -230,22 +230,15 @@ static int
 slurp_fd(int fd, unsigned char **buf, size_t *len, char *why, size_t whysz)
 {
 	unsigned char *b = xmalloc(KH_FILE_MAX_BYTES + 1);
-	size_t n = 0;
+	ssize_t r;
+	size_t n;
 
 	set_nonblock(fd, 0);
-	while (n <= KH_FILE_MAX_BYTES) {
-		ssize_t r = read(fd, b + n, KH_FILE_MAX_BYTES + 1 - n);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			(void)bsnprintf(why, whysz, "cannot read: %s", strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
+	if ((r = read_full(fd, b, KH_FILE_MAX_BYTES + 1)) == -1) {
+		(void)bsnprintf(why, whysz, "cannot read: %s", strerror(errno));
+		goto fail;
 	}
+	n = (size_t)r;
 	if (n > KH_FILE_MAX_BYTES) {
 		(void)bsnprintf(why, whysz, "larger than %u bytes", (unsigned)KH_FILE_MAX_BYTES);
 		goto fail;
