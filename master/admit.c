@@ -11,16 +11,13 @@
 #include "../privsep/util.h"
 #include "admit.h"
 
-#define RATE_SLOTS   4096      /* client addresses remembered per service */
-#define RATE_WINDOW  60000     /* ms: the "per minute" */
-
 struct rate {
 	char addr[LIM_ADDR];
 	uint64_t window_start;
 	uint32_t count;
 };
 
-static struct rate rates[SVC_MAX][RATE_SLOTS];
+static struct rate rates[SVC_MAX][ADMIT_RATE_SLOTS_COUNT];
 
 static uint32_t
 addr_hash(const char *s)
@@ -40,7 +37,7 @@ rate_slot(enum service svc, const char *addr, uint64_t now)
 	struct rate *victim = NULL;
 
 	for (uint32_t i = 0; i < 8; i++) {
-		struct rate *r = &rates[svc][(h + i) % RATE_SLOTS];
+		struct rate *r = &rates[svc][(h + i) % ADMIT_RATE_SLOTS_COUNT];
 
 		if (strcmp(r->addr, addr) == 0)
 			return r;
@@ -149,7 +146,7 @@ admit_check(const struct conf *c, enum service svc, const char *addr,
 	admit_key(addr, key, sizeof(key));
 	r = rate_slot(svc, key, now);
 
-	if (now - r->window_start >= RATE_WINDOW) {
+	if (now - r->window_start >= ADMIT_RATE_WINDOW_MS) {
 		r->window_start = now;
 		r->count = 0;
 	}

@@ -1,7 +1,7 @@
 /*
  * The control process: see control.h.  One request a connection
  * (ctl_proto.h).  Every client has a bounded line buffer, a deadline for
- * its request and another for reading the answer; at most CTL_MAX_CLIENTS
+ * its request and another for reading the answer; at most CTL_CLIENTS_MAX_COUNT
  * at a time, and one more is told so and closed, so a local client that
  * connects and stays silent (or sends a megabyte without a newline) holds
  * one slot for a few seconds and harms nobody else.
@@ -27,12 +27,6 @@
 #include "ctl_proto.h"
 #include "ctl_state.h"
 
-#define CTL_MAX_CLIENTS     16      /* connections served at once */
-#define CTL_READ_MS         5000    /* to send the request line */
-#define CTL_ANSWER_MS       10000   /* for the master or the store to answer */
-#define CTL_WRITE_MS        10000   /* for the client to read the answer */
-#define CTL_ACCEPT_BURST    64      /* connections taken per wake-up */
-
 enum cl_state { CL_FREE = 0, CL_READING, CL_WAITING, CL_WRITING };
 
 struct client {
@@ -44,13 +38,13 @@ struct client {
 	struct ctl_req req;
 	uint64_t deadline;
 	size_t inlen;
-	char in[CTL_LINE_MAX];
+	char in[CTL_LINE_MAX_BYTES];
 	struct ctl_buf out;
 	size_t outpos;
 };
 
 static struct conf conf;
-static struct client clients[CTL_MAX_CLIENTS];
+static struct client clients[CTL_CLIENTS_MAX_COUNT];
 static uint32_t next_id = 1;
 static int store_fd = FD_STORE;      /* -1 once the store channel is gone */
 static int stopping;
@@ -147,7 +141,7 @@ client_request(struct client *c, size_t len)
 static struct client *
 client_waiting(uint32_t id)
 {
-	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+	for (int i = 0; i < CTL_CLIENTS_MAX_COUNT; i++)
 		if (clients[i].state == CL_WAITING && clients[i].id == id)
 			return &clients[i];
 	return NULL;
@@ -206,7 +200,7 @@ read_master(void)
 	struct client *c;
 	uint32_t grace;
 
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < CTL_READ_PASS_COUNT; i++) {
 		int r = ipc_recv(FD_CONTROL, &m);
 
 		if (r == -1 && (errno == EAGAIN || errno == EINTR))
@@ -256,7 +250,7 @@ read_store(void)
 	uint64_t msgs, bytes;
 	char last[64];
 
-	for (int i = 0; i < 16 && store_fd >= 0; i++) {
+	for (int i = 0; i < CTL_READ_PASS_COUNT && store_fd >= 0; i++) {
 		int r = ipc_recv(store_fd, &m);
 
 		if (r == -1 && (errno == EAGAIN || errno == EINTR))
@@ -309,7 +303,7 @@ accept_client(int lfd)
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1)
 		return -1;
-	for (int i = 0; i < CTL_MAX_CLIENTS && c == NULL; i++)
+	for (int i = 0; i < CTL_CLIENTS_MAX_COUNT && c == NULL; i++)
 		if (clients[i].state == CL_FREE)
 			c = &clients[i];
 	if (c == NULL || stopping) {
@@ -374,7 +368,7 @@ expire_clients(void)
 {
 	uint64_t now = now_ms();
 
-	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+	for (int i = 0; i < CTL_CLIENTS_MAX_COUNT; i++) {
 		struct client *c = &clients[i];
 
 		if (c->state == CL_FREE || now < c->deadline)
@@ -391,14 +385,14 @@ expire_clients(void)
 static void
 serve_loop(int lfd)
 {
-	struct pollfd pfd[3 + CTL_MAX_CLIENTS];
-	int who[3 + CTL_MAX_CLIENTS];
+	struct pollfd pfd[3 + CTL_CLIENTS_MAX_COUNT];
+	int who[3 + CTL_CLIENTS_MAX_COUNT];
 
 	for (;;) {
 		nfds_t n = 0;
 		int busy = 0;
 
-		for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		for (int i = 0; i < CTL_CLIENTS_MAX_COUNT; i++)
 			busy += clients[i].state != CL_FREE;
 		if (stopping && busy == 0)
 			return;
@@ -411,7 +405,7 @@ serve_loop(int lfd)
 		pfd[n].fd = stopping ? -1 : lfd;
 		pfd[n].events = POLLIN;
 		who[n++] = -3;
-		for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+		for (int i = 0; i < CTL_CLIENTS_MAX_COUNT; i++) {
 			struct client *c = &clients[i];
 
 			if (c->state != CL_READING && c->state != CL_WRITING)
@@ -420,7 +414,7 @@ serve_loop(int lfd)
 			pfd[n].events = c->state == CL_READING ? POLLIN : POLLOUT;
 			who[n++] = i;
 		}
-		if (poll(pfd, n, 250) == -1) {
+		if (poll(pfd, n, TICK_MS) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
@@ -435,7 +429,7 @@ serve_loop(int lfd)
 			else if (who[i] == -3) {
 				/* the backlog at once: a flood gets its
 				 * refusals now, not one per poll */
-				for (int k = 0; k < CTL_ACCEPT_BURST; k++)
+				for (int k = 0; k < CTL_ACCEPT_BURST_COUNT; k++)
 					if (accept_client(lfd) == -1)
 						break;
 			} else if (clients[who[i]].state == CL_READING)
@@ -461,7 +455,7 @@ control_main(void)
 		fatalx("control socket missing");
 	if (fstat(FD_STORE, &st) == -1 || !S_ISSOCK(st.st_mode))
 		store_fd = -1;
-	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+	for (int i = 0; i < CTL_CLIENTS_MAX_COUNT; i++)
 		clients[i].fd = -1;
 	set_nonblock(lfd, 1);
 	set_nonblock(FD_CONTROL, 1);

@@ -14,7 +14,7 @@ int
 ctl_parse_request(const char *line, size_t len, struct ctl_req *r,
     const char **err)
 {
-	char buf[CTL_LINE_MAX];
+	char buf[CTL_LINE_MAX_BYTES];
 	char *arg;
 
 	memset(r, 0, sizeof(*r));
@@ -112,14 +112,14 @@ ctl_printf(struct ctl_buf *b, const char *fmt, ...)
 			b->len += (size_t)n;
 			return;
 		}
-		if (b->len + (size_t)n + 1 > CTL_OUT_MAX) {
+		if (b->len + (size_t)n + 1 > CTL_OUT_MAX_BYTES) {
 			b->err = 1;
 			return;
 		}
 		b->cap = b->cap * 2 > b->len + (size_t)n + 1 ? b->cap * 2 :
 		    b->len + (size_t)n + 256;
-		if (b->cap > CTL_OUT_MAX)
-			b->cap = CTL_OUT_MAX;
+		if (b->cap > CTL_OUT_MAX_BYTES)
+			b->cap = CTL_OUT_MAX_BYTES;
 		b->p = xreallocarray(b->p, b->cap, 1);
 	}
 }

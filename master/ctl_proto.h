@@ -1,7 +1,7 @@
 /*
  * The control protocol between posternctl and the control process, over
  * the control socket (a Unix stream socket).  One request a connection:
- * the client sends one line of at most CTL_LINE_MAX bytes, LF-terminated
+ * the client sends one line of at most CTL_LINE_MAX_BYTES bytes, LF-terminated
  * (a CR before the LF is allowed), of printable ASCII:
  *
  *     status | who | stats | stats prometheus | reload | stop | mailbox NAME
@@ -18,9 +18,6 @@
 #include <stdint.h>
 #include "../privsep/params.h"
 #include "ctl_state.h"
-
-#define CTL_LINE_MAX   256          /* a request line, LF included */
-#define CTL_OUT_MAX    (256 * 1024) /* an answer, at most */
 
 enum ctl_cmd {
 	CTL_STATUS = 1,
@@ -44,7 +41,7 @@ struct ctl_req {
 int ctl_parse_request(const char *line, size_t len, struct ctl_req *r,
     const char **err);
 
-/* A growing answer, capped at CTL_OUT_MAX (err set when it overflowed). */
+/* A growing answer, capped at CTL_OUT_MAX_BYTES (err set when it overflowed). */
 struct ctl_buf {
 	char *p;
 	size_t len, cap;

@@ -17,8 +17,6 @@
 #include "../privsep/util.h"
 #include "control.h"
 
-#define CTL_BACKLOG 64
-
 static int
 sun_fill(struct sockaddr_un *sun, const char *path)
 {
@@ -156,7 +154,7 @@ ctl_socket_open(const struct conf *c)
 	umask(old);
 	if ((geteuid() == 0 && chown(c->control_socket, 0, gid) == -1) ||
 	    chmod(c->control_socket, (mode_t)(c->control_mode & 0777)) == -1 ||
-	    listen(fd, CTL_BACKLOG) == -1) {
+	    listen(fd, CTL_BACKLOG_COUNT) == -1) {
 		int saved = errno;
 
 		unlink(c->control_socket);

@@ -53,7 +53,7 @@ ctl_state_put(struct ipc_msg *m, const struct ctl_state *st)
 	ipc_put_u64(m, st->c.login_fail);
 	ipc_put_u32(m, st->nsessions_total);
 	ipc_put_u32(m, st->nsessions);
-	for (uint32_t i = 0; i < st->nsessions && i < CTL_MAX_SESSIONS; i++) {
+	for (uint32_t i = 0; i < st->nsessions && i < CTL_SESSIONS_MAX_COUNT; i++) {
 		const struct ctl_session *s = &st->sess[i];
 
 		ipc_put_u32(m, s->service);
@@ -100,7 +100,7 @@ ctl_state_get(struct ipc_msg *m, struct ctl_state *st)
 	bad |= ipc_get_u64(m, &st->c.login_fail);
 	bad |= ipc_get_u32(m, &st->nsessions_total);
 	bad |= ipc_get_u32(m, &st->nsessions);
-	if (bad != 0 || st->nsessions > CTL_MAX_SESSIONS ||
+	if (bad != 0 || st->nsessions > CTL_SESSIONS_MAX_COUNT ||
 	    st->nsessions > st->nsessions_total)
 		return -1;
 	for (uint32_t i = 0; i < st->nsessions; i++) {

@@ -13,8 +13,6 @@
 #include "../privsep/ipc.h"
 #include "../privsep/params.h"
 
-#define CTL_MAX_SESSIONS 256    /* sessions listed in one snapshot (all are counted) */
-
 enum ctl_helper_state {
 	HS_UNUSED = 0,       /* keyholder without tls-cert */
 	HS_STARTING = 1,     /* started, not ready yet */
@@ -58,7 +56,7 @@ struct ctl_state {
 	struct ctl_counters c;
 	uint32_t nsessions_total;        /* sessions now; the first nsessions listed */
 	uint32_t nsessions;
-	struct ctl_session sess[CTL_MAX_SESSIONS];
+	struct ctl_session sess[CTL_SESSIONS_MAX_COUNT];
 };
 
 /* Appends st to m (MSG_CTL_STATE payload); m->err says when it overflowed. */

@@ -15,14 +15,12 @@
  * sessions while the new pools fill: twice the pools can be alive.  So
  * the store, the busiest, needs 2 x 2 per worker.
  */
-#define FD_PER_WORKER 4
 /*
  * And every process some of its own: 0-2, the master's listeners (up to
  * 16), executable, signal pipe, helpers' channels and the descriptors a
  * child is started with; the store's spool, its cache of open mailboxes
  * (32) and the mailboxes of one group commit.
  */
-#define FD_FIXED      96
 
 static unsigned long
 workers(const struct conf *c)
@@ -44,7 +42,7 @@ workers(const struct conf *c)
 unsigned long
 fd_need(const struct conf *c)
 {
-	return FD_PER_WORKER * workers(c) + FD_FIXED;
+	return FD_PER_WORKER_COUNT * workers(c) + FD_FIXED_COUNT;
 }
 
 int

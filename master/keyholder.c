@@ -37,12 +37,12 @@
 #include "../privsep/ipc.h"
 #include "../privsep/log.h"
 #include "../privsep/msg.h"
+#include "../privsep/ossl.h"
 #include "../privsep/proc.h"
 #include "../privsep/sandbox.h"
 #include "../privsep/util.h"
 #include "keyholder.h"
 
-#define KH_MAX_CHANNELS  4096   /* worker channels served at once */
 #define KH_MAX_DIGEST    64     /* SHA-512, the largest digest ECDSA signs */
 
 struct kh_key {
@@ -58,21 +58,6 @@ static struct kh_key keys[KH_MAX_KEYS];
 static uint32_t nkeys;
 
 /* ------------------------------------------------------------ loading */
-
-/* The first OpenSSL error as text, and the queue emptied. */
-static const char *
-ossl_reason(void)
-{
-	static char buf[160];
-	unsigned long e = ERR_peek_last_error();
-
-	if (e == 0)
-		strlcpy_(buf, "unknown OpenSSL error", sizeof(buf));
-	else
-		ERR_error_string_n(e, buf, sizeof(buf));
-	ERR_clear_error();
-	return buf;
-}
 
 /* Never prompt for a pass phrase: encrypted keys are refused. */
 static int
@@ -171,12 +156,12 @@ keyholder_load(uint32_t idx, const char *name, const void *cert, size_t certlen,
 		(void)bsnprintf(err, errsz, "%s: certificate slot %u is not free", cert_where, idx);
 		return -1;
 	}
-	if (certlen == 0 || certlen > KH_MAX_FILE) {
+	if (certlen == 0 || certlen > KH_FILE_MAX_BYTES) {
 		(void)bsnprintf(err, errsz, "%s: %s", cert_where, certlen == 0 ?
 		    "the file is empty" : "the file is too large");
 		return -1;
 	}
-	if (keylen == 0 || keylen > KH_MAX_FILE) {
+	if (keylen == 0 || keylen > KH_FILE_MAX_BYTES) {
 		(void)bsnprintf(err, errsz, "%s: %s", key_where, keylen == 0 ?
 		    "the file is empty" : "the file is too large");
 		return -1;
@@ -244,32 +229,25 @@ keyholder_unload(void)
 static int
 slurp_fd(int fd, unsigned char **buf, size_t *len, char *why, size_t whysz)
 {
-	unsigned char *b = xmalloc(KH_MAX_FILE + 1);
-	size_t n = 0;
+	unsigned char *b = xmalloc(KH_FILE_MAX_BYTES + 1);
+	ssize_t r;
+	size_t n;
 
 	set_nonblock(fd, 0);
-	while (n <= KH_MAX_FILE) {
-		ssize_t r = read(fd, b + n, KH_MAX_FILE + 1 - n);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			(void)bsnprintf(why, whysz, "cannot read: %s", strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
+	if ((r = read_full(fd, b, KH_FILE_MAX_BYTES + 1)) == -1) {
+		(void)bsnprintf(why, whysz, "cannot read: %s", strerror(errno));
+		goto fail;
 	}
-	if (n > KH_MAX_FILE) {
-		(void)bsnprintf(why, whysz, "larger than %u bytes", (unsigned)KH_MAX_FILE);
+	n = (size_t)r;
+	if (n > KH_FILE_MAX_BYTES) {
+		(void)bsnprintf(why, whysz, "larger than %u bytes", (unsigned)KH_FILE_MAX_BYTES);
 		goto fail;
 	}
 	*buf = b;
 	*len = n;
 	return 0;
 fail:
-	explicit_bzero(b, KH_MAX_FILE + 1);
+	explicit_bzero(b, KH_FILE_MAX_BYTES + 1);
 	free(b);
 	return -1;
 }
@@ -278,7 +256,7 @@ static void
 free_secret(unsigned char *b)
 {
 	if (b != NULL) {
-		explicit_bzero(b, KH_MAX_FILE + 1);
+		explicit_bzero(b, KH_FILE_MAX_BYTES + 1);
 		free(b);
 	}
 }
@@ -762,7 +740,7 @@ channel_add(int fd, uint32_t kind, uint32_t pid)
 	static size_t cap;
 	struct channel *ch;
 
-	if (nchans >= KH_MAX_CHANNELS) {
+	if (nchans >= KH_CHANNELS_MAX_COUNT) {
 		log_warnx("keyholder: too many channels; refusing worker %u", pid);
 		close(fd);
 		return;

@@ -8,13 +8,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../privsep/params.h"
 #include "../privsep/conf.h"
 #include "../privsep/ipc.h"
 
 /* Certificates/keys the keyholder holds (index 0 = the default). */
 #define KH_MAX_KEYS     8
-/* A certificate or key file larger than this is refused. */
-#define KH_MAX_FILE     (256 * 1024)
 /* A certificate chain (re-encoded PEM) larger than this is refused: it
  * travels in one MSG_CERTS_R with its slot's name. */
 #define KH_MAX_CHAIN    (IPC_MAX_PAYLOAD - LIM_DOMAIN - 64)

@@ -7,8 +7,6 @@
 #include "../privsep/log.h"
 #include "master.h"
 
-#define LISTEN_BACKLOG 512
-
 int
 listener_bind(const struct listener *l)
 {
@@ -24,7 +22,7 @@ listener_bind(const struct listener *l)
 		goto fail;
 	if (bind(fd, (const struct sockaddr *)&l->ss, l->sslen) == -1)
 		goto fail;
-	if (listen(fd, LISTEN_BACKLOG) == -1)
+	if (listen(fd, LISTEN_BACKLOG_COUNT) == -1)
 		goto fail;
 	return fd;
 fail:

@@ -36,12 +36,6 @@
 #include "master.h"
 #include "parse.h"
 
-#define POOL_IDLE_MS     3000    /* an extra idle worker lives this long */
-#define BACKOFF_MIN_MS   100     /* first respawn delay after an early death */
-#define BACKOFF_MAX_MS   10000
-#define EARLY_DEATH_MS   2000    /* the store dying sooner is "early" */
-#define STOP_SLACK_MS    3000    /* after shutdown-grace, then SIGKILL */
-
 struct child {
 	pid_t pid;
 	enum role role;
@@ -916,7 +910,7 @@ read_child(struct child *k)
 {
 	static struct ipc_msg m;
 
-	for (int i = 0; i < 64 && k->ctl >= 0; i++) {
+	for (int i = 0; i < CHILD_READ_PASS_COUNT && k->ctl >= 0; i++) {
 		int r = ipc_recv(k->ctl, &m);
 
 		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -960,7 +954,7 @@ drain_logs(struct child *k)
 	char line[LIM_LOGLINE];
 	uint32_t prio;
 
-	for (int i = 0; k->ctl >= 0 && i < 64; i++) {
+	for (int i = 0; k->ctl >= 0 && i < CHILD_READ_PASS_COUNT; i++) {
 		if (ipc_recv(k->ctl, &m) != 1)
 			return;
 		ipc_drop_fd(&m);
@@ -1226,7 +1220,7 @@ stop_progress(void)
 			    role_name(kids[i].role), (int)kids[i].pid);
 			kill(kids[i].pid, SIGKILL);
 		}
-		stop_deadline = now_ms() + 1000;
+		stop_deadline = now_ms() + STOP_KILL_WAIT_MS;
 	}
 }
 
@@ -1288,7 +1282,7 @@ event_loop(void)
 		}
 		nk = n;
 		n = pool_watch(pfd, n);
-		r = poll(pfd, (nfds_t)n, 250);
+		r = poll(pfd, (nfds_t)n, TICK_MS);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
@@ -1485,7 +1479,7 @@ fill_state(struct ctl_state *st)
 
 		if (!is_worker(k) || !k->busy || !k->admitted)
 			continue;
-		if (st->nsessions_total++ >= CTL_MAX_SESSIONS)
+		if (st->nsessions_total++ >= CTL_SESSIONS_MAX_COUNT)
 			continue;
 		s = &st->sess[st->nsessions++];
 		s->service = role_service(k->role);

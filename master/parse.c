@@ -431,9 +431,9 @@ listen_kind_parse(const char *s, enum listen_kind *k)
 	return -1;
 }
 
-/* "1.2.3.4:25" or "[::1]:110" into *l.  NULL ok, else what is wrong. */
-static const char *
-listen_addr_parse(const char *s, struct listener *l)
+/* "1.2.3.4:25" or "[::1]:110" into *l.  0 ok; -1 and *why what is wrong. */
+static int
+listen_addr_parse(const char *s, struct listener *l, const char **why)
 {
 	char host[INET6_ADDRSTRLEN + 1];
 	const char *h, *port, *end;
@@ -444,44 +444,44 @@ listen_addr_parse(const char *s, struct listener *l)
 		h = s + 1;
 		end = strchr(h, ']');
 		if (end == NULL || end[1] != ':')
-			return "is not [IPv6]:PORT";
+			return fail_why(why, "is not [IPv6]:PORT");
 		port = end + 2;
 	} else {
 		h = s;
 		end = strrchr(s, ':');
 		if (end == NULL)
-			return "is not ADDRESS:PORT";
+			return fail_why(why, "is not ADDRESS:PORT");
 		if (memchr(s, ':', (size_t)(end - s)) != NULL)
-			return "is an IPv6 address without brackets ([::1]:PORT)";
+			return fail_why(why, "is an IPv6 address without brackets ([::1]:PORT)");
 		port = end + 1;
 	}
 	if ((size_t)(end - h) >= sizeof(host) || end == h)
-		return "is not a numeric IPv4 or IPv6 address";
+		return fail_why(why, "is not a numeric IPv4 or IPv6 address");
 	memcpy(host, h, (size_t)(end - h));
 	host[end - h] = '\0';
 	if (parse_u64(port, 65535, &pn) == -1 || pn == 0)
-		return "has a bad port (1 to 65535)";
+		return fail_why(why, "has a bad port (1 to 65535)");
 
 	memset(&l->ss, 0, sizeof(l->ss));
 	if (v6) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l->ss;
 		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return "is not a numeric IPv6 address";
+			return fail_why(why, "is not a numeric IPv6 address");
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons((uint16_t)pn);
 		l->sslen = sizeof(*sin6);
 	} else {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&l->ss;
 		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return "is not a numeric IPv4 address";
+			return fail_why(why, "is not a numeric IPv4 address");
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons((uint16_t)pn);
 		l->sslen = sizeof(*sin);
 	}
 	if (strlen(s) >= sizeof(l->text))
-		return "is too long";
+		return fail_why(why, "is too long");
 	strlcpy_(l->text, s, sizeof(l->text));
-	return NULL;
+	return 0;
 }
 
 static int
@@ -504,7 +504,7 @@ do_listen(struct parser *p, const struct keyword *k, const char *kind, const cha
 		    k->name, kind);
 		return;
 	}
-	if ((why = listen_addr_parse(addr, &l)) != NULL) {
+	if (listen_addr_parse(addr, &l, &why) == -1) {
 		perr(p, p->line, "%s: \"%s\" %s", k->name, addr, why);
 		return;
 	}
@@ -810,9 +810,9 @@ do_plainauth(struct parser *p, const struct keyword *k, const char *v)
 }
 
 /* "10.0.0.0/8", "192.0.2.7" (= /32), "2001:db8::/32", "::1" (= /128).
- * NULL ok, else what is wrong. */
-static const char *
-cidr_parse(const char *s, struct cidr *out)
+ * 0 ok; -1 and *why what is wrong. */
+static int
+cidr_parse(const char *s, struct cidr *out, const char **why)
 {
 	char host[INET6_ADDRSTRLEN + 1];
 	const char *slash = strchr(s, '/');
@@ -821,7 +821,7 @@ cidr_parse(const char *s, struct cidr *out)
 	uint64_t pfx;
 
 	if (hlen == 0 || hlen >= sizeof(host))
-		return "is not an IPv4 or IPv6 address";
+		return fail_why(why, "is not an IPv4 or IPv6 address");
 	memcpy(host, s, hlen);
 	host[hlen] = '\0';
 	memset(out, 0, sizeof(*out));
@@ -832,16 +832,16 @@ cidr_parse(const char *s, struct cidr *out)
 		out->family = AF_INET6;
 		max = 128;
 	} else
-		return "is not an IPv4 or IPv6 address";
+		return fail_why(why, "is not an IPv4 or IPv6 address");
 	pfx = max;
 	if (slash != NULL && (parse_u64(slash + 1, max, &pfx) == -1 || slash[1] == '\0'))
-		return max == 32 ? "has a bad prefix length (0 to 32)" :
-		    "has a bad prefix length (0 to 128)";
+		return fail_why(why, max == 32 ? "has a bad prefix length (0 to 32)" :
+		    "has a bad prefix length (0 to 128)");
 	out->prefix = (uint8_t)pfx;
 	for (bits = out->prefix; bits < max; bits++)
 		if (out->addr[bits / 8] & (0x80 >> (bits % 8)))
-			return "has bits set beyond the prefix length";
-	return NULL;
+			return fail_why(why, "has bits set beyond the prefix length");
+	return 0;
 }
 
 /* limits-exempt NETWORK ...: the first line replaces the default
@@ -872,7 +872,7 @@ do_cidrs(struct parser *p, const struct keyword *k, char **v, int n, int first)
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		if ((why = cidr_parse(v[i], &x)) != NULL) {
+		if (cidr_parse(v[i], &x, &why) == -1) {
 			perr(p, p->line, "%s: \"%s\" %s", k->name, v[i], why);
 			continue;
 		}
@@ -962,7 +962,7 @@ directive(struct parser *p, char **w, int nw)
 static void
 parse_line(struct parser *p, const char *s, size_t len)
 {
-	char buf[CONF_LINE_MAX];
+	char buf[CONF_LINE_MAX_BYTES];
 	char *w[MAX_WORDS + 1];
 	int nw = 0;
 	size_t i;
@@ -971,7 +971,7 @@ parse_line(struct parser *p, const char *s, size_t len)
 	if (len > 0 && s[len - 1] == '\r')
 		len--;
 	if (len >= sizeof(buf)) {
-		perr(p, p->line, "line too long (at most %d characters)", CONF_LINE_MAX - 1);
+		perr(p, p->line, "line too long (at most %d characters)", CONF_LINE_MAX_BYTES - 1);
 		return;
 	}
 	for (i = 0; i < len && s[i] != '#'; i++) {
@@ -1188,9 +1188,9 @@ conf_parse_file(const char *path, struct conf *c)
 		close(fd);
 		return 1;
 	}
-	buf = xmalloc(CONF_FILE_MAX + 1);
+	buf = xmalloc(CONF_FILE_MAX_BYTES + 1);
 	for (;;) {
-		ssize_t r = read(fd, buf + len, CONF_FILE_MAX + 1 - len);
+		ssize_t r = read(fd, buf + len, CONF_FILE_MAX_BYTES + 1 - len);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
@@ -1202,9 +1202,9 @@ conf_parse_file(const char *path, struct conf *c)
 		if (r == 0)
 			break;
 		len += (size_t)r;
-		if (len > CONF_FILE_MAX) {
+		if (len > CONF_FILE_MAX_BYTES) {
 			fprintf(stderr, "%s:0: file too large (more than %d bytes)\n",
-			    path, CONF_FILE_MAX);
+			    path, CONF_FILE_MAX_BYTES);
 			free(buf);
 			close(fd);
 			return 1;

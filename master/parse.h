@@ -14,9 +14,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include "../privsep/params.h"
 #include "../privsep/conf.h"
 
-/* Reads path (at most CONF_FILE_MAX bytes); errors go to stderr. */
+/* Reads path (at most CONF_FILE_MAX_BYTES bytes); errors go to stderr. */
 int conf_parse_file(const char *path, struct conf *c);
 
 /* Parses len bytes of text (which may contain anything, NUL included);
@@ -30,8 +31,5 @@ int conf_parse_buf(const char *name, const char *text, size_t len,
  * "FILE:LINE: key: ..." (line 0 for a default) on errs; returns the
  * number of problems.  posternd -n and the start-up call it. */
 int conf_check_dirs(const struct conf *c, FILE *errs, bool as_root);
-
-#define CONF_FILE_MAX   (1024 * 1024)   /* a config file larger than this is refused */
-#define CONF_LINE_MAX   4096            /* one line, comment included */
 
 #endif

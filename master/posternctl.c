@@ -33,9 +33,6 @@
 #define EX_PERM      4
 #define EX_COMM      5
 
-#define ANSWER_MS    20000    /* the whole answer, at most */
-#define STOP_WAIT_MS 60000    /* stop: for the daemon to be gone */
-
 static void __attribute__((noreturn))
 usage(void)
 {
@@ -57,19 +54,19 @@ quiet_parse(const char *path, struct conf *c, int *errors)
 	*errors = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 		return -1;
-	buf = xmalloc(CONF_FILE_MAX + 1);
+	buf = xmalloc(CONF_FILE_MAX_BYTES + 1);
 	for (;;) {
-		ssize_t r = read(fd, buf + len, CONF_FILE_MAX + 1 - len);
+		ssize_t r = read(fd, buf + len, CONF_FILE_MAX_BYTES + 1 - len);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
 		len += (size_t)r;
-		if (len > CONF_FILE_MAX)
+		if (len > CONF_FILE_MAX_BYTES)
 			break;
 	}
 	close(fd);
-	if (len > CONF_FILE_MAX) {
+	if (len > CONF_FILE_MAX_BYTES) {
 		free(buf);
 		return -1;
 	}
@@ -121,24 +118,22 @@ transact(int fd, const char *req, size_t *lenp)
 {
 	size_t len = 0, cap = 4096;
 	char *buf = xmalloc(cap);
-	uint64_t deadline = now_ms() + ANSWER_MS;
+	uint64_t deadline = now_ms() + POSTERNCTL_ANSWER_MS;
 
 	if (write_all(fd, req, strlen(req)) == -1 || write_all(fd, "\n", 1) == -1) {
 		fprintf(stderr, "posternctl: sending the request: %s\n", strerror(errno));
 		exit(EX_COMM);
 	}
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		uint64_t now = now_ms();
 		ssize_t n;
 
-		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) == 0) {
+		if (fd_wait(fd, POLLIN, deadline) == 0) {
 			fprintf(stderr, "posternctl: no answer from the daemon in %d s\n",
-			    ANSWER_MS / 1000);
+			    POSTERNCTL_ANSWER_MS / 1000);
 			exit(EX_COMM);
 		}
 		if (len + 1 >= cap) {
-			if (cap >= CTL_OUT_MAX + 4096) {
+			if (cap >= CTL_OUT_MAX_BYTES + 4096) {
 				fprintf(stderr, "posternctl: the answer is too long\n");
 				exit(EX_COMM);
 			}
@@ -191,7 +186,7 @@ print_answer(const char *a, size_t len)
 static int
 wait_gone(const char *path)
 {
-	uint64_t deadline = now_ms() + STOP_WAIT_MS;
+	uint64_t deadline = now_ms() + POSTERNCTL_STOP_WAIT_MS;
 	struct stat st;
 
 	while (now_ms() < deadline) {
@@ -199,10 +194,10 @@ wait_gone(const char *path)
 			printf("stopped\n");
 			return 0;
 		}
-		usleep(100 * 1000);
+		usleep(POSTERNCTL_STOP_POLL_MS * 1000);
 	}
 	fprintf(stderr, "posternctl: the daemon has not stopped after %d s\n",
-	    STOP_WAIT_MS / 1000);
+	    POSTERNCTL_STOP_WAIT_MS / 1000);
 	return EX_COMM;
 }
 
@@ -211,7 +206,7 @@ posternctl_main(int argc, char **argv)
 {
 	static struct conf c;
 	const char *path = DEFAULT_CONF, *sock = NULL, *cmd;
-	char req[CTL_LINE_MAX];
+	char req[CTL_LINE_MAX_BYTES];
 	int ch, errors, have_conf, fd, rc;
 	size_t len;
 	char *ans;

@@ -1,7 +1,11 @@
 /*
- * Hard limits, one place, a comment each (popa3d params.h).  The limits an
- * administrator may change have a config key; these are the ceilings the
- * code is built around.
+ * Every limit used at run time, one place, a comment each (popa3d
+ * params.h): timeouts, caps and sizes, with the unit in the name (_MS
+ * milliseconds, _S seconds, _BYTES, _COUNT).  One value has one name.
+ * The limits an administrator may change have a config key (privsep/conf.h,
+ * master/parse.c) and are not here; these are the ceilings the code is
+ * built around.  The protocol and format sizes below (LIM_*) are lengths
+ * in bytes unless their comment says otherwise.
  */
 #ifndef POSTERN_PARAMS_H
 #define POSTERN_PARAMS_H
@@ -43,5 +47,192 @@
 #define LIM_POP3_CMDLINE    255
 /* A POP3 argument (RFC 2449 4). */
 #define LIM_POP3_ARG        40
+
+/* ------------------------------------------------ timeouts, every process */
+
+/* How often the master's and the control process's loops wake when
+ * nothing happens, to run their timers. */
+#define TICK_MS                   250
+
+/* ------------------------------------------------------ workers: store */
+
+/*
+ * How long a worker waits for the store: one request (a recipient lookup,
+ * a POP3 login or listing), and one that fsyncs or rewrites a mailbox
+ * (an SMTP APPEND, a POP3 COMMIT).  A store that is stopped or wedged must
+ * give the client a temporary error (4xx, -ERR [SYS/TEMP]), not a hang;
+ * both are far above what a healthy store takes, even for a 25 MB message.
+ * An append that completes after we gave up is delivered and the client,
+ * told 451, sends it again: a duplicate, never a loss.
+ */
+#define STORE_REPLY_TIMEOUT_MS    10000
+#define STORE_COMMIT_TIMEOUT_MS   25000
+/* Answers a worker may owe the store's pipelined requests at once
+ * (workers/storecli.h store_send()). */
+#define STORE_OWED_MAX_COUNT      32
+
+/* ------------------------------------------------- workers: the session */
+
+/* Waiting for the master's MSG_ADMIT after a busy status; no answer
+ * admits. */
+#define ADMIT_WAIT_MS             5000
+/* The connection's input buffer: at least the largest DATA line we
+ * accept. */
+#define CONN_INBUF_BYTES          (128 * 1024)
+/* The connection's output buffer. */
+#define CONN_OUTBUF_BYTES         (64 * 1024)
+/* Flushing a full output buffer in the middle of a reply. */
+#define CONN_OUTBUF_FULL_MS       300000
+/* The goodbye line when the session is shut down under us. */
+#define CONN_GOODBYE_MS           2000
+/* The last bytes of a session, after the protocol is done with it. */
+#define SESSION_FINAL_FLUSH_MS    10000
+/* A TLS handshake must finish within this, whatever the session timeout. */
+#define TLS_HANDSHAKE_MS          30000
+/* Waiting for the keyholder's answer to one request. */
+#define TLS_KEYHOLDER_MS          10000
+
+/* --------------------------------------------------------- workers: SMTP */
+
+/* A reply line we compose (RFC 5321 4.5.3.1.5: 512 with CRLF). */
+#define SMTP_REPLY_MAX_BYTES      512
+/* The recipients part of the per-message log line. */
+#define SMTP_LOG_RCPTS_MAX_BYTES  400
+/* The DATA spool's write buffer. */
+#define DATA_BUF_BYTES            16384
+
+/* --------------------------------------------------------- workers: POP3 */
+
+/* The session timeout when the config gives none (RFC 1939: at least 10
+ * minutes). */
+#define POP3_TIMEOUT_DEFAULT_MS   600000u
+/* The most a worker waits on the store's login delay. */
+#define POP3_LOGIN_DELAY_MAX_MS   60000u
+/* Bad commands before we hang up. */
+#define POP3_BAD_COMMANDS_MAX_COUNT 50
+/* Messages in a snapshot a worker accepts. */
+#define POP3_SNAPSHOT_MAX_COUNT   1000000u
+/* The last bytes of a POP3 session after QUIT or an error. */
+#define POP3_FINAL_FLUSH_MS       5000
+/* Input bytes dot-stuffed per step; the output of one step is at most
+ * 2 * P3_OUT_CHUNK_BYTES + 2 (every byte a '\n' or a line-leading '.'). */
+#define P3_OUT_CHUNK_BYTES        8192
+
+/* ------------------------------------------------------------ the store */
+
+/* Worker channels the store serves at once. */
+#define STORE_CHANNELS_MAX_COUNT  4096
+/* Pipelined DELEs read from one channel in one pass. */
+#define STORE_DELE_PASS_COUNT     64
+/* An APPEND memfd may exceed max-message-size by this (our headers). */
+#define APPEND_MEMFD_SLACK_BYTES  (64u * 1024)
+/* An APPEND body up to this is read; a larger one is mapped. */
+#define APPEND_READ_MAX_BYTES     (256u * 1024)
+/* Mailbox descriptors kept open between group commits. */
+#define MBCACHE_MAX_COUNT         32
+/* Waiting for a mailbox's fcntl lock and dotlock. */
+#define MB_LOCK_TIMEOUT_MS        2000
+/* A dotlock older than this is stale (another tool died holding it). */
+#define MB_DOTLOCK_STALE_S        300
+/* The store's dotlock source file is remade when older than this. */
+#define LKSRC_MAX_AGE_S           60
+/* Marked (deleted) messages a RETR read-ahead skips over at most. */
+#define RETR_SKIP_MAX_COUNT       4096
+/* Accounts whose last login time is kept for LOGIN-DELAY. */
+#define LOGIN_SLOTS_COUNT         4096
+/* Bytes of the last From_ line looked at for mailbox statistics. */
+#define FROM_LINE_MAX_BYTES       256
+/* Bytes read of the accounts or aliases file. */
+#define ACC_FILE_MAX_BYTES        (64u * 1024 * 1024)
+/* The error text of loading the accounts and aliases files. */
+#define ACCOUNTS_ERR_MAX_BYTES    4000
+
+/* ----------------------------------------- the store: password checks */
+
+/* Password checks waiting for the auth process (one a channel). */
+#define AUTHQ_MAX_COUNT           4096
+/* Verdicts taken from the auth process in one pass. */
+#define AUTH_READ_PASS_COUNT      256
+/* Entries in each of the guess throttle's tables (least recently used
+ * evicted). */
+#define THR_TAB_COUNT             1024
+/* One failure forgotten per this long. */
+#define THR_DECAY_MS              120000u
+/* The delay after the first failure (doubled by each next), and the
+ * longest the throttle puts on an answer. */
+#define THR_FIRST_DELAY_MS        1000u
+#define THR_MAX_DELAY_MS          10000u
+/* Failures counted per entry at most (the counter saturates). */
+#define THR_FAILS_MAX_COUNT       1000
+/* A failed answer holds an account's guess slot at least this long. */
+#define THR_SLOT_MIN_MS           1000u
+/* Failed answers in their delay, per account. */
+#define THR_ACCT_GUESSES_COUNT    8
+/* Failures of one address on one account that make it a suspect. */
+#define THR_PAIR_SUSPECT_COUNT    3
+
+/* ------------------------------------------------------------ the master */
+
+/* An extra idle worker lives this long. */
+#define POOL_IDLE_MS              3000
+/* Respawn delay after an early death: the first, and the ceiling. */
+#define BACKOFF_MIN_MS            100
+#define BACKOFF_MAX_MS            10000
+/* The store dying sooner than this after its start is "early". */
+#define EARLY_DEATH_MS            2000
+/* After shutdown-grace, this long before SIGKILL. */
+#define STOP_SLACK_MS             3000
+/* After SIGKILL, this long for the children to be reaped. */
+#define STOP_KILL_WAIT_MS         1000
+/* Messages read from one child's channel in one pass. */
+#define CHILD_READ_PASS_COUNT     64
+/* listen(2) backlog of the mail listeners. */
+#define LISTEN_BACKLOG_COUNT      512
+/* Client addresses the admission rate limit remembers per service, and
+ * its window (the "per minute"). */
+#define ADMIT_RATE_SLOTS_COUNT    4096
+#define ADMIT_RATE_WINDOW_MS      60000
+/* Descriptors each worker costs the busiest process (master/fdlimit.c
+ * explains the count), and those every process needs of its own. */
+#define FD_PER_WORKER_COUNT       4
+#define FD_FIXED_COUNT            96
+/* A config file larger than this is refused. */
+#define CONF_FILE_MAX_BYTES       (1024 * 1024)
+/* One config line, comment included. */
+#define CONF_LINE_MAX_BYTES       4096
+
+/* --------------------------------------------------------- the keyholder */
+
+/* Worker channels the keyholder serves at once. */
+#define KH_CHANNELS_MAX_COUNT     4096
+/* A certificate or key file larger than this is refused. */
+#define KH_FILE_MAX_BYTES         (256 * 1024)
+
+/* ------------------------------------------- the control socket, posternctl */
+
+/* Control connections served at once. */
+#define CTL_CLIENTS_MAX_COUNT     16
+/* A control client's time to send its request line. */
+#define CTL_READ_MS               5000
+/* The master or the store's time to answer a control request. */
+#define CTL_ANSWER_MS             10000
+/* A control client's time to read the answer. */
+#define CTL_WRITE_MS              10000
+/* Control connections accepted per wake-up. */
+#define CTL_ACCEPT_BURST_COUNT    64
+/* Messages read from the master or the store in one pass. */
+#define CTL_READ_PASS_COUNT       16
+/* listen(2) backlog of the control socket. */
+#define CTL_BACKLOG_COUNT         64
+/* A control request line, LF included, and an answer. */
+#define CTL_LINE_MAX_BYTES        256
+#define CTL_OUT_MAX_BYTES         (256 * 1024)
+/* Sessions listed in one snapshot (all are counted). */
+#define CTL_SESSIONS_MAX_COUNT    256
+/* posternctl: the whole answer, and for "stop" the daemon to be gone. */
+#define POSTERNCTL_ANSWER_MS      20000
+#define POSTERNCTL_STOP_WAIT_MS   60000
+/* posternctl stop: how often it looks whether the daemon is gone. */
+#define POSTERNCTL_STOP_POLL_MS   100
 
 #endif

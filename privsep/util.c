@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,6 +143,82 @@ read_full(int fd, void *p, size_t n)
 		got += (size_t)r;
 	}
 	return (ssize_t)got;
+}
+
+ssize_t
+pread_full(int fd, void *p, size_t n, off_t off)
+{
+	unsigned char *b = p;
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, b + got, n - got, off + (off_t)got);
+
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+int
+fd_wait(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = events };
+		uint64_t now = now_ms();
+		int n;
+
+		if (now >= deadline)
+			return 0;
+		n = poll(&p, 1, (int)(deadline - now));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 1)
+			return 1;
+	}
+}
+
+int
+memfd_new(const char *name)
+{
+	return memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+}
+
+int
+memfd_seal(int fd)
+{
+	return fcntl(fd, F_ADD_SEALS, MEMFD_SEALS_NEEDED | F_SEAL_SEAL) == -1 ?
+	    -1 : 0;
+}
+
+int
+sealed_memfd(const char *name, const void *buf, size_t n)
+{
+	int fd = memfd_new(name);
+
+	if (fd == -1)
+		return -1;
+	if ((n > 0 && write_all(fd, buf, n) == -1) || memfd_seal(fd) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+memfd_is_sealed(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	return seals != -1 && (seals & MEMFD_SEALS_NEEDED) == MEMFD_SEALS_NEEDED;
 }
 
 int

@@ -2,9 +2,37 @@
 #ifndef POSTERN_UTIL_H
 #define POSTERN_UTIL_H
 
+/*
+ * Saying why something failed, the one convention:
+ *
+ *	int thing_do(..., const char **why);
+ *
+ * returns 0 (or a documented count or verdict) on success and -1 on
+ * failure; on failure, and only then, *why points at text saying what went
+ * wrong, written to follow a subject in a log line or a config error
+ * ("\"%s\" %s", value, why).  The text is a string constant, or, when it
+ * must carry detail (a path, a number, errno or OpenSSL text), a static
+ * buffer of the failing module that stays valid until the next call into
+ * that module (every process is single-threaded).  The caller never frees
+ * or sizes it.  why may be NULL when the caller does not care: use
+ * fail_why().  A function whose failure needs no reason (a lost channel,
+ * a closed descriptor) returns -1 and sets errno as the system call did.
+ */
+
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <sys/types.h>
+
+/* Sets *why (when why is not NULL) to text and returns -1: for
+ * "return fail_why(why, "is not a number");". */
+static inline int
+fail_why(const char **why, const char *text)
+{
+	if (why != NULL)
+		*why = text;
+	return -1;
+}
 
 /* Copy with truncation; always NUL-terminates; returns strlen(src). */
 size_t strlcpy_(char *dst, const char *src, size_t size);
@@ -25,6 +53,28 @@ int parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* write()/read() the whole buffer, retrying on EINTR. */
 int write_all(int fd, const void *p, size_t n);
 ssize_t read_full(int fd, void *p, size_t n);
+/* pread() n bytes at off, retrying on EINTR and short reads: the bytes read
+ * (fewer than n only at end of file), or -1. */
+ssize_t pread_full(int fd, void *p, size_t n, off_t off);
+
+/* poll() one descriptor for events until the monotonic deadline (now_ms()
+ * scale), retrying on EINTR: 1 ready (revents set, including POLLHUP or
+ * POLLERR), 0 the deadline passed, -1 poll failed (errno set). */
+int fd_wait(int fd, short events, uint64_t deadline);
+
+/*
+ * Bodies and answers travel between processes as sealed memfds.  The seals
+ * a receiver insists on: nobody can change the contents under it.
+ */
+#define MEMFD_SEALS_NEEDED  (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
+/* A new empty memfd that may be sealed (close-on-exec); -1. */
+int memfd_new(const char *name);
+/* Seals fd: MEMFD_SEALS_NEEDED and F_SEAL_SEAL.  0 / -1. */
+int memfd_seal(int fd);
+/* A sealed memfd holding buf[0..n); -1 (nothing left open). */
+int sealed_memfd(const char *name, const void *buf, size_t n);
+/* Does the received fd carry MEMFD_SEALS_NEEDED?  1 yes, 0 no. */
+int memfd_is_sealed(int fd);
 
 /* Is this a valid account/mailbox name: [A-Za-z0-9._+-], 1..LIM_NAME,
  * not starting with '.', no '/', no control bytes. */

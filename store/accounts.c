@@ -16,8 +16,6 @@
 #include "accounts.h"
 #include "mailbox.h"
 
-#define ACC_FILE_MAX (64u * 1024 * 1024)   /* bytes read of either file */
-
 struct errbuf {
 	char *buf;
 	size_t size, used;
@@ -50,7 +48,7 @@ name_lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-/* Reads a whole file from fd (at most ACC_FILE_MAX bytes). */
+/* Reads a whole file from fd (at most ACC_FILE_MAX_BYTES bytes). */
 static char *
 slurp(int fd, size_t *len)
 {
@@ -67,7 +65,7 @@ slurp(int fd, size_t *len)
 
 			/* not realloc: the old block (hashes) is wiped, not
 			 * left behind in the heap */
-			if (cap >= ACC_FILE_MAX || (nb = malloc(cap * 2 + 1)) == NULL) {
+			if (cap >= ACC_FILE_MAX_BYTES || (nb = malloc(cap * 2 + 1)) == NULL) {
 				explicit_bzero(b, n);
 				free(b);
 				errno = EFBIG;

@@ -14,9 +14,6 @@
 #include "authcli.h"
 #include "mailbox.h"
 
-#define AUTHQ_MAX       4096    /* checks waiting at most (one a channel) */
-#define AUTH_READ_PASS  256     /* verdicts taken in one pass */
-
 static int afd = -1;
 static struct authwait **q;     /* in arrival order */
 static size_t nq;
@@ -87,7 +84,7 @@ authcli_submit(struct chan *c, uint32_t reqid, const char *name,
 {
 	struct authwait *w;
 
-	if (afd < 0 || nq >= AUTHQ_MAX)
+	if (afd < 0 || nq >= AUTHQ_MAX_COUNT)
 		return -1;
 	w = xcalloc(1, sizeof(*w));
 	w->seq = ++seq;
@@ -194,7 +191,7 @@ authcli_io(short revents)
 	if (afd < 0)
 		return;
 	if (revents & (POLLIN | POLLHUP | POLLERR))
-		for (int i = 0; i < AUTH_READ_PASS; i++) {
+		for (int i = 0; i < AUTH_READ_PASS_COUNT; i++) {
 			int r = take_verdict();
 
 			if (r == -1) {

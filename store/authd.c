@@ -34,7 +34,6 @@
 #include "authd.h"
 #include "mailbox.h"
 
-#define AUTHD_ERR_MAX 4000
 /*
  * The auth process runs niced: on a small machine a login flood then
  * takes the CPU that deliveries leave over, not the CPU they need (the
@@ -58,7 +57,7 @@ static void
 load_accounts(int ctl, struct ipc_msg *m)
 {
 	static struct ipc_msg ans;
-	static char err[AUTHD_ERR_MAX];
+	static char err[ACCOUNTS_ERR_MAX_BYTES];
 	uint32_t has_aliases = 1;
 	int fd = m->fd, ok = 0;
 	struct acctab nt;

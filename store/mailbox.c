@@ -215,7 +215,6 @@ dotlock_stale(struct mailbox *mb, const char *lk)
  * forks), so tools that probe the pid see a live process.
  */
 #define LKSRC           "..dotlock"
-#define LKSRC_MAX_AGE_S 60
 
 static int lksrc_dirfd = -1;     /* where the source was made, -1: none */
 static time_t lksrc_made;
@@ -339,26 +338,6 @@ mb_unlock(struct mailbox *mb)
 	if (mb->fcntl_locked && mb->fd != -1)
 		fcntl_lock(mb->fd, F_UNLCK);
 	mb->fcntl_locked = 0;
-}
-
-static ssize_t
-pread_full(int fd, void *buf, size_t n, off_t off)
-{
-	unsigned char *p = buf;
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = pread(fd, p + done, n - done, off + (off_t)done);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		if (r == 0)
-			break;
-		done += (size_t)r;
-	}
-	return (ssize_t)done;
 }
 
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "../privsep/params.h"
 #include "mbox.h"
 
 #define MB_ERRSZ 256
@@ -58,7 +59,6 @@ int mb_still_named(struct mailbox *mb);
 
 /* fcntl write lock (retried up to timeout_ms, never blocking) and the
  * dotlock NAME.lock (stale after MB_DOTLOCK_STALE_S).  0 / -1. */
-#define MB_DOTLOCK_STALE_S 300
 int mb_lock(struct mailbox *mb, int timeout_ms);
 void mb_unlock(struct mailbox *mb);
 

@@ -34,10 +34,6 @@
 #include "store.h"
 #include "store_int.h"
 
-#define STORE_MAX_CHANNELS 4096
-#define ACC_ERR_MAX        4000
-#define STORE_MAX_DELE_PASS 64     /* pipelined DELEs read in one pass */
-
 struct store S;
 
 static const char *
@@ -94,22 +90,6 @@ chan_free(struct chan *c)
 	free(c);
 }
 
-int
-sealed_memfd(const char *name, const void *buf, size_t n)
-{
-	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-
-	if (fd == -1)
-		return -1;
-	if ((n > 0 && write_all(fd, buf, n) == -1) ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_SEAL) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* ---- mailboxes checked since start ---- */
 
 int
@@ -150,7 +130,7 @@ mailbox_open_locked(struct mailbox *mb, const char *name, int create,
 			log_warnx("store: %s", mb->err);
 		return r;
 	}
-	if (mb_lock(mb, 2000) == -1) {
+	if (mb_lock(mb, MB_LOCK_TIMEOUT_MS) == -1) {
 		log_warnx("store: %s", mb->err);
 		mb_close(mb);
 		return -1;
@@ -189,7 +169,7 @@ add_channel(struct ipc_msg *m)
 		ipc_drop_fd(m);
 		return;
 	}
-	if (S.nch >= STORE_MAX_CHANNELS) {
+	if (S.nch >= STORE_CHANNELS_MAX_COUNT) {
 		log_warnx("store: too many channels, refusing worker %u", pid);
 		ipc_drop_fd(m);
 		return;
@@ -213,7 +193,7 @@ static int
 load_accounts(int ctl, struct ipc_msg *m)
 {
 	static struct ipc_msg a, ans;
-	static char err[ACC_ERR_MAX];
+	static char err[ACCOUNTS_ERR_MAX_BYTES];
 	uint32_t has_aliases = 0;
 	int accfd = m->fd, alfd = -1, ok = 0;
 	struct acctab nt;
@@ -455,7 +435,7 @@ serve(int ctl)
 		}
 		batch_begin();
 		for (size_t i = 0; i < n; i++) {
-			int more = STORE_MAX_DELE_PASS;
+			int more = STORE_DELE_PASS_COUNT;
 
 			if (pf[i + 1].revents & (POLLIN | POLLHUP | POLLERR))
 				while (chan_read(S.ch[i], &q, &nq) && --more > 0)
@@ -489,7 +469,7 @@ serve(int ctl)
 int
 store_check_tables(const struct conf *c)
 {
-	static char err[ACC_ERR_MAX];
+	static char err[ACCOUNTS_ERR_MAX_BYTES];
 	struct acctab t;
 	int accfd, alfd = -1, n = 0;
 

@@ -13,14 +13,12 @@
 #include "../privsep/util.h"
 #include "store_int.h"
 
-#define FROM_LINE_MAX 256    /* bytes of the last From_ line looked at */
-
 /* "From sender Fri Dec  4 23:20:14 2026" -> the date, after the sender. */
 static void
 from_line_date(int fd, const struct mbox_ent *e, char *out, size_t outsz)
 {
-	char buf[FROM_LINE_MAX + 1];
-	ssize_t n = pread(fd, buf, FROM_LINE_MAX, (off_t)e->off);
+	char buf[FROM_LINE_MAX_BYTES + 1];
+	ssize_t n = pread(fd, buf, FROM_LINE_MAX_BYTES, (off_t)e->off);
 	char *nl, *sp;
 
 	out[0] = '\0';

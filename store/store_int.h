@@ -67,7 +67,4 @@ void mbcache_forget(const char *name);
 void handle_pop3(struct chan *c, struct store_req *r);
 void handle_mbox_stat(struct chan *c, struct store_req *r);   /* store_ctl.c */
 
-/* A sealed memfd holding buf[0..n).  -1 on error. */
-int sealed_memfd(const char *name, const void *buf, size_t n);
-
 #endif

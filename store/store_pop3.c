@@ -90,11 +90,10 @@ bind_mailbox(struct chan *c, const char *account)
  * login-delay (RFC 2449 LOGIN-DELAY): when each account last logged in.
  * Bounded; an evicted entry only means one login is not delayed.
  */
-#define LOGIN_SLOTS 4096
 static struct {
 	char name[LIM_NAME + 1];
 	uint64_t at;
-} logins[LOGIN_SLOTS];
+} logins[LOGIN_SLOTS_COUNT];
 
 static size_t
 login_slot(const char *name)
@@ -103,7 +102,7 @@ login_slot(const char *name)
 
 	for (const char *p = name; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
-	return h % LOGIN_SLOTS;
+	return h % LOGIN_SLOTS_COUNT;
 }
 
 /* Too soon since this account's last login? */
@@ -273,7 +272,7 @@ handle_retr(struct chan *c, struct store_req *r)
 	no[n] = r->msgno;
 	pick[n++] = e;
 	/* marked messages are skipped, but not more than a few thousand */
-	for (size_t i = r->msgno; i < c->snap.n && i < (size_t)r->msgno + 4096 &&
+	for (size_t i = r->msgno; i < c->snap.n && i < (size_t)r->msgno + RETR_SKIP_MAX_COUNT &&
 	    n < 1 + (size_t)r->ahead; i++) {
 		if (c->marks[i])
 			continue;

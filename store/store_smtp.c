@@ -21,10 +21,6 @@
 #include "../privsep/util.h"
 #include "store_int.h"
 
-#define MEMFD_SLACK (64u * 1024)   /* beyond max-message-size: headers */
-#define SEALS_NEEDED (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
-#define MSG_READ_MAX (256u * 1024)  /* read, not mapped, up to this size */
-
 /* ---- LOOKUP ---- */
 
 static void
@@ -85,7 +81,7 @@ handle_lookup(struct chan *c, struct store_req *r)
 
 /*
  * The mailboxes of the APPENDs: tb[] holds the ones touched in this pass
- * (busy: open, both locks held) and, between passes, up to MBCACHE_MAX
+ * (busy: open, both locks held) and, between passes, up to MBCACHE_MAX_COUNT
  * recently used ones kept open without any lock (idle), so that a
  * mailbox that gets mail often is not opened, checked and closed for
  * every message.  An idle descriptor is reused only after the locks are
@@ -98,7 +94,6 @@ handle_lookup(struct chan *c, struct store_req *r)
  * while no other descriptor of the same mailbox holds a lock (in the
  * APPEND part of a pass, or from mbcache_forget() before COMMIT locks).
  */
-#define MBCACHE_MAX 32
 
 struct touched {
 	struct mailbox mb;
@@ -155,7 +150,7 @@ reuse(struct touched *t)
 		mb_close(&t->mb);
 		return 1;
 	}
-	if (mb_lock(&t->mb, 2000) == -1) {
+	if (mb_lock(&t->mb, MB_LOCK_TIMEOUT_MS) == -1) {
 		log_warnx("store: %s", t->mb.err);
 		mb_close(&t->mb);
 		t->busy = 1;
@@ -219,7 +214,7 @@ cache_settle(int close_all)
 			tb[j++] = *t;
 	}
 	ntb = j;
-	while (ntb > MBCACHE_MAX) {   /* drop the least recently used */
+	while (ntb > MBCACHE_MAX_COUNT) {   /* drop the least recently used */
 		size_t old = 0;
 
 		for (size_t i = 1; i < ntb; i++)
@@ -252,34 +247,15 @@ append_reply(struct chan *c, uint32_t id, uint32_t status, const char *text)
 	chan_send(c, &m);
 }
 
-/* The whole sealed memfd into b[0..n).  0 / -1. */
-static int
-read_msg(int fd, unsigned char *b, size_t n)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = pread(fd, b + done, n - done, (off_t)done);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		done += (size_t)r;
-	}
-	return 0;
-}
-
 /* Checks the memfd: sealed, regular, not too big.  Reads or maps it. */
 static int
 map_message(struct chan *c, struct store_req *r, const unsigned char **p,
     size_t *n, uint32_t *st)
 {
 	struct stat sb;
-	int seals = fcntl(r->fd, F_GET_SEALS);
-	uint64_t cap = S.conf.max_message_size + MEMFD_SLACK;
+	uint64_t cap = S.conf.max_message_size + APPEND_MEMFD_SLACK_BYTES;
 
-	if (seals == -1 || (seals & SEALS_NEEDED) != SEALS_NEEDED) {
+	if (!memfd_is_sealed(r->fd)) {
 		chan_drop(c, "APPEND with a memfd that is not sealed");
 		return -1;
 	}
@@ -297,11 +273,11 @@ map_message(struct chan *c, struct store_req *r, const unsigned char **p,
 	*p = NULL;
 	if (*n == 0)
 		return 0;
-	if (*n <= MSG_READ_MAX) {
+	if (*n <= APPEND_READ_MAX_BYTES) {
 		/* small: one pread costs less than mmap + faults + munmap */
 		unsigned char *b = xmalloc(*n);
 
-		if (read_msg(r->fd, b, *n) == -1) {
+		if (pread_full(r->fd, b, *n, 0) != (ssize_t)*n) {
 			free(b);
 			*st = STORE_TEMPFAIL;
 			return 1;
@@ -323,7 +299,7 @@ unmap_message(const unsigned char *p, size_t n)
 {
 	if (p == NULL)
 		return;
-	if (n <= MSG_READ_MAX)
+	if (n <= APPEND_READ_MAX_BYTES)
 		free((void *)(uintptr_t)p);
 	else
 		munmap((void *)(uintptr_t)p, n);

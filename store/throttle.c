@@ -12,11 +12,11 @@ struct failent {
 	char key[LIM_ADDR + LIM_NAME + 2];
 	uint32_t count;
 	uint64_t last;
-	uint64_t busy[THR_ACCT_GUESSES];   /* accounts: failed answers' delay ends */
+	uint64_t busy[THR_ACCT_GUESSES_COUNT];   /* accounts: failed answers' delay ends */
 };
 
 /* per (account, address), per address, per account */
-static struct failent pairs[THR_TAB_SIZE], addrs[THR_TAB_SIZE], accts[THR_TAB_SIZE];
+static struct failent pairs[THR_TAB_COUNT], addrs[THR_TAB_COUNT], accts[THR_TAB_COUNT];
 
 void
 throttle_reset(void)
@@ -50,7 +50,7 @@ lookup(struct failent *tab, const char *key, int create, uint64_t now)
 {
 	struct failent *victim = NULL;
 
-	for (size_t i = 0; i < THR_TAB_SIZE; i++) {
+	for (size_t i = 0; i < THR_TAB_COUNT; i++) {
 		struct failent *e = &tab[i];
 
 		if (e->key[0] != '\0' && strcmp(e->key, key) == 0) {
@@ -97,7 +97,7 @@ delay_for(uint32_t fails)
 		return 0;
 	if (fails > 16)
 		return THR_MAX_DELAY_MS;
-	d = 1000ull << (fails - 1);
+	d = (uint64_t)THR_FIRST_DELAY_MS << (fails - 1);
 	return d > THR_MAX_DELAY_MS ? THR_MAX_DELAY_MS : (uint32_t)d;
 }
 
@@ -106,7 +106,7 @@ count_failure(struct failent *tab, const char *key, uint64_t now)
 {
 	struct failent *e = lookup(tab, key, 1, now);
 
-	if (e->count < 1000)
+	if (e->count < THR_FAILS_MAX_COUNT)
 		e->count++;
 	e->last = now;
 }
@@ -120,12 +120,12 @@ throttle_may_check(const char *name, const char *addr, uint64_t now)
 
 	if (a == NULL)
 		return 1;
-	for (size_t i = 0; i < THR_ACCT_GUESSES; i++)
+	for (size_t i = 0; i < THR_ACCT_GUESSES_COUNT; i++)
 		busy += a->busy[i] > now;
-	if (busy < THR_ACCT_GUESSES)
+	if (busy < THR_ACCT_GUESSES_COUNT)
 		return 1;
 	pair_key(key, sizeof(key), name, addr);
-	return count_of(pairs, key, now) < THR_PAIR_SUSPECT;
+	return count_of(pairs, key, now) < THR_PAIR_SUSPECT_COUNT;
 }
 
 uint32_t
@@ -149,17 +149,17 @@ throttle_answer(const char *name, const char *addr, int ok, uint64_t now)
 	e = lookup(accts, name, 1, now);
 	if (delay_for(e->count) > d)
 		d = delay_for(e->count);
-	e->count += e->count < 1000;
+	e->count += e->count < THR_FAILS_MAX_COUNT;
 	e->last = now;
 	/* the failed answer holds one of the account's guess slots until its
 	 * delay ends (at least a second, so an undelayed flood counts too) */
 	{
 		size_t oldest = 0;
 
-		for (size_t i = 1; i < THR_ACCT_GUESSES; i++)
+		for (size_t i = 1; i < THR_ACCT_GUESSES_COUNT; i++)
 			if (e->busy[i] < e->busy[oldest])
 				oldest = i;
-		e->busy[oldest] = now + (d > 1000 ? d : 1000);
+		e->busy[oldest] = now + (d > THR_SLOT_MIN_MS ? d : THR_SLOT_MIN_MS);
 	}
 	count_failure(pairs, key, now);
 	count_failure(addrs, addr, now);

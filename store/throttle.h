@@ -12,14 +12,14 @@
  *   - the account count as well, for a wrong password only: many
  *     addresses guessing one account slow each other down, and the owner
  *     logging in from an address with no failures is answered at once.
- * Per account at most THR_ACCT_GUESSES failed answers may be in their
+ * Per account at most THR_ACCT_GUESSES_COUNT failed answers may be in their
  * delay at the same time; beyond that, an address that has already failed
- * THR_PAIR_SUSPECT times on the account gets a failure without its
+ * THR_PAIR_SUSPECT_COUNT times on the account gets a failure without its
  * password being checked (same answer, same delay, no crypt), so a flood
  * from known addresses costs neither guesses nor crypt time.  An address
  * new to the account is always checked.
  *
- * Bounded tables (THR_TAB_SIZE entries each, the least recently used
+ * Bounded tables (THR_TAB_COUNT entries each, the least recently used
  * evicted).  Self-contained (names and address strings only), so it moves
  * with the password checks to wherever crypt runs.
  */
@@ -27,17 +27,12 @@
 #define POSTERN_THROTTLE_H
 
 #include <stdint.h>
-
-#define THR_TAB_SIZE      1024      /* entries per table */
-#define THR_DECAY_MS      120000u   /* one failure forgotten per 2 minutes */
-#define THR_MAX_DELAY_MS  10000u
-#define THR_ACCT_GUESSES  8         /* failed answers in their delay, per account */
-#define THR_PAIR_SUSPECT  3         /* failures of an address on an account */
+#include "../privsep/params.h"
 
 /*
  * Before the check: 1 when the password is to be checked; 0 when the
  * account's guesses are at their cap and this address has failed on it
- * THR_PAIR_SUSPECT times or more (answer as a failure, without checking).
+ * THR_PAIR_SUSPECT_COUNT times or more (answer as a failure, without checking).
  */
 int throttle_may_check(const char *name, const char *addr, uint64_t now);
 /* After the check (ok 0 also when not checked): counts the outcome and

@@ -250,7 +250,7 @@ conn_flush(struct conn *c, int timeout_ms)
 				/* still try to say goodbye: give it the budget */
 				uint64_t keep = c->shutdown_at;
 				c->shutdown_at = 0;
-				r = conn_wait(c, POLLOUT, 2000);
+				r = conn_wait(c, POLLOUT, CONN_GOODBYE_MS);
 				c->shutdown_at = keep;
 			}
 			if (r != CONN_OK) {
@@ -280,7 +280,7 @@ conn_write(struct conn *c, const void *p, size_t n)
 		b += k;
 		n -= k;
 		if (c->outlen == sizeof(c->out) &&
-		    conn_flush(c, 300000) != CONN_OK)
+		    conn_flush(c, CONN_OUTBUF_FULL_MS) != CONN_OK)
 			return CONN_ERROR;
 	}
 	return c->error ? CONN_ERROR : CONN_OK;

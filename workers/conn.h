@@ -10,9 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#define CONN_INBUF   (128 * 1024)   /* >= the largest DATA line we accept */
-#define CONN_OUTBUF  (64 * 1024)
+#include "../privsep/params.h"
 
 /* conn_getline() flags describing how the line ended */
 #define LINE_CRLF     0x01   /* ended in CR LF */
@@ -24,10 +22,10 @@ struct conn {
 	int fd;
 	int ctl_fd;              /* the master's control channel, or -1 */
 	void *tls;               /* SSL * once TLS is up, else NULL */
-	unsigned char in[CONN_INBUF];
+	unsigned char in[CONN_INBUF_BYTES];
 	size_t inlen;            /* bytes in in[] */
 	size_t inpos;            /* first unconsumed byte */
-	unsigned char out[CONN_OUTBUF];
+	unsigned char out[CONN_OUTBUF_BYTES];
 	size_t outlen;
 	uint64_t shutdown_at;    /* monotonic ms; 0 = no shutdown requested */
 	int discarding;          /* inside an over-long line, dropping bytes */

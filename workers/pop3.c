@@ -38,7 +38,8 @@
  *    them from the memfd of an earlier answer, which holds up to
  *    1 + LIM_RETR_AHEAD messages (send_message()).  The memfd is closed at
  *    the end of the session.
- *  - After P3_MAX_BAD unparseable/invalid commands the session is closed.
+ *  - After POP3_BAD_COMMANDS_MAX_COUNT unparseable/invalid commands the
+ *    session is closed.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -65,13 +66,6 @@
 #include "worker.h"
 
 #define P3_GREETING          "+OK postern ready"
-#define P3_DEFAULT_TIMEOUT   600000u     /* RFC 1939: at least 10 minutes */
-/* A wedged store gives -ERR [SYS/TEMP], not a hang (see smtp.c). */
-#define P3_STORE_TIMEOUT     10000       /* one store request, ms */
-#define P3_COMMIT_TIMEOUT    25000       /* COMMIT rewrites the mailbox */
-#define P3_MAX_DELAY         60000u      /* cap on the store's login delay */
-#define P3_MAX_BAD           50          /* bad commands before we hang up */
-#define P3_MAX_MESSAGES      1000000u    /* snapshot size we accept */
 /* One listing record: u64 octets, u32 uid length, the uid. */
 #define P3_LISTREC_MAX       (8 + 4 + LIM_UID)
 
@@ -149,7 +143,7 @@ reply(struct pop3 *p, const char *fmt, ...)
 		n = (int)(sizeof(buf) - 3);
 	buf[n++] = '\r';
 	buf[n++] = '\n';
-	if (p->c->outlen + (size_t)n > CONN_OUTBUF &&
+	if (p->c->outlen + (size_t)n > CONN_OUTBUF_BYTES &&
 	    conn_flush(p->c, p->timeout) != CONN_OK)
 		return;
 	(void)conn_write(p->c, buf, (size_t)n);
@@ -194,7 +188,7 @@ flush_deles(struct pop3 *p)
 	ipc_put_u32(&dreq, n);
 	for (unsigned i = 0; i < n; i++)
 		ipc_put_u32(&dreq, p->dele[i]);
-	if (store_send(p->s, &dreq, MSG_DELE_R, P3_STORE_TIMEOUT) < 0) {
+	if (store_send(p->s, &dreq, MSG_DELE_R, STORE_REPLY_TIMEOUT_MS) < 0) {
 		log_warnx("pop3 %s: store request %s failed",
 		    p->s->sessid, msg_name(MSG_DELE));
 		return -1;
@@ -242,7 +236,7 @@ release(struct pop3 *p)
 	if (!p->bound || store_dead())
 		return;
 	p->bound = false;
-	if (store_simple(p, MSG_RELEASE, MSG_RELEASE_R, P3_STORE_TIMEOUT,
+	if (store_simple(p, MSG_RELEASE, MSG_RELEASE_R, STORE_REPLY_TIMEOUT_MS,
 	    &status) < 0 || status != STORE_OK)
 		log_warnx("pop3 %s: release of %s failed", p->s->sessid,
 		    p->account);
@@ -282,8 +276,8 @@ login_delay(struct pop3 *p, uint32_t ms)
 	struct conn *c = p->c;
 	uint64_t end;
 
-	if (ms > P3_MAX_DELAY)
-		ms = P3_MAX_DELAY;
+	if (ms > POP3_LOGIN_DELAY_MAX_MS)
+		ms = POP3_LOGIN_DELAY_MAX_MS;
 	p->last_delay_ms = ms;
 	if (ms == 0)
 		return c->shutdown_at == 0 || now_ms() < c->shutdown_at;
@@ -351,24 +345,17 @@ load_listing(struct pop3 *p, int fd, uint32_t count, uint64_t octets)
 	struct stat st;
 	unsigned char *buf = NULL;
 	uint64_t sum = 0;
-	size_t size, got = 0;
+	size_t size;
 	int rc = -1;
 
-	if (count > P3_MAX_MESSAGES || fstat(fd, &st) < 0 || st.st_size < 0 ||
+	if (count > POP3_SNAPSHOT_MAX_COUNT || fstat(fd, &st) < 0 || st.st_size < 0 ||
 	    (uint64_t)st.st_size > (uint64_t)count * P3_LISTREC_MAX)
 		return -1;
 	size = (size_t)st.st_size;
 	if (size > 0)
 		buf = xmalloc(size);
-	while (got < size) {
-		ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		got += (size_t)n;
-	}
+	if (pread_full(fd, buf, size, 0) != (ssize_t)size)
+		goto out;
 	p->msgs = count ? xcalloc(count, sizeof(*p->msgs)) : NULL;
 	rd_init(&r, buf, size);
 	for (uint32_t i = 0; i < count; i++) {
@@ -485,7 +472,7 @@ login(struct pop3 *p, const char *user, char *pass)
 	ipc_put_str(&p->req, pass);
 	ipc_put_str(&p->req, p->s->client);
 	explicit_bzero(pass, plen);
-	if (store_call(p->s, &p->req, &p->ans, MSG_AUTH_R, P3_STORE_TIMEOUT) < 0) {
+	if (store_call(p->s, &p->req, &p->ans, MSG_AUTH_R, STORE_REPLY_TIMEOUT_MS) < 0) {
 		explicit_bzero(p->req.data, sizeof(p->req.data));
 		log_warnx("pop3 %s: store unavailable for AUTH", p->s->sessid);
 		reply(p, "-ERR [SYS/TEMP] mail store unavailable, try again later");
@@ -789,7 +776,7 @@ do_quit(struct pop3 *p, struct pop3_cmd *cmd)
 	set_state(p, ST_UPDATE);
 	ipc_init(&p->req, MSG_COMMIT, 0);
 	p->bound = false;    /* after COMMIT the store has let go either way */
-	if (store_req(p, MSG_COMMIT_R, P3_COMMIT_TIMEOUT) < 0) {
+	if (store_req(p, MSG_COMMIT_R, STORE_COMMIT_TIMEOUT_MS) < 0) {
 		reply(p, "-ERR [SYS/TEMP] mail store unavailable; the update "
 		    "may not have happened");
 		finish(p, "commit failed");
@@ -910,7 +897,7 @@ fetch(struct pop3 *p, uint32_t lines, uint32_t ahead)
 	ipc_put_u32(&p->req, p->msgno);
 	ipc_put_u32(&p->req, lines);
 	ipc_put_u32(&p->req, ahead);
-	if (store_req(p, MSG_RETR_R, P3_STORE_TIMEOUT) < 0) {
+	if (store_req(p, MSG_RETR_R, STORE_REPLY_TIMEOUT_MS) < 0) {
 		reply(p, "-ERR [SYS/TEMP] mail store unavailable");
 		finish(p, "store unavailable");
 		return -1;
@@ -1059,7 +1046,7 @@ do_rset(struct pop3 *p, struct pop3_cmd *cmd)
 {
 	uint32_t status;
 
-	if (store_simple(p, MSG_UNDO, MSG_UNDO_R, P3_STORE_TIMEOUT, &status) < 0) {
+	if (store_simple(p, MSG_UNDO, MSG_UNDO_R, STORE_REPLY_TIMEOUT_MS, &status) < 0) {
 		reply(p, "-ERR [SYS/TEMP] mail store unavailable");
 		finish(p, "store unavailable");
 		return;
@@ -1099,11 +1086,11 @@ static const struct pop3_cmdtab {
 	{ P3_UIDL, ST_TRANS,           check_msg_opt,   do_uidl },
 };
 
-/* Answers "-ERR text", counting toward P3_MAX_BAD. */
+/* Answers "-ERR text", counting toward POP3_BAD_COMMANDS_MAX_COUNT. */
 static void
 bad_command(struct pop3 *p, const char *text)
 {
-	if (++p->bad_commands >= P3_MAX_BAD) {
+	if (++p->bad_commands >= POP3_BAD_COMMANDS_MAX_COUNT) {
 		reply(p, "-ERR too many bad commands");
 		finish(p, "too many bad commands");
 		return;
@@ -1190,7 +1177,7 @@ run(struct pop3 *p)
 		if (c->error)
 			finish(p, "i/o error");
 	}
-	(void)conn_flush(c, 5000);
+	(void)conn_flush(c, POP3_FINAL_FLUSH_MS);
 }
 
 void
@@ -1203,7 +1190,7 @@ pop3_session(struct session *s)
 	p->state = ST_AUTH;
 	p->timeout = s->conf->pop3_timeout_ms > 0 &&
 	    s->conf->pop3_timeout_ms < (uint32_t)INT32_MAX ?
-	    (int)s->conf->pop3_timeout_ms : (int)P3_DEFAULT_TIMEOUT;
+	    (int)s->conf->pop3_timeout_ms : (int)POP3_TIMEOUT_DEFAULT_MS;
 	p->req.fd = p->ans.fd = p->ra_fd = -1;
 	p->ra_next = 1;
 	p->end = "unknown";

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../privsep/util.h"
 #include "pop3_out.h"
 
 void
@@ -66,24 +67,13 @@ dotstuff_end(struct dotstuff *d, unsigned char *out)
 static int
 pread_exact(int fd, unsigned char *buf, size_t n, uint64_t off)
 {
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
+	return pread_full(fd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -1;
 }
 
 int
 pop3_wire_octets(int fd, uint64_t base, uint64_t len, uint64_t *wire)
 {
-	unsigned char buf[P3_OUT_CHUNK];
+	unsigned char buf[P3_OUT_CHUNK_BYTES];
 	uint64_t off = 0, w = 0;
 
 	if (base > UINT64_MAX - len)
@@ -109,7 +99,7 @@ queue(struct conn *c, const unsigned char *p, size_t n, int timeout_ms)
 {
 	int r;
 
-	if (c->outlen + n > CONN_OUTBUF && (r = conn_flush(c, timeout_ms)) != CONN_OK)
+	if (c->outlen + n > CONN_OUTBUF_BYTES && (r = conn_flush(c, timeout_ms)) != CONN_OK)
 		return r;
 	return conn_write(c, p, n) == CONN_OK ? 0 : CONN_ERROR;
 }
@@ -118,7 +108,7 @@ int
 pop3_send_message(struct conn *c, int fd, uint64_t base, uint64_t len,
     int timeout_ms)
 {
-	unsigned char in[P3_OUT_CHUNK], out[2 * P3_OUT_CHUNK + 8];
+	unsigned char in[P3_OUT_CHUNK_BYTES], out[2 * P3_OUT_CHUNK_BYTES + 8];
 	struct dotstuff d;
 	uint64_t off = 0;
 	size_t n;

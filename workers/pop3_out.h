@@ -10,11 +10,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../privsep/params.h"
 #include "conn.h"
 
 /* Input bytes converted per step; the output of one step is at most
- * 2 * P3_OUT_CHUNK + 2 (every byte a '\n' or a line-leading '.'). */
-#define P3_OUT_CHUNK 8192
+ * 2 * P3_OUT_CHUNK_BYTES + 2 (every byte a '\n' or a line-leading '.'). */
 
 struct dotstuff {
 	int bol;              /* the next byte starts a line */
@@ -24,7 +24,7 @@ struct dotstuff {
 void dotstuff_init(struct dotstuff *d);
 
 /*
- * Converts in[0..n) (n <= P3_OUT_CHUNK) into out[], which must hold
+ * Converts in[0..n) (n <= P3_OUT_CHUNK_BYTES) into out[], which must hold
  * 2 * n bytes; returns the number of bytes written.
  */
 size_t dotstuff_chunk(struct dotstuff *d, const unsigned char *in, size_t n,

@@ -43,20 +43,6 @@
 #include "tls.h"
 #include "worker.h"
 
-/*
- * How long we wait for the store: a lookup, and an append (which includes
- * the fsync of every mailbox).  A store that is stopped or wedged must
- * give the client a temporary error, not a hang (t/store_death_under_load.bats
- * stops the store for 30 s); both are far above what a healthy store takes, even for
- * a 25 MB message.  An append that completes after we gave up is delivered
- * and the client, told 451, sends it again: a duplicate, never a loss.
- */
-#define SMTP_LOOKUP_TIMEOUT_MS  10000
-#define SMTP_APPEND_TIMEOUT_MS  25000
-/* A reply line we compose (RFC 5321 4.5.3.1.5: 512 with CRLF). */
-#define SMTP_REPLY_MAX          512
-/* The recipients part of the per-message log line. */
-#define SMTP_LOG_RCPTS          400
 /* read_command(): smtp-command-deadline reached (beside conn.h's codes) */
 #define CONN_DEADLINE           (-100)
 
@@ -142,7 +128,7 @@ detail(struct smtp *sm, const char *fmt, ...)
 static void
 vreply(struct smtp *sm, const char *fmt, va_list ap)
 {
-	char buf[SMTP_REPLY_MAX];
+	char buf[SMTP_REPLY_MAX_BYTES];
 	int n;
 
 	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
@@ -250,7 +236,7 @@ store_lookup(struct smtp *sm, const char *local, uint32_t *n)
 
 	ipc_init(&req, MSG_LOOKUP, 0);
 	ipc_put_str(&req, local);
-	if (store_call(sm->s, &req, &ans, MSG_LOOKUP_R, SMTP_LOOKUP_TIMEOUT_MS) < 0)
+	if (store_call(sm->s, &req, &ans, MSG_LOOKUP_R, STORE_REPLY_TIMEOUT_MS) < 0)
 		return -1;
 	ipc_drop_fd(&ans);
 	/* u32 status, u32 n, n x str: n is there whatever the status */
@@ -676,7 +662,7 @@ log_rcpts(struct smtp *sm, char *buf, size_t sz)
 	buf[0] = '\0';
 	for (i = 0; i < sm->naccounts; i++) {
 		size_t l = strlen(accounts[i]);
-		if (len + l + 2 > SMTP_LOG_RCPTS || len + l + 2 > sz)
+		if (len + l + 2 > SMTP_LOG_RCPTS_MAX_BYTES || len + l + 2 > sz)
 			break;
 		if (i > 0)
 			buf[len++] = ',';
@@ -692,7 +678,7 @@ static void
 log_message(struct smtp *sm, const char *msgid, uint64_t size,
     const char *outcome)
 {
-	char rc[SMTP_LOG_RCPTS + 32];
+	char rc[SMTP_LOG_RCPTS_MAX_BYTES + 32];
 
 	log_rcpts(sm, rc, sizeof(rc));
 	log_info("smtp %s: msgid=%s client=%s from=<%s> to=%s nrcpt=%u "
@@ -748,7 +734,7 @@ deliver(struct smtp *sm, int fd, const char *msgid, uint64_t size)
 	ipc_put_u32(&req, sm->naccounts);
 	for (uint32_t i = 0; i < sm->naccounts; i++)
 		ipc_put_str(&req, accounts[i]);
-	if (store_call(sm->s, &req, &ans, MSG_APPEND_R, SMTP_APPEND_TIMEOUT_MS) < 0) {
+	if (store_call(sm->s, &req, &ans, MSG_APPEND_R, STORE_COMMIT_TIMEOUT_MS) < 0) {
 		reply(sm, "451 4.3.0 Error: queue file write error, try again later");
 		log_message(sm, msgid, size, "tempfail (store unavailable)");
 		log_deliveries(sm, msgid, size, "4.3.0", "deferred", "store unavailable");

@@ -237,14 +237,13 @@ smtp_data_read(struct conn *c, struct smtp_data *d, int timeout_ms)
 int
 smtp_data_memfd(void)
 {
-	return memfd_create("postern-msg", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	return memfd_new("postern-msg");
 }
 
 int
 smtp_data_seal(int fd)
 {
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
-	    F_SEAL_GROW | F_SEAL_SEAL) < 0)
+	if (memfd_seal(fd) < 0)
 		return -1;
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -1;

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "../privsep/params.h"
 
 struct conn;
 
@@ -28,8 +29,6 @@ struct conn;
 #define DATA_TOOBIG   0x02   /* over max_size: 552 5.3.4 */
 #define DATA_TOOLONG  0x04   /* a line over max_line: 500 5.5.2 */
 #define DATA_IOERR    0x08   /* writing the spool failed: 451 4.3.0 */
-
-#define DATA_BUFSZ    16384
 
 struct smtp_data {
 	int fd;                  /* where the message goes, -1 = nowhere */
@@ -43,7 +42,7 @@ struct smtp_data {
 	uint32_t linelen;        /* octets of the current line so far */
 	uint64_t deadline;       /* monotonic ms the whole DATA must end by; 0 = none */
 	size_t buflen;
-	unsigned char buf[DATA_BUFSZ];
+	unsigned char buf[DATA_BUF_BYTES];
 };
 
 void smtp_data_init(struct smtp_data *d, int fd, uint64_t max_size,

@@ -12,32 +12,13 @@ static int dead;
 /* Answers owed to store_send(), oldest first. */
 static struct {
 	uint32_t id, type, expect;
-} owed[STORE_MAX_OWED];
+} owed[STORE_OWED_MAX_COUNT];
 static unsigned nowed;
 
 int
 store_dead(void)
 {
 	return dead;
-}
-
-static int
-wait_fd(int fd, short ev, uint64_t deadline)
-{
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = ev };
-		uint64_t now = now_ms();
-		int n;
-
-		if (now >= deadline)
-			return -1;
-		n = poll(&p, 1, (int)(deadline - now));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		return 0;
-	}
 }
 
 static void
@@ -56,7 +37,7 @@ send_req(struct session *s, struct ipc_msg *req, uint64_t deadline)
 	req->hdr.id = ++s->next_id;
 	while (ipc_send(s->store_fd, req) == -1) {
 		if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
-		    wait_fd(s->store_fd, POLLOUT, deadline) == -1)
+		    fd_wait(s->store_fd, POLLOUT, deadline) != 1)
 			return "cannot send";
 	}
 	return NULL;
@@ -75,7 +56,7 @@ recv_ans(struct session *s, struct ipc_msg *ans, uint32_t expect, uint32_t id,
 		r = ipc_recv(s->store_fd, ans);
 		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR)) {
-			if (wait_fd(s->store_fd, POLLIN, deadline) == -1)
+			if (fd_wait(s->store_fd, POLLIN, deadline) != 1)
 				return "no answer in time";
 			continue;
 		}
@@ -137,7 +118,7 @@ store_send(struct session *s, struct ipc_msg *req, uint32_t expect,
 
 	if (dead)
 		return -1;
-	if (nowed == STORE_MAX_OWED && collect(s, deadline) == -1)
+	if (nowed == STORE_OWED_MAX_COUNT && collect(s, deadline) == -1)
 		return -1;
 	if ((why = send_req(s, req, deadline)) != NULL) {
 		fail(s, why, req->hdr.type);

@@ -2,6 +2,7 @@
 #ifndef POSTERN_STORECLI_H
 #define POSTERN_STORECLI_H
 
+#include "../privsep/params.h"
 #include "../privsep/ipc.h"
 #include "worker.h"
 
@@ -25,12 +26,11 @@ int store_call(struct session *s, struct ipc_msg *req, struct ipc_msg *ans,
  * trailing bytes).  Still one answer per request, in request order.  Any
  * failure, including a refusal, makes the channel dead (-1): the caller
  * answers with a temporary error and must not commit.  At most
- * STORE_MAX_OWED answers are owed at once (store_send() collects first
+ * STORE_OWED_MAX_COUNT answers are owed at once (store_send() collects first
  * when the window is full), so the store's answers never fill the socket.
  * Every path that ends a session (COMMIT, RELEASE) goes through
  * store_call(), which collects.
  */
-#define STORE_MAX_OWED 32
 int store_send(struct session *s, struct ipc_msg *req, uint32_t expect,
     int timeout_ms);
 int store_collect(struct session *s, int timeout_ms);

@@ -45,6 +45,7 @@
 #include "../privsep/ipc.h"
 #include "../privsep/log.h"
 #include "../privsep/msg.h"
+#include "../privsep/ossl.h"
 #include "../privsep/util.h"
 #include "conn.h"
 #include "tls.h"
@@ -71,23 +72,16 @@ static int
 kh_wait(struct ipc_msg *m, uint32_t want, uint32_t id, uint64_t deadline)
 {
 	for (;;) {
-		struct pollfd pfd = { kh_fd, POLLIN, 0 };
-		uint64_t now = now_ms();
-		int r;
+		int r = fd_wait(kh_fd, POLLIN, deadline);
 
-		if (now >= deadline) {
+		if (r == 0) {
 			log_warnx("tls: the keyholder did not answer in time");
 			return -1;
 		}
-		r = poll(&pfd, 1, (int)(deadline - now));
-		if (r == -1 && errno == EINTR)
-			continue;
 		if (r == -1) {
 			log_warn("tls: poll on the keyholder channel");
 			return -1;
 		}
-		if (r == 0)
-			continue;
 		r = ipc_recv(kh_fd, m);
 		if (r == -1 && (errno == EAGAIN || errno == EINTR))
 			continue;
@@ -394,20 +388,6 @@ fail:
 }
 
 /* ------------------------------------------------ the context */
-
-static const char *
-ossl_reason(void)
-{
-	static char buf[160];
-	unsigned long e = ERR_peek_last_error();
-
-	if (e == 0)
-		strlcpy_(buf, "no OpenSSL error", sizeof(buf));
-	else
-		ERR_error_string_n(e, buf, sizeof(buf));
-	ERR_clear_error();
-	return buf;
-}
 
 /* Loads a PEM chain (leaf first) and the stand-in key into ctx. */
 static int

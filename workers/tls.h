@@ -14,14 +14,11 @@
 #define POSTERN_TLS_H
 
 #include <stddef.h>
+#include "../privsep/params.h"
 #include "../privsep/conf.h"
 #include "conn.h"
 #include "worker.h"
 
-/* A handshake must finish within this, whatever the session timeout. */
-#define TLS_HANDSHAKE_MS   30000
-/* Waiting for the keyholder's answer to one request. */
-#define TLS_KEYHOLDER_MS   10000
 /* Certificates a worker holds: the default one and the tls-sni ones. */
 #define KH_SLOTS           (CONF_MAX_SNI + 1)
 

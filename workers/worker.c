@@ -78,7 +78,6 @@ control_read(struct conn *c)
  * that come first are noted.  No answer in 5 s (a master that is busy)
  * admits: the limits are a defence, not a reason to fail a client.
  */
-#define ADMIT_WAIT_MS 5000
 static uint32_t
 wait_admit(void)
 {
@@ -87,11 +86,9 @@ wait_admit(void)
 	uint32_t verdict, grace;
 
 	for (;;) {
-		struct pollfd p = { .fd = FD_CONTROL, .events = POLLIN };
-		uint64_t now = now_ms();
 		int r;
 
-		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0)
+		if (fd_wait(FD_CONTROL, POLLIN, deadline) != 1)
 			return ADMIT_OK;
 		r = ipc_recv(FD_CONTROL, &m);
 		if (r == -1 && (errno == EAGAIN || errno == EINTR))
@@ -328,7 +325,7 @@ serve(int role, int fd, enum listen_kind kind, const struct sockaddr_storage *ss
 		smtp_session(&s);
 	else
 		pop3_session(&s);
-	conn_flush(&conn, 10000);
+	conn_flush(&conn, SESSION_FINAL_FLUSH_MS);
 	tls_end(&conn);
 	close(fd);
 	(*sessions)++;

@@ -20,13 +20,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* As control.c client_read(): the line up to the first LF within the
- * CTL_LINE_MAX bytes the buffer holds. */
+ * CTL_LINE_MAX_BYTES bytes the buffer holds. */
 static void
 fuzz_request(const uint8_t *data, size_t size)
 {
 	struct ctl_req r;
 	const char *err = NULL;
-	size_t n = size < CTL_LINE_MAX ? size : CTL_LINE_MAX;
+	size_t n = size < CTL_LINE_MAX_BYTES ? size : CTL_LINE_MAX_BYTES;
 	const uint8_t *nl = memchr(data, '\n', n);
 
 	if (nl == NULL)
@@ -63,7 +63,7 @@ fuzz_state(const uint8_t *data, size_t size)
 	ctl_render_who(&b, &st);
 	ctl_render_stats(&b, &st);
 	ctl_render_prometheus(&b, &st);
-	if (b.len > CTL_OUT_MAX)
+	if (b.len > CTL_OUT_MAX_BYTES)
 		abort();
 	ctl_buf_free(&b);
 	ipc_init(&again, MSG_CTL_STATE, 1);

@@ -39,7 +39,7 @@ test_parser(void)
 {
 	struct ctl_req r;
 	const char *err, *e;
-	char big[CTL_LINE_MAX + 10];
+	char big[CTL_LINE_MAX_BYTES + 10];
 
 	CHECK(parses("status", CTL_STATUS), "status");
 	CHECK(parses("status\r", CTL_STATUS), "a CR before the LF is dropped");
@@ -87,7 +87,7 @@ fill(void)
 	st.c.tempfail[TF_NO_SPACE] = 1;
 	st.c.login_ok = 4;
 	st.c.login_fail = 6;
-	st.nsessions_total = st.nsessions = CTL_MAX_SESSIONS;
+	st.nsessions_total = st.nsessions = CTL_SESSIONS_MAX_COUNT;
 	for (uint32_t i = 0; i < st.nsessions; i++) {
 		st.sess[i].service = i % 2;
 		st.sess[i].pid = 1000 + i;
@@ -106,7 +106,7 @@ test_state(void)
 	ipc_init(&m, MSG_CTL_STATE, 7);
 	ctl_state_put(&m, &st);
 	CHECK(m.err == 0, "a full snapshot (%u sessions, longest strings) fits one message",
-	    CTL_MAX_SESSIONS);
+	    CTL_SESSIONS_MAX_COUNT);
 	m.pos = 0;
 	CHECK(ctl_state_get(&m, &back) == 0 && memcmp(&st, &back, sizeof(st)) == 0,
 	    "the snapshot comes back the same");
@@ -162,7 +162,7 @@ test_state(void)
 	ctl_buf_free(&b);
 	for (int i = 0; i < 100000 && !b.err; i++)
 		ctl_printf(&b, "%0200d\n", i);
-	CHECK(b.err && b.len <= CTL_OUT_MAX, "an answer stops at CTL_OUT_MAX");
+	CHECK(b.err && b.len <= CTL_OUT_MAX_BYTES, "an answer stops at CTL_OUT_MAX_BYTES");
 	ctl_buf_free(&b);
 }
 

@@ -151,7 +151,7 @@ test_limits(void)
 
 	/* a big message: bounded buffer, streamed */
 	{
-		size_t n = 3 * DATA_BUFSZ + 100;
+		size_t n = 3 * DATA_BUF_BYTES + 100;
 		char *m = malloc(n + 5);
 		int fd = smtp_data_memfd();
 		for (size_t i = 0; i < n; i++)

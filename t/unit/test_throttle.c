@@ -74,14 +74,14 @@ main(void)
 		    "... and checked again once the held answers are over");
 	}
 
-	/* the cap: THR_ACCT_GUESSES failed answers in their delay at once */
+	/* the cap: THR_ACCT_GUESSES_COUNT failed answers in their delay at once */
 	throttle_reset();
 	{
 		int first = 1;
 
 		for (int i = 0; i < 3; i++)
 			attempt("carol", "5.5.5.5", 0, 1000);
-		for (int i = 0; i < THR_ACCT_GUESSES; i++) {
+		for (int i = 0; i < THR_ACCT_GUESSES_COUNT; i++) {
 			char a[32];
 
 			snprintf(a, sizeof(a), "6.6.6.%d", i);
@@ -89,7 +89,7 @@ main(void)
 		}
 		CHECK(first, "fresh addresses are always checked");
 		CHECK(!throttle_may_check("carol", "5.5.5.5", 1000),
-		    "at the cap, an address with %d failures is not checked", THR_PAIR_SUSPECT);
+		    "at the cap, an address with %d failures is not checked", THR_PAIR_SUSPECT_COUNT);
 		CHECK(throttle_may_check("carol", "7.7.7.7", 1000),
 		    "at the cap, a fresh address is checked");
 		CHECK(throttle_may_check("dave", "5.5.5.5", 1000),
@@ -100,7 +100,7 @@ main(void)
 		for (int i = 0; i < 3; i++)
 			attempt("carol", "5.5.5.5", 0, 1000);
 		attempt("carol", "5.5.5.5", 1, 1000);
-		for (int i = 0; i < THR_ACCT_GUESSES; i++) {
+		for (int i = 0; i < THR_ACCT_GUESSES_COUNT; i++) {
 			char a[32];
 
 			snprintf(a, sizeof(a), "6.6.6.%d", i);
