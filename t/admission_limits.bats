@@ -143,3 +143,35 @@ PY
 	[ "$(grep -c '^con 220$' <<<"$output")" -eq 15 ]
 	! grep -q "refusing" "$PT_LOG"
 }
+
+# One line from a POP3 server, the client bound to 127.0.0.3.
+pop3_first_line() {
+	python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10,
+    source_address=("127.0.0.3", 0))
+print(s.makefile("rb").readline().decode().strip())
+s.sendall(b"QUIT\r\n")' "$POP3_PORT"
+}
+
+@test "a client turned away is no session: the POP3 worker that refused it is not recycled" {
+	postern_conf_set max-conn-per-ip-per-minute 1
+	postern_conf_set limits-exempt none
+	postern_conf_set pop3-min-spare 1
+	postern_conf_set pop3-max 1
+	postern_start
+	run pop3_first_line
+	[[ "$output" == "+OK"* ]]
+	# that session recycled its worker (pop3 sessions 1): the next one is up
+	wait_for eval '[ "$(postern_pids pop3 | grep -c .)" -eq 1 ]'
+	pid=$(postern_pids pop3)
+	sleep 0.5
+	[ "$(postern_pids pop3)" = "$pid" ]
+	for _ in 1 2 3 4 5; do
+		run pop3_first_line
+		[[ "$output" == "-ERR [SYS/TEMP]"* ]]
+	done
+	# the pool may have started its overflow worker meanwhile; the one
+	# that refused is still there (before, each refusal recycled it)
+	kill -0 "$pid"
+	! grep -q "pop3\[$pid\] exited" "$PT_LOG"
+}

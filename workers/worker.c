@@ -328,7 +328,12 @@ serve(int role, int fd, enum listen_kind kind, const struct sockaddr_storage *ss
 	conn_flush(&conn, SESSION_FINAL_FLUSH_MS);
 	tls_end(&conn);
 	close(fd);
-	(*sessions)++;
+	/* a client turned away by admission was no session: it read nothing
+	 * of anyone's mail, so it does not bring the worker nearer its
+	 * recycling (a refused flood would otherwise cost a fork + exec a
+	 * client) */
+	if (verdict == ADMIT_OK)
+		(*sessions)++;
 }
 
 int

@@ -132,19 +132,36 @@ wait_for() {
 }
 
 postern_start() {
+	local try from old new
 	if [ -n "$PT_EXTRA" ]; then
 		printf '%s\n' "$PT_EXTRA" >>"$PT_CONF"
 	fi
-	# PT_ARGS: more options for posternd (-v for the debug log)
-	# shellcheck disable=SC2086
-	"$POSTERND" -d ${PT_ARGS:-} -f "$PT_CONF" >>"$PT_LOG" 2>&1 &
-	PT_PID=$!
-	export PT_PID
-	if ! wait_for greets "$SMTP_PORT" "220 " || ! wait_for greets "$POP3_PORT" "+OK"; then
-		echo "postern did not come up; log:" >&2
-		cat "$PT_LOG" >&2
-		return 1
-	fi
+	for try in 1 2 3; do
+		from=0
+		[ -f "$PT_LOG" ] && from=$(wc -c <"$PT_LOG")
+		# PT_ARGS: more options for posternd (-v for the debug log)
+		# shellcheck disable=SC2086
+		"$POSTERND" -d ${PT_ARGS:-} -f "$PT_CONF" >>"$PT_LOG" 2>&1 &
+		PT_PID=$!
+		export PT_PID
+		if wait_for greets "$SMTP_PORT" "220 " && wait_for greets "$POP3_PORT" "+OK"; then
+			return 0
+		fi
+		# free_ports() hands out ports that are free at that moment; another
+		# program may take one before the daemon binds it: new ports, again
+		kill -0 "$PT_PID" 2>/dev/null && break
+		wait "$PT_PID" 2>/dev/null || true
+		tail -c +"$((from + 1))" "$PT_LOG" | grep -q "Address already in use" || break
+		for old in SMTP_PORT POP3_PORT SMTPS_PORT POP3S_PORT; do
+			new=$(free_ports 1)
+			sed -i -E "/^listen /s/:${!old}\$/:$new/" "$PT_CONF"
+			printf -v "$old" '%s' "$new"
+		done
+		echo "(a listening port was taken meanwhile: try $((try + 1)) with new ports)" >>"$PT_LOG"
+	done
+	echo "postern did not come up; log:" >&2
+	cat "$PT_LOG" >&2
+	return 1
 }
 
 postern_stop() {
