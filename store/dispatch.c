@@ -120,8 +120,8 @@ static const struct dispatch_row table[] = {
 	  RUN_AFTER_COMMIT, decode_mbox_stat, handle_mbox_stat },
 };
 
-static const struct dispatch_row *
-row_of(uint32_t type)
+const struct dispatch_row *
+dispatch_row(uint32_t type)
 {
 	const struct dispatch_row *row = NULL;
 
@@ -135,7 +135,7 @@ const struct dispatch_row *
 dispatch_check(const struct ipc_msg *m, unsigned kind, unsigned state,
     const char **why)
 {
-	const struct dispatch_row *row = row_of(m->hdr.type);
+	const struct dispatch_row *row = dispatch_row(m->hdr.type);
 
 	if (row == NULL) {
 		*why = "request type not allowed on a store channel";
@@ -178,7 +178,7 @@ req_free(struct store_req *r)
 int
 req_decode(struct ipc_msg *m, struct store_req *r, const char **why)
 {
-	const struct dispatch_row *row = row_of(m->hdr.type);
+	const struct dispatch_row *row = dispatch_row(m->hdr.type);
 
 	memset(r, 0, sizeof(*r));
 	r->type = m->hdr.type;

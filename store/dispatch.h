@@ -76,6 +76,9 @@ struct store_req {
 	uint32_t *dele;                          /* malloc'ed, ndele entries */
 };
 
+/* The row of a request type, or NULL. */
+const struct dispatch_row *dispatch_row(uint32_t type);
+
 /* The row for m on a channel of this kind and state, or NULL with *why
  * set.  Checks kind, state, size and the fd rule. */
 const struct dispatch_row *dispatch_check(const struct ipc_msg *m,
