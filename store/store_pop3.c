@@ -3,6 +3,9 @@
  * takes the snapshot; RETR/TOP, DELE, UNDO use message numbers within it;
  * COMMIT rewrites the mailbox without the marked messages (keeping every
  * message that arrived since); RELEASE or EOF lets go without deleting.
+ * Handlers (store_int.h layer 2), one a row of dispatch.c: they read and
+ * rewrite through the mailbox layer (mbcache.c, mailbox.c), ask the auth
+ * process through authcli.c, and answer through chan.c.
  */
 #include <sys/mman.h>
 #include <errno.h>
