@@ -35,7 +35,7 @@ finish_at(size_t i, enum auth_verdict v)
 	memmove(&q[i], &q[i + 1], (nq - i - 1) * sizeof(struct authwait *));
 	nq--;
 	explicit_bzero(w->password, sizeof(w->password));
-	auth_finish(w, v);
+	w->done(w, v);
 	entry_free(w);
 }
 
@@ -80,7 +80,8 @@ authcli_events(void)
 
 int
 authcli_submit(struct chan *c, uint32_t reqid, const char *name,
-    const char *password, const char *addr, uint32_t delay, uint64_t at)
+    const char *password, const char *addr, uint32_t delay, uint64_t at,
+    authcli_done *done)
 {
 	struct authwait *w;
 
@@ -89,6 +90,7 @@ authcli_submit(struct chan *c, uint32_t reqid, const char *name,
 	w = xcalloc(1, sizeof(*w));
 	w->seq = ++seq;
 	w->c = c;
+	w->done = done;
 	w->reqid = reqid;
 	w->delay = delay;
 	w->at = at;

@@ -1,5 +1,7 @@
 /*
- * The request table and the decoders (see dispatch.h).
+ * The request table: one row a request, with its decoder and its handler
+ * (see dispatch.h).  Part of the loop layer (store_int.h): the loop looks
+ * a request's row up here and calls down into the row's handler.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -7,33 +9,134 @@
 
 #include "../privsep/util.h"
 #include "dispatch.h"
+#include "store_int.h"
 
 #define SMTP_K KIND_BIT(CHAN_SMTP)
 #define POP3_K KIND_BIT(CHAN_POP3)
 #define CONTROL_K KIND_BIT(CHAN_CONTROL)
 
+/* ---- the decoders, one a row: every field checked ---- */
+
+static int
+decode_lookup(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	(void)why;
+	return ipc_get_str(m, r->local, sizeof(r->local));
+}
+
+static int
+decode_append(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	if (ipc_get_str(m, r->sessid, sizeof(r->sessid)) == -1 ||
+	    ipc_get_str(m, r->sender, sizeof(r->sender)) == -1 ||
+	    ipc_get_u32(m, &r->nacc) == -1) {
+		*why = "malformed APPEND header";
+		return -1;
+	}
+	if (r->nacc == 0 || r->nacc > LIM_APPEND_ACCOUNTS) {
+		*why = "APPEND account count out of range";
+		return -1;
+	}
+	r->acc = xcalloc(r->nacc, sizeof(*r->acc));
+	for (uint32_t i = 0; i < r->nacc; i++)
+		if (ipc_get_str(m, r->acc[i], sizeof(r->acc[i])) == -1) {
+			*why = "malformed APPEND account";
+			return -1;
+		}
+	return 0;
+}
+
+static int
+decode_auth(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	(void)why;
+	if (ipc_get_str(m, r->name, sizeof(r->name)) == -1 ||
+	    ipc_get_str(m, r->password, sizeof(r->password)) == -1 ||
+	    ipc_get_str(m, r->addr, sizeof(r->addr)) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+decode_retr(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	if (ipc_get_u32(m, &r->msgno) == -1 || ipc_get_u32(m, &r->lines) == -1 ||
+	    ipc_get_u32(m, &r->ahead) == -1)
+		return -1;
+	if (r->ahead > LIM_RETR_AHEAD ||
+	    (r->ahead > 0 && r->lines != LIM_ALL_LINES)) {
+		*why = "RETR read-ahead out of range";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+decode_dele(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	if (ipc_get_u32(m, &r->ndele) == -1)
+		return -1;
+	if (r->ndele == 0 || r->ndele > LIM_DELE_BATCH) {
+		*why = "DELE count out of range";
+		return -1;
+	}
+	r->dele = xcalloc(r->ndele, sizeof(*r->dele));
+	for (uint32_t i = 0; i < r->ndele; i++)
+		if (ipc_get_u32(m, &r->dele[i]) == -1) {
+			*why = "malformed request";
+			return -1;
+		}
+	return 0;
+}
+
+/* a valid string; the handler checks it is a mailbox name */
+static int
+decode_mbox_stat(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	(void)why;
+	return ipc_get_str(m, r->name, sizeof(r->name));
+}
+
+/* ---- the table ---- */
+
 static const struct dispatch_row table[] = {
-	{ MSG_LOOKUP,  SMTP_K, CS_OPEN,  4 + 1, 4 + LIM_PATH, FD_FORBIDDEN, MSG_LOOKUP_R },
-	{ MSG_APPEND,  SMTP_K, CS_OPEN,  4 + 4 + 4 + 4 + 1, IPC_MAX_PAYLOAD, FD_REQUIRED, MSG_APPEND_R },
+	{ MSG_LOOKUP,  SMTP_K, CS_OPEN,  4 + 1, 4 + LIM_PATH, FD_FORBIDDEN, MSG_LOOKUP_R,
+	  RUN_NOW, decode_lookup, handle_lookup },
+	{ MSG_APPEND,  SMTP_K, CS_OPEN,  4 + 4 + 4 + 4 + 1, IPC_MAX_PAYLOAD, FD_REQUIRED,
+	  MSG_APPEND_R, RUN_NOW, decode_append, batch_append },
 	{ MSG_AUTH,    POP3_K, CS_OPEN,  4 + 4 + 4, 12 + LIM_POP3_CMDLINE + LIM_PASSWORD + LIM_ADDR,
-	  FD_FORBIDDEN, MSG_AUTH_R },
-	{ MSG_RETR,    POP3_K, CS_BOUND, 12, 12, FD_FORBIDDEN, MSG_RETR_R },
-	{ MSG_DELE,    POP3_K, CS_BOUND, 8, 4 + 4 * LIM_DELE_BATCH, FD_FORBIDDEN, MSG_DELE_R },
-	{ MSG_UNDO,    POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_UNDO_R },
-	{ MSG_COMMIT,  POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_COMMIT_R },
-	{ MSG_RELEASE, POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_RELEASE_R },
-	{ MSG_MBOX_STAT, CONTROL_K, CS_OPEN, 4 + 1, 4 + LIM_NAME, FD_FORBIDDEN, MSG_MBOX_STAT_R },
+	  FD_FORBIDDEN, MSG_AUTH_R, RUN_AFTER_COMMIT, decode_auth, handle_auth },
+	{ MSG_RETR,    POP3_K, CS_BOUND, 12, 12, FD_FORBIDDEN, MSG_RETR_R,
+	  RUN_AFTER_COMMIT, decode_retr, handle_retr },
+	{ MSG_DELE,    POP3_K, CS_BOUND, 8, 4 + 4 * LIM_DELE_BATCH, FD_FORBIDDEN, MSG_DELE_R,
+	  RUN_AFTER_COMMIT_READ_ON, decode_dele, handle_dele },
+	{ MSG_UNDO,    POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_UNDO_R,
+	  RUN_AFTER_COMMIT, NULL, handle_undo },
+	{ MSG_COMMIT,  POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_COMMIT_R,
+	  RUN_AFTER_COMMIT, NULL, handle_commit },
+	{ MSG_RELEASE, POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_RELEASE_R,
+	  RUN_AFTER_COMMIT, NULL, handle_release },
+	{ MSG_MBOX_STAT, CONTROL_K, CS_OPEN, 4 + 1, 4 + LIM_NAME, FD_FORBIDDEN, MSG_MBOX_STAT_R,
+	  RUN_AFTER_COMMIT, decode_mbox_stat, handle_mbox_stat },
 };
+
+const struct dispatch_row *
+dispatch_row(uint32_t type)
+{
+	const struct dispatch_row *row = NULL;
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].type == type)
+			row = &table[i];
+	return row;
+}
 
 const struct dispatch_row *
 dispatch_check(const struct ipc_msg *m, unsigned kind, unsigned state,
     const char **why)
 {
-	const struct dispatch_row *row = NULL;
+	const struct dispatch_row *row = dispatch_row(m->hdr.type);
 
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (table[i].type == m->hdr.type)
-			row = &table[i];
 	if (row == NULL) {
 		*why = "request type not allowed on a store channel";
 		return NULL;
@@ -72,31 +175,11 @@ req_free(struct store_req *r)
 	explicit_bzero(r->password, sizeof(r->password));
 }
 
-static int
-decode_append(struct ipc_msg *m, struct store_req *r, const char **why)
-{
-	if (ipc_get_str(m, r->sessid, sizeof(r->sessid)) == -1 ||
-	    ipc_get_str(m, r->sender, sizeof(r->sender)) == -1 ||
-	    ipc_get_u32(m, &r->nacc) == -1) {
-		*why = "malformed APPEND header";
-		return -1;
-	}
-	if (r->nacc == 0 || r->nacc > LIM_APPEND_ACCOUNTS) {
-		*why = "APPEND account count out of range";
-		return -1;
-	}
-	r->acc = xcalloc(r->nacc, sizeof(*r->acc));
-	for (uint32_t i = 0; i < r->nacc; i++)
-		if (ipc_get_str(m, r->acc[i], sizeof(r->acc[i])) == -1) {
-			*why = "malformed APPEND account";
-			return -1;
-		}
-	return 0;
-}
-
 int
 req_decode(struct ipc_msg *m, struct store_req *r, const char **why)
 {
+	const struct dispatch_row *row = dispatch_row(m->hdr.type);
+
 	memset(r, 0, sizeof(*r));
 	r->type = m->hdr.type;
 	r->id = m->hdr.id;
@@ -104,56 +187,12 @@ req_decode(struct ipc_msg *m, struct store_req *r, const char **why)
 	m->fd = -1;
 	m->pos = 0;
 	*why = "malformed request";
-	switch (m->hdr.type) {
-	case MSG_LOOKUP:
-		if (ipc_get_str(m, r->local, sizeof(r->local)) == -1)
-			return -1;
-		break;
-	case MSG_APPEND:
-		if (decode_append(m, r, why) == -1)
-			return -1;
-		break;
-	case MSG_AUTH:
-		if (ipc_get_str(m, r->name, sizeof(r->name)) == -1 ||
-		    ipc_get_str(m, r->password, sizeof(r->password)) == -1 ||
-		    ipc_get_str(m, r->addr, sizeof(r->addr)) == -1)
-			return -1;
-		break;
-	case MSG_RETR:
-		if (ipc_get_u32(m, &r->msgno) == -1 || ipc_get_u32(m, &r->lines) == -1 ||
-		    ipc_get_u32(m, &r->ahead) == -1)
-			return -1;
-		if (r->ahead > LIM_RETR_AHEAD ||
-		    (r->ahead > 0 && r->lines != LIM_ALL_LINES)) {
-			*why = "RETR read-ahead out of range";
-			return -1;
-		}
-		break;
-	case MSG_DELE:
-		if (ipc_get_u32(m, &r->ndele) == -1)
-			return -1;
-		if (r->ndele == 0 || r->ndele > LIM_DELE_BATCH) {
-			*why = "DELE count out of range";
-			return -1;
-		}
-		r->dele = xcalloc(r->ndele, sizeof(*r->dele));
-		for (uint32_t i = 0; i < r->ndele; i++)
-			if (ipc_get_u32(m, &r->dele[i]) == -1)
-				return -1;
-		break;
-	case MSG_UNDO:
-	case MSG_COMMIT:
-	case MSG_RELEASE:
-		break;
-	case MSG_MBOX_STAT:
-		/* a valid string; the handler checks it is a mailbox name */
-		if (ipc_get_str(m, r->name, sizeof(r->name)) == -1)
-			return -1;
-		break;
-	default:
+	if (row == NULL) {
 		*why = "unknown request";
 		return -1;
 	}
+	if (row->decode != NULL && row->decode(m, r, why) == -1)
+		return -1;
 	if (ipc_end(m) == -1) {
 		*why = "trailing bytes after the request";
 		return -1;

@@ -1,10 +1,15 @@
 /*
- * The store's request table (as OpenSSH monitor.c's mon_table):
- * one row per request type with the channel kinds that may send it, the
- * channel states it is allowed in, its payload size range and its fd rule.
- * Anything not in the table, or not matching its row, is refused and the
- * channel dropped.  Decoding is separate from handling so the fuzz target
- * can run it without touching files.
+ * The store's request table (OpenSSH monitor.c mon_table): one row per
+ * request type with the channel kinds that may send it, the channel
+ * states it is allowed in, its payload size range, its fd rule, when the
+ * loop runs it (at once, or queued behind the pass's group commit), its
+ * decoder and its handler.  Anything not in the table, or not matching
+ * its row, is refused and the channel dropped.  Decoding is separate from
+ * handling so the fuzz target can run it without touching files.
+ *
+ * Adding a request: its definition in privsep/msg.h, one client function
+ * in workers/storecli.c, one row below (dispatch.c) with its decoder, and
+ * one handler in the store_*.c file of its protocol.
  */
 #ifndef POSTERN_DISPATCH_H
 #define POSTERN_DISPATCH_H
@@ -23,6 +28,23 @@ enum chan_state {
 
 enum fd_rule { FD_FORBIDDEN = 0, FD_REQUIRED };
 
+/* When the loop runs a request's handler (store.c, serve()). */
+enum run_rule {
+	RUN_NOW,           /* as soon as it is read, inside the pass (APPEND
+			      writes now and is answered after the fsyncs;
+			      LOOKUP reads only the accounts table) */
+	RUN_AFTER_COMMIT,  /* queued, run after batch_finish(): it sees every
+			      append of the pass durable (or undone) */
+	RUN_AFTER_COMMIT_READ_ON,  /* queued like the above, and the loop may
+			      read the channel's next request in the same pass
+			      (DELE: it changes no channel state) */
+};
+
+struct chan;
+struct store_req;
+typedef int req_decoder(struct ipc_msg *m, struct store_req *r, const char **why);
+typedef void req_handler(struct chan *c, struct store_req *r);
+
 #define KIND_BIT(k) (1u << (k))
 
 struct dispatch_row {
@@ -32,6 +54,9 @@ struct dispatch_row {
 	uint32_t minlen, maxlen;
 	enum fd_rule fd;
 	uint32_t answer;       /* the answer's type */
+	enum run_rule run;
+	req_decoder *decode;   /* every field checked; NULL: no payload */
+	req_handler *handle;
 };
 
 /* A decoded request. */
@@ -51,14 +76,17 @@ struct store_req {
 	uint32_t *dele;                          /* malloc'ed, ndele entries */
 };
 
+/* The row of a request type, or NULL. */
+const struct dispatch_row *dispatch_row(uint32_t type);
+
 /* The row for m on a channel of this kind and state, or NULL with *why
  * set.  Checks kind, state, size and the fd rule. */
 const struct dispatch_row *dispatch_check(const struct ipc_msg *m,
     unsigned kind, unsigned state, const char **why);
 
-/* Decodes m into *r (trailing bytes refused).  0 ok, -1 with *why set.
- * r->acc and r->dele must be freed with req_free() either way; m->fd moves
- * to r->fd. */
+/* Decodes m into *r with its row's decoder (trailing bytes refused).  0
+ * ok, -1 with *why set.  r->acc and r->dele must be freed with req_free()
+ * either way; m->fd moves to r->fd. */
 int req_decode(struct ipc_msg *m, struct store_req *r, const char **why);
 void req_free(struct store_req *r);
 

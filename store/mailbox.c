@@ -477,15 +477,80 @@ mb_index_write(struct mailbox *mb, const struct mbox_list *l)
 
 /* ---- scan and repair ---- */
 
+/*
+ * The index said the file grew: by appends, or another tool rewrote it in
+ * place and it grew since.  Every entry must still start with the bytes
+ * it had; the entries are contiguous, so that also checks the size of all
+ * but the last one, which is parsed again with the tail.  The first entry
+ * that moved ends the good part: the one before it (whose size may have
+ * changed) and everything after are parsed again.  *start gets the offset
+ * to parse from.  0 / -1.
+ */
+static int
+keep_good_prefix(struct mailbox *mb, struct mbox_list *l, size_t *start)
+{
+	size_t k = 0, plen = (size_t)l->v[l->n - 1].off + (size_t)l->v[l->n - 1].len;
+	unsigned char *pm = mmap(NULL, plen, PROT_READ, MAP_PRIVATE, mb->fd, 0);
+
+	if (pm == MAP_FAILED) {
+		mb_err(mb, "mmap mailbox %s: %s", mb->name, strerror(errno));
+		return -1;
+	}
+	while (k < l->n && ent_head_ok(pm, &l->v[k]))
+		k++;
+	munmap(pm, plen);
+	if (k == 0)
+		mbox_list_truncate(l, 0);
+	else {
+		*start = (size_t)l->v[k - 1].off;
+		mbox_list_truncate(l, k - 1);
+	}
+	return 0;
+}
+
+/* Parses the file from start to its end (size) into l; *good gets the end
+ * of the last whole message.  0 / -1 (mb->err). */
+static int
+parse_tail(struct mailbox *mb, struct mbox_list *l, size_t size, size_t start,
+    size_t *good, enum mbox_parse_status *pst)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), map_off = start - start % pg;
+	size_t maplen = 0, first = l->n;
+	unsigned char *map = NULL;
+	int r = 0;
+
+	if (size > map_off) {
+		maplen = size - map_off;
+		map = mmap(NULL, maplen, PROT_READ, MAP_PRIVATE, mb->fd, (off_t)map_off);
+		if (map == MAP_FAILED) {
+			mb_err(mb, "mmap mailbox %s: %s", mb->name, strerror(errno));
+			return -1;
+		}
+	}
+	/* parse with offsets relative to map_off, then shift them */
+	*pst = MBP_OK;
+	*good = 0;
+	if (map) {
+		r = mbox_parse(map, maplen, start - map_off, l, good, pst);
+		munmap(map, maplen);
+	}
+	for (size_t i = first; i < l->n; i++)
+		l->v[i].off += map_off;
+	*good += map_off;
+	if (r == -1) {
+		mb_err(mb, "scan mailbox %s: out of memory", mb->name);
+		return -1;
+	}
+	return 0;
+}
+
 int
 mb_scan(struct mailbox *mb, struct mbox_list *l, int repair, uint64_t *repaired)
 {
 	struct stat st;
 	enum mbox_parse_status pst;
-	size_t good = 0, start = 0, map_off, pg = (size_t)sysconf(_SC_PAGESIZE);
-	unsigned char *map = NULL;
-	size_t maplen = 0;
-	int valid, r;
+	size_t good = 0, start = 0;
+	int valid;
 
 	*repaired = 0;
 	if (fstat(mb->fd, &st) == -1) {
@@ -496,65 +561,16 @@ mb_scan(struct mailbox *mb, struct mbox_list *l, int repair, uint64_t *repaired)
 	if (valid == 2)
 		return 0;
 	if (valid == 1) {
-		/*
-		 * The file grew: by appends, or another tool rewrote it in
-		 * place and it grew since.  Every entry must still start with
-		 * the bytes it had; the entries are contiguous, so that also
-		 * checks the size of all but the last one, which is parsed
-		 * again with the tail.  The first entry that moved ends the
-		 * good part: the one before it (whose size may have changed)
-		 * and everything after are parsed again.
-		 */
-		size_t k = 0, plen = (size_t)l->v[l->n - 1].off + (size_t)l->v[l->n - 1].len;
-		unsigned char *pm = mmap(NULL, plen, PROT_READ, MAP_PRIVATE, mb->fd, 0);
-
-		if (pm == MAP_FAILED) {
-			mb_err(mb, "mmap mailbox %s: %s", mb->name, strerror(errno));
+		if (keep_good_prefix(mb, l, &start) == -1)
 			return -1;
-		}
-		while (k < l->n && ent_head_ok(pm, &l->v[k]))
-			k++;
-		munmap(pm, plen);
-		if (k == 0)
-			mbox_list_truncate(l, 0);
-		else {
-			start = (size_t)l->v[k - 1].off;
-			mbox_list_truncate(l, k - 1);
-		}
 	} else
 		mbox_list_truncate(l, 0);
 	if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX / 2) {
 		mb_err(mb, "mailbox %s too large", mb->name);
 		return -1;
 	}
-	map_off = start - start % pg;
-	if ((size_t)st.st_size > map_off) {
-		maplen = (size_t)st.st_size - map_off;
-		map = mmap(NULL, maplen, PROT_READ, MAP_PRIVATE, mb->fd, (off_t)map_off);
-		if (map == MAP_FAILED) {
-			mb_err(mb, "mmap mailbox %s: %s", mb->name, strerror(errno));
-			return -1;
-		}
-	}
-	/* parse with offsets relative to map_off, then shift them */
-	{
-		size_t first = l->n;
-
-		r = map ? mbox_parse(map, maplen, start - map_off, l, &good, &pst) : 0;
-		if (!map) {
-			pst = MBP_OK;
-			good = 0;
-		}
-		for (size_t i = first; i < l->n; i++)
-			l->v[i].off += map_off;
-		good += map_off;
-	}
-	if (map)
-		munmap(map, maplen);
-	if (r == -1) {
-		mb_err(mb, "scan mailbox %s: out of memory", mb->name);
+	if (parse_tail(mb, l, (size_t)st.st_size, start, &good, &pst) == -1)
 		return -1;
-	}
 	if (pst == MBP_NOTMBOX) {
 		mb_err(mb, "mailbox %s is not an mbox file (no From_ line at the start): refused",
 		    mb->name);
@@ -688,6 +704,41 @@ boundary_ok(const unsigned char *raw, size_t end, size_t avail)
  * made): its first bytes hash to e->head, and it ends where a From_ line
  * or the file starts (ESTALE otherwise).  0 / -1.
  */
+/*
+ * One run of adjacent messages ents[0..n), read into raw[0..got) (need of
+ * it the messages themselves): each checked to be still where the
+ * snapshot has it, then unquoted at o + *olen.  0, or -1 with errno (EIO:
+ * not a message there; ESTALE: another one is).
+ */
+static int
+unquote_run(const unsigned char *raw, uint64_t got, uint64_t need,
+    const struct mbox_ent *const *ents, size_t n, uint32_t lines,
+    unsigned char *o, size_t *olen, uint64_t *lens)
+{
+	for (size_t k = 0; k < n; k++) {
+		uint64_t at = ents[k]->off - ents[0]->off;
+		const unsigned char *m = raw + at;
+
+		if (ents[k]->skip + ents[k]->clen < 5 ||
+		    ents[k]->skip + ents[k]->clen > ents[k]->len ||
+		    at + ents[k]->len > need ||
+		    memcmp(m, "From ", 5) != 0) {
+			errno = EIO;
+			return -1;
+		}
+		if (mbox_head_hash(m, ents[k]->len) != ents[k]->head ||
+		    !boundary_ok(raw, (size_t)(at + ents[k]->len),
+		    (size_t)(got - at - ents[k]->len))) {
+			errno = ESTALE;
+			return -1;
+		}
+		lens[k] = mbox_unquote(m + ents[k]->skip, (size_t)ents[k]->clen,
+		    lines, o + *olen);
+		*olen += (size_t)lens[k];
+	}
+	return 0;
+}
+
 int
 mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
     uint32_t lines, unsigned char **out, size_t *outlen, uint64_t *lens)
@@ -739,27 +790,9 @@ mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
 			errno = EIO;
 			goto fail;
 		}
-		for (size_t k = i; k < j; k++) {
-			uint64_t at = ents[k]->off - ents[i]->off;
-			const unsigned char *m = raw + at;
-
-			if (ents[k]->skip + ents[k]->clen < 5 ||
-			    ents[k]->skip + ents[k]->clen > ents[k]->len ||
-			    at + ents[k]->len > need ||
-			    memcmp(m, "From ", 5) != 0) {
-				errno = EIO;
-				goto fail;
-			}
-			if (mbox_head_hash(m, ents[k]->len) != ents[k]->head ||
-			    !boundary_ok(raw, (size_t)(at + ents[k]->len),
-			    (size_t)((uint64_t)got - at - ents[k]->len))) {
-				errno = ESTALE;
-				goto fail;
-			}
-			lens[k] = mbox_unquote(m + ents[k]->skip, (size_t)ents[k]->clen,
-			    lines, o + olen);
-			olen += (size_t)lens[k];
-		}
+		if (unquote_run(raw, (uint64_t)got, need, ents + i, j - i, lines, o,
+		    &olen, lens + i) == -1)
+			goto fail;
 	}
 	free(raw);
 	*out = o;
@@ -894,56 +927,52 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 	return 0;
 }
 
-int
-mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *deleted)
+/* Writes the messages keep[] to a new tmp file, fsync'ed: its descriptor,
+ * *woff its size; -1 (mb->err; the file removed). */
+static int
+write_tmp(struct mailbox *mb, const char *tmp, const struct mbox_list *keep,
+    uint64_t *woff)
 {
-	struct mbox_list l, keep;
-	char tmp[128];
-	uint64_t repaired, woff = 0;
-	int tfd = -1, exchanged = 0;
+	int tfd;
 
-	*deleted = 0;
-	mbox_list_init(&l);
-	mbox_list_init(&keep);
-	if (mb_scan(mb, &l, 1, &repaired) == -1)
-		return -1;
-	qsort(del, ndel, sizeof(*del), cmp_ent_uid);
-	for (size_t i = 0; i < l.n; i++) {
-		if (marked(&l.v[i], del, ndel))
-			(*deleted)++;
-		else if (mbox_list_push(&keep, &l.v[i]) == -1)
-			goto nomem;
-	}
-	if (*deleted == 0)
-		goto done;
-	if (side_name(mb, tmp, sizeof(tmp), ".", ".tmp") == -1)
-		goto fail;
 	unlinkat(mb->dirfd, tmp, 0);
 	tfd = openat(mb->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (tfd == -1) {
 		mb_err(mb, "create %s: %s", tmp, strerror(errno));
-		goto fail;
+		return -1;
 	}
-	for (size_t i = 0; i < keep.n; i++) {
+	for (size_t i = 0; i < keep->n; i++) {
 		/* a foreign message without its separator gets none added:
 		 * it was the last one, or the next starts a From_ line */
-		if (copy_msg(mb->fd, tfd, &keep.v[i], &woff) == -1) {
+		if (copy_msg(mb->fd, tfd, &keep->v[i], woff) == -1) {
 			mb_err(mb, "write %s: %s", tmp, strerror(errno));
-			goto fail_unlink;
+			goto fail;
 		}
 	}
 	if (fsync(tfd) == -1) {
 		mb_err(mb, "fsync %s: %s", tmp, strerror(errno));
-		goto fail_unlink;
+		goto fail;
 	}
-	/*
-	 * The new file takes the name by exchange, so the old one keeps a
-	 * name (.NAME.tmp) until the directory is on disk: when that fsync
-	 * fails, the deletions may not survive a crash, so they are undone
-	 * (exchanged back) and the COMMIT fails, the old file in place.
-	 * Where the file system cannot exchange, a plain rename, and a
-	 * failed fsync can only be reported.
-	 */
+	return tfd;
+fail:
+	close(tfd);
+	unlinkat(mb->dirfd, tmp, 0);
+	return -1;
+}
+
+/*
+ * The new file tmp (open as tfd) takes the name by exchange, so the old
+ * one keeps a name (tmp) until the directory is on disk: when that fsync
+ * fails, the deletions may not survive a crash, so they are undone
+ * (exchanged back) and the COMMIT fails, the old file in place.  Where the
+ * file system cannot exchange, a plain rename, and a failed fsync can only
+ * be reported.  0, or -1 (mb->err; tfd closed).
+ */
+static int
+swap_in(struct mailbox *mb, const char *tmp, int tfd)
+{
+	int exchanged = 0;
+
 	if (renameat2(mb->dirfd, tmp, mb->dirfd, mb->name, RENAME_EXCHANGE) == 0)
 		exchanged = 1;
 	else if ((errno != EINVAL && errno != ENOSYS) ||
@@ -966,40 +995,74 @@ mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *dele
 		close(tfd);
 		if (exchanged)
 			unlinkat(mb->dirfd, tmp, 0);
-		goto fail;
+		return -1;
 	}
 	/* the new file is in place; the old one (under the temporary name
-	 * after an exchange) goes, and the old descriptor's locks with it */
+	 * after an exchange) goes */
 	if (exchanged)
 		unlinkat(mb->dirfd, tmp, 0);
+	return 0;
+fail_unlink:
+	close(tfd);
+	unlinkat(mb->dirfd, tmp, 0);
+	return -1;
+}
+
+/* mb moves to the new file tfd of size woff, its locks with it (the old
+ * descriptor's go as it closes). */
+static void
+adopt(struct mailbox *mb, int tfd, uint64_t woff)
+{
+	struct stat nst;
+
 	if (mb->fcntl_locked)
 		fcntl_lock(mb->fd, F_UNLCK);
 	close(mb->fd);
 	mb->fd = tfd;
-	{
-		struct stat nst;
-
-		if (fstat(tfd, &nst) == 0) {
-			mb->dev = nst.st_dev;
-			mb->ino = nst.st_ino;
-		}
+	if (fstat(tfd, &nst) == 0) {
+		mb->dev = nst.st_dev;
+		mb->ino = nst.st_ino;
 	}
 	if (mb->fcntl_locked)
 		fcntl_lock(mb->fd, F_WRLCK);
 	mb->size = woff;
+}
+
+int
+mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *deleted)
+{
+	struct mbox_list l, keep;
+	char tmp[128];
+	uint64_t repaired, woff = 0;
+	int tfd, rc = -1;
+
+	*deleted = 0;
+	mbox_list_init(&l);
+	mbox_list_init(&keep);
+	if (mb_scan(mb, &l, 1, &repaired) == -1)
+		return -1;
+	qsort(del, ndel, sizeof(*del), cmp_ent_uid);
+	for (size_t i = 0; i < l.n; i++) {
+		if (marked(&l.v[i], del, ndel))
+			(*deleted)++;
+		else if (mbox_list_push(&keep, &l.v[i]) == -1) {
+			mb_err(mb, "rewrite %s: out of memory", mb->name);
+			goto out;
+		}
+	}
+	if (*deleted == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (side_name(mb, tmp, sizeof(tmp), ".", ".tmp") == -1 ||
+	    (tfd = write_tmp(mb, tmp, &keep, &woff)) == -1 ||
+	    swap_in(mb, tmp, tfd) == -1)
+		goto out;
+	adopt(mb, tfd, woff);
 	mb_index_write(mb, &keep);
-done:
+	rc = 0;
+out:
 	mbox_list_free(&l);
 	mbox_list_free(&keep);
-	return 0;
-nomem:
-	mb_err(mb, "rewrite %s: out of memory", mb->name);
-	goto fail;
-fail_unlink:
-	close(tfd);
-	unlinkat(mb->dirfd, tmp, 0);
-fail:
-	mbox_list_free(&l);
-	mbox_list_free(&keep);
-	return -1;
+	return rc;
 }

@@ -296,6 +296,67 @@ fill_foreign(const unsigned char *p, size_t pos, size_t body, size_t end,
 	    (unsigned long long)content_hash(p + pos, end - pos));
 }
 
+enum parse_step { PS_NEXT, PS_STOP, PS_ERR };
+
+/*
+ * The message at pos with an X-Postern line declaring its length dlen (its
+ * body at body, ent->uid set): taken as declared when it ends where the
+ * next From_ (or EOF) starts, else read as a foreign message keeping its
+ * UID.  PS_NEXT with *next the message after it; PS_STOP with *st set (a
+ * torn tail); PS_ERR out of memory.
+ */
+static enum parse_step
+parse_declared(const unsigned char *p, size_t n, size_t pos, size_t body,
+    uint64_t dlen, struct mbox_ent *ent, struct mbox_list *l, size_t *next,
+    size_t *good_end, enum mbox_parse_status *st)
+{
+	char uid[sizeof(ent->uid)];
+	size_t end;
+
+	if (dlen > n - pos) {
+		*st = MBP_TORN;   /* runs past EOF */
+		return PS_STOP;
+	}
+	end = pos + (size_t)dlen;
+	if (end >= body + 1 && p[end - 1] == '\n' &&
+	    (end - 1 == body || p[end - 2] == '\n')) {
+		int at_from = end == n || (n - end >= 5 &&
+		    memcmp(p + end, "From ", 5) == 0);
+
+		if (at_from || next_from(p, n, end) == n) {
+			ent->off = pos;
+			ent->len = dlen;
+			ent->skip = (uint32_t)(body - pos);
+			ent->clen = end - 1 - body;
+			ent->wire = mbox_wire_octets(p + body, end - 1 - body);
+			ent->flags = MBE_POSTERN;
+			ent->head = mbox_head_hash(p + pos, dlen);
+			if (mbox_list_push(l, ent) == -1)
+				return PS_ERR;
+			*good_end = end;
+			if (!at_from) {
+				*st = MBP_TORN;   /* garbage */
+				return PS_STOP;
+			}
+			*next = end;
+			return PS_NEXT;
+		}
+	}
+	/* the declared length is wrong: read it as a foreign message,
+	 * keeping its UID */
+	end = next_from(p, n, body);
+	memcpy(uid, ent->uid, sizeof(uid));
+	fill_foreign(p, pos, body, end, ent);
+	memcpy(ent->uid, uid, sizeof(uid));
+	ent->flags = MBE_POSTERN;
+	if ((size_t)ent->skip != body - pos)
+		return PS_ERR;
+	if (mbox_list_push(l, ent) == -1)
+		return PS_ERR;
+	*good_end = *next = end;
+	return PS_NEXT;
+}
+
 static int
 parse_inner(const unsigned char *p, size_t n, size_t start,
     struct mbox_list *l, size_t *good_end, enum mbox_parse_status *st)
@@ -337,55 +398,12 @@ parse_inner(const unsigned char *p, size_t n, size_t start,
 			uint64_t dlen;
 
 			if (parse_xpostern(p + line2, xl, ent.uid, &dlen) == 0) {
-				size_t body = line2 + xl;
+				enum parse_step ps = parse_declared(p, n, pos, line2 + xl,
+				    dlen, &ent, l, &pos, good_end, st);
 
-				if (dlen > n - pos) {
-					*st = MBP_TORN;   /* runs past EOF */
-					return 0;
-				}
-				end = pos + (size_t)dlen;
-				if (end >= body + 1 && p[end - 1] == '\n' &&
-				    (end - 1 == body || p[end - 2] == '\n')) {
-					int at_from = end == n || (n - end >= 5 &&
-					    memcmp(p + end, "From ", 5) == 0);
-
-					if (at_from || next_from(p, n, end) == n) {
-						ent.off = pos;
-						ent.len = dlen;
-						ent.skip = (uint32_t)(body - pos);
-						ent.clen = end - 1 - body;
-						ent.wire = mbox_wire_octets(p + body,
-						    end - 1 - body);
-						ent.flags = MBE_POSTERN;
-						ent.head = mbox_head_hash(p + pos, dlen);
-						if (mbox_list_push(l, &ent) == -1)
-							return -1;
-						*good_end = end;
-						if (!at_from) {
-							*st = MBP_TORN;   /* garbage */
-							return 0;
-						}
-						pos = end;
-						continue;
-					}
-				}
-				/* the declared length is wrong: read it as a
-				 * foreign message, keeping its UID */
-				end = next_from(p, n, body);
-				{
-					char uid[sizeof(ent.uid)];
-
-					memcpy(uid, ent.uid, sizeof(uid));
-					fill_foreign(p, pos, body, end, &ent);
-					memcpy(ent.uid, uid, sizeof(uid));
-					ent.flags = MBE_POSTERN;
-				}
-				if ((size_t)ent.skip != body - pos)
-					return -1;
-				if (mbox_list_push(l, &ent) == -1)
-					return -1;
-				*good_end = pos = end;
-				continue;
+				if (ps == PS_NEXT)
+					continue;
+				return ps == PS_ERR ? -1 : 0;
 			}
 		}
 		end = next_from(p, n, line2);
@@ -627,37 +645,42 @@ mbox_len_with_itself(uint64_t base)
 	return 0;
 }
 
-unsigned char *
-mbox_encode(const unsigned char *msg, size_t n, const char *sender,
-    const char *uid, time_t when, size_t *outlen, uint64_t *wire)
+/* The From_ line and the Return-Path line of a record.  0 / -1. */
+static int
+envelope_lines(const char *sender, time_t when, char *fromline, size_t fromsz,
+    size_t *fl, char *rpline, size_t rpsz, size_t *rl)
 {
 	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	char fs[600], rs[600], fromline[700], rpline[700], xline[128];
-	size_t fl, rl, xl, bodyq = 0, base, total = 0, i, o;
-	uint64_t w = 0;
+	char fs[600], rs[600];
 	struct tm tm;
-	unsigned char *out;
 	int r;
 
 	from_sender(sender, fs, sizeof(fs) < 257 ? sizeof(fs) : 257);
 	rp_sender(sender, rs, 257);
 	gmtime_r(&when, &tm);
-	r = snprintf(fromline, sizeof(fromline), "From %s %s %s %2d %02d:%02d:%02d %d\n",
+	r = snprintf(fromline, fromsz, "From %s %s %s %2d %02d:%02d:%02d %d\n",
 	    fs, wd[tm.tm_wday % 7], mo[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, tm.tm_year + 1900);
-	if (r < 0 || (size_t)r >= sizeof(fromline))
-		return NULL;
-	fl = (size_t)r;
-	r = snprintf(rpline, sizeof(rpline), "Return-Path: <%s>\n", rs);
-	if (r < 0 || (size_t)r >= sizeof(rpline))
-		return NULL;
-	rl = (size_t)r;
-	w = rl + 1;
+	if (r < 0 || (size_t)r >= fromsz)
+		return -1;
+	*fl = (size_t)r;
+	r = snprintf(rpline, rpsz, "Return-Path: <%s>\n", rs);
+	if (r < 0 || (size_t)r >= rpsz)
+		return -1;
+	*rl = (size_t)r;
+	return 0;
+}
 
-	/* pass 1: the quoted size and the wire octets */
-	for (i = 0; i < n;) {
+/* The body's size once quoted with LF line ends; *wire gets its octets
+ * on the POP3 wire (CRLF line ends). */
+static size_t
+quoted_size(const unsigned char *msg, size_t n, uint64_t *wire)
+{
+	size_t bodyq = 0;
+
+	for (size_t i = 0; i < n;) {
 		const unsigned char *e = memchr(msg + i, '\n', n - i);
 		size_t ll = e ? (size_t)(e - (msg + i)) + 1 : n - i;
 		size_t lf_len = ll;   /* the line as LF text */
@@ -667,26 +690,17 @@ mbox_encode(const unsigned char *msg, size_t n, const char *sender,
 		if (!e)
 			lf_len++;
 		bodyq += lf_len + (from_quotes(msg + i, ll) >= 0 ? 1 : 0);
-		w += lf_len + 1;
+		*wire += lf_len + 1;
 		i += ll;
 	}
-	if (bodyq > SIZE_MAX / 2)
-		return NULL;
-	base = fl + rl + bodyq + 1 + XP_LEN + strlen(uid) + 5 + 1;
-	total = mbox_len_with_itself(base);
-	if (total == 0)
-		return NULL;
-	r = snprintf(xline, sizeof(xline), "%s%s len=%zu\n", XP, uid, total);
-	if (r < 0 || (size_t)r >= sizeof(xline))
-		return NULL;
-	xl = (size_t)r;
-	if ((out = malloc(total)) == NULL)
-		return NULL;
-	memcpy(out, fromline, fl);
-	memcpy(out + fl, xline, xl);
-	memcpy(out + fl + xl, rpline, rl);
-	o = fl + xl + rl;
-	for (i = 0; i < n;) {
+	return bodyq;
+}
+
+/* Writes the body quoted, LF line ends, at out + o; the new o. */
+static size_t
+copy_quoted(const unsigned char *msg, size_t n, unsigned char *out, size_t o)
+{
+	for (size_t i = 0; i < n;) {
 		const unsigned char *e = memchr(msg + i, '\n', n - i);
 		size_t ll = e ? (size_t)(e - (msg + i)) + 1 : n - i;
 		size_t cl = ll;
@@ -702,6 +716,41 @@ mbox_encode(const unsigned char *msg, size_t n, const char *sender,
 		out[o++] = '\n';
 		i += ll;
 	}
+	return o;
+}
+
+unsigned char *
+mbox_encode(const unsigned char *msg, size_t n, const char *sender,
+    const char *uid, time_t when, size_t *outlen, uint64_t *wire)
+{
+	char fromline[700], rpline[700], xline[128];
+	size_t fl, rl, xl, bodyq, base, total, o;
+	uint64_t w;
+	unsigned char *out;
+	int r;
+
+	if (envelope_lines(sender, when, fromline, sizeof(fromline), &fl,
+	    rpline, sizeof(rpline), &rl) == -1)
+		return NULL;
+	w = rl + 1;
+	/* pass 1: the quoted size and the wire octets */
+	bodyq = quoted_size(msg, n, &w);
+	if (bodyq > SIZE_MAX / 2)
+		return NULL;
+	base = fl + rl + bodyq + 1 + XP_LEN + strlen(uid) + 5 + 1;
+	total = mbox_len_with_itself(base);
+	if (total == 0)
+		return NULL;
+	r = snprintf(xline, sizeof(xline), "%s%s len=%zu\n", XP, uid, total);
+	if (r < 0 || (size_t)r >= sizeof(xline))
+		return NULL;
+	xl = (size_t)r;
+	if ((out = malloc(total)) == NULL)
+		return NULL;
+	memcpy(out, fromline, fl);
+	memcpy(out + fl, xline, xl);
+	memcpy(out + fl + xl, rpline, rl);
+	o = copy_quoted(msg, n, out, fl + xl + rl);
 	out[o++] = '\n';
 	if (o != total) {
 		free(out);

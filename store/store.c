@@ -6,14 +6,14 @@
  *
  * One pass of the loop: poll; read at most one request from every
  * readable channel (a run of pipelined DELEs and the request after them
- * count as one); answer LOOKUPs at once; write every APPEND at once, fsync
- * each touched mailbox once (group commit) and answer them; then answer
- * the POP3 requests in arrival order (an AUTH is only queued for the auth
+ * count as one) and run its row's handler (dispatch.c): LOOKUPs are
+ * answered at once, every APPEND is written at once; fsync each touched
+ * mailbox once (group commit) and answer the APPENDs; then run the queued
+ * requests (POP3, control) in arrival order (an AUTH is only queued for the auth
  * process: crypt never runs here); then send the queued checks and take
  * the auth process's verdicts, binding their mailboxes; then close the
  * channels dropped during the pass.  A bad request drops only its channel.
  */
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <errno.h>
@@ -34,52 +34,6 @@
 #include "store.h"
 #include "store_int.h"
 
-struct store S;
-
-static const char *
-kind_name(unsigned k)
-{
-	return k == CHAN_SMTP ? "smtp" : k == CHAN_POP3 ? "pop3" :
-	    k == CHAN_CONTROL ? "control" : "?";
-}
-
-void
-chan_drop(struct chan *c, const char *why)
-{
-	if (c->dead)
-		return;
-	log_warnx("store: %s channel of worker %d dropped: %s",
-	    kind_name(c->kind), (int)c->pid, why);
-	c->dead = 1;
-}
-
-void
-chan_send(struct chan *c, struct ipc_msg *m)
-{
-	if (c->dead)
-		return;
-	if (ipc_send(c->fd, m) == -1) {
-		char why[128];
-
-		snprintf(why, sizeof(why), "cannot send %s: %s", msg_name(m->hdr.type),
-		    strerror(errno));
-		chan_drop(c, why);
-	}
-}
-
-void
-chan_unbind(struct chan *c)
-{
-	if (c->mfd != -1)
-		close(c->mfd);
-	c->mfd = -1;
-	mbox_list_free(&c->snap);
-	free(c->marks);
-	c->marks = NULL;
-	c->account[0] = '\0';
-	c->octets = 0;
-	c->state = CS_OPEN;
-}
 
 static void
 chan_free(struct chan *c)
@@ -88,70 +42,6 @@ chan_free(struct chan *c)
 	chan_unbind(c);
 	close(c->fd);
 	free(c);
-}
-
-/* ---- mailboxes checked since start ---- */
-
-int
-mailbox_verified(const char *name)
-{
-	for (size_t i = 0; i < S.nverified; i++)
-		if (strcmp(S.verified[i], name) == 0)
-			return 1;
-	return 0;
-}
-
-void
-mailbox_set_verified(const char *name, int yes)
-{
-	for (size_t i = 0; i < S.nverified; i++)
-		if (strcmp(S.verified[i], name) == 0) {
-			if (!yes)
-				memcpy(S.verified[i], S.verified[--S.nverified],
-				    sizeof(S.verified[i]));
-			return;
-		}
-	if (!yes)
-		return;
-	S.verified = xreallocarray(S.verified, S.nverified + 1, sizeof(*S.verified));
-	strlcpy_(S.verified[S.nverified++], name, sizeof(S.verified[0]));
-}
-
-int
-mailbox_open_locked(struct mailbox *mb, const char *name, int create,
-    struct mbox_list *l)
-{
-	uint64_t cut = 0;
-	int r;
-
-	mb_init(mb, S.spool, name);
-	if ((r = mb_open(mb, create)) != 0) {
-		if (r == -1)
-			log_warnx("store: %s", mb->err);
-		return r;
-	}
-	if (mb_lock(mb, MB_LOCK_TIMEOUT_MS) == -1) {
-		log_warnx("store: %s", mb->err);
-		mb_close(mb);
-		return -1;
-	}
-	if (l != NULL || !mailbox_verified(name)) {
-		struct mbox_list tmp;
-
-		mbox_list_init(&tmp);
-		if (mb_scan(mb, l ? l : &tmp, 1, &cut) == -1) {
-			log_warnx("store: %s", mb->err);
-			mbox_list_free(&tmp);
-			mb_close(mb);
-			return -1;
-		}
-		mbox_list_free(&tmp);
-		if (cut > 0)
-			log_warnx("store: mailbox %s: cut a torn tail of %llu bytes",
-			    name, (unsigned long long)cut);
-		mailbox_set_verified(name, 1);
-	}
-	return 0;
 }
 
 /* ---- the control channel ---- */
@@ -185,7 +75,7 @@ add_channel(struct ipc_msg *m)
 	set_cloexec(c->fd, 1);
 	S.ch = xreallocarray(S.ch, S.nch + 1, sizeof(struct chan *));
 	S.ch[S.nch++] = c;
-	log_debug("store: %s channel of worker %u added", kind_name(kind), pid);
+	log_debug("store: %s channel of worker %u added", chan_kind_name(kind), pid);
 }
 
 /* Loads new tables from MSG_ACCOUNTS (+ MSG_ALIASES); answers the master. */
@@ -321,29 +211,45 @@ control_read(int ctl)
 
 struct pending {
 	struct chan *c;
+	const struct dispatch_row *row;
 	struct store_req r;
 };
 
+/* Drops c for a request that failed its row or its decoder. */
+static void
+refuse(struct chan *c, struct ipc_msg *m, const char *why, int with_len)
+{
+	char buf[160];
+
+	if (with_len)
+		snprintf(buf, sizeof(buf), "%s (%s, %u bytes)", why,
+		    msg_name(m->hdr.type), m->hdr.len);
+	else
+		snprintf(buf, sizeof(buf), "%s (%s)", why, msg_name(m->hdr.type));
+	chan_drop(c, buf);
+}
+
 /*
- * Reads one request from c.  APPENDs are written now (answered after the
- * pass's fsyncs); LOOKUPs are answered now: they read only the accounts
- * table, so an RCPT never waits behind the pass's fsyncs.  POP3 requests
- * are queued and answered after batch_finish(), so that they see every
- * append of the pass durable (or undone) and not half-way.  Returns 1
- * when another request of this channel may be read in the same pass:
- * after a MSG_DELE, which changes no channel state (the worker pipelines
- * its DELEs), so the next request is checked against the right state.
+ * Reads one request from c, checks it against its row (dispatch.c) and
+ * decodes it.  A RUN_NOW row's handler runs at once; the others are
+ * queued and run after batch_finish(), so that they see every append of
+ * the pass durable (or undone) and not half-way.  Returns 1 when another
+ * request of this channel may be read in the same pass (a
+ * RUN_AFTER_COMMIT_READ_ON row: DELE changes no channel state, so the
+ * next request is checked against the right state).
  */
 static int
 chan_read(struct chan *c, struct pending **q, size_t *nq)
 {
 	static struct ipc_msg m;
+	const struct dispatch_row *row;
 	struct store_req r;
 	const char *why;
 	int n = ipc_recv(c->fd, &m);
 
 	if (n == 0) {
-		log_debug("store: %s channel of worker %d closed", kind_name(c->kind), (int)c->pid);
+		log_debug("store: %s channel of worker %d closed", chan_kind_name(c->kind),
+		    (int)c->pid);
 		c->dead = 1;
 		return 0;
 	}
@@ -353,44 +259,33 @@ chan_read(struct chan *c, struct pending **q, size_t *nq)
 		chan_drop(c, errno == EBADMSG ? "malformed frame" : strerror(errno));
 		return 0;
 	}
-	if (dispatch_check(&m, c->kind, c->state, &why) == NULL) {
-		char buf[160];
-
-		snprintf(buf, sizeof(buf), "%s (%s, %u bytes)", why,
-		    msg_name(m.hdr.type), m.hdr.len);
+	if ((row = dispatch_check(&m, c->kind, c->state, &why)) == NULL) {
 		ipc_drop_fd(&m);
-		chan_drop(c, buf);
+		refuse(c, &m, why, 1);
 		return 0;
 	}
 	if (req_decode(&m, &r, &why) == -1) {
-		char buf[160];
-
-		snprintf(buf, sizeof(buf), "%s (%s)", why, msg_name(m.hdr.type));
 		req_free(&r);
-		chan_drop(c, buf);
+		refuse(c, &m, why, 0);
 		return 0;
 	}
-	if (r.type == MSG_APPEND || r.type == MSG_LOOKUP) {
-		if (r.type == MSG_APPEND)
-			batch_append(c, &r);
-		else
-			handle_lookup(c, &r);
+	if (row->run == RUN_NOW) {
+		row->handle(c, &r);
 		req_free(&r);
 		return 0;
 	}
 	*q = xreallocarray(*q, *nq + 1, sizeof(**q));
 	(*q)[*nq].c = c;
+	(*q)[*nq].row = row;
 	(*q)[(*nq)++].r = r;
-	return r.type == MSG_DELE;
+	return row->run == RUN_AFTER_COMMIT_READ_ON;
 }
 
 static void
 handle_queued(struct pending *p)
 {
-	if (!p->c->dead && p->r.type == MSG_MBOX_STAT)
-		handle_mbox_stat(p->c, &p->r);
-	else if (!p->c->dead)
-		handle_pop3(p->c, &p->r);
+	if (!p->c->dead)
+		p->row->handle(p->c, &p->r);
 	req_free(&p->r);
 }
 
@@ -541,6 +436,7 @@ store_main(void)
 	S.spool = open(S.conf.spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (S.spool == -1)
 		fatal("store: spool %s", S.conf.spool);
+	mbc_init(S.spool);
 	set_owner();
 	sandbox_enter(ROLE_STORE, &S.conf);
 	/* the accounts come first; until they load, nothing else is served */

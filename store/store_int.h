@@ -1,5 +1,33 @@
 /*
- * Shared between the store's files: the channel table and the handlers.
+ * The store's inside, as a stack.  Each file calls only files below it:
+ *
+ *   1. the loop          store.c     poll, read a request from each channel,
+ *                                    look its row up and call its handler,
+ *                                    the master's control channel, start-up
+ *                        dispatch.c  the request table: kinds, states, sizes,
+ *                                    fd rule, when to run, decoder, handler
+ *   2. the handlers      store_smtp.c  LOOKUP, APPEND (group commit)
+ *                        store_pop3.c  AUTH, RETR, DELE, UNDO, COMMIT, RELEASE
+ *                        store_ctl.c   MBOX_STAT
+ *   3. the services      authcli.c   the auth process's client: a verdict
+ *                                    comes back through the callback given
+ *                                    to authcli_submit(), not by name
+ *                        throttle.c  login throttle tables
+ *                        accounts.c  the accounts and aliases tables
+ *                        mbcache.c   the mailbox layer: open + lock + verify
+ *                                    (repair once since start), the cache of
+ *                                    open mailboxes and the pass's fsyncs
+ *                        chan.c      the channels: the process state S and
+ *                                    the two primitives a handler answers
+ *                                    with, chan_send() and chan_drop()
+ *   4. the files         mailbox.c   open, lock, scan, index, append, rewrite
+ *   5. the format        mbox.c      mboxrd records, From_ lines, UIDs
+ *
+ * A handler answers through chan_send()/chan_drop() of chan.c, which sit
+ * below it: nothing in the loop is called back by name.  S (chan.c) is the
+ * process state the loop fills and the handlers read.  The auth process
+ * (another process, same library) is its own small stack: authd.c (its
+ * loop) -> auth.c (the check) -> accounts.c -> pwcost.c.
  */
 #ifndef POSTERN_STORE_INT_H
 #define POSTERN_STORE_INT_H
@@ -35,36 +63,60 @@ struct store {
 	int have_tab;
 	struct chan **ch;
 	size_t nch;
-	char (*verified)[LIM_NAME + 1];   /* mailboxes checked since start */
-	size_t nverified;
 	int shutdown;
 };
 
+/* ---- chan.c ---- */
 extern struct store S;
 
+const char *chan_kind_name(unsigned kind);
 void chan_drop(struct chan *c, const char *why);
 /* Sends an answer; a channel that cannot take it is dropped. */
 void chan_send(struct chan *c, struct ipc_msg *m);
-void chan_unbind(struct chan *c);
 
+/* ---- mbcache.c: the mailbox layer ---- */
+/* The spool directory every name is relative to. */
+void mbc_init(int spool);
 int mailbox_verified(const char *name);
 void mailbox_set_verified(const char *name, int yes);
 /* Opens (creating when asked), locks and, on the first open since start,
  * repairs a mailbox.  0 / 1 missing / -1 (logged). */
 int mailbox_open_locked(struct mailbox *mb, const char *name, int create,
     struct mbox_list *l);
+/* One pass of APPENDs: mbc_pass_begin(); mbc_touch() for each mailbox
+ * written (open, both locks held, from the cache when it can); then
+ * mbc_pass_fsync(), and mbc_pass_end() once the answers are out. */
+void mbc_pass_begin(void);
+/* The open, locked mailbox for name in this pass: an index for mbc_mb()
+ * (stable for the pass), or -1 (logged). */
+ssize_t mbc_touch(const char *name);
+struct mailbox *mbc_mb(size_t i);
+/* Fsyncs each mailbox written in the pass once; when one fails, truncates
+ * every one back to its size before the pass.  0, or -1: nothing of the
+ * pass is durable. */
+int mbc_pass_fsync(void);
+/* Unlocks what stays cached (closes everything after a failed pass). */
+void mbc_pass_end(int failed);
+/* Closes the idle cached descriptor of a mailbox, if any: before a COMMIT
+ * locks and renames it.  Never inside the APPEND part of a pass. */
+void mbc_forget(const char *name);
 
+/* ---- the handlers: the rows of dispatch.c ---- */
 /* store_smtp.c */
 void handle_lookup(struct chan *c, struct store_req *r);
 void batch_begin(void);
-void batch_append(struct chan *c, struct store_req *r);
+void batch_append(struct chan *c, struct store_req *r);   /* MSG_APPEND */
 void batch_finish(void);
-/* Closes the idle cached descriptor of a mailbox, if any: before a COMMIT
- * locks and renames it.  Never during the APPEND part of a pass. */
-void mbcache_forget(const char *name);
-
 /* store_pop3.c */
-void handle_pop3(struct chan *c, struct store_req *r);
-void handle_mbox_stat(struct chan *c, struct store_req *r);   /* store_ctl.c */
+void handle_auth(struct chan *c, struct store_req *r);
+void handle_retr(struct chan *c, struct store_req *r);
+void handle_dele(struct chan *c, struct store_req *r);
+void handle_undo(struct chan *c, struct store_req *r);
+void handle_commit(struct chan *c, struct store_req *r);
+void handle_release(struct chan *c, struct store_req *r);
+/* Lets go of a POP3 channel's mailbox and snapshot (also when it closes). */
+void chan_unbind(struct chan *c);
+/* store_ctl.c */
+void handle_mbox_stat(struct chan *c, struct store_req *r);
 
 #endif

@@ -3,8 +3,13 @@
  * takes the snapshot; RETR/TOP, DELE, UNDO use message numbers within it;
  * COMMIT rewrites the mailbox without the marked messages (keeping every
  * message that arrived since); RELEASE or EOF lets go without deleting.
+ * Handlers (store_int.h layer 2), one a row of dispatch.c: they read and
+ * rewrite through the mailbox layer (mbcache.c, mailbox.c), ask the auth
+ * process through authcli.c, and answer through chan.c.
  */
+#include <sys/mman.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +30,20 @@ status_reply(struct chan *c, uint32_t type, uint32_t id, uint32_t st)
 	ipc_init(&m, type, id);
 	ipc_put_u32(&m, st);
 	chan_send(c, &m);
+}
+
+void
+chan_unbind(struct chan *c)
+{
+	if (c->mfd != -1)
+		close(c->mfd);
+	c->mfd = -1;
+	mbox_list_free(&c->snap);
+	free(c->marks);
+	c->marks = NULL;
+	c->account[0] = '\0';
+	c->octets = 0;
+	c->state = CS_OPEN;
 }
 
 static int
@@ -141,13 +160,15 @@ auth_reply(struct chan *c, uint32_t reqid, uint32_t st, uint32_t delay, int lfd)
 	chan_send(c, &m);
 }
 
+static void auth_finish(struct authwait *w, enum auth_verdict v);
+
 /*
  * MSG_AUTH: the password check goes to the auth process (authcli.c) and
  * the channel waits for the verdict in CS_AUTHING (auth_finish below);
  * the store's loop does not.  The delay the answer carries comes from
  * the throttle tables (throttle.h) once the verdict is known.
  */
-static void
+void
 handle_auth(struct chan *c, struct store_req *r)
 {
 	char name[LIM_POP3_CMDLINE + 1];
@@ -166,7 +187,8 @@ handle_auth(struct chan *c, struct store_req *r)
 		return;
 	}
 	/* the delay comes with the verdict (throttle_answer in auth_finish) */
-	if (authcli_submit(c, r->id, name, r->password, r->addr, 0, now) == 0) {
+	if (authcli_submit(c, r->id, name, r->password, r->addr, 0, now,
+	    auth_finish) == 0) {
 		c->state = CS_AUTHING;
 		return;
 	}
@@ -175,7 +197,8 @@ handle_auth(struct chan *c, struct store_req *r)
 	auth_reply(c, r->id, AUTH_TEMP, 0, -1);
 }
 
-void
+/* The auth process's verdict (authcli.c calls it back): bind the mailbox. */
+static void
 auth_finish(struct authwait *w, enum auth_verdict v)
 {
 	struct chan *c = w->c;
@@ -251,7 +274,7 @@ snap_msg(struct chan *c, uint32_t msgno)
  * RETR / TOP: message msgno, and for a RETR up to r->ahead of the
  * unmarked messages after it (read-ahead), all in one sealed memfd.
  */
-static void
+void
 handle_retr(struct chan *c, struct store_req *r)
 {
 	static struct ipc_msg m;
@@ -323,7 +346,7 @@ handle_retr(struct chan *c, struct store_req *r)
 }
 
 /* DELE marks, all or none (a number twice in one request is refused). */
-static void
+void
 handle_dele(struct chan *c, struct store_req *r)
 {
 	for (uint32_t i = 0; i < r->ndele; i++)
@@ -341,7 +364,7 @@ handle_dele(struct chan *c, struct store_req *r)
 	status_reply(c, MSG_DELE_R, r->id, STORE_OK);
 }
 
-static void
+void
 handle_commit(struct chan *c, struct store_req *r)
 {
 	static struct ipc_msg m;
@@ -362,7 +385,7 @@ handle_commit(struct chan *c, struct store_req *r)
 		if (c->mfd != -1)
 			close(c->mfd);
 		c->mfd = -1;
-		mbcache_forget(c->account);
+		mbc_forget(c->account);
 		if (mailbox_open_locked(&mb, c->account, 0, NULL) != 0)
 			st = STORE_TEMPFAIL;
 		else {
@@ -385,32 +408,16 @@ handle_commit(struct chan *c, struct store_req *r)
 }
 
 void
-handle_pop3(struct chan *c, struct store_req *r)
+handle_undo(struct chan *c, struct store_req *r)
 {
-	switch (r->type) {
-	case MSG_AUTH:
-		handle_auth(c, r);
-		break;
-	case MSG_RETR:
-		handle_retr(c, r);
-		break;
-	case MSG_DELE:
-		handle_dele(c, r);
-		break;
-	case MSG_UNDO:
-		if (c->snap.n)
-			memset(c->marks, 0, c->snap.n);
-		status_reply(c, MSG_UNDO_R, r->id, STORE_OK);
-		break;
-	case MSG_COMMIT:
-		handle_commit(c, r);
-		break;
-	case MSG_RELEASE:
-		chan_unbind(c);
-		status_reply(c, MSG_RELEASE_R, r->id, STORE_OK);
-		break;
-	default:
-		chan_drop(c, "unexpected request");
-		break;
-	}
+	if (c->snap.n)
+		memset(c->marks, 0, c->snap.n);
+	status_reply(c, MSG_UNDO_R, r->id, STORE_OK);
+}
+
+void
+handle_release(struct chan *c, struct store_req *r)
+{
+	chan_unbind(c);
+	status_reply(c, MSG_RELEASE_R, r->id, STORE_OK);
 }

@@ -295,10 +295,37 @@ test_accounts(void)
 	close(fd);
 }
 
+/* Every row has its handler, and runs when the loop always ran it: LOOKUP
+ * and APPEND inside the pass, the rest after the group commit, DELE
+ * letting the loop read on. */
+static void
+test_rows(void)
+{
+	static const struct { uint32_t type; enum run_rule run; } want[] = {
+		{ MSG_LOOKUP, RUN_NOW }, { MSG_APPEND, RUN_NOW },
+		{ MSG_AUTH, RUN_AFTER_COMMIT }, { MSG_RETR, RUN_AFTER_COMMIT },
+		{ MSG_DELE, RUN_AFTER_COMMIT_READ_ON }, { MSG_UNDO, RUN_AFTER_COMMIT },
+		{ MSG_COMMIT, RUN_AFTER_COMMIT }, { MSG_RELEASE, RUN_AFTER_COMMIT },
+		{ MSG_MBOX_STAT, RUN_AFTER_COMMIT },
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct dispatch_row *row = dispatch_row(want[i].type);
+
+		CHECK(row != NULL && row->handle != NULL && row->run == want[i].run,
+		    "%s: a row with its handler, run rule %d", msg_name(want[i].type),
+		    (int)want[i].run);
+		CHECK(row == NULL || (row->decode == NULL) == (row->maxlen == 0),
+		    "%s: a decoder exactly when it has a payload", msg_name(want[i].type));
+	}
+	CHECK(dispatch_row(MSG_ACCOUNTS) == NULL, "a master message has no row");
+}
+
 int
 main(void)
 {
 	test_dispatch();
+	test_rows();
 	test_accounts();
 	return check_done();
 }

@@ -1,0 +1,270 @@
+/*
+ * The mailbox layer of the store (store_int.h): a mailbox opened, locked
+ * and, the first time since start, repaired (mailbox_open_locked); which
+ * mailboxes were checked since start; and the cache of open mailboxes the
+ * APPENDs of a pass write to, with the pass's fsyncs (group commit).  It
+ * calls only mailbox.c and the base; it knows nothing of channels.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "../privsep/log.h"
+#include "../privsep/util.h"
+#include "store_int.h"
+
+static int spool = -1;
+static char (*verified)[LIM_NAME + 1];   /* mailboxes checked since start */
+static size_t nverified;
+
+void
+mbc_init(int dirfd)
+{
+	spool = dirfd;
+}
+
+/* ---- mailboxes checked since start ---- */
+
+int
+mailbox_verified(const char *name)
+{
+	for (size_t i = 0; i < nverified; i++)
+		if (strcmp(verified[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+void
+mailbox_set_verified(const char *name, int yes)
+{
+	for (size_t i = 0; i < nverified; i++)
+		if (strcmp(verified[i], name) == 0) {
+			if (!yes)
+				memcpy(verified[i], verified[--nverified],
+				    sizeof(verified[i]));
+			return;
+		}
+	if (!yes)
+		return;
+	verified = xreallocarray(verified, nverified + 1, sizeof(*verified));
+	strlcpy_(verified[nverified++], name, sizeof(verified[0]));
+}
+
+int
+mailbox_open_locked(struct mailbox *mb, const char *name, int create,
+    struct mbox_list *l)
+{
+	uint64_t cut = 0;
+	int r;
+
+	mb_init(mb, spool, name);
+	if ((r = mb_open(mb, create)) != 0) {
+		if (r == -1)
+			log_warnx("store: %s", mb->err);
+		return r;
+	}
+	if (mb_lock(mb, MB_LOCK_TIMEOUT_MS) == -1) {
+		log_warnx("store: %s", mb->err);
+		mb_close(mb);
+		return -1;
+	}
+	if (l != NULL || !mailbox_verified(name)) {
+		struct mbox_list tmp;
+
+		mbox_list_init(&tmp);
+		if (mb_scan(mb, l ? l : &tmp, 1, &cut) == -1) {
+			log_warnx("store: %s", mb->err);
+			mbox_list_free(&tmp);
+			mb_close(mb);
+			return -1;
+		}
+		mbox_list_free(&tmp);
+		if (cut > 0)
+			log_warnx("store: mailbox %s: cut a torn tail of %llu bytes",
+			    name, (unsigned long long)cut);
+		mailbox_set_verified(name, 1);
+	}
+	return 0;
+}
+
+/* ---- the APPENDs' mailboxes ---- */
+
+/*
+ * tb[] holds the mailboxes touched in this pass (busy: open, both locks
+ * held) and, between passes, up to MBCACHE_MAX recently used ones kept
+ * open without any lock (idle), so that a mailbox that gets mail often is
+ * not opened, checked and closed for every message.  An idle descriptor
+ * is reused only after the locks are taken again and the name is checked
+ * to still be that very file (mb_still_named(): same inode, one link,
+ * ours); otherwise it is closed and the mailbox opened afresh.  A COMMIT
+ * drops the entry first (mbc_forget()), since its rename leaves the
+ * descriptor on the old file and closing that descriptor later must not
+ * drop the rewrite's lock.  Only this file opens or closes those
+ * descriptors, and only while no other descriptor of the same mailbox
+ * holds a lock (in the APPEND part of a pass, or from mbc_forget() before
+ * COMMIT locks).
+ */
+
+struct touched {
+	struct mailbox mb;
+	uint64_t start_size;     /* at the first write of this pass */
+	uint64_t used;           /* the pass that last touched it */
+	int busy;                /* touched in this pass */
+	int failed;
+};
+
+static struct touched *tb;
+static size_t ntb;
+static uint64_t pass;
+
+void
+mbc_pass_begin(void)
+{
+	pass++;
+}
+
+struct mailbox *
+mbc_mb(size_t i)
+{
+	return &tb[i].mb;
+}
+
+/* Opens name into t (both locks, repaired if need be); 0 / -1. */
+static int
+open_fresh(struct touched *t, const char *name)
+{
+	memset(t, 0, sizeof(*t));
+	t->busy = 1;
+	t->used = pass;
+	if (mailbox_open_locked(&t->mb, name, 1, NULL) != 0) {
+		t->failed = 1;
+		t->mb.fd = -1;
+		return -1;
+	}
+	t->start_size = t->mb.size;
+	return 0;
+}
+
+/* Takes an idle entry into this pass.  0 reused; 1 closed: open it
+ * afresh; -1 failed for this pass (cannot lock). */
+static int
+reuse(struct touched *t)
+{
+	if (!mailbox_verified(t->mb.name)) {   /* wants a repair scan */
+		mb_close(&t->mb);
+		return 1;
+	}
+	if (mb_lock(&t->mb, MB_LOCK_TIMEOUT_MS) == -1) {
+		log_warnx("store: %s", t->mb.err);
+		mb_close(&t->mb);
+		t->busy = 1;
+		t->failed = 1;
+		t->mb.fd = -1;
+		return -1;
+	}
+	if (!mb_still_named(&t->mb)) {
+		log_debug("store: %s; opening it again", t->mb.err);
+		mb_close(&t->mb);
+		return 1;
+	}
+	t->busy = 1;
+	t->failed = 0;
+	t->used = pass;
+	t->start_size = t->mb.size;
+	return 0;
+}
+
+ssize_t
+mbc_touch(const char *name)
+{
+	for (size_t i = 0; i < ntb; i++) {
+		if (strcmp(tb[i].mb.name, name) != 0)
+			continue;
+		if (!tb[i].busy) {
+			int r = reuse(&tb[i]);
+
+			if (r == 1)
+				r = open_fresh(&tb[i], name);
+			return r == 0 ? (ssize_t)i : -1;
+		}
+		return tb[i].failed ? -1 : (ssize_t)i;
+	}
+	tb = xreallocarray(tb, ntb + 1, sizeof(*tb));
+	if (open_fresh(&tb[ntb], name) == -1) {
+		ntb++;
+		return -1;
+	}
+	return (ssize_t)ntb++;
+}
+
+static int
+written(const struct touched *t)
+{
+	return t->busy && !t->failed && t->mb.fd != -1;
+}
+
+int
+mbc_pass_fsync(void)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < ntb; i++) {
+		if (!written(&tb[i]))
+			continue;
+		if (tb[i].mb.size != tb[i].start_size && mb_fsync(&tb[i].mb) == -1) {
+			log_warn("store: fsync mailbox %s", tb[i].mb.name);
+			failed = 1;
+		}
+	}
+	if (!failed)
+		return 0;
+	/* nothing of this pass may count as delivered */
+	for (size_t i = 0; i < ntb; i++) {
+		if (!written(&tb[i]))
+			continue;
+		if (mb_truncate(&tb[i].mb, tb[i].start_size) == -1)
+			mailbox_set_verified(tb[i].mb.name, 0);
+		fsync(tb[i].mb.fd);
+	}
+	return -1;
+}
+
+void
+mbc_pass_end(int close_all)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < ntb; i++) {
+		struct touched *t = &tb[i];
+
+		if (written(t)) {
+			if (close_all)
+				mb_close(&t->mb);
+			else
+				mb_unlock(&t->mb);
+		}
+		t->busy = 0;
+		if (t->mb.fd != -1)
+			tb[j++] = *t;
+	}
+	ntb = j;
+	while (ntb > MBCACHE_MAX_COUNT) {   /* drop the least recently used */
+		size_t old = 0;
+
+		for (size_t i = 1; i < ntb; i++)
+			if (tb[i].used < tb[old].used)
+				old = i;
+		mb_close(&tb[old].mb);
+		tb[old] = tb[--ntb];
+	}
+}
+
+void
+mbc_forget(const char *name)
+{
+	for (size_t i = 0; i < ntb; i++)
+		if (!tb[i].busy && strcmp(tb[i].mb.name, name) == 0) {
+			mb_close(&tb[i].mb);
+			tb[i] = tb[--ntb];
+			return;
+		}
+}
