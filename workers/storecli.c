@@ -215,10 +215,11 @@ store_call(struct session *s, struct ipc_msg *req, struct ipc_msg *ans,
 
 /* ---- the typed requests ---- */
 
+/* Every sc_* function hands the answer's descriptor over or closes it, so
+ * there is none to close here. */
 void
 sc_forget(void)
 {
-	ipc_drop_fd(&answer);
 	explicit_bzero(&request, sizeof(request));
 	explicit_bzero(&answer, sizeof(answer));
 	request.fd = answer.fd = -1;
