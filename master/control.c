@@ -26,6 +26,7 @@
 #include "control.h"
 #include "ctl_proto.h"
 #include "ctl_state.h"
+#include "ctl_store.h"
 
 enum cl_state { CL_FREE = 0, CL_READING, CL_WAITING, CL_WRITING };
 
@@ -93,16 +94,23 @@ client_error(struct client *c, const char *text)
 	client_answer(c);
 }
 
+/* A request went out (r 0): wait for its answer; or tell the client. */
 static void
-send_request(struct client *c, int fd, struct ipc_msg *m)
+request_sent(struct client *c, int r, const char *unreachable)
 {
-	if (fd < 0 || ipc_send(fd, m) == -1) {
-		client_error(c, fd == store_fd ? "the mail store is not reachable" :
-		    "the master is not reachable");
+	if (r == -1) {
+		client_error(c, unreachable);
 		return;
 	}
 	c->state = CL_WAITING;
 	c->deadline = now_ms() + CTL_ANSWER_MS;
+}
+
+static void
+send_request(struct client *c, int fd, struct ipc_msg *m)
+{
+	request_sent(c, fd < 0 ? -1 : ipc_send(fd, m),
+	    "the master is not reachable");
 }
 
 /* A whole request line came: ask whoever knows. */
@@ -122,9 +130,9 @@ client_request(struct client *c, size_t len)
 		next_id = 1;
 	switch (c->req.cmd) {
 	case CTL_MAILBOX:
-		ipc_init(&m, MSG_MBOX_STAT, c->id);
-		ipc_put_str(&m, c->req.name);
-		send_request(c, store_fd, &m);
+		request_sent(c, store_fd < 0 ? -1 :
+		    cs_mbox_stat_send(store_fd, c->id, c->req.name),
+		    "the mail store is not reachable");
 		return;
 	case CTL_RELOAD:
 	case CTL_STOP:
@@ -244,39 +252,30 @@ index_state_name(uint32_t s)
 static void
 read_store(void)
 {
-	static struct ipc_msg m;
+	struct cs_mbox_stat st;
 	struct client *c;
-	uint32_t st, idx;
-	uint64_t msgs, bytes;
-	char last[64];
+	uint32_t id;
 
 	for (int i = 0; i < CTL_READ_PASS_COUNT && store_fd >= 0; i++) {
-		int r = ipc_recv(store_fd, &m);
+		int r = cs_mbox_stat_recv(store_fd, &id, &st);
 
-		if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		if (r == CS_AGAIN)
 			return;
-		if (r <= 0) {
+		if (r == CS_CLOSED) {
 			/* the store died: the master restarts us with a new channel */
 			close(store_fd);
 			store_fd = -1;
 			return;
 		}
-		ipc_drop_fd(&m);
-		if (m.hdr.type != MSG_MBOX_STAT_R || (c = client_waiting(m.hdr.id)) == NULL ||
+		if (r == CS_OTHER || (c = client_waiting(id)) == NULL ||
 		    c->req.cmd != CTL_MAILBOX)
 			continue;
-		if (ipc_get_u32(&m, &st) == -1) {
-			client_error(c, "internal error (bad answer from the store)");
-			continue;
-		}
-		if (st == STORE_NOSUCH && ipc_end(&m) == 0) {
+		if (r == CS_ANSWER && st.status == STORE_NOSUCH) {
 			client_error(c, "no such account");
 			continue;
 		}
-		if (st != STORE_OK || ipc_get_u64(&m, &msgs) == -1 ||
-		    ipc_get_u64(&m, &bytes) == -1 || ipc_get_str(&m, last, sizeof(last)) == -1 ||
-		    ipc_get_u32(&m, &idx) == -1 || ipc_end(&m) == -1) {
-			client_error(c, st == STORE_TEMPFAIL ?
+		if (r != CS_ANSWER || st.status != STORE_OK) {
+			client_error(c, r == CS_ANSWER && st.status == STORE_TEMPFAIL ?
 			    "the mailbox cannot be read now (locked or an error; see the log)" :
 			    "internal error (bad answer from the store)");
 			continue;
@@ -284,9 +283,9 @@ read_store(void)
 		ctl_buf_free(&c->out);
 		ctl_printf(&c->out, "+OK\nmailbox: %s\nmessages: %llu\nbytes: %llu\n"
 		    "last-delivery: %s\nindex: %s\n", c->req.name,
-		    (unsigned long long)msgs, (unsigned long long)bytes,
-		    last[0] ? last : "never",
-		    index_state_name(idx));
+		    (unsigned long long)st.messages, (unsigned long long)st.bytes,
+		    st.last[0] ? st.last : "never",
+		    index_state_name(st.index));
 		client_answer(c);
 	}
 }

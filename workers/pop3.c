@@ -30,7 +30,7 @@
  *    at most 40 octets.
  *  - A message number outside the snapshot is answered by the worker and
  *    never sent to the store; so is a message marked deleted.
- *  - DELE is pipelined to the store (store_send) with the next request:
+ *  - DELE is pipelined to the store (sc_dele) with the next request:
  *    +OK without a round trip; the marks queued since the last request go
  *    in one message, and the store's answer is checked before that
  *    request's.
@@ -66,19 +66,11 @@
 #include "worker.h"
 
 #define P3_GREETING          "+OK postern ready"
-/* One listing record: u64 octets, u32 uid length, the uid. */
-#define P3_LISTREC_MAX       (8 + 4 + LIM_UID)
 
 enum pop3_state {
 	ST_AUTH   = 0x01,   /* AUTHORIZATION */
 	ST_TRANS  = 0x02,   /* TRANSACTION */
 	ST_UPDATE = 0x04,   /* QUIT received in TRANSACTION */
-};
-
-struct msgent {
-	uint64_t octets;
-	bool deleted;
-	char uid[LIM_UID + 1];
 };
 
 struct pop3 {
@@ -96,29 +88,20 @@ struct pop3 {
 
 	uint32_t count;
 	uint64_t total;
-	struct msgent *msgs;
+	struct sc_listent *msgs;
 
 	uint32_t auth_failures, bad_commands;
 	uint32_t retrieved, deleted;
 	uint32_t last_delay_ms;
 
-	/* DELE marks not sent yet: they go just before the next request */
-	uint32_t dele[LIM_DELE_BATCH];
-	unsigned ndele;
-
 	/* read-ahead: the messages of the last RETR answer, in one memfd */
-	int ra_fd;
-	uint32_t ra_n;
-	uint32_t ra_no[1 + LIM_RETR_AHEAD];
-	uint64_t ra_off[1 + LIM_RETR_AHEAD], ra_len[1 + LIM_RETR_AHEAD];
+	struct sc_batch ra;
 	uint32_t ra_ahead;              /* how many more the last RETR asked */
 	uint32_t ra_next;               /* what a sequential reader asks next */
 
 	/* arguments checked by the check functions */
 	uint32_t msgno, lines;
 	bool has_msgno;
-
-	struct ipc_msg req, ans;
 };
 
 /* ---------------------------------------------------------------- output */
@@ -170,63 +153,6 @@ finish(struct pop3 *p, const char *how)
 
 /* ------------------------------------------------------------ the store */
 
-/*
- * Sends the DELE marks queued since the last request, in one message,
- * without waiting (its answer is collected by the next store_call).
- * 0 / -1 (the channel is dead).
- */
-static int
-flush_deles(struct pop3 *p)
-{
-	static struct ipc_msg dreq;
-	unsigned n = p->ndele;
-
-	if (n == 0)
-		return 0;
-	p->ndele = 0;
-	ipc_init(&dreq, MSG_DELE, 0);
-	ipc_put_u32(&dreq, n);
-	for (unsigned i = 0; i < n; i++)
-		ipc_put_u32(&dreq, p->dele[i]);
-	if (store_send(p->s, &dreq, MSG_DELE_R, STORE_REPLY_TIMEOUT_MS) < 0) {
-		log_warnx("pop3 %s: store request %s failed",
-		    p->s->sessid, msg_name(MSG_DELE));
-		return -1;
-	}
-	return 0;
-}
-
-/* p->req to the store, after the queued DELE marks.  0 / -1. */
-static int
-store_req(struct pop3 *p, uint32_t expect, int timeout)
-{
-	if (flush_deles(p) < 0)
-		return -1;
-	if (store_call(p->s, &p->req, &p->ans, expect, timeout) < 0) {
-		log_warnx("pop3 %s: store request %s failed", p->s->sessid,
-		    msg_name(p->req.hdr.type));
-		return -1;
-	}
-	return 0;
-}
-
-/* A request without payload answered by a lone u32 status. */
-static int
-store_simple(struct pop3 *p, uint32_t type, uint32_t expect, int timeout,
-    uint32_t *status)
-{
-	ipc_init(&p->req, type, 0);
-	if (store_req(p, expect, timeout) < 0)
-		return -1;
-	ipc_drop_fd(&p->ans);
-	if (ipc_get_u32(&p->ans, status) < 0 || ipc_end(&p->ans) < 0) {
-		log_warnx("pop3 %s: malformed %s", p->s->sessid,
-		    msg_name(expect));
-		return -1;
-	}
-	return 0;
-}
-
 /* Session over without UPDATE: the store keeps every message. */
 static void
 release(struct pop3 *p)
@@ -236,8 +162,7 @@ release(struct pop3 *p)
 	if (!p->bound || store_dead())
 		return;
 	p->bound = false;
-	if (store_simple(p, MSG_RELEASE, MSG_RELEASE_R, STORE_REPLY_TIMEOUT_MS,
-	    &status) < 0 || status != STORE_OK)
+	if (sc_release(p->s, &status) < 0 || status != STORE_OK)
 		log_warnx("pop3 %s: release of %s failed", p->s->sessid,
 		    p->account);
 }
@@ -337,58 +262,6 @@ reply_plaintext_refused(struct pop3 *p)
 	    "non-TLS connections; use STLS");
 }
 
-/* Reads count listing records from fd into p->msgs; 0 ok, -1 invalid. */
-static int
-load_listing(struct pop3 *p, int fd, uint32_t count, uint64_t octets)
-{
-	struct ipc_reader r;
-	struct stat st;
-	unsigned char *buf = NULL;
-	uint64_t sum = 0;
-	size_t size;
-	int rc = -1;
-
-	if (count > POP3_SNAPSHOT_MAX_COUNT || fstat(fd, &st) < 0 || st.st_size < 0 ||
-	    (uint64_t)st.st_size > (uint64_t)count * P3_LISTREC_MAX)
-		return -1;
-	size = (size_t)st.st_size;
-	if (size > 0)
-		buf = xmalloc(size);
-	if (pread_full(fd, buf, size, 0) != (ssize_t)size)
-		goto out;
-	p->msgs = count ? xcalloc(count, sizeof(*p->msgs)) : NULL;
-	rd_init(&r, buf, size);
-	for (uint32_t i = 0; i < count; i++) {
-		struct msgent *m = &p->msgs[i];
-		size_t len;
-
-		if (rd_u64(&r, &m->octets) < 0 ||
-		    rd_str(&r, m->uid, sizeof(m->uid)) < 0)
-			goto out;
-		len = strlen(m->uid);
-		if (len < 1 || len > LIM_UID)
-			goto out;
-		for (size_t j = 0; j < len; j++)
-			if (m->uid[j] < 0x21 || m->uid[j] > 0x7e)
-				goto out;
-		if (m->octets > UINT64_MAX - sum)
-			goto out;
-		sum += m->octets;
-	}
-	if (!rd_done(&r) || sum != octets)
-		goto out;
-	p->count = count;
-	p->total = octets;
-	rc = 0;
-out:
-	free(buf);
-	if (rc < 0) {
-		free(p->msgs);
-		p->msgs = NULL;
-	}
-	return rc;
-}
-
 static void
 auth_failed(struct pop3 *p)
 {
@@ -404,31 +277,15 @@ auth_failed(struct pop3 *p)
 	reply(p, "-ERR [AUTH] invalid user name or password");
 }
 
-/* Handles a MSG_AUTH_R with AUTH_OK: the listing and TRANSACTION. */
+/* A login the store accepted (a->status AUTH_OK): TRANSACTION. */
 static void
-auth_ok(struct pop3 *p, uint32_t delay)
+auth_ok(struct pop3 *p, struct sc_auth *a)
 {
-	uint32_t count;
-	uint64_t octets;
-	int fd = p->ans.fd;
-
-	p->ans.fd = -1;
-	p->bound = true;
-	if (ipc_get_str(&p->ans, p->account, sizeof(p->account)) < 0 ||
-	    ipc_get_u32(&p->ans, &count) < 0 ||
-	    ipc_get_u64(&p->ans, &octets) < 0 || ipc_end(&p->ans) < 0 ||
-	    fd < 0 || load_listing(p, fd, count, octets) < 0) {
-		log_warnx("pop3 %s: malformed AUTH_R listing from the store",
-		    p->s->sessid);
-		if (fd >= 0)
-			close(fd);
-		release(p);
-		reply(p, "-ERR [SYS/TEMP] mail store error, try again later");
-		finish(p, "store error");
-		return;
-	}
-	close(fd);
-	if (!login_delay(p, delay)) {
+	strlcpy_(p->account, a->account, sizeof(p->account));
+	p->count = a->count;
+	p->total = a->octets;
+	p->msgs = a->list;
+	if (!login_delay(p, a->delay_ms)) {
 		release(p);
 		conn_failed(p, CONN_SHUTDOWN);
 		return;
@@ -441,65 +298,15 @@ auth_ok(struct pop3 *p, uint32_t delay)
 	    p->count, p->total);
 }
 
-/*
- * Asks the store to verify user/pass and answers the client.  Wipes pass.
- */
+/* A login the store refused (a->status not AUTH_OK). */
 static void
-login(struct pop3 *p, const char *user, char *pass)
+auth_refused(struct pop3 *p, const char *user, const struct sc_auth *a)
 {
-	uint32_t status, delay;
-	size_t plen = strlen(pass);
-
-	p->have_user = false;
-	if (user[0] == '\0' || plen == 0) {
-		/* cannot be an account: never reaches the store */
-		explicit_bzero(pass, plen);
-		if (!login_delay(p, p->last_delay_ms)) {
-			conn_failed(p, CONN_SHUTDOWN);
-			return;
-		}
-		auth_failed(p);
-		return;
-	}
-	/*
-	 * Any other name goes to the store, even one that cannot be an
-	 * account ("../x"): the store spends the same crypt work on it and
-	 * counts the failure, so text and timing are those of any unknown
-	 * name.
-	 */
-	ipc_init(&p->req, MSG_AUTH, 0);
-	ipc_put_str(&p->req, user);
-	ipc_put_str(&p->req, pass);
-	ipc_put_str(&p->req, p->s->client);
-	explicit_bzero(pass, plen);
-	if (store_call(p->s, &p->req, &p->ans, MSG_AUTH_R, STORE_REPLY_TIMEOUT_MS) < 0) {
-		explicit_bzero(p->req.data, sizeof(p->req.data));
-		log_warnx("pop3 %s: store unavailable for AUTH", p->s->sessid);
-		reply(p, "-ERR [SYS/TEMP] mail store unavailable, try again later");
-		ev_send(EV_TEMPFAIL, TF_STORE_UNAVAILABLE, 1, NULL);
-		finish(p, "store unavailable");
-		return;
-	}
-	explicit_bzero(p->req.data, sizeof(p->req.data));
-	if (ipc_get_u32(&p->ans, &status) < 0 ||
-	    ipc_get_u32(&p->ans, &delay) < 0) {
-		ipc_drop_fd(&p->ans);
-		reply(p, "-ERR [SYS/TEMP] mail store error, try again later");
-		finish(p, "store error");
-		return;
-	}
-	if (status == AUTH_OK) {
-		auth_ok(p, delay);
-		return;
-	}
-	ipc_drop_fd(&p->ans);
-	if (ipc_end(&p->ans) < 0)
-		log_warnx("pop3 %s: trailing bytes in AUTH_R", p->s->sessid);
-	if (!login_delay(p, delay)) {
+	if (!login_delay(p, a->delay_ms)) {
 		conn_failed(p, CONN_SHUTDOWN);
 		return;
 	}
-	switch (status) {
+	switch (a->status) {
 	case AUTH_BAD:
 		log_info("pop3 %s: client=%s user=%s login failed",
 		    p->s->sessid, p->s->client, user);
@@ -522,6 +329,52 @@ login(struct pop3 *p, const char *user, char *pass)
 		reply(p, "-ERR [SYS/TEMP] temporary failure, try again later");
 		break;
 	}
+}
+
+/*
+ * Asks the store to verify user/pass and answers the client.  Wipes pass.
+ */
+static void
+login(struct pop3 *p, const char *user, char *pass)
+{
+	struct sc_auth a;
+	int r;
+
+	p->have_user = false;
+	if (user[0] == '\0' || pass[0] == '\0') {
+		/* cannot be an account: never reaches the store */
+		explicit_bzero(pass, strlen(pass));
+		if (!login_delay(p, p->last_delay_ms)) {
+			conn_failed(p, CONN_SHUTDOWN);
+			return;
+		}
+		auth_failed(p);
+		return;
+	}
+	/*
+	 * Any other name goes to the store, even one that cannot be an
+	 * account ("../x"): the store spends the same crypt work on it and
+	 * counts the failure, so text and timing are those of any unknown
+	 * name.
+	 */
+	r = sc_auth(p->s, user, pass, &a);
+	if (r == SC_UNAVAILABLE) {
+		log_warnx("pop3 %s: store unavailable for AUTH", p->s->sessid);
+		reply(p, "-ERR [SYS/TEMP] mail store unavailable, try again later");
+		ev_send(EV_TEMPFAIL, TF_STORE_UNAVAILABLE, 1, NULL);
+		finish(p, "store unavailable");
+	} else if (r < 0) {
+		p->bound = a.status == AUTH_OK;   /* the store holds it: let go */
+		strlcpy_(p->account, a.account, sizeof(p->account));
+		release(p);
+		reply(p, "-ERR [SYS/TEMP] mail store error, try again later");
+		finish(p, "store error");
+	} else if (a.status == AUTH_OK) {
+		p->bound = true;
+		auth_ok(p, &a);
+	} else
+		auth_refused(p, user, &a);
+	explicit_bzero(&a, sizeof(a));
 }
 
 /* -------------------------------------------------------------- checks */
@@ -767,6 +620,7 @@ static void
 do_quit(struct pop3 *p, struct pop3_cmd *cmd)
 {
 	uint32_t status = STORE_TEMPFAIL, ndel = 0;
+	int r;
 
 	if (p->state == ST_AUTH) {
 		reply(p, "+OK postern signing off");
@@ -774,20 +628,16 @@ do_quit(struct pop3 *p, struct pop3_cmd *cmd)
 		return;
 	}
 	set_state(p, ST_UPDATE);
-	ipc_init(&p->req, MSG_COMMIT, 0);
 	p->bound = false;    /* after COMMIT the store has let go either way */
-	if (store_req(p, MSG_COMMIT_R, STORE_COMMIT_TIMEOUT_MS) < 0) {
+	r = sc_commit(p->s, &status, &ndel);
+	if (r == SC_UNAVAILABLE) {
 		reply(p, "-ERR [SYS/TEMP] mail store unavailable; the update "
 		    "may not have happened");
 		finish(p, "commit failed");
 		return;
 	}
-	ipc_drop_fd(&p->ans);
-	if (ipc_get_u32(&p->ans, &status) < 0 ||
-	    ipc_get_u32(&p->ans, &ndel) < 0 || ipc_end(&p->ans) < 0) {
-		log_warnx("pop3 %s: malformed COMMIT_R", p->s->sessid);
+	if (r < 0)
 		status = STORE_TEMPFAIL;
-	}
 	if (status != STORE_OK) {
 		reply(p, "-ERR [SYS/TEMP] could not update the maildrop; "
 		    "nothing was deleted");
@@ -861,18 +711,18 @@ do_uidl(struct pop3 *p, struct pop3_cmd *cmd)
 static void
 ra_drop(struct pop3 *p)
 {
-	if (p->ra_fd >= 0)
-		close(p->ra_fd);
-	p->ra_fd = -1;
-	p->ra_n = 0;
+	if (p->ra.fd >= 0)
+		close(p->ra.fd);
+	p->ra.fd = -1;
+	p->ra.n = 0;
 }
 
 /* The read-ahead slot that holds message no, or -1. */
 static int
 ra_find(const struct pop3 *p, uint32_t no)
 {
-	for (uint32_t i = 0; i < p->ra_n; i++)
-		if (p->ra_no[i] == no)
+	for (uint32_t i = 0; i < p->ra.n; i++)
+		if (p->ra.no[i] == no)
 			return (int)i;
 	return -1;
 }
@@ -887,57 +737,28 @@ ra_find(const struct pop3 *p, uint32_t no)
 static int
 fetch(struct pop3 *p, uint32_t lines, uint32_t ahead)
 {
-	struct stat st;
-	uint32_t status, n, no;
-	uint64_t len, off = 0;
-	int fd;
+	uint32_t status;
+	int r;
 
 	ra_drop(p);
-	ipc_init(&p->req, MSG_RETR, 0);
-	ipc_put_u32(&p->req, p->msgno);
-	ipc_put_u32(&p->req, lines);
-	ipc_put_u32(&p->req, ahead);
-	if (store_req(p, MSG_RETR_R, STORE_REPLY_TIMEOUT_MS) < 0) {
+	r = sc_retr(p->s, p->msgno, lines, ahead, p->count, &status, &p->ra);
+	if (r == SC_UNAVAILABLE) {
+		log_warnx("pop3 %s: store request %s failed", p->s->sessid,
+		    msg_name(MSG_RETR));
 		reply(p, "-ERR [SYS/TEMP] mail store unavailable");
 		finish(p, "store unavailable");
 		return -1;
 	}
-	fd = p->ans.fd;
-	p->ans.fd = -1;
-	if (ipc_get_u32(&p->ans, &status) < 0)
-		goto bad;
+	if (r < 0) {
+		reply(p, "-ERR [SYS/TEMP] mail store error");
+		finish(p, "store error");
+		return -1;
+	}
 	if (status != STORE_OK) {
-		if (fd >= 0 || ipc_end(&p->ans) < 0)
-			goto bad;
 		reply(p, "-ERR [SYS/TEMP] cannot read message %u", p->msgno);
 		return 1;
 	}
-	if (ipc_get_u32(&p->ans, &n) < 0 || n == 0 || n > 1 + ahead)
-		goto bad;
-	for (uint32_t i = 0; i < n; i++) {
-		if (ipc_get_u32(&p->ans, &no) < 0 || ipc_get_u64(&p->ans, &len) < 0 ||
-		    (i == 0 && no != p->msgno) ||
-		    (i > 0 && (no <= p->ra_no[i - 1] || no > p->count)) ||
-		    len > UINT64_MAX - off)
-			goto bad;
-		p->ra_no[i] = no;
-		p->ra_off[i] = off;
-		p->ra_len[i] = len;
-		off += len;
-	}
-	if (ipc_end(&p->ans) < 0 || fd < 0 || fstat(fd, &st) < 0 ||
-	    st.st_size < 0 || (uint64_t)st.st_size != off)
-		goto bad;
-	p->ra_fd = fd;
-	p->ra_n = n;
 	return 0;
-bad:
-	if (fd >= 0)
-		close(fd);
-	log_warnx("pop3 %s: malformed RETR_R from the store", p->s->sessid);
-	reply(p, "-ERR [SYS/TEMP] mail store error");
-	finish(p, "store error");
-	return -1;
 }
 
 /*
@@ -970,7 +791,7 @@ send_message(struct pop3 *p, uint32_t lines)
 	if (top)
 		reply(p, "+OK top of message follows");
 	else {
-		if (pop3_wire_octets(p->ra_fd, p->ra_off[i], p->ra_len[i], &wire) < 0) {
+		if (pop3_wire_octets(p->ra.fd, p->ra.off[i], p->ra.len[i], &wire) < 0) {
 			r = P3_OUT_READERR;
 			goto failed;
 		}
@@ -980,7 +801,7 @@ send_message(struct pop3 *p, uint32_t lines)
 			    p->msgs[p->msgno - 1].octets);
 		reply(p, "+OK %" PRIu64 " octets", wire);
 	}
-	r = pop3_send_message(p->c, p->ra_fd, p->ra_off[i], p->ra_len[i], p->timeout);
+	r = pop3_send_message(p->c, p->ra.fd, p->ra.off[i], p->ra.len[i], p->timeout);
 	if (top)
 		ra_drop(p);     /* cut short: never served to a RETR */
 	if (r == 0) {
@@ -1024,13 +845,11 @@ do_top(struct pop3 *p, struct pop3_cmd *cmd)
 static void
 do_dele(struct pop3 *p, struct pop3_cmd *cmd)
 {
-	if (store_dead() ||
-	    (p->ndele == LIM_DELE_BATCH && flush_deles(p) < 0)) {
+	if (sc_dele(p->s, p->msgno) < 0) {
 		reply(p, "-ERR [SYS/TEMP] mail store unavailable");
 		finish(p, "store unavailable");
 		return;
 	}
-	p->dele[p->ndele++] = p->msgno;
 	p->msgs[p->msgno - 1].deleted = true;
 	reply(p, "+OK message %u deleted", p->msgno);
 }
@@ -1046,7 +865,7 @@ do_rset(struct pop3 *p, struct pop3_cmd *cmd)
 {
 	uint32_t status;
 
-	if (store_simple(p, MSG_UNDO, MSG_UNDO_R, STORE_REPLY_TIMEOUT_MS, &status) < 0) {
+	if (sc_undo(p->s, &status) < 0) {
 		reply(p, "-ERR [SYS/TEMP] mail store unavailable");
 		finish(p, "store unavailable");
 		return;
@@ -1191,7 +1010,7 @@ pop3_session(struct session *s)
 	p->timeout = s->conf->pop3_timeout_ms > 0 &&
 	    s->conf->pop3_timeout_ms < (uint32_t)INT32_MAX ?
 	    (int)s->conf->pop3_timeout_ms : (int)POP3_TIMEOUT_DEFAULT_MS;
-	p->req.fd = p->ans.fd = p->ra_fd = -1;
+	p->ra.fd = -1;
 	p->ra_next = 1;
 	p->end = "unknown";
 	log_debug("pop3 %s: session from %s", s->sessid, s->client);
@@ -1205,6 +1024,7 @@ pop3_session(struct session *s)
 	    p->account[0] ? p->account : "-", p->retrieved, p->deleted,
 	    p->c->bytes_out, p->end);
 	free(p->msgs);
+	sc_forget();
 	explicit_bzero(p, sizeof(*p));
 	free(p);
 }

@@ -31,7 +31,6 @@
 
 #include "../privsep/conf.h"
 #include "../privsep/event.h"
-#include "../privsep/ipc.h"
 #include "../privsep/log.h"
 #include "../privsep/msg.h"
 #include "../privsep/params.h"
@@ -89,7 +88,8 @@ static char accounts[LIM_APPEND_ACCOUNTS][LIM_NAME + 1];
  * that was an alias (or postmaster) rather than the account itself. */
 static char rcpt_of[LIM_APPEND_ACCOUNTS][LIM_PATH + 1];
 static bool via_alias[LIM_APPEND_ACCOUNTS];
-static struct ipc_msg req, ans;
+/* The accounts the store found for one RCPT. */
+static char found[LIM_ALIAS_EXPANSION][LIM_NAME + 1];
 static struct smtp_data data;
 
 struct smtp_cmd {
@@ -222,53 +222,6 @@ reset_transaction(struct smtp *sm)
 		enter(sm, SS_HELO);
 }
 
-/* ---- the store ---- */
-
-/*
- * MSG_LOOKUP of a local part.  Returns the lookup_status, or -1 when the
- * store failed us; on LOOKUP_OK the answer stays in `ans`, positioned at
- * the account count.
- */
-static int
-store_lookup(struct smtp *sm, const char *local, uint32_t *n)
-{
-	uint32_t st;
-
-	ipc_init(&req, MSG_LOOKUP, 0);
-	ipc_put_str(&req, local);
-	if (store_call(sm->s, &req, &ans, MSG_LOOKUP_R, STORE_REPLY_TIMEOUT_MS) < 0)
-		return -1;
-	ipc_drop_fd(&ans);
-	/* u32 status, u32 n, n x str: n is there whatever the status */
-	if (ipc_get_u32(&ans, &st) < 0 || st > LOOKUP_TEMPFAIL ||
-	    ipc_get_u32(&ans, n) < 0) {
-		log_warnx("smtp %s: bad MSG_LOOKUP_R from the store", sm->s->sessid);
-		return -1;
-	}
-	if (st != LOOKUP_OK) {
-		if (*n != 0 || ipc_end(&ans) < 0) {
-			log_warnx("smtp %s: bad MSG_LOOKUP_R from the store",
-			    sm->s->sessid);
-			return -1;
-		}
-		return (int)st;
-	}
-	if (*n == 0 || *n > LIM_ALIAS_EXPANSION) {
-		log_warnx("smtp %s: bad MSG_LOOKUP_R count", sm->s->sessid);
-		return -1;
-	}
-	return LOOKUP_OK;
-}
-
-/* Reads the next account name of a LOOKUP_OK answer. */
-static int
-lookup_next(char name[LIM_NAME + 1])
-{
-	if (ipc_get_str(&ans, name, LIM_NAME + 1) < 0 || !name_ok(name))
-		return -1;
-	return 0;
-}
-
 /* ---- helpers ---- */
 
 /* The domain part of an answer: the client's, or our first domain. */
@@ -299,10 +252,10 @@ add_account(struct smtp *sm, const char *name)
 		if (strcmp(accounts[i], name) == 0)
 			return 0;
 	if (sm->naccounts >= LIM_APPEND_ACCOUNTS ||
-	    sm->append_len + 4 + len > IPC_MAX_PAYLOAD)
+	    sm->append_len + sc_append_account_len(name) > SC_APPEND_MAX)
 		return -1;
 	memcpy(accounts[sm->naccounts++], name, len + 1);
-	sm->append_len += 4 + len;
+	sm->append_len += sc_append_account_len(name);
 	return 0;
 }
 
@@ -489,108 +442,122 @@ act_mail(struct smtp *sm, char *arg)
 	}
 	sm->from = a;
 	sm->mp = mp;
-	/* APPEND payload: session id, sender, account count */
-	sm->append_len = 4 + strlen(sm->s->sessid) + 4 + strlen(a.text) + 4;
+	sm->append_len = sc_append_base_len(sm->s->sessid, a.text);
 	enter(sm, SS_MAIL);
 	reply(sm, "250 2.1.0 Ok");
+}
+
+/* The RCPT argument, and the policy before the store is asked: 0 with *a
+ * filled, -1 when the client was answered. */
+static int
+rcpt_check(struct smtp *sm, char *arg, struct smtp_addr *a)
+{
+	char *params;
+	int r;
+
+	r = smtp_parse_path_arg(arg, "TO:", PATH_POSTMASTER_OK, a, &params);
+	if (r == SP_SYNTAX) {
+		bad(sm, "501 5.5.4 Syntax: RCPT TO:<address>");
+		return -1;
+	}
+	if (r != SP_OK) {
+		bad(sm, "501 5.1.3 Bad recipient address syntax");
+		return -1;
+	}
+	r = smtp_parse_rcpt_params(params, sm->esmtp);
+	if (r == SP_UNKNOWN) {
+		bad(sm, "555 5.5.4 Unsupported RCPT parameter");
+		return -1;
+	}
+	if (r != SP_OK) {
+		bad(sm, "501 5.5.4 Invalid RCPT parameter");
+		return -1;
+	}
+	if (a->utf8 && !sm->mp.smtputf8) {
+		reply(sm, "553 5.6.7 Non-ASCII recipient address needs SMTPUTF8");
+		return -1;
+	}
+	if (sm->nrcpt >= sm->conf->max_recipients) {
+		reply(sm, "452 4.5.3 Too many recipients");
+		return -1;
+	}
+	if (!a->bare_postmaster && !conf_is_local_domain(sm->conf, a->domain)) {
+		log_info("smtp %s: %s: relay denied: from=<%s> to=<%s>",
+		    sm->s->sessid, sm->s->client, sm->from.text, a->text);
+		ev_send(EV_REFUSED, RF_RELAY, 1, NULL);
+		reply(sm, "550 5.7.1 <%s>: Relaying denied", a->text);
+		return -1;
+	}
+	if (a->local[0] == '\0') {
+		ev_send(EV_REFUSED, RF_UNKNOWN_RCPT, 1, NULL);
+		unknown_rcpt(sm, a->text);
+		return -1;
+	}
+	return 0;
+}
+
+/* Asks the store for a's accounts (into found[]): 0 with *n, or -1 when
+ * the client was answered. */
+static int
+rcpt_lookup(struct smtp *sm, const struct smtp_addr *a, uint32_t *n)
+{
+	switch (sc_lookup(sm->s, lookup_name(a), found, n)) {
+	case LOOKUP_OK:
+		return 0;
+	case LOOKUP_UNKNOWN:
+		detail(sm, "unknown recipient <%s>", a->text);
+		ev_send(EV_REFUSED, RF_UNKNOWN_RCPT, 1, NULL);
+		unknown_rcpt(sm, a->text);
+		return -1;
+	case LOOKUP_TEMPFAIL:
+	case SC_MALFORMED:      /* logged by the store client */
+		ev_send(EV_TEMPFAIL, TF_LOOKUP, 1, NULL);
+		reply(sm, "451 4.3.0 <%s>: Temporary lookup failure, try again later",
+		    a->text);
+		return -1;
+	default:
+		ev_send(EV_TEMPFAIL, TF_LOOKUP, 1, NULL);
+		reply(sm, "451 4.4.3 <%s>: Temporary lookup failure, try again later",
+		    a->text);
+		return -1;
+	}
+}
+
+/* Adds the n accounts found for a to the transaction: 0, or -1 when the
+ * client was answered (and none was added). */
+static int
+rcpt_add(struct smtp *sm, const struct smtp_addr *a, uint32_t n)
+{
+	uint32_t before = sm->naccounts;
+	size_t before_len = sm->append_len;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t had = sm->naccounts;
+
+		if (add_account(sm, found[i]) < 0) {
+			sm->naccounts = before;
+			sm->append_len = before_len;
+			reply(sm, "452 4.5.3 Too many recipients");
+			return -1;
+		}
+		if (sm->naccounts > had) {   /* a new account: who brought it */
+			strlcpy_(rcpt_of[had], a->text, sizeof(rcpt_of[had]));
+			via_alias[had] = n != 1 || a->bare_postmaster ||
+			    strcasecmp(found[i], a->local) != 0;
+		}
+	}
+	return 0;
 }
 
 static void
 act_rcpt(struct smtp *sm, char *arg)
 {
 	struct smtp_addr a;
-	char *params, name[LIM_NAME + 1];
-	uint32_t n, before;
-	int r;
+	uint32_t n;
 
-	r = smtp_parse_path_arg(arg, "TO:", PATH_POSTMASTER_OK, &a, &params);
-	if (r == SP_SYNTAX) {
-		bad(sm, "501 5.5.4 Syntax: RCPT TO:<address>");
+	if (rcpt_check(sm, arg, &a) < 0 || rcpt_lookup(sm, &a, &n) < 0 ||
+	    rcpt_add(sm, &a, n) < 0)
 		return;
-	}
-	if (r != SP_OK) {
-		bad(sm, "501 5.1.3 Bad recipient address syntax");
-		return;
-	}
-	r = smtp_parse_rcpt_params(params, sm->esmtp);
-	if (r == SP_UNKNOWN) {
-		bad(sm, "555 5.5.4 Unsupported RCPT parameter");
-		return;
-	}
-	if (r != SP_OK) {
-		bad(sm, "501 5.5.4 Invalid RCPT parameter");
-		return;
-	}
-	if (a.utf8 && !sm->mp.smtputf8) {
-		reply(sm, "553 5.6.7 Non-ASCII recipient address needs SMTPUTF8");
-		return;
-	}
-	if (sm->nrcpt >= sm->conf->max_recipients) {
-		reply(sm, "452 4.5.3 Too many recipients");
-		return;
-	}
-	if (!a.bare_postmaster && !conf_is_local_domain(sm->conf, a.domain)) {
-		log_info("smtp %s: %s: relay denied: from=<%s> to=<%s>",
-		    sm->s->sessid, sm->s->client, sm->from.text, a.text);
-		ev_send(EV_REFUSED, RF_RELAY, 1, NULL);
-		reply(sm, "550 5.7.1 <%s>: Relaying denied", a.text);
-		return;
-	}
-	if (a.local[0] == '\0') {
-		ev_send(EV_REFUSED, RF_UNKNOWN_RCPT, 1, NULL);
-		unknown_rcpt(sm, a.text);
-		return;
-	}
-	switch (store_lookup(sm, lookup_name(&a), &n)) {
-	case LOOKUP_OK:
-		break;
-	case LOOKUP_UNKNOWN:
-		detail(sm, "unknown recipient <%s>", a.text);
-		ev_send(EV_REFUSED, RF_UNKNOWN_RCPT, 1, NULL);
-		unknown_rcpt(sm, a.text);
-		return;
-	case LOOKUP_TEMPFAIL:
-		ev_send(EV_TEMPFAIL, TF_LOOKUP, 1, NULL);
-		reply(sm, "451 4.3.0 <%s>: Temporary lookup failure, try again later",
-		    a.text);
-		return;
-	default:
-		ev_send(EV_TEMPFAIL, TF_LOOKUP, 1, NULL);
-		reply(sm, "451 4.4.3 <%s>: Temporary lookup failure, try again later",
-		    a.text);
-		return;
-	}
-	before = sm->naccounts;
-	size_t before_len = sm->append_len;
-	for (uint32_t i = 0; i < n; i++) {
-		if (lookup_next(name) < 0) {
-			sm->naccounts = before;
-			sm->append_len = before_len;
-			log_warnx("smtp %s: bad account name from the store",
-			    sm->s->sessid);
-			reply(sm, "451 4.3.0 Temporary lookup failure");
-			return;
-		}
-		uint32_t had = sm->naccounts;
-
-		if (add_account(sm, name) < 0) {
-			sm->naccounts = before;
-			sm->append_len = before_len;
-			reply(sm, "452 4.5.3 Too many recipients");
-			return;
-		}
-		if (sm->naccounts > had) {   /* a new account: who brought it */
-			strlcpy_(rcpt_of[had], a.text, sizeof(rcpt_of[had]));
-			via_alias[had] = n != 1 || a.bare_postmaster ||
-			    strcasecmp(name, a.local) != 0;
-		}
-	}
-	if (ipc_end(&ans) < 0) {
-		sm->naccounts = before;
-		sm->append_len = before_len;
-		reply(sm, "451 4.3.0 Temporary lookup failure");
-		return;
-	}
 	if (sm->nrcpt++ == 0)
 		strlcpy_(sm->first_rcpt, a.text, sizeof(sm->first_rcpt));
 	enter(sm, SS_RCPT);
@@ -726,25 +693,19 @@ deliver(struct smtp *sm, int fd, const char *msgid, uint64_t size)
 {
 	uint32_t st;
 	char text[256];
+	int r;
 
-	ipc_init(&req, MSG_APPEND, 0);
-	ipc_set_fd(&req, fd);
-	ipc_put_str(&req, sm->s->sessid);
-	ipc_put_str(&req, sm->from.null ? "" : sm->from.text);
-	ipc_put_u32(&req, sm->naccounts);
-	for (uint32_t i = 0; i < sm->naccounts; i++)
-		ipc_put_str(&req, accounts[i]);
-	if (store_call(sm->s, &req, &ans, MSG_APPEND_R, STORE_COMMIT_TIMEOUT_MS) < 0) {
+	r = sc_append(sm->s, fd, sm->s->sessid, sm->from.null ? "" : sm->from.text,
+	    (const char (*)[LIM_NAME + 1])accounts, sm->naccounts, &st, text,
+	    sizeof(text));
+	if (r == SC_UNAVAILABLE) {
 		reply(sm, "451 4.3.0 Error: queue file write error, try again later");
 		log_message(sm, msgid, size, "tempfail (store unavailable)");
 		log_deliveries(sm, msgid, size, "4.3.0", "deferred", "store unavailable");
 		ev_send(EV_TEMPFAIL, TF_STORE_UNAVAILABLE, 1, NULL);
 		return;
 	}
-	ipc_drop_fd(&ans);
-	if (ipc_get_u32(&ans, &st) < 0 || ipc_get_str(&ans, text, sizeof(text)) < 0 ||
-	    ipc_end(&ans) < 0) {
-		log_warnx("smtp %s: bad MSG_APPEND_R from the store", sm->s->sessid);
+	if (r < 0) {
 		reply(sm, "451 4.3.0 Error: local error in processing");
 		log_message(sm, msgid, size, "tempfail (bad store answer)");
 		log_deliveries(sm, msgid, size, "4.3.0", "deferred", "bad store answer");
@@ -897,7 +858,7 @@ lookup_arg(struct smtp *sm, const char *arg, struct smtp_addr *a, uint32_t *n)
 		reply(sm, "550 5.1.2 <%s>: Not a local domain", a->text);
 		return -1;
 	}
-	switch (store_lookup(sm, lookup_name(a), n)) {
+	switch (sc_lookup(sm->s, lookup_name(a), found, n)) {
 	case LOOKUP_OK:
 		return 0;
 	case LOOKUP_UNKNOWN:
@@ -933,7 +894,6 @@ static void
 act_expn(struct smtp *sm, char *arg)
 {
 	struct smtp_addr a;
-	char name[LIM_NAME + 1];
 	uint32_t n;
 
 	if (!sm->conf->expn) {
@@ -942,15 +902,9 @@ act_expn(struct smtp *sm, char *arg)
 	}
 	if (lookup_arg(sm, arg, &a, &n) < 0)
 		return;
-	for (uint32_t i = 0; i < n; i++) {
-		if (lookup_next(name) < 0) {
-			/* the lines so far are out; end the reply cleanly */
-			reply(sm, "451 4.3.0 Temporary lookup failure");
-			return;
-		}
-		reply(sm, "250%c2.1.5 <%s@%s>", i + 1 < n ? '-' : ' ', name,
+	for (uint32_t i = 0; i < n; i++)
+		reply(sm, "250%c2.1.5 <%s@%s>", i + 1 < n ? '-' : ' ', found[i],
 		    answer_domain(sm, &a));
-	}
 }
 
 static void
@@ -1173,8 +1127,7 @@ smtp_session(struct session *s)
 	/* nothing of this session stays in the worker's memory */
 	explicit_bzero(accounts, sizeof(accounts));
 	explicit_bzero(&data, sizeof(data));
-	explicit_bzero(&req, sizeof(req));
-	explicit_bzero(&ans, sizeof(ans));
+	explicit_bzero(found, sizeof(found));
+	sc_forget();
 	explicit_bzero(&sm, sizeof(sm));
-	req.fd = ans.fd = -1;
 }

@@ -1,13 +1,29 @@
 /* The worker side of the store channel: see storecli.h. */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "../privsep/ipc.h"
 #include "../privsep/log.h"
 #include "../privsep/msg.h"
 #include "../privsep/util.h"
 #include "storecli.h"
 
+/* How long we wait for the store, how many pipelined answers may be
+ * owed, the snapshot size we accept: privsep/params.h.  One listing
+ * record's size: u64 octets, u32 uid length, the uid. */
+#define SC_LISTREC_MAX         (8 + 4 + LIM_UID)
+
+/* The request being built and the answer being read (one at a time). */
+static struct ipc_msg request, answer;
 static int dead;
+
+/* DELE marks not sent yet: they go just before the next request. */
+static uint32_t dele[LIM_DELE_BATCH];
+static unsigned ndele;
 
 /* Answers owed to store_send(), oldest first. */
 static struct {
@@ -101,15 +117,18 @@ collect(struct session *s, uint64_t deadline)
 	return 0;
 }
 
-int
-store_collect(struct session *s, int timeout_ms)
-{
-	if (dead)
-		return -1;
-	return collect(s, now_ms() + (uint64_t)timeout_ms);
-}
-
-int
+/*
+ * Pipelining for requests whose only good answer is a lone u32 STORE_OK
+ * (MSG_DELE): sends req without waiting and remembers that an answer of
+ * type expect with req's id is owed; collect() reads every owed answer, in
+ * order, and checks each (type, id, STORE_OK, no fd, no trailing bytes).
+ * Still one answer per request, in request order.  Any failure, including
+ * a refusal, makes the channel dead.  At most STORE_OWED_MAX_COUNT answers are
+ * owed at once (collected first when the window is full).  Every path that
+ * ends a session (COMMIT, RELEASE) goes through store_call(), which
+ * collects.
+ */
+static int
 store_send(struct session *s, struct ipc_msg *req, uint32_t expect,
     int timeout_ms)
 {
@@ -131,7 +150,15 @@ store_send(struct session *s, struct ipc_msg *req, uint32_t expect,
 	return 0;
 }
 
-int
+/*
+ * Sends req (its id is set here) and waits up to timeout_ms for the answer
+ * of type expect with the same id.  0 with ans filled (ans.fd owned by the
+ * caller); -1 when the store is gone, silent or answered out of turn: the
+ * channel is dead.  Answers still owed to store_send() requests are
+ * collected first (after req is sent, so the store can serve both in one
+ * pass).
+ */
+static int
 store_call(struct session *s, struct ipc_msg *req, struct ipc_msg *ans,
     uint32_t expect, int timeout_ms)
 {
@@ -152,4 +179,319 @@ store_call(struct session *s, struct ipc_msg *req, struct ipc_msg *ans,
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- the typed requests ---- */
+
+/* Every sc_* function hands the answer's descriptor over or closes it, so
+ * there is none to close here. */
+void
+sc_forget(void)
+{
+	explicit_bzero(&request, sizeof(request));
+	explicit_bzero(&answer, sizeof(answer));
+	request.fd = answer.fd = -1;
+	ndele = 0;
+}
+
+static int
+malformed(struct session *s, uint32_t type)
+{
+	ipc_drop_fd(&answer);
+	log_warnx("session %s: malformed %s from the store", s->sessid,
+	    msg_name(type));
+	return SC_MALFORMED;
+}
+
+/* Sends the DELE marks queued since the last request, in one message,
+ * without waiting.  0 / SC_UNAVAILABLE. */
+static int
+flush_deles(struct session *s)
+{
+	static struct ipc_msg dreq;
+	unsigned n = ndele;
+
+	if (n == 0)
+		return 0;
+	ndele = 0;
+	ipc_init(&dreq, MSG_DELE, 0);
+	ipc_put_u32(&dreq, n);
+	for (unsigned i = 0; i < n; i++)
+		ipc_put_u32(&dreq, dele[i]);
+	if (store_send(s, &dreq, MSG_DELE_R, STORE_REPLY_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	return 0;
+}
+
+/* request to the store after the queued DELE marks; the answer in answer.
+ * 0 / SC_UNAVAILABLE. */
+static int
+call(struct session *s, uint32_t expect, int timeout_ms)
+{
+	if (flush_deles(s) < 0 ||
+	    store_call(s, &request, &answer, expect, timeout_ms) < 0)
+		return SC_UNAVAILABLE;
+	return 0;
+}
+
+int
+sc_lookup(struct session *s, const char *local,
+    char accounts[LIM_ALIAS_EXPANSION][LIM_NAME + 1], uint32_t *n)
+{
+	uint32_t st;
+
+	ipc_init(&request, MSG_LOOKUP, 0);
+	ipc_put_str(&request, local);
+	if (call(s, MSG_LOOKUP_R, STORE_REPLY_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	/* u32 status, u32 n, n x str: n is there whatever the status */
+	if (answer.fd >= 0 || ipc_get_u32(&answer, &st) < 0 || st > LOOKUP_TEMPFAIL ||
+	    ipc_get_u32(&answer, n) < 0 ||
+	    (st == LOOKUP_OK && (*n == 0 || *n > LIM_ALIAS_EXPANSION)) ||
+	    (st != LOOKUP_OK && (*n != 0 || ipc_end(&answer) < 0)))
+		return malformed(s, MSG_LOOKUP_R);
+	if (st != LOOKUP_OK)
+		return (int)st;
+	for (uint32_t i = 0; i < *n; i++)
+		if (ipc_get_str(&answer, accounts[i], LIM_NAME + 1) < 0 ||
+		    !name_ok(accounts[i]))
+			return malformed(s, MSG_LOOKUP_R);
+	if (ipc_end(&answer) < 0)
+		return malformed(s, MSG_LOOKUP_R);
+	return LOOKUP_OK;
+}
+
+/* Each string travels as a u32 length and its bytes; then the u32 n. */
+size_t
+sc_append_base_len(const char *sessid, const char *sender)
+{
+	return 4 + strlen(sessid) + 4 + strlen(sender) + 4;
+}
+
+size_t
+sc_append_account_len(const char *account)
+{
+	return 4 + strlen(account);
+}
+
+int
+sc_append(struct session *s, int fd, const char *sessid, const char *sender,
+    const char (*accounts)[LIM_NAME + 1], uint32_t n, uint32_t *status,
+    char *text, size_t textsz)
+{
+	ipc_init(&request, MSG_APPEND, 0);
+	ipc_set_fd(&request, fd);
+	ipc_put_str(&request, sessid);
+	ipc_put_str(&request, sender);
+	ipc_put_u32(&request, n);
+	for (uint32_t i = 0; i < n; i++)
+		ipc_put_str(&request, accounts[i]);
+	if (call(s, MSG_APPEND_R, STORE_COMMIT_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	if (answer.fd >= 0 || ipc_get_u32(&answer, status) < 0 ||
+	    ipc_get_str(&answer, text, textsz) < 0 || ipc_end(&answer) < 0)
+		return malformed(s, MSG_APPEND_R);
+	return 0;
+}
+
+/* Reads fd's count listing records (octets in all) into a->list. */
+static int
+read_listing(struct sc_auth *a, int fd)
+{
+	struct ipc_reader r;
+	struct stat st;
+	unsigned char *buf = NULL;
+	uint64_t sum = 0;
+	size_t size;
+	int rc = -1;
+
+	if (a->count > POP3_SNAPSHOT_MAX_COUNT || fstat(fd, &st) < 0 || st.st_size < 0 ||
+	    (uint64_t)st.st_size > (uint64_t)a->count * SC_LISTREC_MAX)
+		return -1;
+	size = (size_t)st.st_size;
+	if (size > 0)
+		buf = xmalloc(size);
+	if (pread_full(fd, buf, size, 0) != (ssize_t)size)
+		goto out;
+	a->list = a->count ? xcalloc(a->count, sizeof(*a->list)) : NULL;
+	rd_init(&r, buf, size);
+	for (uint32_t i = 0; i < a->count; i++) {
+		struct sc_listent *m = &a->list[i];
+		size_t len;
+
+		if (rd_u64(&r, &m->octets) < 0 ||
+		    rd_str(&r, m->uid, sizeof(m->uid)) < 0)
+			goto out;
+		len = strlen(m->uid);
+		if (len < 1 || len > LIM_UID)
+			goto out;
+		for (size_t j = 0; j < len; j++)
+			if (m->uid[j] < 0x21 || m->uid[j] > 0x7e)
+				goto out;
+		if (m->octets > UINT64_MAX - sum)
+			goto out;
+		sum += m->octets;
+	}
+	if (rd_done(&r) && sum == a->octets)
+		rc = 0;
+out:
+	free(buf);
+	if (rc < 0) {
+		free(a->list);
+		a->list = NULL;
+	}
+	return rc;
+}
+
+/* The AUTH_OK part of a MSG_AUTH_R: account, count, octets, listing. */
+static int
+auth_ok(struct session *s, struct sc_auth *a)
+{
+	int fd = answer.fd;
+	int rc = 0;
+
+	answer.fd = -1;
+	if (ipc_get_str(&answer, a->account, sizeof(a->account)) < 0 ||
+	    ipc_get_u32(&answer, &a->count) < 0 ||
+	    ipc_get_u64(&answer, &a->octets) < 0 || ipc_end(&answer) < 0 ||
+	    fd < 0 || read_listing(a, fd) < 0)
+		rc = malformed(s, MSG_AUTH_R);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int
+sc_auth(struct session *s, const char *user, char *pass, struct sc_auth *a)
+{
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	a->status = AUTH_TEMP;
+	ipc_init(&request, MSG_AUTH, 0);
+	ipc_put_str(&request, user);
+	ipc_put_str(&request, pass);
+	ipc_put_str(&request, s->client);
+	explicit_bzero(pass, strlen(pass));
+	r = call(s, MSG_AUTH_R, STORE_REPLY_TIMEOUT_MS);
+	explicit_bzero(request.data, sizeof(request.data));
+	if (r < 0)
+		return SC_UNAVAILABLE;
+	if (ipc_get_u32(&answer, &a->status) < 0 ||
+	    ipc_get_u32(&answer, &a->delay_ms) < 0) {
+		a->status = AUTH_TEMP;
+		return malformed(s, MSG_AUTH_R);
+	}
+	if (a->status == AUTH_OK)
+		return auth_ok(s, a);
+	if (answer.fd >= 0 || ipc_end(&answer) < 0)
+		return malformed(s, MSG_AUTH_R);
+	return 0;
+}
+
+/* The n x (u32 msgno, u64 length) and the memfd of a STORE_OK RETR_R. */
+static int
+retr_batch(uint32_t msgno, uint32_t ahead, uint32_t count,
+    struct sc_batch *b)
+{
+	struct stat st;
+	uint64_t off = 0;
+	uint32_t n;
+
+	if (ipc_get_u32(&answer, &n) < 0 || n == 0 || n > 1 + ahead ||
+	    n > 1 + LIM_RETR_AHEAD)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t no;
+		uint64_t len;
+
+		if (ipc_get_u32(&answer, &no) < 0 || ipc_get_u64(&answer, &len) < 0 ||
+		    (i == 0 && no != msgno) ||
+		    (i > 0 && (no <= b->no[i - 1] || no > count)) ||
+		    len > UINT64_MAX - off)
+			return -1;
+		b->no[i] = no;
+		b->off[i] = off;
+		b->len[i] = len;
+		off += len;
+	}
+	if (ipc_end(&answer) < 0 || answer.fd < 0 || fstat(answer.fd, &st) < 0 ||
+	    st.st_size < 0 || (uint64_t)st.st_size != off)
+		return -1;
+	b->fd = answer.fd;
+	answer.fd = -1;
+	b->n = n;
+	return 0;
+}
+
+int
+sc_retr(struct session *s, uint32_t msgno, uint32_t lines, uint32_t ahead,
+    uint32_t count, uint32_t *status, struct sc_batch *b)
+{
+	b->fd = -1;
+	b->n = 0;
+	ipc_init(&request, MSG_RETR, 0);
+	ipc_put_u32(&request, msgno);
+	ipc_put_u32(&request, lines);
+	ipc_put_u32(&request, ahead);
+	if (call(s, MSG_RETR_R, STORE_REPLY_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	if (ipc_get_u32(&answer, status) < 0)
+		return malformed(s, MSG_RETR_R);
+	if (*status != STORE_OK) {
+		if (answer.fd >= 0 || ipc_end(&answer) < 0)
+			return malformed(s, MSG_RETR_R);
+		return 0;
+	}
+	if (retr_batch(msgno, ahead, count, b) < 0) {
+		b->n = 0;
+		return malformed(s, MSG_RETR_R);
+	}
+	return 0;
+}
+
+int
+sc_dele(struct session *s, uint32_t msgno)
+{
+	if (dead || (ndele == LIM_DELE_BATCH && flush_deles(s) < 0))
+		return SC_UNAVAILABLE;
+	dele[ndele++] = msgno;
+	return 0;
+}
+
+/* A request without payload answered by a u32 status (and, with
+ * ndeleted, a u32 count). */
+static int
+simple(struct session *s, uint32_t type, uint32_t expect, int timeout_ms,
+    uint32_t *status, uint32_t *ndeleted)
+{
+	ipc_init(&request, type, 0);
+	if (call(s, expect, timeout_ms) < 0)
+		return SC_UNAVAILABLE;
+	if (answer.fd >= 0 || ipc_get_u32(&answer, status) < 0 ||
+	    (ndeleted != NULL && ipc_get_u32(&answer, ndeleted) < 0) ||
+	    ipc_end(&answer) < 0)
+		return malformed(s, expect);
+	return 0;
+}
+
+int
+sc_undo(struct session *s, uint32_t *status)
+{
+	return simple(s, MSG_UNDO, MSG_UNDO_R, STORE_REPLY_TIMEOUT_MS, status,
+	    NULL);
+}
+
+int
+sc_release(struct session *s, uint32_t *status)
+{
+	return simple(s, MSG_RELEASE, MSG_RELEASE_R, STORE_REPLY_TIMEOUT_MS,
+	    status, NULL);
+}
+
+int
+sc_commit(struct session *s, uint32_t *status, uint32_t *ndeleted)
+{
+	return simple(s, MSG_COMMIT, MSG_COMMIT_R, STORE_COMMIT_TIMEOUT_MS, status,
+	    ndeleted);
 }

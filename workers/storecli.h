@@ -1,41 +1,119 @@
-/* The worker side of the store channel: one request, one answer. */
+/*
+ * The worker side of the store channel: one typed function per request
+ * (OpenSSH monitor_wrap.c's mm_* wrappers).  Each builds its request,
+ * waits for the answer and decodes it completely (type, id, every field,
+ * no trailing bytes, a descriptor only where the message has one) before
+ * it hands back C values: the session code never touches the wire format.
+ *
+ * Every function returns 0 with the answer decoded, or
+ *   SC_UNAVAILABLE  the store is gone, silent, or answered out of turn;
+ *                   the channel is dead for the rest of this worker's life
+ *                   (the master recycles it), or
+ *   SC_MALFORMED    the answer came but broke its definition (logged).
+ * Either way the caller answers the client with a temporary error.
+ */
 #ifndef POSTERN_STORECLI_H
 #define POSTERN_STORECLI_H
 
-#include "../privsep/params.h"
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "../privsep/ipc.h"
+#include "../privsep/params.h"
 #include "worker.h"
 
-/*
- * Sends req (its id is set here) and waits up to timeout_ms for the answer
- * of type expect with the same id.  0 with *ans filled (ans->fd owned by the
- * caller); -1 when the store is gone, silent or answered nonsense: the
- * caller answers the client with a temporary error.  A dead store channel
- * stays dead for the rest of this worker's life (the master recycles it).
- * Answers still owed to store_send() requests are collected first (after
- * req is sent, so the store can serve both in one pass).
- */
-int store_call(struct session *s, struct ipc_msg *req, struct ipc_msg *ans,
-    uint32_t expect, int timeout_ms);
-
-/*
- * Pipelining for requests whose only good answer is a lone u32 STORE_OK
- * (MSG_DELE): store_send() sends req without waiting and remembers that an
- * answer of type expect with req's id is owed; store_collect() reads every
- * owed answer, in order, and checks each (type, id, STORE_OK, no fd, no
- * trailing bytes).  Still one answer per request, in request order.  Any
- * failure, including a refusal, makes the channel dead (-1): the caller
- * answers with a temporary error and must not commit.  At most
- * STORE_OWED_MAX_COUNT answers are owed at once (store_send() collects first
- * when the window is full), so the store's answers never fill the socket.
- * Every path that ends a session (COMMIT, RELEASE) goes through
- * store_call(), which collects.
- */
-int store_send(struct session *s, struct ipc_msg *req, uint32_t expect,
-    int timeout_ms);
-int store_collect(struct session *s, int timeout_ms);
+#define SC_UNAVAILABLE  (-1)
+#define SC_MALFORMED    (-2)
 
 /* Has the store channel failed? */
 int store_dead(void);
+
+/* Wipes the last request and answer: nothing of a session stays in the
+ * worker's memory for the next. */
+void sc_forget(void);
+
+/* ---- SMTP ---- */
+
+/*
+ * MSG_LOOKUP of a local part.  Returns the enum lookup_status, with the
+ * *n (1..LIM_ALIAS_EXPANSION) account names, each name_ok(), in
+ * accounts[] when LOOKUP_OK; or SC_UNAVAILABLE, SC_MALFORMED.
+ */
+int sc_lookup(struct session *s, const char *local,
+    char accounts[LIM_ALIAS_EXPANSION][LIM_NAME + 1], uint32_t *n);
+
+/*
+ * The size of a MSG_APPEND's payload: the part for the session id and the
+ * sender, plus one part per account.  A transaction whose accounts would
+ * take it over SC_APPEND_MAX cannot be sent.
+ */
+#define SC_APPEND_MAX   IPC_MAX_PAYLOAD
+size_t sc_append_base_len(const char *sessid, const char *sender);
+size_t sc_append_account_len(const char *account);
+
+/*
+ * MSG_APPEND of the sealed memfd fd (still the caller's) for the n
+ * accounts.  0 with *status (enum store_status) and the store's text for
+ * the log in text[textsz].
+ */
+int sc_append(struct session *s, int fd, const char *sessid,
+    const char *sender, const char (*accounts)[LIM_NAME + 1], uint32_t n,
+    uint32_t *status, char *text, size_t textsz);
+
+/* ---- POP3 ---- */
+
+/* One message of the snapshot a POP3 login takes. */
+struct sc_listent {
+	uint64_t octets;           /* on the wire, CRLF and dot-stuffed */
+	bool deleted;              /* the session's own mark: false as listed */
+	char uid[LIM_UID + 1];     /* printable ASCII, 1..LIM_UID */
+};
+
+struct sc_auth {
+	uint32_t status;           /* enum auth_status */
+	uint32_t delay_ms;         /* to wait before answering, any status */
+	/* AUTH_OK: the store holds the maildrop for this channel */
+	char account[LIM_NAME + 1];
+	uint32_t count;
+	uint64_t octets;
+	struct sc_listent *list;   /* count entries (malloc'd, the caller's) */
+};
+
+/*
+ * MSG_AUTH for user and pass; wipes pass and every copy of it.  0 with *a
+ * filled.  SC_MALFORMED with a->status AUTH_OK means the store bound the
+ * maildrop but its answer or listing was bad: the caller must release.
+ */
+int sc_auth(struct session *s, const char *user, char *pass,
+    struct sc_auth *a);
+
+/* The messages of one MSG_RETR_R, one after the other in a sealed memfd. */
+struct sc_batch {
+	int fd;                            /* -1: none */
+	uint32_t n;
+	uint32_t no[1 + LIM_RETR_AHEAD];   /* no[0] is the one asked for */
+	uint64_t off[1 + LIM_RETR_AHEAD], len[1 + LIM_RETR_AHEAD];
+};
+
+/*
+ * MSG_RETR of msgno (lines: LIM_ALL_LINES, or TOP's count) with up to
+ * ahead of the following messages of the count in the snapshot.  0 with
+ * *status; when STORE_OK, *b holds the messages (b->fd the caller's).
+ */
+int sc_retr(struct session *s, uint32_t msgno, uint32_t lines,
+    uint32_t ahead, uint32_t count, uint32_t *status, struct sc_batch *b);
+
+/*
+ * Marks msgno for deletion without a round trip: the marks are queued and
+ * go, as one MSG_DELE, just before the next request (or when
+ * LIM_DELE_BATCH are queued); the store's answers are checked before that
+ * request's.  A refused or lost mark kills the channel.  0 / SC_UNAVAILABLE.
+ */
+int sc_dele(struct session *s, uint32_t msgno);
+
+/* MSG_UNDO (RSET), MSG_RELEASE, MSG_COMMIT: 0 with *status. */
+int sc_undo(struct session *s, uint32_t *status);
+int sc_release(struct session *s, uint32_t *status);
+int sc_commit(struct session *s, uint32_t *status, uint32_t *ndeleted);
 
 #endif
