@@ -51,19 +51,6 @@ static int store_fd = FD_STORE;      /* -1 once the store channel is gone */
 static int stopping;
 
 static void
-recv_conf(void)
-{
-	static struct ipc_msg m;
-
-	if (ipc_recv(FD_CONTROL, &m) != 1 || m.hdr.type != MSG_CONF ||
-	    m.hdr.len != sizeof(conf) || m.fd != -1)
-		fatalx("no valid configuration from the master");
-	memcpy(&conf, m.data, sizeof(conf));
-	if (!conf_wire_ok(&conf))
-		fatalx("configuration from the master fails its checks");
-}
-
-static void
 client_close(struct client *c)
 {
 	if (c->fd >= 0)
@@ -449,7 +436,7 @@ control_main(void)
 
 	log_init_child(role_name(ROLE_CONTROL), FD_CONTROL);
 	signal(SIGPIPE, SIG_IGN);
-	recv_conf();
+	conf_recv(FD_CONTROL, &conf);
 	if (fstat(lfd, &st) == -1 || !S_ISSOCK(st.st_mode))
 		fatalx("control socket missing");
 	if (fstat(FD_STORE, &st) == -1 || !S_ISSOCK(st.st_mode))

@@ -628,19 +628,6 @@ static struct channel *chans;
 static size_t nchans;
 static int draining;     /* exit once nchans == 0 */
 
-static void
-recv_conf(struct conf *c)
-{
-	static struct ipc_msg m;
-
-	if (ipc_recv(FD_CONTROL, &m) != 1 || m.hdr.type != MSG_CONF ||
-	    m.hdr.len != sizeof(*c) || m.fd != -1)
-		fatalx("no valid configuration from the master");
-	memcpy(c, m.data, sizeof(*c));
-	if (!conf_wire_ok(c))
-		fatalx("configuration from the master fails its checks");
-}
-
 /* The files the master opened for us, read before the jail. */
 struct tls_files {
 	unsigned char *cert[KH_MAX_KEYS], *key[KH_MAX_KEYS];
@@ -865,7 +852,7 @@ keyholder_main(void)
 
 	log_init_child(role_name(ROLE_KEYHOLDER), FD_CONTROL);
 	signal(SIGPIPE, SIG_IGN);
-	recv_conf(&conf);
+	conf_recv(FD_CONTROL, &conf);
 	recv_tls_files(&files);
 	/* configuration and algorithm tables while files are still reachable;
 	 * after this the key files are parsed from memory only */

@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "ipc.h"
+#include "log.h"
+#include "msg.h"
 #include "util.h"
 
 #define KIB 1024ULL
@@ -186,4 +189,19 @@ bool
 listen_is_tls(enum listen_kind k)
 {
 	return k == LK_SMTPS || k == LK_POP3S;
+}
+
+void
+conf_recv(int fd, struct conf *c)
+{
+	static struct ipc_msg m;
+
+	if (ipc_recv(fd, &m) != 1)
+		fatalx("no configuration from the master");
+	if (m.hdr.type != MSG_CONF || m.hdr.len != sizeof(*c) || m.fd >= 0)
+		fatalx("expected MSG_CONF from the master, got %s (%u bytes%s)",
+		    msg_name(m.hdr.type), m.hdr.len, m.fd >= 0 ? ", a descriptor" : "");
+	memcpy(c, m.data, sizeof(*c));
+	if (!conf_wire_ok(c))
+		fatalx("the configuration from the master fails its checks");
 }

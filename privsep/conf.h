@@ -131,6 +131,11 @@ void conf_defaults(struct conf *c);
  * its array, every count within its array, enums in range.  1 ok, 0 not. */
 int conf_wire_ok(const struct conf *c);
 
+/* A child's first message from the master on fd: MSG_CONF, into *c and
+ * checked with conf_wire_ok().  Anything else is fatal (the child cannot
+ * run without it; the master sees it exit and restarts it with back-off). */
+void conf_recv(int fd, struct conf *c);
+
 /* Is this domain (any case) one of ours? */
 bool conf_is_local_domain(const struct conf *c, const char *domain);
 

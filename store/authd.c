@@ -211,21 +211,6 @@ serve(int ctl)
 	log_debug("auth: shutting down");
 }
 
-static void
-recv_conf(int ctl)
-{
-	static struct ipc_msg m;
-
-	if (ipc_recv(ctl, &m) != 1)
-		fatalx("auth: no configuration from the master");
-	if (m.hdr.type != MSG_CONF || m.hdr.len != sizeof(struct conf) || m.fd >= 0)
-		fatalx("auth: expected MSG_CONF, got %s (%u bytes)",
-		    msg_name(m.hdr.type), m.hdr.len);
-	memcpy(&A.conf, m.data, sizeof(A.conf));
-	if (!conf_wire_ok(&A.conf))
-		fatalx("auth: invalid MSG_CONF");
-}
-
 int
 authd_main(void)
 {
@@ -234,7 +219,7 @@ authd_main(void)
 
 	log_init_child("auth", ctl);
 	signal(SIGPIPE, SIG_IGN);
-	recv_conf(ctl);
+	conf_recv(ctl, &A.conf);
 	/* lowering one's own priority needs no privilege; before the filter */
 	if (setpriority(PRIO_PROCESS, 0, AUTHD_NICE) == -1)
 		log_warn("auth: setpriority %d", AUTHD_NICE);

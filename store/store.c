@@ -394,22 +394,6 @@ store_check_tables(const struct conf *c)
 
 /* ---- start-up ---- */
 
-static void
-recv_conf(int ctl)
-{
-	static struct ipc_msg m;
-	int r = ipc_recv(ctl, &m);
-
-	if (r != 1)
-		fatalx("store: no configuration from the master");
-	if (m.hdr.type != MSG_CONF || m.hdr.len != sizeof(struct conf) || m.fd >= 0)
-		fatalx("store: expected MSG_CONF, got %s (%u bytes)",
-		    msg_name(m.hdr.type), m.hdr.len);
-	memcpy(&S.conf, m.data, sizeof(S.conf));
-	if (!conf_wire_ok(&S.conf))
-		fatalx("store: invalid MSG_CONF");
-}
-
 /* The uid mailboxes must belong to: the store user when started as root. */
 static void
 set_owner(void)
@@ -432,7 +416,7 @@ store_main(void)
 
 	log_init_child("store", ctl);
 	signal(SIGPIPE, SIG_IGN);
-	recv_conf(ctl);
+	conf_recv(ctl, &S.conf);
 	S.spool = open(S.conf.spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (S.spool == -1)
 		fatal("store: spool %s", S.conf.spool);

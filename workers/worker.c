@@ -171,19 +171,6 @@ send_status(int busy, uint32_t sessions, int fd)
 		exit(0);   /* the master is gone */
 }
 
-static void
-recv_conf(void)
-{
-	static struct ipc_msg m;
-
-	if (ipc_recv(FD_CONTROL, &m) != 1 || m.hdr.type != MSG_CONF ||
-	    m.hdr.len != sizeof(conf) || m.fd != -1)
-		fatalx("no valid configuration from the master");
-	memcpy(&conf, m.data, sizeof(conf));
-	if (!conf_wire_ok(&conf))
-		fatalx("configuration from the master fails its checks");
-}
-
 /* The listening sockets this service inherited, in config order. */
 static void
 collect_listeners(enum service svc)
@@ -345,7 +332,7 @@ worker_main(int role)
 	log_init_child(role_name(role), FD_CONTROL);
 	ev_init(FD_CONTROL);
 	signal(SIGPIPE, SIG_IGN);
-	recv_conf();
+	conf_recv(FD_CONTROL, &conf);
 	collect_listeners(svc);
 	setup_epoll();
 	set_nonblock(FD_STORE, 1);
