@@ -163,6 +163,7 @@ fill_state(struct ctl_state *st)
 	}
 	fill_helper(st, CH_STORE, &master.store);
 	fill_helper(st, CH_KEYHOLDER, &master.keyh);
+	fill_helper(st, CH_AUTH, &master.authh);
 	st->c = master.counters;
 	fill_sessions(st);
 }

@@ -173,7 +173,6 @@ render_sessions(struct ctl_buf *b, const struct ctl_state *st, const char *prefi
 void
 ctl_render_status(struct ctl_buf *b, const struct ctl_state *st)
 {
-	static const char *const hname[CH_MAX] = { "store", "keyholder" };
 	char when[48], dur[32];
 
 	fmt_time(when, sizeof(when), st->started);
@@ -182,7 +181,7 @@ ctl_render_status(struct ctl_buf *b, const struct ctl_state *st)
 	ctl_printf(b, "master-pid: %u\n", st->master_pid);
 	ctl_printf(b, "config: %s\n", st->conf_path);
 	for (int h = 0; h < CH_MAX; h++)
-		ctl_printf(b, "%s: %s pid=%u restarts=%u\n", hname[h],
+		ctl_printf(b, "%s: %s pid=%u restarts=%u\n", ctl_helper_name(h),
 		    ctl_helper_state_name(st->helper[h].state), st->helper[h].pid,
 		    st->helper[h].restarts);
 	for (int s = 0; s < SVC_MAX; s++)
@@ -247,8 +246,6 @@ prom_head(struct ctl_buf *b, const char *name, const char *type, const char *hel
 void
 ctl_render_prometheus(struct ctl_buf *b, const struct ctl_state *st)
 {
-	static const char *const hname[CH_MAX] = { "store", "keyholder" };
-
 	prom_head(b, "postern_start_time_seconds", "gauge",
 	    "Start time of the postern master since the Unix epoch in seconds.");
 	ctl_printf(b, "postern_start_time_seconds %llu\n", (unsigned long long)st->started);
@@ -298,11 +295,11 @@ ctl_render_prometheus(struct ctl_buf *b, const struct ctl_state *st)
 	    "1 when the helper process is running and ready, else 0.");
 	for (int h = 0; h < CH_MAX; h++)
 		if (st->helper[h].state != HS_UNUSED)
-			ctl_printf(b, "postern_process_up{process=\"%s\"} %d\n", hname[h],
+			ctl_printf(b, "postern_process_up{process=\"%s\"} %d\n", ctl_helper_name(h),
 			    st->helper[h].state == HS_RUNNING);
 	prom_head(b, "postern_process_restarts_total", "counter",
 	    "Deaths of the helper process since start (each followed by a restart).");
 	for (int h = 0; h < CH_MAX; h++)
-		ctl_printf(b, "postern_process_restarts_total{process=\"%s\"} %u\n", hname[h],
+		ctl_printf(b, "postern_process_restarts_total{process=\"%s\"} %u\n", ctl_helper_name(h),
 		    st->helper[h].restarts);
 }

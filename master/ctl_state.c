@@ -17,6 +17,14 @@ ctl_helper_state_name(uint32_t s)
 }
 
 const char *
+ctl_helper_name(int h)
+{
+	static const char *const names[CH_MAX] = { "store", "keyholder", "auth" };
+
+	return h >= 0 && h < CH_MAX ? names[h] : "?";
+}
+
+const char *
 ctl_service_name(uint32_t svc)
 {
 	return svc == SVC_SMTP ? "smtp" : svc == SVC_POP3 ? "pop3" : "?";

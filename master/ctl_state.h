@@ -21,7 +21,7 @@ enum ctl_helper_state {
 	HS_MAX
 };
 
-enum ctl_helper_idx { CH_STORE = 0, CH_KEYHOLDER = 1, CH_MAX };
+enum ctl_helper_idx { CH_STORE = 0, CH_KEYHOLDER = 1, CH_AUTH = 2, CH_MAX };
 
 struct ctl_session {
 	uint32_t service;                /* enum service */
@@ -66,6 +66,8 @@ void ctl_state_put(struct ipc_msg *m, const struct ctl_state *st);
 int ctl_state_get(struct ipc_msg *m, struct ctl_state *st);
 
 const char *ctl_helper_state_name(uint32_t s);
+/* "store", "keyholder", "auth" (enum ctl_helper_idx). */
+const char *ctl_helper_name(int h);
 const char *ctl_service_name(uint32_t svc);   /* "smtp", "pop3", "?" */
 
 #endif

@@ -54,6 +54,7 @@ who_has() { ctl who | grep -Eq "$1"; }
 	[[ "$output" == *"config: $PT_CONF"* ]]
 	[[ "$output" == *"store: running pid=$(postern_pids store) restarts=0"* ]]
 	[[ "$output" == *"keyholder: not-used"* ]]
+	[[ "$output" == *"auth: running pid=$(postern_pids auth) restarts=0"* ]]
 	[[ "$output" =~ pool\ smtp:\ busy=[0-9]+\ idle=[0-9]+\ min-spare=2\ max=20 ]]
 	[[ "$output" =~ pool\ pop3:\ busy=[0-9]+\ idle=[0-9]+\ min-spare=1\ max=7 ]]
 	[[ "$output" == *"sessions-now: 0"* ]]
@@ -285,6 +286,17 @@ PY
 	wait_for eval 'ctl status | grep -q "^store: running pid=[0-9]* restarts=1$"'
 	smtp_quick carol@example.org one "after the restart"
 	wait_for eval 'ctl mailbox carol | grep -q "^messages: 1$"'
+}
+
+@test "an auth process restart shows in status and stats" {
+	postern_start
+	old=$(postern_pids auth)
+	kill -KILL "$old"
+	wait_for eval '[ -n "$(postern_pids auth)" ] && [ "$(postern_pids auth)" != "$old" ]'
+	wait_for eval 'ctl status | grep -q "^auth: running pid=$(postern_pids auth) restarts=1$"'
+	run ctl stats --prometheus
+	[[ "$output" == *'postern_process_up{process="auth"} 1'* ]]
+	[[ "$output" == *'postern_process_restarts_total{process="auth"} 1'* ]]
 }
 
 @test "the socket's mode and group decide who may use it" {
