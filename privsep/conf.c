@@ -191,6 +191,15 @@ listen_is_tls(enum listen_kind k)
 	return k == LK_SMTPS || k == LK_POP3S;
 }
 
+int
+conf_from_msg(const struct ipc_msg *m, struct conf *c)
+{
+	if (m->hdr.type != MSG_CONF || m->hdr.len != sizeof(*c) || m->fd >= 0)
+		return -1;
+	memcpy(c, m->data, sizeof(*c));
+	return conf_wire_ok(c) ? 0 : -1;
+}
+
 void
 conf_recv(int fd, struct conf *c)
 {
@@ -198,10 +207,7 @@ conf_recv(int fd, struct conf *c)
 
 	if (ipc_recv(fd, &m) != 1)
 		fatalx("no configuration from the master");
-	if (m.hdr.type != MSG_CONF || m.hdr.len != sizeof(*c) || m.fd >= 0)
-		fatalx("expected MSG_CONF from the master, got %s (%u bytes%s)",
+	if (conf_from_msg(&m, c) == -1)
+		fatalx("no valid configuration from the master: %s (%u bytes%s)",
 		    msg_name(m.hdr.type), m.hdr.len, m.fd >= 0 ? ", a descriptor" : "");
-	memcpy(c, m.data, sizeof(*c));
-	if (!conf_wire_ok(c))
-		fatalx("the configuration from the master fails its checks");
 }

@@ -131,6 +131,11 @@ void conf_defaults(struct conf *c);
  * its array, every count within its array, enums in range.  1 ok, 0 not. */
 int conf_wire_ok(const struct conf *c);
 
+/* A received MSG_CONF's struct into *c, checked with conf_wire_ok():
+ * 0, or -1 when it is no MSG_CONF or fails the checks. */
+struct ipc_msg;
+int conf_from_msg(const struct ipc_msg *m, struct conf *c);
+
 /* A child's first message from the master on fd: MSG_CONF, into *c and
  * checked with conf_wire_ok().  Anything else is fatal (the child cannot
  * run without it; the master sees it exit and restarts it with back-off). */

@@ -106,6 +106,7 @@ static int
 control_read(int ctl)
 {
 	static struct ipc_msg m;
+	static struct conf nc;
 	int r = ipc_recv(ctl, &m);
 
 	if (r == 0)
@@ -121,14 +122,9 @@ control_read(int ctl)
 		break;
 	case MSG_CONF:
 		/* a reload: the accounts file's name, for messages */
-		if (m.hdr.len == sizeof(struct conf) && m.fd < 0) {
-			static struct conf nc;
-
-			memcpy(&nc, m.data, sizeof(nc));
-			if (conf_wire_ok(&nc)) {
-				strlcpy_(A.conf.accounts, nc.accounts, sizeof(A.conf.accounts));
-				break;
-			}
+		if (conf_from_msg(&m, &nc) == 0) {
+			strlcpy_(A.conf.accounts, nc.accounts, sizeof(A.conf.accounts));
+			break;
 		}
 		log_warnx("auth: bad MSG_CONF from the master ignored");
 		ipc_drop_fd(&m);

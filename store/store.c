@@ -150,6 +150,7 @@ static int
 control_read(int ctl)
 {
 	static struct ipc_msg m;
+	static struct conf nc;
 	int r = ipc_recv(ctl, &m);
 
 	if (r == 0)
@@ -180,18 +181,13 @@ control_read(int ctl)
 		break;
 	case MSG_CONF:
 		/* a reload: only what the store may change at run time */
-		if (m.hdr.len == sizeof(struct conf) && m.fd < 0) {
-			static struct conf nc;
-
-			memcpy(&nc, m.data, sizeof(nc));
-			if (conf_wire_ok(&nc)) {
-				S.conf.quota = nc.quota;
-				S.conf.max_message_size = nc.max_message_size;
-				strlcpy_(S.conf.postmaster, nc.postmaster, sizeof(S.conf.postmaster));
-				strlcpy_(S.conf.accounts, nc.accounts, sizeof(S.conf.accounts));
-				strlcpy_(S.conf.aliases, nc.aliases, sizeof(S.conf.aliases));
-				break;
-			}
+		if (conf_from_msg(&m, &nc) == 0) {
+			S.conf.quota = nc.quota;
+			S.conf.max_message_size = nc.max_message_size;
+			strlcpy_(S.conf.postmaster, nc.postmaster, sizeof(S.conf.postmaster));
+			strlcpy_(S.conf.accounts, nc.accounts, sizeof(S.conf.accounts));
+			strlcpy_(S.conf.aliases, nc.aliases, sizeof(S.conf.aliases));
+			break;
 		}
 		log_warnx("store: bad MSG_CONF from the master ignored");
 		ipc_drop_fd(&m);
