@@ -32,7 +32,8 @@ count_role() { postern_pids "$1" | grep -c . || true; }
 		for pid in $(postern_pids $role); do
 			tr '\0' ' ' </proc/$pid/cmdline | grep -q -- "-X $role"
 			# fresh exec: its own executable mapping, not a fork image
-			[ "$(readlink /proc/$pid/exe)" = "$(readlink /proc/$PT_PID/exe)" ]
+			# (/proc/PID/exe of a child, not dumpable, is root's to read)
+			! is_root || [ "$(readlink /proc/$pid/exe)" = "$(readlink /proc/$PT_PID/exe)" ]
 		done
 	done
 	# fixed descriptors: a worker has its control channel on fd 3, store on 4
