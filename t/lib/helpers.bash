@@ -185,7 +185,10 @@ postern_teardown() {
 		echo "--- postern log (last 60 lines) ---"
 		tail -n 60 "$PT_LOG"
 	fi
-	[ -n "${PT_DIR:-}" ] && rm -rf "$PT_DIR"
+	# (a setup that skipped before postern_setup leaves no PT_DIR)
+	if [ -n "${PT_DIR:-}" ]; then
+		rm -rf "$PT_DIR"
+	fi
 }
 
 # Pids of the master's children in a role (store smtp pop3 keyholder).
