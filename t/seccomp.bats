@@ -7,17 +7,9 @@
 # the other roles keep serving.
 
 load lib/helpers
+load lib/probe
 
-PROBED=${PROBED:-$BUILD-probe/posternd}
-
-setup() {
-	if [ ! -x "$PROBED" ]; then
-		make -C "$T_TOP" --no-print-directory BUILD="${BUILD#"$T_TOP"/}" probe-build \
-			>/dev/null 2>&1 || true
-	fi
-	[ -x "$PROBED" ] || skip "no probe build at $PROBED (make probe-build failed)"
-	postern_setup
-}
+setup() { probe_setup; }
 
 teardown() { postern_teardown; }
 
