@@ -125,6 +125,7 @@ read_child(struct child *k)
 		}
 		if (r <= 0) {
 			/* the child is dying; SIGCHLD does the rest */
+			master.pool_dirty = 1;
 			close(k->ctl);
 			k->ctl = -1;
 			return;
@@ -135,6 +136,8 @@ read_child(struct child *k)
 			child_misbehaved(k, "sent a descriptor");
 			return;
 		}
+		if (m.hdr.type != MSG_LOG && m.hdr.type != MSG_EVENT)
+			master.pool_dirty = 1;
 		handle_child_msg(k, &m);
 	}
 }

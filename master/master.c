@@ -117,6 +117,7 @@ handle_signals(void)
 	ssize_t n;
 
 	while ((n = read(sigpipe_fd[0], sigs, sizeof(sigs))) > 0) {
+		master.pool_dirty = 1;
 		for (ssize_t i = 0; i < n; i++) {
 			switch (sigs[i]) {
 			case SIGCHLD:
@@ -160,8 +161,10 @@ poll_results(const struct pollfd *pfd, size_t nk, size_t n)
 	/* a listening socket (after nk): the next pool_maintain()
 	 * starts a worker for it */
 	for (size_t i = nk; i < n; i++)
-		if (pfd[i].revents != 0)
+		if (pfd[i].revents != 0) {
 			pool_listener_ready(pfd[i].fd);
+			master.pool_dirty = 1;
+		}
 	/* kids[] may shrink while reading: walk by channel */
 	for (size_t i = 1; i < nk; i++) {
 		if (pfd[i].revents == 0 || pfd[i].fd < 0)
@@ -179,7 +182,9 @@ event_loop(void)
 {
 	struct pollfd *pfd = NULL;
 	size_t pcap = 0;
+	uint64_t next_tick = 0;
 
+	master.pool_dirty = 1;
 	for (;;) {
 		size_t n, nk;
 		int r;
@@ -191,8 +196,13 @@ event_loop(void)
 				free(pfd);
 				return;
 			}
-		} else
+		} else if (master.pool_dirty || now_ms() >= next_tick) {
+			/* the pools' timers (back-off, idle retirement, helper
+			 * restarts) are checked a TICK_MS apart at most */
+			master.pool_dirty = 0;
+			next_tick = now_ms() + TICK_MS;
 			pool_maintain();
+		}
 		if (pfd == NULL || pcap < master.nkids + 1 + CONF_MAX_LISTEN) {
 			pcap = master.nkids + 16 + CONF_MAX_LISTEN;
 			pfd = xreallocarray(pfd, pcap, sizeof(*pfd));

@@ -90,6 +90,12 @@ struct master_state {
 	uint64_t started_unix;
 
 	int stopping;            /* SIGTERM or posternctl stop came */
+	/* Something the pools depend on may have changed (a child's state,
+	 * a signal, a waiting listener): pool_maintain() runs at the next
+	 * pass of the loop; otherwise once a TICK_MS.  Log lines and
+	 * counted events, most of the master's wake-ups under load, leave
+	 * it clear. */
+	int pool_dirty;
 };
 
 extern struct master_state master;

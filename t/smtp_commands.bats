@@ -106,7 +106,7 @@ chat() { $TOOL chat "$SMTP_PORT" "$@"; }
 	[[ "$output" == *"221 2.0.0"* ]]
 	wait_for mbox_count_is alice 1
 	grep -q '^hello$' "$(mbox_path alice)"
-	grep -q 'outcome=delivered' "$PT_LOG"
+	grep -qE ' delivery msgid=[0-9a-f]+\.1 .* to=<alice@example.org> .* status=sent ' "$PT_LOG"
 }
 
 @test "too many bad commands: 421 4.7.0 and the connection closes" {

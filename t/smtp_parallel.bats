@@ -27,5 +27,5 @@ delivered_is() { [ $(( $(mbox_count alice) + $(mbox_count bob) )) -eq "$1" ]; }
 	cat "$(mbox_path alice)" "$(mbox_path bob)" | grep -o '^Message-ID: <p-[0-9]*-[0-9]*@' | sort | uniq -d >"$PT_DIR/dups"
 	[ ! -s "$PT_DIR/dups" ]
 	[ "$(cat "$(mbox_path alice)" "$(mbox_path bob)" | grep -c '^Message-ID: <p-')" -eq 400 ]
-	[ "$(grep -c 'outcome=delivered' "$PT_LOG")" -eq 400 ]
+	[ "$(grep -c ' delivery msgid=.* status=sent (delivered to mailbox)$' "$PT_LOG")" -eq 400 ]
 }

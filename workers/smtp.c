@@ -641,6 +641,8 @@ log_rcpts(struct smtp *sm, char *buf, size_t sz)
 		    (unsigned)(sm->naccounts - i));
 }
 
+/* The line for a message that never reached the store (refused, aborted);
+ * one the store answered for has log_deliveries()'s lines instead. */
 static void
 log_message(struct smtp *sm, const char *msgid, uint64_t size,
     const char *outcome)
@@ -700,14 +702,12 @@ deliver(struct smtp *sm, int fd, const char *msgid, uint64_t size)
 	    sizeof(text));
 	if (r == SC_UNAVAILABLE) {
 		reply(sm, "451 4.3.0 Error: queue file write error, try again later");
-		log_message(sm, msgid, size, "tempfail (store unavailable)");
 		log_deliveries(sm, msgid, size, "4.3.0", "deferred", "store unavailable");
 		ev_send(EV_TEMPFAIL, TF_STORE_UNAVAILABLE, 1, NULL);
 		return;
 	}
 	if (r < 0) {
 		reply(sm, "451 4.3.0 Error: local error in processing");
-		log_message(sm, msgid, size, "tempfail (bad store answer)");
 		log_deliveries(sm, msgid, size, "4.3.0", "deferred", "bad store answer");
 		ev_send(EV_TEMPFAIL, TF_STORE_ERROR, 1, NULL);
 		return;
@@ -715,25 +715,21 @@ deliver(struct smtp *sm, int fd, const char *msgid, uint64_t size)
 	switch (st) {
 	case STORE_OK:
 		reply(sm, "250 2.0.0 Ok: queued as %s", msgid);
-		log_message(sm, msgid, size, "delivered");
 		log_deliveries(sm, msgid, size, "2.0.0", "sent", "delivered to mailbox");
 		ev_send(EV_DELIVERED, 0, sm->naccounts, NULL);
 		break;
 	case STORE_NOSPACE:
 		reply(sm, "452 4.3.1 Insufficient system storage");
-		log_message(sm, msgid, size, "tempfail (no space)");
 		log_deliveries(sm, msgid, size, "4.3.1", "deferred", text);
 		ev_send(EV_TEMPFAIL, TF_NO_SPACE, 1, NULL);
 		break;
 	case STORE_QUOTA:
 		reply(sm, "552 5.2.2 Mailbox full");
-		log_message(sm, msgid, size, "rejected (quota)");
 		log_deliveries(sm, msgid, size, "5.2.2", "bounced", text);
 		ev_send(EV_REFUSED, RF_QUOTA, 1, NULL);
 		break;
 	default:
 		reply(sm, "451 4.3.0 Error: local error in processing");
-		log_message(sm, msgid, size, "tempfail (store)");
 		log_deliveries(sm, msgid, size, "4.3.0", "deferred", text);
 		ev_send(EV_TEMPFAIL, TF_STORE_ERROR, 1, NULL);
 		break;
