@@ -202,6 +202,7 @@ event_loop(void)
 			master.pool_dirty = 0;
 			next_tick = now_ms() + TICK_MS;
 			pool_maintain();
+			refusal_log_tick(now_ms());
 		}
 		if (pfd == NULL || pcap < master.nkids + 1 + CONF_MAX_LISTEN) {
 			pcap = master.nkids + 16 + CONF_MAX_LISTEN;

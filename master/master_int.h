@@ -140,6 +140,7 @@ void send_accounts_to(const struct helper *h);
 
 /* status.c */
 int worker_status(struct child *k, struct ipc_msg *m);
+void refusal_log_tick(uint64_t now);
 
 /* child_msg.c */
 void read_child(struct child *k);

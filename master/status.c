@@ -12,6 +12,74 @@
 #include "admit.h"
 #include "master_int.h"
 
+static const char *
+refusal_reason(uint32_t verdict)
+{
+	return verdict == ADMIT_PER_IP ? "too many sessions from this address" :
+	    verdict == ADMIT_RATE ? "too many connections per minute" :
+	    "every worker is busy";
+}
+
+/*
+ * Refusals are logged one a line with the address, up to
+ * REFUSAL_LOG_LINES_COUNT of a kind (service and reason) in a
+ * REFUSAL_LOG_WINDOW_MS window; the rest of the window is one line with
+ * their count, so that a flood of hundreds of refused connections a
+ * second does not turn into as many log lines (Postfix's process-limit
+ * warning comes once a throttle time too).
+ */
+static struct refusal_window {
+	uint64_t start;
+	uint32_t logged, more;
+} refusals[SVC_MAX][ADMIT_FULL + 1];
+
+static void
+refusal_summary(enum service svc, uint32_t verdict, struct refusal_window *w)
+{
+	if (w->more > 0)
+		log_info("%s: refused %u more clients in %u s: %s",
+		    svc == SVC_SMTP ? "smtp" : "pop3", w->more,
+		    REFUSAL_LOG_WINDOW_MS / 1000, refusal_reason(verdict));
+	w->more = w->logged = 0;
+}
+
+static void
+log_refusal(const struct child *k, uint32_t verdict, uint64_t now)
+{
+	enum service svc = role_service(k->role);
+	struct refusal_window *w;
+
+	if (verdict > ADMIT_FULL)
+		verdict = ADMIT_FULL;
+	w = &refusals[svc][verdict];
+	if (now - w->start >= REFUSAL_LOG_WINDOW_MS) {
+		refusal_summary(svc, verdict, w);
+		w->start = now;
+	}
+	if (w->logged < REFUSAL_LOG_LINES_COUNT) {
+		w->logged++;
+		log_info("%s: refusing %s: %s", role_name(k->role), k->client,
+		    refusal_reason(verdict));
+	} else
+		w->more++;
+}
+
+/* The count of a window that has ended with refusals left unlogged
+ * (called once a tick at least). */
+void
+refusal_log_tick(uint64_t now)
+{
+	for (int svc = 0; svc < SVC_MAX; svc++)
+		for (uint32_t v = 0; v <= ADMIT_FULL; v++) {
+			struct refusal_window *w = &refusals[svc][v];
+
+			if (w->more > 0 && now - w->start >= REFUSAL_LOG_WINDOW_MS) {
+				refusal_summary(svc, v, w);
+				w->start = now;
+			}
+		}
+}
+
 /*
  * Answers a worker that just accepted a client: may it serve it?  Only
  * admitted sessions count, this one included: a worker busy turning a
@@ -33,14 +101,13 @@ admit(struct child *k)
 		if (admit_same_client(o->client, k->client))   /* IPv6: one /64 */
 			concurrent++;
 	}
-	verdict = admit_check(&master.conf, svc, k->client, concurrent, busy, now_ms());
+	uint64_t now = now_ms();
+
+	verdict = admit_check(&master.conf, svc, k->client, concurrent, busy, now);
 	k->admitted = verdict == ADMIT_OK;
 	count_admission(svc, verdict);
 	if (verdict != ADMIT_OK)
-		log_info("%s: refusing %s: %s", role_name(k->role), k->client,
-		    verdict == ADMIT_PER_IP ? "too many sessions from this address" :
-		    verdict == ADMIT_RATE ? "too many connections per minute" :
-		    "every worker is busy");
+		log_refusal(k, verdict, now);
 	if (send_u32(k->ctl, MSG_ADMIT, verdict) == -1)
 		log_warn("answering %s[%d]", role_name(k->role), (int)k->pid);
 }

@@ -192,6 +192,10 @@
  * its window (the "per minute"). */
 #define ADMIT_RATE_SLOTS_COUNT    4096
 #define ADMIT_RATE_WINDOW_MS      60000
+/* refusal log lines: at most this many a kind (service and reason) in a
+ * window, then one line with the count of the rest (master/status.c) */
+#define REFUSAL_LOG_LINES_COUNT   10
+#define REFUSAL_LOG_WINDOW_MS     10000
 /* Descriptors each worker costs the busiest process (master/fdlimit.c
  * explains the count), and those every process needs of its own. */
 #define FD_PER_WORKER_COUNT       4

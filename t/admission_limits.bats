@@ -76,6 +76,19 @@ RES="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 	grep -q "pop3: refusing 127.0.0.1: every worker is busy" "$PT_LOG"
 }
 
+@test "a burst of refusals: 10 lines with the address, then one line with the count of the rest" {
+	postern_conf_set smtp-min-spare 1
+	postern_conf_set smtp-max 1
+	postern_start
+	run timeout 60 $RES burst smtp "$SMTP_PORT" 1 30 "421 4.7.0"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'smtp: refusing 127.0.1.[0-9]*: every worker is busy' "$PT_LOG")" -eq 10 ]
+	# the window's count comes when it ends (10 s), with no new refusal
+	WAIT_SECS=20 wait_for grep -q "smtp: refused 20 more clients in 10 s: every worker is busy" "$PT_LOG"
+	[ "$(grep -c 'smtp: refus' "$PT_LOG")" -eq 11 ]
+}
+
 # conn PORT SRC NSEQ [NCON]: NSEQ sessions one after another from SRC, then
 # NCON (default NSEQ) at once; prints each greeting's first word, on "seq"
 # then "con" lines; every socket operation times out after 10 s.

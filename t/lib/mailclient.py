@@ -197,6 +197,29 @@ def cmd_limit(proto, port, n, refusal, other):
     print("ok")
 
 
+def cmd_burst(proto, port, n, m, refusal):
+    """Holds n sessions from 127.0.0.1, then opens m more one after another,
+    each from its own address 127.0.1.x, each of which must be refused
+    (greeting starting with refusal, then closed)."""
+    n, m = int(n), int(m)
+    held = []
+    for i in range(n):
+        s, g = open_session(proto, port)
+        if not greet_ok(proto, g):
+            fail("session %d of %d not greeted: %r" % (i + 1, n, g))
+        held.append(s)
+    for i in range(m):
+        s, g = open_session(proto, port, "127.0.1.%d" % (i % 250 + 1))
+        if not g.startswith(refusal.encode()):
+            fail("extra session %d: wanted %r, got %r" % (i + 1, refusal, g))
+        if not at_eof(s):
+            fail("extra session %d: not closed after the refusal" % (i + 1))
+        s.close()
+    for s in held:
+        quit(proto, s)
+    print("ok: %d refused" % m)
+
+
 def cmd_rate(proto, port, n, refusal, src="127.0.0.3"):
     n = int(n)
     for i in range(n):
@@ -964,7 +987,7 @@ COMMANDS = {
     "bigline": cmd_bigline, "send": cmd_send, "send-text": cmd_send_text,
     "parallel": cmd_parallel, "pop3-batch": cmd_pop3_batch,
     "tls-inject": cmd_tls_inject, "mbox-bodies": cmd_mbox_bodies,
-    "limit": cmd_limit, "rate": cmd_rate, "slow": cmd_slow,
+    "limit": cmd_limit, "burst": cmd_burst, "rate": cmd_rate, "slow": cmd_slow,
     "flood": flood_collect, "sessions": cmd_sessions, "abuse": cmd_abuse,
     "stream": cmd_stream, "stopped": cmd_stopped, "check-mbox": cmd_check_mbox,
 }
