@@ -19,10 +19,10 @@ conf_check(const char *path, struct conf *c, int full)
 		errors = store_check_tables(c) + keyholder_check(c) + ctl_socket_check(c);
 	if (errors == 0) {
 		/* the pools must fit the descriptor limit (-n: this shell's) */
-		char err[300];
+		const char *why;
 
-		if (fd_limit_apply(c, err, sizeof(err)) == -1) {
-			fprintf(stderr, "%s:0: %s\n", path, err);
+		if (fd_limit_apply(c, &why) == -1) {
+			fprintf(stderr, "%s:0: %s\n", path, why);
 			errors = 1;
 		}
 	}

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "../privsep/params.h"
+#include "../privsep/util.h"
 #include "fdlimit.h"
 
 /*
@@ -46,14 +48,16 @@ fd_need(const struct conf *c)
 }
 
 int
-fd_limit_apply(const struct conf *c, char *err, size_t errsz)
+fd_limit_apply(const struct conf *c, const char **why)
 {
+	static char err[LIM_LOGLINE];
+	const size_t errsz = sizeof(err);
 	struct rlimit rl;
 	unsigned long need = fd_need(c);
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		snprintf(err, errsz, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
-		return -1;
+		return fail_why(why, err);
 	}
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
 		return 0;
@@ -63,7 +67,7 @@ fd_limit_apply(const struct conf *c, char *err, size_t errsz)
 		    "(systemd: LimitNOFILE=) or lower the pools",
 		    c->pool[SVC_SMTP].max, c->pool[SVC_POP3].max, need,
 		    (unsigned long long)rl.rlim_max);
-		return -1;
+		return fail_why(why, err);
 	}
 	/* some headroom beyond the need, within the hard limit */
 	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= 2 * need ?
@@ -71,7 +75,7 @@ fd_limit_apply(const struct conf *c, char *err, size_t errsz)
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		snprintf(err, errsz, "descriptor limit: raising it to %llu (the pools need "
 		    "%lu): %s", (unsigned long long)rl.rlim_cur, need, strerror(errno));
-		return -1;
+		return fail_why(why, err);
 	}
 	return 0;
 }

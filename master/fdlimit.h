@@ -17,8 +17,8 @@ unsigned long fd_need(const struct conf *c);
 /*
  * Raises the soft RLIMIT_NOFILE of this process (and so of every child it
  * starts) to fit c, up to the hard limit.  0 when it fits; -1 when the
- * hard limit is too low, with a message naming both numbers in err.
+ * hard limit is too low, with *why naming both numbers (privsep/util.h).
  */
-int fd_limit_apply(const struct conf *c, char *err, size_t errsz);
+int fd_limit_apply(const struct conf *c, const char **why);
 
 #endif

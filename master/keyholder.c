@@ -143,8 +143,10 @@ check_validity(X509 *leaf, const char *where)
 int
 keyholder_load(uint32_t idx, const char *name, const void *cert, size_t certlen,
     const void *key, size_t keylen, const char *cert_where, const char *key_where,
-    char *err, size_t errsz)
+    const char **why)
 {
+	static char err[LIM_LOGLINE];
+	const size_t errsz = sizeof(err);
 	struct kh_key k;
 	X509 *leaf = NULL;
 	EVP_PKEY *pk = NULL;
@@ -154,21 +156,21 @@ keyholder_load(uint32_t idx, const char *name, const void *cert, size_t certlen,
 	memset(&k, 0, sizeof(k));
 	if (idx >= KH_MAX_KEYS || keys[idx].pkey != NULL) {
 		(void)bsnprintf(err, errsz, "%s: certificate slot %u is not free", cert_where, idx);
-		return -1;
+		return fail_why(why, err);
 	}
 	if (certlen == 0 || certlen > KH_FILE_MAX_BYTES) {
 		(void)bsnprintf(err, errsz, "%s: %s", cert_where, certlen == 0 ?
 		    "the file is empty" : "the file is too large");
-		return -1;
+		return fail_why(why, err);
 	}
 	if (keylen == 0 || keylen > KH_FILE_MAX_BYTES) {
 		(void)bsnprintf(err, errsz, "%s: %s", key_where, keylen == 0 ?
 		    "the file is empty" : "the file is too large");
-		return -1;
+		return fail_why(why, err);
 	}
 	if (load_chain(cert, certlen, &leaf, &k.chain, &k.chainlen, err, errsz,
 	    cert_where) == -1)
-		return -1;
+		return fail_why(why, err);
 	check_validity(leaf, cert_where);
 
 	ERR_clear_error();
@@ -207,6 +209,8 @@ keyholder_load(uint32_t idx, const char *name, const void *cert, size_t certlen,
 	k.chain = NULL;
 	rc = 0;
 done:
+	if (rc == -1)
+		(void)fail_why(why, err);
 	free(k.chain);
 	EVP_PKEY_free(pk);
 	BIO_free(in);
@@ -392,7 +396,7 @@ static int
 check_all(const struct conf *c, struct report *r)
 {
 	static struct slot sl;
-	char err[LIM_LOGLINE];
+	const char *why;
 	int n = slot_count(c);
 
 	if (n == 0)
@@ -411,8 +415,8 @@ check_all(const struct conf *c, struct report *r)
 		bad += check_read(sl.cert, sl.cert_where, &cb, &cl, r) == -1;
 		bad += check_read(sl.key, sl.key_where, &kb, &kl, r) == -1;
 		if (bad == 0 && keyholder_load(i, sl.name, cb, cl, kb, kl, sl.cert_where,
-		    sl.key_where, err, sizeof(err)) == -1)
-			report(r, "%s", err);
+		    sl.key_where, &why) == -1)
+			report(r, "%s", why);
 		free_secret(cb);
 		free_secret(kb);
 	}
@@ -692,9 +696,14 @@ load_files(const struct conf *c, struct tls_files *f, char *err, size_t errsz)
 			    f->why[i][1][0] ? f->why[i][1] :
 			    "not handed over by the master (unreadable?)");
 			rc = -1;
-		} else
+		} else {
+			const char *why;
+
 			rc = keyholder_load(i, sl.name, f->cert[i], f->certlen[i],
-			    f->key[i], f->keylen[i], sl.cert_where, sl.key_where, err, errsz);
+			    f->key[i], f->keylen[i], sl.cert_where, sl.key_where, &why);
+			if (rc == -1)
+				strlcpy_(err, why, errsz);
+		}
 	}
 	for (int i = 0; i < KH_MAX_KEYS; i++) {
 		free_secret(f->cert[i]);

@@ -32,11 +32,11 @@ int keyholder_check(const struct conf *c);
  * keyholder_load(): parses a PEM chain and a PEM private key held in
  * memory into slot idx (RSA or EC keys; the key must match the leaf).
  * cert_where / key_where prefix the error text ("conf:12: tls-cert FILE").
- * 0 ok; -1 with a one-line reason in err.
+ * 0 ok; -1 with a one-line reason in *why (privsep/util.h).
  */
 int keyholder_load(uint32_t idx, const char *name, const void *cert, size_t certlen,
     const void *key, size_t keylen, const char *cert_where, const char *key_where,
-    char *err, size_t errsz);
+    const char **why);
 /* Frees every loaded key. */
 void keyholder_unload(void);
 /*

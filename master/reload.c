@@ -83,7 +83,7 @@ reload(void)
 {
 	static struct conf nc;
 	int nfds[CONF_MAX_LISTEN];
-	char err[300];
+	const char *why;
 
 	log_info("SIGHUP: reloading %s", master.conf_path);
 	if (conf_parse_file(master.conf_path, &nc) != 0) {
@@ -91,8 +91,8 @@ reload(void)
 		    master.conf_path);
 		return -1;
 	}
-	if (fd_limit_apply(&nc, err, sizeof(err)) == -1) {
-		log_warnx("reload: %s; keeping the running configuration", err);
+	if (fd_limit_apply(&nc, &why) == -1) {
+		log_warnx("reload: %s; keeping the running configuration", why);
 		return -1;
 	}
 	if (strcmp(nc.spool, master.conf.spool) != 0 ||

@@ -373,8 +373,10 @@ make_dummy(struct acctab *t)
 
 int
 acctab_load(struct acctab *t, int accfd, const char *accpath, int alfd,
-    const char *alpath, char *err, size_t errsz)
+    const char *alpath, const char **why)
 {
+	static char err[ACCOUNTS_ERR_MAX_BYTES];
+	const size_t errsz = sizeof(err);
 	struct errbuf e = { err, errsz, 0, 0 };
 	struct acc_ctx c = { t, &e, accpath, 0 };
 	char *buf;
@@ -385,7 +387,7 @@ acctab_load(struct acctab *t, int accfd, const char *accpath, int alfd,
 		err[0] = '\0';
 	if ((buf = slurp(accfd, &len)) == NULL) {
 		err_add(&e, accpath, 0, "read: %s", strerror(errno));
-		return -1;
+		return fail_why(why, err);
 	}
 	each_line(buf, len, accpath, &e, acc_line, &c);
 	explicit_bzero(buf, len);
@@ -426,7 +428,7 @@ acctab_load(struct acctab *t, int accfd, const char *accpath, int alfd,
 	}
 	if (e.n > 0) {
 		acctab_free(t);
-		return -1;
+		return fail_why(why, err);
 	}
 	make_dummy(t);
 	return 0;

@@ -46,10 +46,10 @@ struct acctab {
 /* Makes a name lower case in place. */
 void name_lower(char *s);
 
-/* alfd -1: no aliases.  0 ok; -1 with err[] holding one
- * "FILE:LINE: message" a line. */
+/* alfd -1: no aliases.  0 ok; -1 with *why holding one
+ * "FILE:LINE: message" a line (privsep/util.h). */
 int acctab_load(struct acctab *t, int accfd, const char *accpath,
-    int alfd, const char *alpath, char *err, size_t errsz);
+    int alfd, const char *alpath, const char **why);
 void acctab_free(struct acctab *t);
 /* Wipes and frees every hash and the dummy: the store keeps the names
  * (recipients, aliases, mailboxes) and the auth process the hashes.

@@ -58,6 +58,7 @@ load_accounts(int ctl, struct ipc_msg *m)
 {
 	static struct ipc_msg ans;
 	static char err[ACCOUNTS_ERR_MAX_BYTES];
+	const char *why;
 	uint32_t has_aliases = 1;
 	int fd = m->fd, ok = 0;
 	struct acctab nt;
@@ -66,7 +67,7 @@ load_accounts(int ctl, struct ipc_msg *m)
 	if (fd < 0 || ipc_get_u32(m, &has_aliases) == -1 || ipc_end(m) == -1 ||
 	    has_aliases != 0)
 		snprintf(err, sizeof(err), "%s: malformed MSG_ACCOUNTS", A.conf.accounts);
-	else if (acctab_load(&nt, fd, A.conf.accounts, -1, NULL, err, sizeof(err)) == 0) {
+	else if (acctab_load(&nt, fd, A.conf.accounts, -1, NULL, &why) == 0) {
 		if (A.have_tab)
 			acctab_free(&A.tab);
 		A.tab = nt;
@@ -74,9 +75,11 @@ load_accounts(int ctl, struct ipc_msg *m)
 		ok = 1;
 		err[0] = '\0';
 		log_info("auth: %zu accounts loaded", A.tab.nacc);
-	} else
+	} else {
+		strlcpy_(err, why, sizeof(err));
 		log_warnx("auth: accounts not loaded%s: %s",
 		    A.have_tab ? " (keeping the previous ones)" : "", err);
+	}
 	if (fd >= 0)
 		close(fd);
 	ipc_init(&ans, MSG_ACCOUNTS_R, m->hdr.id);

@@ -84,6 +84,7 @@ load_accounts(int ctl, struct ipc_msg *m)
 {
 	static struct ipc_msg a, ans;
 	static char err[ACCOUNTS_ERR_MAX_BYTES];
+	const char *why;
 	uint32_t has_aliases = 0;
 	int accfd = m->fd, alfd = -1, ok = 0;
 	struct acctab nt;
@@ -107,7 +108,7 @@ load_accounts(int ctl, struct ipc_msg *m)
 		alfd = a.fd;
 	}
 	if (acctab_load(&nt, accfd, S.conf.accounts, alfd,
-	    S.conf.aliases[0] ? S.conf.aliases : "aliases", err, sizeof(err)) == 0) {
+	    S.conf.aliases[0] ? S.conf.aliases : "aliases", &why) == 0) {
 		/* names only: the hashes are the auth process's */
 		acctab_drop_hashes(&nt);
 		if (S.have_tab)
@@ -117,9 +118,11 @@ load_accounts(int ctl, struct ipc_msg *m)
 		ok = 1;
 		err[0] = '\0';
 		log_info("store: %zu accounts, %zu aliases loaded", S.tab.nacc, S.tab.nal);
-	} else
+	} else {
+		strlcpy_(err, why, sizeof(err));
 		log_warnx("store: accounts not loaded%s: %s",
 		    S.have_tab ? " (keeping the previous ones)" : "", err);
+	}
 answer:
 	if (accfd >= 0)
 		close(accfd);
@@ -360,7 +363,7 @@ serve(int ctl)
 int
 store_check_tables(const struct conf *c)
 {
-	static char err[ACCOUNTS_ERR_MAX_BYTES];
+	const char *why;
 	struct acctab t;
 	int accfd, alfd = -1, n = 0;
 
@@ -374,12 +377,12 @@ store_check_tables(const struct conf *c)
 		close(accfd);
 		return 1;
 	}
-	if (acctab_load(&t, accfd, c->accounts, alfd, c->aliases, err, sizeof(err)) == 0)
+	if (acctab_load(&t, accfd, c->accounts, alfd, c->aliases, &why) == 0)
 		acctab_free(&t);
 	else {
-		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "%s\n", why);
 		n = 1;
-		for (const char *p = err; (p = strchr(p, '\n')) != NULL; p++)
+		for (const char *p = why; (p = strchr(p, '\n')) != NULL; p++)
 			n++;
 	}
 	close(accfd);

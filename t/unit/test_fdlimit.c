@@ -32,7 +32,7 @@ main(void)
 {
 	static struct conf c;
 	struct rlimit orig;
-	char err[300];
+	const char *err = "";
 
 	getrlimit(RLIMIT_NOFILE, &orig);
 	conf_defaults(&c);
@@ -54,22 +54,21 @@ main(void)
 	}
 	/* a soft limit below the need, the hard one above: raised, with room */
 	set_nofile(300, 4000);
-	err[0] = '\0';
-	CHECK(fd_limit_apply(&c, err, sizeof(err)) == 0 && soft_now() == 3008,
+	CHECK(fd_limit_apply(&c, &err) == 0 && soft_now() == 3008,
 	    "soft 300, hard 4000: raised to twice the need (%llu) %s",
 	    (unsigned long long)soft_now(), err);
 	/* room for the need but not for twice it: up to the hard limit */
 	set_nofile(300, 2000);
-	CHECK(fd_limit_apply(&c, err, sizeof(err)) == 0 && soft_now() == 2000,
+	CHECK(fd_limit_apply(&c, &err) == 0 && soft_now() == 2000,
 	    "soft 300, hard 2000: raised to the hard limit (%llu)",
 	    (unsigned long long)soft_now());
 	/* already enough: left alone */
 	set_nofile(1600, 2000);
-	CHECK(fd_limit_apply(&c, err, sizeof(err)) == 0 && soft_now() == 1600,
+	CHECK(fd_limit_apply(&c, &err) == 0 && soft_now() == 1600,
 	    "soft 1600 >= need: unchanged");
 	/* the hard limit below the need: refused, both numbers named */
 	set_nofile(300, 300);
-	CHECK(fd_limit_apply(&c, err, sizeof(err)) == -1 &&
+	CHECK(fd_limit_apply(&c, &err) == -1 &&
 	    strstr(err, "smtp-max 300 and pop3-max 50 need 1504 descriptors, "
 	    "the hard limit (ulimit -Hn) is 300") != NULL && soft_now() == 300,
 	    "hard 300: refused (%s)", err);

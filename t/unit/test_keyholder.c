@@ -35,6 +35,18 @@
 #include "t/unit/check.h"
 #include "t/unit/pemtest.h"
 
+/* keyholder_load() with its reason copied into the test's buffer */
+static int
+keyholder_load_into(uint32_t idx, const char *name, const void *cert, size_t certlen,
+    const void *key, size_t keylen, const char *cw, const char *kw, char *err, size_t errsz)
+{
+	const char *why = "";
+	int r = keyholder_load(idx, name, cert, certlen, key, keylen, cw, kw, &why);
+
+	strlcpy_(err, r == 0 ? "" : why, errsz);
+	return r;
+}
+
 static struct conf conf;
 static struct conn conn;
 static const char *client_sni;       /* the client asks for this name */
@@ -190,28 +202,28 @@ test_load_checks(const struct pem *rsa, const struct pem *ec)
 	static const char junk[] = "-----BEGIN CERTIFICATE-----\nnot base64 !!\n"
 	    "-----END CERTIFICATE-----\n";
 
-	CHECK(keyholder_load(0, "", rsa->cert, rsa->certlen, rsa->key, rsa->keylen,
+	CHECK(keyholder_load_into(0, "", rsa->cert, rsa->certlen, rsa->key, rsa->keylen,
 	    "c.conf:3: tls-cert a", "c.conf:4: tls-key b", err, sizeof(err)) == 0,
 	    "an RSA certificate and its key load");
 	keyholder_unload();
-	CHECK(keyholder_load(0, "", rsa->cert, rsa->certlen, ec->key, ec->keylen,
+	CHECK(keyholder_load_into(0, "", rsa->cert, rsa->certlen, ec->key, ec->keylen,
 	    "c.conf:3: tls-cert a", "c.conf:4: tls-key b", err, sizeof(err)) == -1 &&
 	    strncmp(err, "c.conf:4: tls-key b: ", 21) == 0 &&
 	    strstr(err, "does not match") != NULL,
 	    "a key that does not match is refused with FILE:LINE (%s)", err);
-	CHECK(keyholder_load(0, "", "hello\n", 6, rsa->key, rsa->keylen,
+	CHECK(keyholder_load_into(0, "", "hello\n", 6, rsa->key, rsa->keylen,
 	    "c.conf:3: tls-cert a", "c.conf:4: tls-key b", err, sizeof(err)) == -1 &&
 	    strncmp(err, "c.conf:3: tls-cert a: ", 22) == 0,
 	    "a file without a certificate is refused (%s)", err);
-	CHECK(keyholder_load(0, "", junk, sizeof(junk) - 1, rsa->key, rsa->keylen,
+	CHECK(keyholder_load_into(0, "", junk, sizeof(junk) - 1, rsa->key, rsa->keylen,
 	    "c.conf:3: tls-cert a", "c.conf:4: tls-key b", err, sizeof(err)) == -1 &&
 	    strncmp(err, "c.conf:3: ", 10) == 0,
 	    "a broken certificate is refused (%s)", err);
-	CHECK(keyholder_load(0, "", rsa->cert, rsa->certlen, rsa->cert, rsa->certlen,
+	CHECK(keyholder_load_into(0, "", rsa->cert, rsa->certlen, rsa->cert, rsa->certlen,
 	    "c.conf:3: tls-cert a", "c.conf:4: tls-key b", err, sizeof(err)) == -1 &&
 	    strncmp(err, "c.conf:4: ", 10) == 0,
 	    "a key file without a key is refused (%s)", err);
-	CHECK(keyholder_load(0, "", rsa->cert, rsa->certlen, rsa->key, 0,
+	CHECK(keyholder_load_into(0, "", rsa->cert, rsa->certlen, rsa->key, 0,
 	    "c.conf:3: tls-cert a", "c.conf:4: tls-key b", err, sizeof(err)) == -1,
 	    "an empty key file is refused");
 	keyholder_unload();
@@ -225,7 +237,7 @@ test_handshakes(const char *what, const struct pem *p, int rsa)
 	int kfd, ok, code;
 	pid_t kh;
 
-	CHECK(keyholder_load(0, "", p->cert, p->certlen, p->key, p->keylen, "c", "k",
+	CHECK(keyholder_load_into(0, "", p->cert, p->certlen, p->key, p->keylen, "c", "k",
 	    err, sizeof(err)) == 0, "%s: loaded", what);
 	kh = start_keyholder(&kfd);
 	keyholder_unload();    /* from here on only the keyholder has the key */
@@ -284,7 +296,7 @@ test_bad_requests(const struct pem *rsa, const struct pem *ec)
 {
 	char err[512];
 
-	keyholder_load(0, "", rsa->cert, rsa->certlen, rsa->key, rsa->keylen, "c", "k",
+	keyholder_load_into(0, "", rsa->cert, rsa->certlen, rsa->key, rsa->keylen, "c", "k",
 	    err, sizeof(err));
 	CHECK(dropped_after(MSG_SIGN, 1, 0, OLD_SIGN_RSA_PRIV_ENC, RSA_NO_PADDING, 256),
 	    "a raw RSA operation (no padding, a key-size block) is refused");
@@ -321,7 +333,7 @@ test_bad_requests(const struct pem *rsa, const struct pem *ec)
 	CHECK(!dropped_after(MSG_CERTS, 2, 0, 0, 0, 0),
 	    "MSG_CERTS for slot 0 is answered");
 	keyholder_unload();
-	keyholder_load(0, "", ec->cert, ec->certlen, ec->key, ec->keylen, "c", "k",
+	keyholder_load_into(0, "", ec->cert, ec->certlen, ec->key, ec->keylen, "c", "k",
 	    err, sizeof(err));
 	CHECK(dropped_after(MSG_SIGN, 1, 0, SIGN_ECDSA, SIGN_MD_SHA256, 64) &&
 	    dropped_after(MSG_SIGN, 1, 0, SIGN_RSA_PSS, SIGN_MD_SHA256, 32),
@@ -392,7 +404,7 @@ test_sign_digest(const struct pem *rsa, const struct pem *ec)
 	long n;
 
 	SHA256((const unsigned char *)"postern", 7, dg);
-	keyholder_load(0, "", rsa->cert, rsa->certlen, rsa->key, rsa->keylen, "c", "k",
+	keyholder_load_into(0, "", rsa->cert, rsa->certlen, rsa->key, rsa->keylen, "c", "k",
 	    err, sizeof(err));
 	n = sign_via(SIGN_RSA_PSS, SIGN_MD_SHA256, dg, sizeof(dg), sig, sizeof(sig));
 	CHECK(n == 256 && verifies(rsa, RSA_PKCS1_PSS_PADDING, sig, (size_t)n, dg),
@@ -403,7 +415,7 @@ test_sign_digest(const struct pem *rsa, const struct pem *ec)
 	CHECK(n == 256 && verifies(rsa, RSA_PKCS1_PADDING, sig, (size_t)n, dg),
 	    "a PKCS#1 v1.5 signature of a SHA-256 digest works and verifies (%ld)", n);
 	keyholder_unload();
-	keyholder_load(0, "", ec->cert, ec->certlen, ec->key, ec->keylen, "c", "k",
+	keyholder_load_into(0, "", ec->cert, ec->certlen, ec->key, ec->keylen, "c", "k",
 	    err, sizeof(err));
 	n = sign_via(SIGN_ECDSA, SIGN_MD_SHA256, dg, sizeof(dg), sig, sizeof(sig));
 	CHECK(n > 0 && verifies(ec, 0, sig, (size_t)n, dg),
@@ -422,11 +434,11 @@ test_sni(const struct pem *rsa, const struct pem *ec)
 	pid_t kh;
 
 	make_pem(0, &ec2);
-	CHECK(keyholder_load(0, "", rsa->cert, rsa->certlen, rsa->key, rsa->keylen,
+	CHECK(keyholder_load_into(0, "", rsa->cert, rsa->certlen, rsa->key, rsa->keylen,
 	    "c", "k", err, sizeof(err)) == 0 &&
-	    keyholder_load(1, "mail.example.net", ec->cert, ec->certlen, ec->key,
+	    keyholder_load_into(1, "mail.example.net", ec->cert, ec->certlen, ec->key,
 	    ec->keylen, "c", "k", err, sizeof(err)) == 0 &&
-	    keyholder_load(2, "*.example.com", ec2.cert, ec2.certlen, ec2.key,
+	    keyholder_load_into(2, "*.example.com", ec2.cert, ec2.certlen, ec2.key,
 	    ec2.keylen, "c", "k", err, sizeof(err)) == 0, "SNI: three slots loaded");
 	kh = start_keyholder(&kfd);
 	keyholder_unload();
@@ -485,7 +497,7 @@ test_many_chains(const struct pem *rsa)
 			len += rsa->certlen;
 		}
 		total += len;
-		loaded &= keyholder_load((uint32_t)i, names[i], chain[i], len, leaf[i].key,
+		loaded &= keyholder_load_into((uint32_t)i, names[i], chain[i], len, leaf[i].key,
 		    leaf[i].keylen, "c", "k", err, sizeof(err)) == 0;
 	}
 	CHECK(loaded && total > IPC_MAX_PAYLOAD,

@@ -18,6 +18,19 @@
 #include "privsep/params.h"
 #include "store/accounts.h"
 #include "store/dispatch.h"
+#include "privsep/util.h"
+
+/* acctab_load() with its reason copied into the test's buffer */
+static int
+acctab_load_into(struct acctab *t, int a, const char *ap, int b, const char *bp,
+    char *err, size_t errsz)
+{
+	const char *why = "";
+	int r = acctab_load(t, a, ap, b, bp, &why);
+
+	strlcpy_(err, r == 0 ? "" : why, errsz);
+	return r;
+}
 
 /* ---- dispatch ---- */
 
@@ -167,7 +180,7 @@ load(const char *acc, const char *al)
 	struct acctab t;
 	int a = memfile(acc, strlen(acc)), b = al ? memfile(al, strlen(al)) : -1, r;
 
-	r = acctab_load(&t, a, "accounts", b, "aliases", err, sizeof(err));
+	r = acctab_load_into(&t, a, "accounts", b, "aliases", err, sizeof(err));
 	close(a);
 	if (b != -1)
 		close(b);
@@ -232,7 +245,7 @@ test_accounts(void)
 		struct acctab tt;
 		int a = memfile(nul, sizeof(nul) - 1);
 
-		CHECK(acctab_load(&tt, a, "accounts", -1, NULL, err, sizeof(err)) == -1 &&
+		CHECK(acctab_load_into(&tt, a, "accounts", -1, NULL, err, sizeof(err)) == -1 &&
 		    strstr(err, "accounts:2: NUL byte in line") != NULL, "a NUL byte in a line: %s", err);
 		close(a);
 	}
@@ -283,12 +296,12 @@ test_accounts(void)
 
 	/* unreadable files: a directory gives EISDIR on read */
 	fd = open(".", O_RDONLY | O_DIRECTORY);
-	CHECK(acctab_load(&t, fd, "accounts", -1, NULL, err, sizeof(err)) == -1 &&
+	CHECK(acctab_load_into(&t, fd, "accounts", -1, NULL, err, sizeof(err)) == -1 &&
 	    strstr(err, "accounts:0: read:") != NULL, "an accounts fd that cannot be read: %s", err);
 	{
 		int a = memfile(ACCS, strlen(ACCS));
 
-		CHECK(acctab_load(&t, a, "accounts", fd, "aliases", err, sizeof(err)) == -1 &&
+		CHECK(acctab_load_into(&t, a, "accounts", fd, "aliases", err, sizeof(err)) == -1 &&
 		    strstr(err, "aliases:0: read:") != NULL, "an aliases fd that cannot be read: %s", err);
 		close(a);
 	}

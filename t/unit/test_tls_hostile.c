@@ -30,6 +30,18 @@
 #include "t/unit/check.h"
 #include "t/unit/pemtest.h"
 
+/* keyholder_load() with its reason copied into the test's buffer */
+static int
+keyholder_load_into(uint32_t idx, const char *name, const void *cert, size_t certlen,
+    const void *key, size_t keylen, const char *cw, const char *kw, char *err, size_t errsz)
+{
+	const char *why = "";
+	int r = keyholder_load(idx, name, cert, certlen, key, keylen, cw, kw, &why);
+
+	strlcpy_(err, r == 0 ? "" : why, errsz);
+	return r;
+}
+
 static struct conf conf;
 static struct conn conn;
 static struct pem pem;
@@ -65,7 +77,7 @@ fake_keyholder(int fd, enum misbehave how)
 	static struct ipc_msg m, a;
 	char err[256];
 
-	if (keyholder_load(0, "", pem.cert, pem.certlen, pem.key, pem.keylen, "t:1: tls-cert c",
+	if (keyholder_load_into(0, "", pem.cert, pem.certlen, pem.key, pem.keylen, "t:1: tls-cert c",
 	    "t:2: tls-key k", err, sizeof(err)) == -1)
 		_exit(9);
 	for (;;) {
