@@ -368,11 +368,17 @@ expire_clients(void)
 	}
 }
 
+/*
+ * Serves until told to stop, or until control-max-idle passes with no
+ * client: the master starts the process again when the next one connects
+ * (an exit with status 0 is that, for the master).
+ */
 static void
 serve_loop(int lfd)
 {
 	struct pollfd pfd[3 + CTL_CLIENTS_MAX_COUNT];
 	int who[3 + CTL_CLIENTS_MAX_COUNT];
+	uint64_t last_busy = now_ms();
 
 	for (;;) {
 		nfds_t n = 0;
@@ -382,6 +388,13 @@ serve_loop(int lfd)
 			busy += clients[i].state != CL_FREE;
 		if (stopping && busy == 0)
 			return;
+		if (busy > 0)
+			last_busy = now_ms();
+		else if (now_ms() - last_busy >= conf.control_max_idle_ms) {
+			log_debug("control: idle for %u s, exiting",
+			    conf.control_max_idle_ms / 1000);
+			return;
+		}
 		pfd[n].fd = FD_CONTROL;
 		pfd[n].events = POLLIN;
 		who[n++] = -1;

@@ -245,7 +245,8 @@ control_start(void)
 }
 
 /* Starts every helper that should run and does not, once its back-off
- * delay is over; the control process waits for a ready store. */
+ * delay is over; the control process waits for a ready store and for a
+ * client (control_watch()). */
 void
 helpers_maintain(uint64_t now)
 {
@@ -254,10 +255,28 @@ helpers_maintain(uint64_t now)
 	if (tls_wanted() && master.keyh.pid == 0 && now >= master.keyh.next_start)
 		helper_start(&master.keyh);
 	if (master.ctl_listen_fd >= 0 && master.ctlh.pid == 0 && master.store.ready &&
-	    now >= master.ctlh.next_start)
+	    master.ctl_demand && now >= master.ctlh.next_start) {
+		master.ctl_demand = 0;
 		control_start();
+	}
 	if (master.authh.pid == 0 && now >= master.authh.next_start)
 		helper_start(&master.authh);
+}
+
+/*
+ * Adds the control socket to pfd while no control process runs and none
+ * is due: a client there wakes the master, which starts one
+ * (helpers_maintain()).  Returns the new count.
+ */
+size_t
+control_watch(struct pollfd *pfd, size_t n)
+{
+	if (master.ctl_listen_fd < 0 || master.ctlh.pid != 0 || master.ctl_demand ||
+	    !master.store.ready || master.stopping)
+		return n;
+	pfd[n].fd = master.ctl_listen_fd;
+	pfd[n++].events = POLLIN;
+	return n;
 }
 
 /* The helper this child is, if it is a running (or next) helper. */
@@ -373,8 +392,11 @@ helper_died(struct helper *h, struct child *k, uint64_t now)
 	if (counted)
 		h->restarts++;
 	if (h == &master.ctlh) {
-		if (!retired)
+		/* told to go, or gone idle: the next client starts it */
+		if (!retired) {
 			log_warnx("control died; restarting it");
+			master.ctl_demand = 1;
+		}
 	} else if (h == &master.authh) {
 		/* no worker talks to it: the store answers the logins it was
 		 * checking with a temporary error, deliveries go on, and a new

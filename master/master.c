@@ -162,7 +162,10 @@ poll_results(const struct pollfd *pfd, size_t nk, size_t n)
 	 * starts a worker for it */
 	for (size_t i = nk; i < n; i++)
 		if (pfd[i].revents != 0) {
-			pool_listener_ready(pfd[i].fd);
+			if (pfd[i].fd == master.ctl_listen_fd)
+				master.ctl_demand = 1;
+			else
+				pool_listener_ready(pfd[i].fd);
 			master.pool_dirty = 1;
 		}
 	/* kids[] may shrink while reading: walk by channel */
@@ -204,12 +207,13 @@ event_loop(void)
 			pool_maintain();
 			refusal_log_tick(now_ms());
 		}
-		if (pfd == NULL || pcap < master.nkids + 1 + CONF_MAX_LISTEN) {
+		if (pfd == NULL || pcap < master.nkids + 2 + CONF_MAX_LISTEN) {
 			pcap = master.nkids + 16 + CONF_MAX_LISTEN;
 			pfd = xreallocarray(pfd, pcap, sizeof(*pfd));
 		}
 		nk = poll_children(pfd);
 		n = pool_watch(pfd, nk);
+		n = control_watch(pfd, n);
 		r = poll(pfd, (nfds_t)n, TICK_MS);
 		if (r == -1) {
 			if (errno == EINTR)

@@ -80,6 +80,10 @@ struct master_state {
 	 * channel to the store; restarted with back-off. */
 	struct helper ctlh;
 	int ctl_listen_fd;
+	/* A client waits on the control socket (or the control process died
+	 * and is due a restart): start it.  Otherwise the master watches the
+	 * socket; the process exits after control-max-idle. */
+	int ctl_demand;
 	/* the auth process has been ready once: the POP3 pool waits for that,
 	 * and nothing waits for a restart (pool_helpers_ready) */
 	int auth_was_ready;
@@ -129,6 +133,7 @@ void pool_reset_backoff(void);
 /* helpers.c */
 int tls_wanted(void);
 void helpers_maintain(uint64_t now);
+size_t control_watch(struct pollfd *pfd, size_t n);
 int helpers_ready(void);
 struct helper *helper_of(const struct child *k);
 void helper_start(struct helper *h);

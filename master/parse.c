@@ -125,6 +125,7 @@ static const struct keyword keywords[] = {
 	{ "control-socket",    KT_PATH,  FIELD(control_socket), 0, 0, 0 },
 	{ "control-group",     KT_GROUP, FIELD(control_group), 0, 0, 0 },
 	{ "control-mode",      KT_MODE,  FIELD(control_mode), 0, 0777, 0 },
+	{ "control-max-idle",  KT_TIME,  FIELD(control_max_idle_ms), SEC, 24 * HOUR, 0 },
 };
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
 

@@ -50,7 +50,12 @@ reap(void)
 			continue;
 		drain_logs(k);
 		describe_exit(k, status);
-		if ((h = helper_of(k)) != NULL)
+		/* the control process exits with 0 after control-max-idle:
+		 * as if told to go (control.c serve_loop) */
+		if ((h = helper_of(k)) == &master.ctlh && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+			k->retiring = 1;
+		if (h != NULL)
 			helper_died(h, k, now);
 		else if (!is_worker(k))    /* a retired keyholder */
 			child_remove(k);

@@ -53,6 +53,7 @@ conf_defaults(struct conf *c)
 	c->smtp_data_timeout_ms = 3 * 60 * 1000;
 	c->smtp_data_deadline_ms = 30 * 60 * 1000;
 	c->smtp_command_deadline_ms = 15 * 60 * 1000;
+	c->control_max_idle_ms = 60 * 1000;
 
 	c->pop3_timeout_ms = 10 * 60 * 1000;
 	c->max_auth_failures = 3;

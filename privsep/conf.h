@@ -121,6 +121,7 @@ struct conf {
 	char control_socket[CONF_PATH];
 	char control_group[LIM_NAME + 1];   /* "" = gid 0 */
 	uint32_t control_mode;              /* permission bits, o+w refused */
+	uint32_t control_max_idle_ms;       /* the control process exits after */
 	int control_group_line;             /* where it was set, for messages */
 };
 

@@ -320,8 +320,35 @@ PY
 	[[ "$output" == *"master-pid: $PT_PID"* ]]
 }
 
-@test "hostile clients: garbage, a 1 MB line and silent connections harm nobody" {
+control_gone() { [ -z "$(postern_pids control)" ]; }
+
+@test "the control process starts on demand and exits after control-max-idle" {
+	postern_conf_set control-max-idle 1s
 	postern_start
+	# none while nobody asks
+	sleep 1
+	[ -z "$(postern_pids control)" ]
+	run "$POSTERNCTL" -s "$PT_CTL" status
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"master-pid: $PT_PID"* ]]
+	first=$(postern_pids control)
+	[ -n "$first" ]
+	# idle for a second: gone, and not counted as a death
+	WAIT_SECS=10 wait_for control_gone
+	run "$POSTERNCTL" -s "$PT_CTL" status
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"master-pid: $PT_PID"* ]]
+	second=$(postern_pids control)
+	[ -n "$second" ] && [ "$second" != "$first" ]
+	! grep -q "control died" "$PT_LOG"
+	! grep -q "control.*exited with status" "$PT_LOG"
+}
+
+@test "hostile clients: garbage, a 1 MB line and silent connections harm nobody" {
+	postern_conf_set control-max-idle 1h
+	postern_start
+	"$POSTERNCTL" -s "$PT_CTL" status >/dev/null
 	ctlpid=$(postern_pids control)
 	[ -n "$ctlpid" ]
 	run python3 - "$PT_CTL" "$POSTERNCTL" <<'PY'

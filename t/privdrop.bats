@@ -49,6 +49,7 @@ check_dropped() {
 @test "as root: the control process runs as the user, jailed in the empty dir, no caps, seccomp" {
 	require_root
 	postern_start
+	control_wake
 	wait_for role_count_ge control 1
 	pid=$(postern_pids control)
 	check_dropped "$pid" _postern "$PT_DIR/empty"
@@ -82,6 +83,7 @@ check_dropped() {
 
 @test "as a normal user: no_new_privs and seccomp still on, and the log says so" {
 	postern_start
+	control_wake
 	wait_for role_count_ge control 1
 	for pid in $(postern_pids smtp) $(postern_pids pop3) $(postern_pids store) \
 	    $(postern_pids control) $(postern_pids auth); do

@@ -8,12 +8,15 @@ teardown() { postern_teardown; }
 
 count_role() { postern_pids "$1" | grep -c . || true; }
 
-@test "one master, one store, one auth process, min-spare idle workers per service" {
+@test "one master, one store, one auth process, min-spare idle workers per service; control on demand" {
 	postern_conf_set smtp-min-spare 3
 	postern_conf_set pop3-min-spare 2
 	postern_start
 	wait_for role_count_ge smtp 3
 	wait_for role_count_ge pop3 2
+	# the control process only once a client asks for it
+	[ "$(count_role control)" -eq 0 ]
+	control_wake
 	wait_for role_count_ge control 1
 	[ "$(count_role store)" -eq 1 ]
 	[ "$(count_role control)" -eq 1 ]
@@ -27,6 +30,7 @@ count_role() { postern_pids "$1" | grep -c . || true; }
 
 @test "every child is a fresh exec of posternd with a role flag" {
 	postern_start
+	control_wake
 	wait_for role_count_ge control 1
 	for role in store auth smtp pop3 control; do
 		for pid in $(postern_pids $role); do

@@ -113,6 +113,7 @@ assert_respawned_with_backoff() {
 
 @test "control process calls socket(2): killed by SIGSYS, respawned with back-off; mail unaffected" {
 	probe_start control
+	control_wake
 	assert_probe_killed control
 	assert_respawned_with_backoff control 4 10
 	grep -q "control died; restarting it" "$PT_LOG"

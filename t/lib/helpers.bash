@@ -122,6 +122,16 @@ except Exception:
 PY
 }
 
+# control_wake: a client on the control socket, so that the master starts
+# the control process (it runs on demand, control-max-idle); the client
+# leaves at once, the process stays for control-max-idle.
+control_wake() {
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.close()' "$PT_CTL"
+}
+
 # wait_for CMD...: retries for up to ${WAIT_SECS:-10} s.
 wait_for() {
 	local deadline=$((SECONDS + ${WAIT_SECS:-10}))
