@@ -305,13 +305,9 @@ foldername_key(const char *canon, char *key, size_t keysz)
 		int l = utf8_decode(s + i, n - i, &c, NULL);
 
 		if (l < 0) {              /* not from foldername_canon: as bytes */
-			c = s[i];
-			l = 1;
-			f = c;
 			if (o + 1 >= keysz)
 				break;
-			key[o++] = (char)f;
-			i++;
+			key[o++] = (char)s[i++];
 			continue;
 		}
 		f = fold_cp(c);

@@ -574,31 +574,46 @@ foldertab_find(const struct foldertab *t, const char *name, size_t len, const ch
 }
 
 /*
- * Rewrites the parents of canon (a buffer of its length + 1) to the
- * spelling of their existing entries, and counts those missing.
+ * canon with each parent that has an entry spelled as that entry
+ * ("work/x" under "Work" is "Work/x"; the spellings may differ in length:
+ * U+017F and 's' have one key): a new malloc'ed string.  *missing counts
+ * the parents with no entry.
  */
-static size_t
-respell_parents(const struct foldertab *t, char *canon)
+static char *
+respell_parents(const struct foldertab *t, const char *canon, size_t *missing)
 {
-	size_t n = strlen(canon), missing = 0;
-	char *key = xmalloc(n + 1);
+	char *s = xstrdup(canon), *key = xmalloc(strlen(canon) + 1);
 
-	for (size_t i = 0; i < n; i++) {
+	*missing = 0;
+	for (size_t i = 0; s[i] != '\0'; i++) {
 		const struct folder *p;
+		size_t pl, rest;
+		char *ns;
 
-		if (canon[i] != '/')
+		if (s[i] != '/')
 			continue;
-		canon[i] = '\0';
-		foldername_key(canon, key, n + 1);
-		p = find_key(t, key);
-		if (p != NULL && strlen(p->name) == i)
-			memcpy(canon, p->name, i);
-		else if (p == NULL)
-			missing++;
-		canon[i] = '/';
+		s[i] = '\0';
+		foldername_key(s, key, i + 1);
+		s[i] = '/';
+		if ((p = find_key(t, key)) == NULL) {
+			(*missing)++;
+			continue;
+		}
+		pl = strlen(p->name);
+		if (pl == i && memcmp(p->name, s, i) == 0)
+			continue;
+		rest = strlen(s + i);
+		ns = xmalloc(pl + rest + 1);
+		memcpy(ns, p->name, pl);
+		memcpy(ns + pl, s + i, rest + 1);
+		free(s);
+		s = ns;
+		i = pl;
+		free(key);
+		key = xmalloc(strlen(s) + 1);
 	}
 	free(key);
-	return missing;
+	return s;
 }
 
 /* Adds the missing parents of canon as FF_NOFOLDER entries. */
@@ -653,14 +668,20 @@ static char *
 canon_dup(const struct foldertab *t, const char *name, size_t len,
     const struct folder_limits *lim, size_t *missing, const char **why)
 {
-	char *canon = xmalloc(len + 1);
+	char *canon = xmalloc(len + 1), *re;
 
 	if (foldername_canon(name, len, lim, canon, len + 1, why) < 0) {
 		free(canon);
 		return NULL;
 	}
-	*missing = respell_parents(t, canon);
-	return canon;
+	re = respell_parents(t, canon, missing);
+	free(canon);
+	if (strlen(re) > lim->name_max_bytes || strlen(re) > FOLDER_NAME_CEIL_BYTES) {
+		free(re);
+		fail_why(why, "is too long");
+		return NULL;
+	}
+	return re;
 }
 
 int
@@ -673,8 +694,8 @@ foldertab_create(struct foldertab *t, const char *name, size_t len,
 
 	if ((canon = canon_dup(t, name, len, lim, &missing, why)) == NULL)
 		return -1;
-	key = xmalloc(len + 1);
-	foldername_key(canon, key, len + 1);
+	key = xmalloc(strlen(canon) + 1);
+	foldername_key(canon, key, strlen(canon) + 1);
 	f = find_key(t, key);
 	if (f != NULL && !(f->flags & FF_NOFOLDER)) {
 		free(canon);
