@@ -292,14 +292,20 @@ test_create_delete(void)
 	foldertab_new(&t, NOW);
 	CHECK(create(&t, "INBOX", &why) == -1 && strstr(why, "exists"), "CREATE INBOX refused");
 	CHECK(create(&t, "inbox", &why) == -1, "CREATE inbox refused");
+	CHECK(create(&t, "Inbox/Sub", &why) == 0 && find(&t, "INBOX/sub") != NULL &&
+	    strcmp(find(&t, "iNbOx/SUB")->name, "INBOX/Sub") == 0 && find(&t, "iNbOx") == &t.v[0],
+	    "INBOX in any case is INBOX: Inbox/Sub is INBOX/Sub");
+	CHECK(create(&t, "Caf\xc3\xa9", &why) == 0 && create(&t, "CAF\xc3\x89", &why) == -1 &&
+	    strstr(why, "exists") && create(&t, "Cafe\xcc\x81", &why) == -1 && strstr(why, "combining"),
+	    "Cafe-acute: the upper case and the decomposed spellings are not a second folder");
 	CHECK(create(&t, "Work", &why) == 0, "CREATE Work");
 	CHECK(create(&t, "WORK", &why) == -1 && strstr(why, "exists"),
 	    "CREATE WORK refused: exists (%s)", why);
 	CHECK(create(&t, "../x", &why) == -1 && why != NULL, "CREATE ../x refused (%s)", why);
 	CHECK(create(&t, "a/../../b", &why) == -1, "CREATE a/../../b refused");
 	f = find(&t, "work");
-	CHECK(f != NULL && strcmp(f->name, "Work") == 0 && f->id == 1 && f->uidvalidity == NOW + 1,
-	    "lookup by another case finds Work, file id 1");
+	CHECK(f != NULL && strcmp(f->name, "Work") == 0 && f->id == 3 && f->uidvalidity == NOW + 3,
+	    "lookup by another case finds Work, file id 3");
 	uv1 = f ? f->uidvalidity : 0;
 	CHECK(create(&t, "work/2026/Q1", &why) == 0, "CREATE work/2026/Q1");
 	CHECK((f = find(&t, "Work/2026/Q1")) != NULL && strcmp(f->name, "Work/2026/Q1") == 0,
@@ -319,15 +325,15 @@ test_create_delete(void)
 
 	CHECK(foldertab_delete(&t, "INBOX", 5, &gone, &why) == -1 && strstr(why, "INBOX"),
 	    "DELETE INBOX refused: %s", why);
-	CHECK(foldertab_delete(&t, "Work", 4, &gone, &why) == 0 && gone == 1 &&
-	    (find(&t, "Work")->flags & FF_NOFOLDER), "DELETE Work (with children): kept \\Noselect, file 1 gone");
+	CHECK(foldertab_delete(&t, "Work", 4, &gone, &why) == 0 && gone == 3 &&
+	    (find(&t, "Work")->flags & FF_NOFOLDER), "DELETE Work (with children): kept \\Noselect, file 3 gone");
 	CHECK(foldertab_delete(&t, "Work", 4, &gone, &why) == -1 && strstr(why, "sub-folders"),
 	    "DELETE of a \\Noselect name with children refused: %s", why);
 	CHECK(foldertab_delete(&t, "Work/2026/Q1", 12, &gone, &why) == 0 && gone != 0 &&
 	    find(&t, "Work/2026/Q1") == NULL && find(&t, "Work/2026") != NULL,
 	    "DELETE the leaf: gone, its folder parent stays");
 	CHECK(foldertab_delete(&t, "work/2026", 9, &gone, &why) == 0 &&
-	    find(&t, "Work/2026") == NULL && find(&t, "Work") == NULL && t.n == 3,
+	    find(&t, "Work/2026") == NULL && find(&t, "Work") == NULL && t.n == 5,
 	    "DELETE the last child: the \\Noselect parent goes too");
 	CHECK(foldertab_delete(&t, "Nope", 4, &gone, &why) == -1 && strstr(why, "does not exist"),
 	    "DELETE of a missing name: %s", why);
