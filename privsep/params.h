@@ -147,6 +147,38 @@
 /* The error text of loading the accounts and aliases files. */
 #define ACCOUNTS_ERR_MAX_BYTES    4000
 
+/* ------------------------------------------- the store: IMAP folders */
+
+/*
+ * Folder names and the per-account folder table (store/foldername.c,
+ * store/foldertab.c; issue 13).  The *_DEFAULT_* values are the limits on
+ * what a client may create; the *_CEIL_* values bound what the table
+ * parser accepts and what a future config key may raise a default to, so
+ * that lowering a limit never makes an existing table unreadable.
+ *
+ * A name is counted in UTF-8 bytes, the separator '/' included.  1024
+ * bytes hold a 16-deep tree of 60-byte components, or about 340 CJK
+ * characters (3 bytes each); no name ever becomes a path, so the file
+ * system's limits do not apply to the whole name.  One component is
+ * capped at 255 bytes, what every file system and other IMAP servers
+ * (Dovecot) take, so a tree can be exported or migrated as it is.
+ */
+#define FOLDER_NAME_DEFAULT_BYTES        1024
+#define FOLDER_NAME_CEIL_BYTES           2048
+#define FOLDER_COMPONENT_MAX_BYTES       255
+/* Components of a name ("a/b/c" is 3). */
+#define FOLDER_DEPTH_DEFAULT_COUNT       16
+#define FOLDER_DEPTH_CEIL_COUNT          64
+/* Entries of one account's folder table, INBOX and \Noselect names
+ * included.  Thunderbird and K-9 users with years of per-project folders
+ * reach a few hundred. */
+#define FOLDERS_DEFAULT_COUNT            1000
+#define FOLDERS_CEIL_COUNT               10000
+/* A folder table file: every entry at the ceilings, plus its fields. */
+#define FOLDERTAB_LINE_FIELDS_BYTES      80
+#define FOLDERTAB_FILE_MAX_BYTES \
+	((size_t)FOLDERS_CEIL_COUNT * (FOLDER_NAME_CEIL_BYTES + FOLDERTAB_LINE_FIELDS_BYTES) + 256)
+
 /* ----------------------------------------- the store: password checks */
 
 /* Password checks waiting for the auth process (one a channel). */
