@@ -258,7 +258,7 @@ xpostern_format(char *out, size_t outsz, const char *uid, uint32_t imapuid,
     uint32_t flags, const struct xp_kw *kw, size_t nkw, uint64_t rest,
     uint64_t *total, const char **why)
 {
-	char num[32], tail[16];
+	char num[32], tail[24];
 	uint16_t idx[FOLDER_KEYWORDS_MAX_COUNT];
 	size_t o = 0, ul = strlen(uid), fields = 0, base;
 	uint64_t t = 0;
@@ -300,7 +300,7 @@ xpostern_format(char *out, size_t outsz, const char *uid, uint32_t imapuid,
 			fields += kw[i].n + (i > 0);
 	}
 	base = XPOSTERN_PREFIX_LEN + ul + 5 + fields + 1;
-	if (rest > UINT64_MAX / 2)
+	if (rest >= 10000000000000000000ull)    /* len= has at most 19 digits */
 		return fail_why(why, "record too long");
 	for (size_t d = 1; d <= 19; d++)
 		if (ndigits(rest + base + d) == d) {

@@ -322,7 +322,8 @@ test_format(void)
 		n = xpostern_format(out, sizeof(out), "0123456789abcdef", 0, 0, NULL, 0,
 		    rl - (size_t)(e2 - l2), &total, &why);
 		CHECK(n == e2 - l2 && memcmp(out, l2, (size_t)n) == 0 && total == rl,
-		    "no IMAP fields: the line mbox_encode writes (%s)", out);
+		    "no IMAP fields: the line mbox_encode writes (%.*s)",
+		    n > 0 ? n - 1 : 0, out);
 		free(rec);
 	}
 	/* all fields, keywords sorted ignoring case */
@@ -333,7 +334,8 @@ test_format(void)
 		    1000, &total, &why);
 		CHECK(n > 0 && strcmp(out,
 		    "X-Postern: uid=abc len=1074 imapuid=42 flags=FS kw=($Forwarded Junk todo)\n") == 0 &&
-		    total == 1000 + (uint64_t)n, "all fields: %s", n > 0 ? out : why);
+		    total == 1000 + (uint64_t)n, "all fields: %.*s",
+		    n > 0 ? n - 1 : (int)strlen(why), n > 0 ? out : why);
 		CHECK(parse(out) == 0 && xp.imapuid == 42 && xp.flags == (MF_SEEN | MF_FLAGGED) &&
 		    xp.nkw == 3 && xp.len == total, "what format writes parses back");
 	}
@@ -379,8 +381,21 @@ test_format(void)
 	}
 	CHECK(xpostern_format(out, 20, "abc", 1, 0, NULL, 0, 9, &total, &why) == -1 &&
 	    out[0] == '\0', "a short buffer is refused, nothing half-written");
-	CHECK(xpostern_format(out, sizeof(out), "abc", 1, 0, NULL, 0,
-	    UINT64_MAX / 2 + 1, &total, &why) == -1, "a length beyond 19 digits is refused");
+	n = xpostern_format(out, sizeof(out), "x", 0, 0, NULL, 0,
+	    2940929667296667ull - 38, &total, &why);
+	CHECK(n == 38 && total == 2940929667296667ull &&
+	    strcmp(out, "X-Postern: uid=x len=2940929667296667\n") == 0,
+	    "a 16-digit length (found by fuzz_xpostern)");
+	n = xpostern_format(out, sizeof(out), "x", 0, 0, NULL, 0,
+	    9999999999999999999ull - 41, &total, &why);
+	CHECK(n == 41 && total == 9999999999999999999ull,
+	    "the largest length: 19 digits");
+	CHECK(xpostern_format(out, sizeof(out), "x", 0, 0, NULL, 0,
+	    9999999999999999999ull - 40, &total, &why) == -1 &&
+	    xpostern_format(out, sizeof(out), "abc", 1, 0, NULL, 0,
+	    10000000000000000000ull, &total, &why) == -1 &&
+	    xpostern_format(out, sizeof(out), "abc", 1, 0, NULL, 0,
+	    UINT64_MAX, &total, &why) == -1, "a length beyond 19 digits is refused");
 }
 
 /* ---- in a mailbox ---- */
