@@ -179,6 +179,26 @@
 #define FOLDERTAB_FILE_MAX_BYTES \
 	((size_t)FOLDERS_CEIL_COUNT * (FOLDER_NAME_CEIL_BYTES + FOLDERTAB_LINE_FIELDS_BYTES) + 256)
 
+/* ------------------------------------ the store: IMAP flags and keywords */
+
+/* An IMAP keyword (a user flag such as $Forwarded or Junk), in bytes. */
+#define IMAP_KEYWORD_MAX_BYTES    50
+/* Keywords one folder may have: the default of the per-folder limit, and
+ * the ceiling any configured limit is held to (the X-Postern line and the
+ * flag journal's records are sized for it; store/xpostern.h,
+ * store/flagjournal.h). */
+#define FOLDER_KEYWORDS_DEFAULT_COUNT 64
+#define FOLDER_KEYWORDS_MAX_COUNT 256
+/* A flag journal larger than this takes no more records (the store folds
+ * it into the mbox first) and is replayed no further: the replay of a
+ * folder reads at most this much. */
+#define FJ_JOURNAL_MAX_BYTES      (64u * 1024 * 1024)
+/* One append to a flag journal (one write(2)): a caller with more splits. */
+#define FJ_BATCH_MAX_BYTES        (4u * 1024 * 1024)
+/* The buffer a flag journal is replayed through: memory use of a replay
+ * does not grow with the journal. */
+#define FJ_READ_BUF_BYTES         (64u * 1024)
+
 /* ----------------------------------------- the store: password checks */
 
 /* Password checks waiting for the auth process (one a channel). */

@@ -21,6 +21,7 @@
 
 #include "../privsep/util.h"
 #include "mailbox.h"
+#include "xpostern.h"
 
 #define IDX_MAGIC   "PSTNIDX1"
 #define IDX_VERSION 2u
@@ -823,9 +824,6 @@ marked(const struct mbox_ent *e, const struct mbox_ent *del, size_t ndel)
 	return d->head == e->head;
 }
 
-/* "X-Postern: uid=" UID " len=" 19 digits "\n" */
-#define XP_LINE_MAX (15 + MBOX_UID_MAX + 5 + 19 + 1)
-
 static int
 copy_range(int from, int to, uint64_t off, uint64_t len, uint64_t *woff)
 {
@@ -857,16 +855,22 @@ copy_range(int from, int to, uint64_t off, uint64_t len, uint64_t *woff)
  * gets an X-Postern line with the UID it was listed under (a foreign
  * message's derived UID, or the "-N" a duplicate was given), so that UID
  * is in the file from now on and stays the message's UIDL even when the
- * duplicate it was told apart from is gone.
+ * duplicate it was told apart from is gone.  A line replaced keeps its
+ * IMAP UID, flags and keywords (store/xpostern.c).
  */
 static int
 copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 {
+	/* one line at a time, the store is single-threaded */
+	static unsigned char t[XPOSTERN_LINE_MAX_BYTES + 1];
+	static char xl[XPOSTERN_LINE_MAX_BYTES + 1];
+	static struct xpostern old;
+	static struct xp_kw kw[FOLDER_KEYWORDS_MAX_COUNT];
 	uint64_t newoff = *woff, total;
 	size_t ul = strlen(e->uid), keep_pre = e->skip, drop = 0;
-	char xl[128];
 	int n;
 
+	old.imapuid = old.flags = old.nkw = 0;
 	if ((e->flags & MBE_POSTERN) && MBE_BASELEN(e->flags) == ul) {
 		if (copy_range(from, to, e->off, e->len, woff) == -1)
 			return -1;
@@ -876,8 +880,7 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 	if (e->flags & MBE_POSTERN) {
 		/* ours, listed under another UID: its From_ line is kept, its
 		 * X-Postern line (the end of skip, one line of at most
-		 * XP_LINE_MAX bytes) replaced */
-		unsigned char t[XP_LINE_MAX + 1];
+		 * XPOSTERN_LINE_MAX_BYTES bytes) replaced */
 		size_t tl = e->skip < sizeof(t) ? e->skip : sizeof(t), i;
 
 		if (tl < 2 ||
@@ -887,19 +890,21 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 		}
 		for (i = tl - 1; i > 0 && t[i - 1] != '\n'; i--)
 			;
-		if (i == 0 || t[tl - 1] != '\n') {
+		if (i == 0 || t[tl - 1] != '\n' ||
+		    xpostern_parse(t + i, tl - i, &old, NULL) == -1) {
 			errno = EIO;
 			return -1;
+		}
+		for (size_t k = 0; k < old.nkw; k++) {
+			kw[k].s = (const char *)t + i + old.kw_off[k];
+			kw[k].n = old.kw_len[k];
 		}
 		drop = tl - i;
 		keep_pre = e->skip - drop;
 	}
-	total = mbox_len_with_itself(e->len - drop +
-	    strlen("X-Postern: uid=") + ul + strlen(" len=") + 1);
-	n = snprintf(xl, sizeof(xl), "X-Postern: uid=%s len=%llu\n",
-	    e->uid, (unsigned long long)total);
-	if (total == 0 || n < 0 || (size_t)n >= sizeof(xl) ||
-	    e->len - drop + (uint64_t)n != total) {
+	n = xpostern_format(xl, sizeof(xl), e->uid, old.imapuid, old.flags, kw,
+	    old.nkw, e->len - drop, &total, NULL);
+	if (n == -1 || e->len - drop + (uint64_t)n != total) {
 		errno = EINVAL;
 		return -1;
 	}

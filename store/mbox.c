@@ -12,7 +12,9 @@
  *
  * - Each appended message on disk is:
  *     From <sender or MAILER-DAEMON> <asctime date, UTC>\n
- *     X-Postern: uid=<UID> len=<N>\n
+ *     X-Postern: uid=<UID> len=<N>\n        (store/xpostern.c: the grammar,
+ *                                          and the optional IMAP UID, flags
+ *                                          and keywords a rewrite adds)
  *     Return-Path: <sender>\n
  *     <the message: CRLF -> LF, mboxrd-quoted, last line ended by LF>
  *     \n                                   (the blank separator line)
@@ -61,8 +63,9 @@
 #include <unistd.h>
 
 #include "mbox.h"
+#include "xpostern.h"
 
-static const char XP[] = "X-Postern: uid=";
+static const char XP[] = XPOSTERN_PREFIX;
 #define XP_LEN (sizeof(XP) - 1)
 
 void
@@ -140,33 +143,18 @@ mbox_uid_ok(const char *s, size_t n)
 	return 1;
 }
 
-/* "X-Postern: uid=UID len=N\n" exactly, line[0..n) including the LF. */
+/* The X-Postern line line[0..n), LF included (the grammar is in
+ * store/xpostern.c): its base UID and the record length it declares.  The
+ * optional IMAP fields are checked and not kept here. */
 static int
 parse_xpostern(const unsigned char *line, size_t n, char *uid, uint64_t *len)
 {
-	size_t i = XP_LEN, u0;
-	uint64_t v = 0;
-	size_t digits = 0;
+	struct xpostern xp;
 
-	if (n < XP_LEN || memcmp(line, XP, XP_LEN) != 0)
+	if (xpostern_parse(line, n, &xp, NULL) == -1)
 		return -1;
-	u0 = i;
-	while (i < n && line[i] != ' ' && line[i] != '\n')
-		i++;
-	if (!mbox_uid_ok((const char *)line + u0, i - u0))
-		return -1;
-	memcpy(uid, line + u0, i - u0);
-	uid[i - u0] = '\0';
-	if (n - i < 5 || memcmp(line + i, " len=", 5) != 0)
-		return -1;
-	for (i += 5; i < n && line[i] >= '0' && line[i] <= '9'; i++) {
-		if (++digits > 19)
-			return -1;
-		v = v * 10 + (uint64_t)(line[i] - '0');
-	}
-	if (digits == 0 || i != n - 1 || line[i] != '\n')
-		return -1;
-	*len = v;
+	memcpy(uid, xp.uid, strlen(xp.uid) + 1);
+	*len = xp.len;
 	return 0;
 }
 

@@ -21,7 +21,12 @@
  *                                    the two primitives a handler answers
  *                                    with, chan_send() and chan_drop()
  *   4. the files         mailbox.c   open, lock, scan, index, append, rewrite
+ *                        flagjournal.c  a folder's flag journal: append,
+ *                                    replay, reset after a fold (not wired
+ *                                    to a request yet)
  *   5. the format        mbox.c      mboxrd records, From_ lines, UIDs
+ *                        xpostern.c  the X-Postern line: UIDL, length, and
+ *                                    the IMAP UID, flags and keywords
  *
  * A handler answers through chan_send()/chan_drop() of chan.c, which sit
  * below it: nothing in the loop is called back by name.  S (chan.c) is the
