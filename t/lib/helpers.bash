@@ -185,6 +185,13 @@ postern_pids() {
 
 mbox_path() { echo "$PT_SPOOL/$1"; }
 
+# chars STRING N: STRING N times over, no newline (long lines for tests).
+chars() {
+	local s
+	printf -v s "%$2s" ""
+	printf '%s' "${s// /$1}"
+}
+
 # Number of messages in a mailbox (postern's own From_ lines).
 mbox_count() {
 	local f
