@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""The one hand-speaking mail client of the tests: every bats file that
-talks SMTP or POP3 byte by byte (rather than through swaks, curl or
-openssl s_client) calls this file.  Every wait is bounded; the scenario
-commands exit 0 when their checks hold and print what they saw (failures
-as "FAIL: ...").
+"""The one Python mail client of the tests: every bats file that talks
+SMTP or POP3 from Python -- byte by byte, or through smtplib/poplib --
+calls a named command of this file (rather than carrying its own client),
+so that a protocol change touches one place.  swaks, curl, openssl
+s_client, mpop and fetchmail are called directly.  Every wait is bounded;
+the scenario commands exit 0 when their checks hold (an assert or
+"FAIL: ..." otherwise) and print what they saw.
 
 Usage: python3 t/lib/mailclient.py COMMAND ARGS...
 
@@ -35,6 +37,75 @@ Mailbox
   mbox-bodies MBOX     prints each message of an mbox, mboxrd-unquoted,
                        without postern's From_/X-Postern/Return-Path lines
                        and the Received header, separated by a NUL byte
+
+Connections and greetings
+  greets PORT PREFIX   exit 0 if the greeting starts with PREFIX (QUIT sent),
+                       1 otherwise or on any error (helpers.bash greets)
+  greet [--burst] [--quit] [--timeout S] TARGET...
+                       TARGET is [SRC@]HOST:PORT ([::1]:PORT for IPv6):
+                       prints each greeting line in order, every connection
+                       held to the end; --burst connects all before reading
+                       any, --quit sends QUIT on each at the end
+  greetings PORT SRC N [NCON]
+                       N sessions one after another from SRC, then NCON
+                       (default N) at once: "seq WORD" / "con WORD" lines
+  hold PORT SECS       connect, read nothing, close after SECS
+  greet-noop SMTP POP3 greeting, NOOP, QUIT on both services
+  fd-flood PORT N SECS N held connections: "220 a 421 b silent c", then a
+                       delivery on two of the greeted: "delivered K"
+  reload-hostname PORT PID CONF
+                       hostname changed in CONF + SIGHUP: new sessions
+                       greet as mx2.example.org, an open session goes on
+  sigterm-421 PORT PID a session after EHLO gets 421 within 6 s of SIGTERM
+
+SMTP scenarios
+  send-report PORT FROM RCPT...  every RCPT 250; prints the DATA reply
+  send-codes PORT FROM RCPT...   a 2 KB message: "250", the DATA refusal
+                       or each RCPT refusal as "CODE TEXT"
+  data-codes PORT FROM RCPT FILE...
+                       one session: MAIL, RCPT, DATA per FILE; prints each
+                       DATA reply "CODE TEXT"
+  smtplib-tour PORT    smtplib send_message, EHLO keywords, <>, postmaster
+  utf8-send PORT       a UTF-8 sender with SMTPUTF8 BODY=8BITMIME
+  noop-deadline PORT   NOOP every 0.5 s until 421 4.4.2 (2.5-6 s), closed
+  slow-data PORT       5 s of DATA: 250, the session goes on
+  trickle-data PORT    DATA a byte every 0.5 s: 421 4.4.2 in 2.5-8 s
+  harvest PORT N       N unknown RCPTs pipelined: the reply codes, closed|open
+  steps PORT           one session written 1, 7, 10000 bytes at a time
+  help-flood PORT N    N HELP in one write: replies counted, QUIT answered
+  many-rcpts PORT N    N RCPTs, DATA, a message: prints the transcript
+  rcpt-limit PORT N    N RCPT alice: counts of 250 2.1.5 and 452 4.5.3
+
+POP3 scenarios
+  pop3-stat PORT USER PASS [HOST]  poplib: prints "COUNT SIZE"
+  pop3-take PORT USER PASS N...    poplib: RETR and DELE each N, QUIT
+  pop3-timed-pass PORT USER PASS   prints "SECONDS ANSWER" of PASS
+  pop3-guess-flood PORT SECS       40 guessing addresses, the owner logs in
+  poplib-tour PORT     poplib: every command on alice's two messages
+  poplib-bodies PORT N poplib: PIPELINING offered, message i ends "body i"
+  pop3-lock-inuse PORT a second session gets [IN-USE]; the first commits
+  pop3-two-accounts PORT         alice and bob at once
+  pop3-drop-release PORT         a dropped session releases the lock
+  pop3-store-kill PORT STORE dele|retr
+                       the store killed mid-session: -ERR [SYS/TEMP]
+  pop3-autologout PORT DELE, then idle: autologout, nothing else
+  pop3-shutdown PORT PID         DELE, then SIGTERM: -ERR [SYS/TEMP]
+  pop3-late-arrival POP3 SMTP    mail arriving during a session is hidden
+  pop3-hold PORT DIR USER PASS   a session driven by files in DIR
+                       (held.1, go.login, held.2, go.quit)
+  auth-stall POP3 SMTP AUTHPID   a PASS waits on a stopped auth process
+                       while deliveries go on; AUTHPID killed: [SYS/TEMP]
+  roundtrip SMTP POP3 FILE...    SMTP in, RETR out, byte for byte
+  v6-roundtrip SMTP POP3         the same over ::1 (smtplib, poplib)
+
+TLS scenarios
+  smtp-starttls-tour PORT        smtplib STARTTLS: state reset, no second
+  pop3-stls-tour PORT            poplib STLS: CAPA, no second, RETR
+  pop3-stls-plaintext PORT       plaintext-auth tls: USER only after STLS
+  tls-big-roundtrip SMTP POP3 POP3S  3 MB over STARTTLS, back over both
+  tls-renewal SMTPS PID DIR FP   renewed certificate + SIGHUP
+  tls-hostile SMTPS POP3S SMTP   handshake garbage, resets, stalls
+  tls-hold SMTPS POP3S POP3 DIR  TLS sessions held until DIR/tls.release
 
 Scenarios (admission limits, slow clients, memory, store faults)
   limit PROTO PORT N REFUSAL OTHER
