@@ -93,29 +93,7 @@ RES="python3 $BATS_TEST_DIRNAME/lib/mailclient.py"
 # NCON (default NSEQ) at once; prints each greeting's first word, on "seq"
 # then "con" lines; every socket operation times out after 10 s.
 conn() {
-	python3 - "$@" <<'PY'
-import socket, sys
-port, src, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-ncon = int(sys.argv[4]) if len(sys.argv) > 4 else n
-def greet():
-    s = socket.socket()
-    s.settimeout(10)
-    s.bind((src, 0))
-    s.connect(("127.0.0.1", port))
-    line = s.makefile("rb").readline().decode().split(" ")[0].strip()
-    return s, line
-for _ in range(n):
-    s, line = greet()
-    print("seq", line)
-    s.close()
-held = []
-for _ in range(ncon):
-    s, line = greet()
-    print("con", line)
-    held.append(s)
-for s in held:
-    s.close()
-PY
+	python3 "$MAILCLIENT" greetings "$@"
 }
 
 @test "limits-exempt default: loopback is spared both per-address limits" {
@@ -159,11 +137,7 @@ PY
 
 # One line from a POP3 server, the client bound to 127.0.0.3.
 pop3_first_line() {
-	python3 -c 'import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10,
-    source_address=("127.0.0.3", 0))
-print(s.makefile("rb").readline().decode().strip())
-s.sendall(b"QUIT\r\n")' "$POP3_PORT"
+	python3 "$MAILCLIENT" greet --quit "127.0.0.3@127.0.0.1:$POP3_PORT"
 }
 
 @test "a client turned away is no session: the POP3 worker that refused it is not recycled" {

@@ -127,12 +127,7 @@ greets_n() {
 	probe_start smtp:status-reuse
 	wait_for grep -q "smtp\[[0-9]*\]: seccomp probe: smtp tries status-reuse" "$PT_LOG"
 	# one real client for the probe to accept; it is never greeted
-	python3 - "$SMTP_PORT" <<'PY'
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-time.sleep(1)
-s.close()
-PY
+	python3 "$MAILCLIENT" hold "$SMTP_PORT" 1
 	wait_for grep -q "smtp\[[0-9]*\]: seccomp probe: reported one client socket 20 times" "$PT_LOG"
 	probe_window_over
 	# other workers started in the window probe too, each with the next

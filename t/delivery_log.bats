@@ -14,19 +14,7 @@ ID='[0-9a-f]+\.[0-9]+'
 
 # send FROM RCPT...: one message; prints the message id from "250 ... queued as ID"
 send() {
-	python3 - "$SMTP_PORT" "$@" <<'PY'
-import smtplib, sys
-port, frm, rcpts = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-s = smtplib.SMTP("127.0.0.1", port, timeout=30)
-s.ehlo("client.example.net")
-s.mail(frm)
-for r in rcpts:
-    code, _ = s.rcpt(r)
-    assert code == 250, (r, code)
-code, resp = s.data(b"Subject: log test\r\n\r\nhello\r\n")
-print(code, resp.decode())
-s.quit()
-PY
+	python3 "$MAILCLIENT" send-report "$SMTP_PORT" "$@"
 }
 
 @test "a delivery to an alias and to an account: one status=sent line per account, exact fields" {
@@ -82,15 +70,7 @@ PY
 	run send sender@example.net alice@example.org
 	[ "$status" -eq 0 ]
 	wait_for mbox_count_is alice 1
-	run python3 - "$POP3_PORT" <<'PY'
-import poplib, sys
-p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=20)
-p.user("alice")
-p.pass_("alicepw")
-p.retr(1)
-p.dele(1)
-p.quit()
-PY
+	run python3 "$MAILCLIENT" pop3-take "$POP3_PORT" alice alicepw 1
 	[ "$status" -eq 0 ]
 	wait_for grep -q "account=alice retrieved=1 deleted=1" "$PT_LOG"
 	[ "$(grep -cE "pop3 session [0-9a-f]+: client=127\.0\.0\.1 account=alice retrieved=1 deleted=1 sent=[0-9]+ end=quit$" "$PT_LOG")" -eq 1 ]

@@ -15,17 +15,7 @@ teardown() { postern_teardown; }
 
 # Seconds (float) the PASS answer took, and the answer: "0.012 -ERR ..."
 timed_pass() {
-	python3 - "$POP3_PORT" "$1" "$2" <<'PY'
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
-f = s.makefile("rb"); f.readline()
-s.sendall(b"USER " + sys.argv[2].encode() + b"\r\n"); f.readline()
-t = time.time()
-s.sendall(b"PASS " + sys.argv[3].encode() + b"\r\n")
-l = f.readline().decode().rstrip()
-print("%.3f %s" % (time.time() - t, l))
-s.sendall(b"QUIT\r\n"); f.readline()
-PY
+	python3 "$MAILCLIENT" pop3-timed-pass "$POP3_PORT" "$1" "$2"
 }
 
 @test "unknown user and wrong password: same answer, similar time" {

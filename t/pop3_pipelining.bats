@@ -53,20 +53,7 @@ teardown() { postern_teardown; }
 }
 
 @test "python poplib works against the pipelined server" {
-	run python3 - "$POP3_PORT" <<'PY'
-import poplib, sys
-p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=20)
-caps = p.capa()
-assert "PIPELINING" in caps, caps
-p.user("alice"); p.pass_("alicepw")
-n, size = p.stat()
-assert n == 3, n
-for i in range(1, 4):
-    resp, lines, octets = p.retr(i)
-    assert lines[-1] == ("body %d" % i).encode(), lines
-p.quit()
-print("ok")
-PY
+	run python3 "$MAILCLIENT" poplib-bodies "$POP3_PORT" 3
 	[ "$status" -eq 0 ]
 	[ "$output" = ok ]
 }

@@ -33,19 +33,7 @@ teardown() { postern_teardown; }
 }
 
 @test "DELE + autologout deletes nothing" {
-	run python3 - "$POP3_PORT" <<'PY'
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
-f = s.makefile("rb"); f.readline()
-s.sendall(b"USER alice\r\nPASS alicepw\r\nDELE 1\r\n")
-for _ in range(3): f.readline()
-t = time.time()
-l = f.readline()
-assert l == b"-ERR autologout; idle for too long\r\n", l
-assert f.readline() == b""
-assert 1.5 < time.time() - t < 6, time.time() - t
-print("ok")
-PY
+	run python3 "$MAILCLIENT" pop3-autologout "$POP3_PORT"
 	[ "$status" -eq 0 ]
 	[ "$output" = ok ]
 	[ "$(pop3_count alice alicepw)" = 3 ]
@@ -55,17 +43,7 @@ PY
 	postern_stop      # the autologout must not come before the grace ends
 	postern_conf_set pop3-timeout 30s
 	postern_start
-	run python3 - "$POP3_PORT" "$PT_PID" <<'PY'
-import socket, sys, os, signal
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
-f = s.makefile("rb"); f.readline()
-s.sendall(b"USER alice\r\nPASS alicepw\r\nDELE 1\r\n")
-for _ in range(3): f.readline()
-os.kill(int(sys.argv[2]), signal.SIGTERM)
-l = f.readline()
-assert l == b"-ERR [SYS/TEMP] server shutting down\r\n", l
-print("ok")
-PY
+	run python3 "$MAILCLIENT" pop3-shutdown "$POP3_PORT" "$PT_PID"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = ok ]
@@ -81,31 +59,7 @@ PY
 }
 
 @test "mail arriving during a session is not shown and is kept after DELE+QUIT" {
-	run python3 - "$POP3_PORT" "$SMTP_PORT" <<'PY'
-import poplib, smtplib, sys
-p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=20)
-p.user("alice"); p.pass_("alicepw")
-assert p.stat()[0] == 3
-s = smtplib.SMTP("127.0.0.1", int(sys.argv[2]), timeout=20)
-s.sendmail("x@example.com", ["alice@example.org"], b"Subject: late\r\n\r\nlate body\r\n")
-s.quit()
-assert p.stat()[0] == 3
-assert len(p.list()[1]) == 3
-try:
-    p.retr(4)
-    raise SystemExit("RETR 4 worked")
-except poplib.error_proto:
-    pass
-for i in (1, 2, 3):
-    p.dele(i)
-p.quit()
-p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=20)
-p.user("alice"); p.pass_("alicepw")
-assert p.stat()[0] == 1
-assert b"late body" in p.retr(1)[1]
-p.quit()
-print("ok")
-PY
+	run python3 "$MAILCLIENT" pop3-late-arrival "$POP3_PORT" "$SMTP_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[-1]}" = ok ]

@@ -19,24 +19,7 @@ ctl() { "$POSTERNCTL" -f "$PT_CONF" "$@"; }
 # $PT_DIR/held.1, logs in as $1 when $PT_DIR/go.login appears, says so
 # in held.2, quits when $PT_DIR/go.quit appears (each wait at most 20 s).
 hold_pop3() {
-	python3 - "$POP3_PORT" "$PT_DIR" "$1" "$2" <<'PY' &
-import os, socket, sys, time
-port, d, user, pw = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-def wait(name):
-    end = time.time() + 20
-    while not os.path.exists(os.path.join(d, name)) and time.time() < end:
-        time.sleep(0.05)
-s = socket.create_connection(("127.0.0.1", port), timeout=20)
-f = s.makefile("rb")
-f.readline()
-open(os.path.join(d, "held.1"), "w").close()
-wait("go.login")
-s.sendall(b"USER %s\r\n" % user.encode()); f.readline()
-s.sendall(b"PASS %s\r\n" % pw.encode()); ok = f.readline()
-open(os.path.join(d, "held.2"), "w").write(ok.decode())
-wait("go.quit")
-s.sendall(b"QUIT\r\n"); f.readline()
-PY
+	python3 "$MAILCLIENT" pop3-hold "$POP3_PORT" "$PT_DIR" "$1" "$2" &
 	HOLD_PID=$!
 }
 
@@ -68,7 +51,7 @@ who_has() { ctl who | grep -Eq "$1"; }
 	postern_start
 	smtp_quick alice@example.org one "first"
 	smtp_quick team@example.org two "to alice and bob"
-	run python3 "$T_TOP/t/lib/mailclient.py" chat "$SMTP_PORT" "EHLO x" "MAIL FROM:<a@example.com>" \
+	run python3 "$MAILCLIENT" chat "$SMTP_PORT" "EHLO x" "MAIL FROM:<a@example.com>" \
 		"RCPT TO:<nobody@example.org>" "RCPT TO:<x@elsewhere.test>" "QUIT"
 	[[ "$output" == *"550 5.1.1"* ]]
 	[[ "$output" == *"550 5.7.1"* ]]
@@ -115,9 +98,7 @@ who_has() { ctl who | grep -Eq "$1"; }
 	hold_pop3 alice alicepw
 	wait_for test -e "$PT_DIR/held.1"
 	wait_for who_has '^pop3 +127\.0\.0\.1 '
-	run python3 -c 'import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-print(s.makefile("rb").readline().decode())' "$POP3_PORT"
+	run python3 "$MAILCLIENT" greet "127.0.0.1:$POP3_PORT"
 	echo "$output"
 	[[ "$output" == *"-ERR [SYS/TEMP] too many connections from your address"* ]]
 	run ctl status

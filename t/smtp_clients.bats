@@ -55,23 +55,7 @@ teardown() { postern_teardown; }
 
 @test "python smtplib: send_message, null sender, postmaster" {
 	postern_start
-	run python3 - "$SMTP_PORT" <<'PY'
-import smtplib, sys
-from email.message import EmailMessage
-m = EmailMessage()
-m["From"] = "py@remote.example"
-m["To"] = "carol@example.org"
-m["Subject"] = "via smtplib"
-m.set_content("smtplib body\n")
-with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as c:
-    c.send_message(m)
-    code, _ = c.ehlo()
-    assert code == 250
-    assert c.has_extn("pipelining") and c.has_extn("size") and c.has_extn("enhancedstatuscodes")
-    c.sendmail("", ["postmaster@example.net"], b"Subject: bounce\r\n\r\nnull sender\r\n")
-    c.sendmail("a@remote.example", ["<postmaster>"], b"Subject: pm\r\n\r\nbare postmaster\r\n")
-print("sent")
-PY
+	run python3 "$MAILCLIENT" smtplib-tour "$SMTP_PORT"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *sent* ]]
 	wait_for mbox_count_is carol 1

@@ -13,38 +13,7 @@ teardown() { postern_teardown; }
 # MAIL and a known recipient in between); prints the reply codes in order
 # and "closed" when the server closed the connection.
 harvest() {
-	timeout 30 python3 - "$1" "$2" <<'PY'
-import socket, sys, time
-port, n = int(sys.argv[1]), int(sys.argv[2])
-s = socket.create_connection(("127.0.0.1", port), timeout=10)
-out = b"EHLO t\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<alice@example.org>\r\n"
-for i in range(n):
-    out += b"RCPT TO:<nobody%d@example.org>\r\n" % i
-    if i == 2:
-        out += b"RSET\r\nMAIL FROM:<a@example.net>\r\n"
-try:
-    s.sendall(out)
-except OSError:
-    pass
-buf = b""
-deadline = time.time() + 20
-closed = False
-while time.time() < deadline:
-    try:
-        c = s.recv(65536)
-    except socket.timeout:
-        break
-    except OSError:
-        closed = True
-        break
-    if not c:
-        closed = True
-        break
-    buf += c
-codes = [l[:3].decode() for l in buf.split(b"\r\n") if l[3:4] == b" "]
-print(" ".join(codes))
-print("closed" if closed else "open")
-PY
+	timeout 30 python3 "$MAILCLIENT" harvest "$1" "$2"
 }
 
 @test "unknown recipients: 550 each, then 421 after max-unknown-recipients and close" {
@@ -73,7 +42,7 @@ PY
 @test "a message with a few unknown recipients under the limit is delivered" {
 	postern_conf_set max-unknown-recipients 5
 	postern_start
-	run python3 "$BATS_TEST_DIRNAME/lib/mailclient.py" chat "$SMTP_PORT" "EHLO t" \
+	run python3 "$MAILCLIENT" chat "$SMTP_PORT" "EHLO t" \
 		"MAIL FROM:<a@example.net>" "RCPT TO:<x1@example.org>" \
 		"RCPT TO:<alice@example.org>" "RCPT TO:<x2@example.org>" \
 		"RCPT TO:<x3@example.org>" "RCPT TO:<x4@example.org>" "DATA" \

@@ -30,7 +30,7 @@ smtp_peak_kb() {
 @test "a 64 KiB command line: 500 5.5.2, session goes on" {
 	postern_start
 	# greeting, 500, 250, 221
-	run bash -c "python3 -c 'import sys; sys.stdout.buffer.write(b\"MAIL FROM:<\" + b\"a\" * 65536 + b\"@example.org>\\r\\nNOOP\\r\\nQUIT\\r\\n\")' | $TOOL raw $SMTP_PORT 4"
+	run $TOOL raw "$SMTP_PORT" 4 < <(printf 'MAIL FROM:<%s@example.org>\r\nNOOP\r\nQUIT\r\n' "$(chars a 65536)")
 	[[ "$output" == *$'500 5.5.2 Error: line too long\r\n250 2.0.0 Ok\r\n221 2.0.0'* ]]
 }
 
@@ -65,21 +65,13 @@ smtp_peak_kb() {
 @test "SIZE undeclared, message over the limit: 552 5.3.4 after DATA, nothing delivered" {
 	postern_conf_set max-message-size 10K
 	postern_start
-	run python3 - "$SMTP_PORT" <<'PY'
-import smtplib, sys
-c = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
-c.ehlo("c.example")
-c.mail("a@remote.example")
-c.rcpt("alice@example.org")
-code, msg = c.data(b"Subject: big\r\n\r\n" + b"0123456789" * 60 * 20 + b"\r\n")
-print(code, msg.decode())
-c.mail("a@remote.example")
-c.rcpt("alice@example.org")
-print(c.data(b"Subject: small\r\n\r\nsmall\r\n")[0])
-c.quit()
-PY
+	printf 'Subject: big\r\n\r\n%s\r\n' "$(chars 0123456789 1200)" >"$PT_DIR/big"
+	printf 'Subject: small\r\n\r\nsmall\r\n' >"$PT_DIR/small"
+	run $TOOL data-codes "$SMTP_PORT" a@remote.example alice@example.org "$PT_DIR/big" "$PT_DIR/small"
+	echo "$output"
+	[ "${#lines[@]}" -eq 2 ]
 	[[ "${lines[0]}" == "552 5.3.4"* ]]
-	[ "${lines[1]}" = 250 ]
+	[[ "${lines[1]}" == "250 "* ]]
 	wait_for mbox_count_is alice 1
 	! grep -q '^Subject: big' "$(mbox_path alice)"
 	grep -q 'outcome=rejected (too big)' "$PT_LOG"
@@ -88,36 +80,24 @@ PY
 @test "a DATA line over max-line-length refuses the message (5xx), the session survives" {
 	postern_conf_set max-line-length 1000
 	postern_start
-	run python3 - "$SMTP_PORT" <<'PY'
-import smtplib, sys
-c = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
-c.ehlo("c.example")
-c.mail("a@remote.example")
-c.rcpt("alice@example.org")
-print(c.data(b"Subject: long\r\n\r\n" + b"x" * 999 + b"\r\n")[0])
-c.mail("a@remote.example")
-c.rcpt("alice@example.org")
-print(c.data(b"Subject: ok\r\n\r\n" + b"x" * 998 + b"\r\n")[0])
-c.quit()
-PY
+	printf 'Subject: long\r\n\r\n%s\r\n' "$(chars x 999)" >"$PT_DIR/long"
+	printf 'Subject: ok\r\n\r\n%s\r\n' "$(chars x 998)" >"$PT_DIR/ok"
+	run $TOOL data-codes "$SMTP_PORT" a@remote.example alice@example.org "$PT_DIR/long" "$PT_DIR/ok"
+	echo "$output"
+	[ "${#lines[@]}" -eq 2 ]
 	[[ "${lines[0]}" == 5* ]]
-	[ "${lines[1]}" = 250 ]
+	[[ "${lines[1]}" == "250 "* ]]
 	wait_for mbox_count_is alice 1
 	grep -q '^Subject: ok$' "$(mbox_path alice)"
 }
 
 @test "default max-line-length accepts 64 KiB lines (real mail breaks the 1000 rule)" {
 	postern_start
-	run python3 - "$SMTP_PORT" <<'PY'
-import smtplib, sys
-c = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
-c.ehlo("c.example")
-c.mail("a@remote.example")
-c.rcpt("bob@example.org")
-print(c.data(b"Subject: wide\r\n\r\n" + b"w" * 60000 + b"\r\n")[0])
-c.quit()
-PY
-	[ "$output" = 250 ]
+	printf 'Subject: wide\r\n\r\n%s\r\n' "$(chars w 60000)" >"$PT_DIR/wide"
+	run $TOOL data-codes "$SMTP_PORT" a@remote.example bob@example.org "$PT_DIR/wide"
+	echo "$output"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "250 "* ]]
 	wait_for mbox_count_is bob 1
 }
 

@@ -54,13 +54,12 @@ PY
 	postern_start
 	printf 'Subject: one\r\n\r\nFrom one\r\n' >"$PT_DIR/m1"
 	printf 'Subject: two\r\n\r\n.\r\n' >"$PT_DIR/m2"
-	run python3 - "$SMTP_PORT" "$PT_DIR/m1" "$PT_DIR/m2" <<'PY'
-import smtplib, sys
-with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as c:
-    for p in sys.argv[2:]:
-        c.sendmail("s@remote.example", ["bob@example.org"], open(p, "rb").read())
-PY
+	run $TOOL data-codes "$SMTP_PORT" s@remote.example bob@example.org "$PT_DIR/m1" "$PT_DIR/m2"
+	echo "$output"
 	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[0]}" == "250 "* ]]
+	[[ "${lines[1]}" == "250 "* ]]
 	wait_for mbox_count_is bob 2
 	$TOOL mbox-bodies "$(mbox_path bob)" | tr '\0' '|' >"$PT_DIR/got"
 	[ "$(cat "$PT_DIR/got")" = $'Subject: one\n\nFrom one\n|Subject: two\n\n.' ]

@@ -12,16 +12,7 @@ teardown() { postern_teardown; }
 
 @test "a UTF-8 sender with SMTPUTF8 is accepted and delivered (UTF8SMTP)" {
 	postern_start
-	run python3 - "$SMTP_PORT" <<'PY'
-import smtplib, sys
-with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as c:
-    c.ehlo("c.example")
-    assert c.has_extn("smtputf8")
-    c.sendmail("jörg@bücher.example", ["alice@example.org"],
-               "Subject: grüße\r\n\r\nÜmlauts ünd ß\r\n".encode(),
-               mail_options=["SMTPUTF8", "BODY=8BITMIME"])
-print("sent")
-PY
+	run $TOOL utf8-send "$SMTP_PORT"
 	[ "$status" -eq 0 ]
 	wait_for mbox_count_is alice 1
 	grep -q '^Return-Path: <jörg@bücher.example>$' "$(mbox_path alice)"

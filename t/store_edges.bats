@@ -15,21 +15,7 @@ teardown() {
 # sendmsg FROM TO... : one message of ~2 KB; prints the DATA reply code
 # (or the RCPT refusal), never raises
 sendmsg() {
-	python3 - "$SMTP_PORT" "$@" <<'PY'
-import smtplib, sys
-port, frm, rcpts = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-body = "Subject: t\r\n\r\n" + ("x" * 70 + "\r\n") * 28
-try:
-    s = smtplib.SMTP("127.0.0.1", port, timeout=10)
-    s.sendmail(frm, rcpts, body)
-    print("250")
-    s.quit()
-except smtplib.SMTPDataError as e:
-    print(e.smtp_code, e.smtp_error.decode(errors="replace"))
-except smtplib.SMTPRecipientsRefused as e:
-    for code, msg in e.recipients.values():
-        print(code, msg.decode(errors="replace"))
-PY
+	python3 "$MAILCLIENT" send-codes "$SMTP_PORT" "$@"
 }
 
 @test "quota: a delivery that would pass it is refused 552 5.2.2, the mailbox unchanged" {

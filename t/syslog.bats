@@ -45,7 +45,7 @@ PY
 		mount --bind "$D" /dev
 		"$POSTERND" -f "$PT_CONF"
 		wait_greet() {
-			python3 -c "import socket,sys; s=socket.create_connection((\"127.0.0.1\", int(sys.argv[1])), timeout=2); sys.exit(0 if s.recv(100).startswith(b\"220\") else 1)" "$SMTP_PORT"
+			python3 "$MAILCLIENT" greets "$SMTP_PORT" 220
 		}
 		for _ in $(seq 100); do wait_greet 2>/dev/null && break; sleep 0.1; done
 		swaks --server "127.0.0.1:$SMTP_PORT" --from a@example.net --to team@example.org --silent 2

@@ -7,7 +7,11 @@ load lib/helpers
 load lib/tls
 
 setup() { tls_setup; }
-teardown() { postern_teardown; }
+teardown() {
+	# (the key-memory test's TLS sessions, if it failed while they were held)
+	if [ -n "${TLS_HOLD:-}" ]; then kill "$TLS_HOLD" 2>/dev/null || true; fi
+	postern_teardown
+}
 
 # Writes the TLS lines into the config without starting the daemon.
 conf_commit() {
@@ -117,43 +121,7 @@ tls-sni *.example.com $PT_DIR/wild.crt $PT_DIR/wild.key"
 	[ "$(tls_fingerprint "$SMTP_PORT" smtp)" = "$old" ]
 	tls_make_cert "$PT_DIR" renewed ec
 	new=$(tls_file_fingerprint "$PT_DIR/renewed.crt")
-	run python3 - "$SMTPS_PORT" "$PT_PID" "$PT_DIR" "$new" <<'PY'
-import hashlib, os, signal, smtplib, ssl, sys, time
-port, master, d, want = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-old = smtplib.SMTP_SSL("127.0.0.1", port, timeout=10, context=ctx)
-old.ehlo("client.example")
-os.replace(d + "/renewed.key", d + "/server.key")
-os.replace(d + "/renewed.crt", d + "/server.crt")
-os.kill(master, signal.SIGHUP)
-def fp():
-    s = smtplib.SMTP_SSL("127.0.0.1", port, timeout=10, context=ctx)
-    der = s.sock.getpeercert(binary_form=True)
-    s.quit()
-    h = hashlib.sha256(der).hexdigest().upper()
-    return ":".join(h[i:i + 2] for i in range(0, len(h), 2))
-def fp_or_none():
-    # a worker retired by the reload may drop a connection it had just
-    # accepted; that is the reload's business, not this test's
-    try:
-        return fp()
-    except (OSError, smtplib.SMTPException) as e:
-        print("retrying after:", repr(e))
-        return None
-deadline = time.time() + 15
-while fp_or_none() != want:
-    assert time.time() < deadline, "the new certificate never appeared"
-    time.sleep(0.2)
-print("new sessions see the renewed certificate")
-code, _ = old.noop()
-assert code == 250, code
-old.sendmail("a@example.net", ["alice@example.org"], b"Subject: s\r\n\r\nacross the reload\r\n")
-code, _ = old.docmd("QUIT")
-assert code == 221, code
-print("the open session survived")
-PY
+	run python3 "$MAILCLIENT" tls-renewal "$SMTPS_PORT" "$PT_PID" "$PT_DIR" "$new"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	wait_for mbox_count_is alice 1
@@ -181,71 +149,7 @@ PY
 
 @test "handshake garbage, a ClientHello then a reset, a stalled handshake: still serving" {
 	postern_start
-	run python3 - "$SMTPS_PORT" "$POP3S_PORT" "$SMTP_PORT" <<'PY'
-import os, socket, ssl, struct, sys, time
-smtps, pop3s, smtp = (int(a) for a in sys.argv[1:4])
-def client_hello():
-    ctx = ssl.create_default_context()
-    i, o = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(i, o, server_hostname="mail.example.org")
-    try:
-        obj.do_handshake()
-    except ssl.SSLWantReadError:
-        pass
-    return o.read()
-def drain(s):
-    s.settimeout(10)
-    try:
-        while s.recv(4096):
-            pass
-    except (ConnectionResetError, socket.timeout):
-        pass
-def tls_ok(port):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname="mail.example.org") as t:
-            return t.recv(100)
-for port in (smtps, pop3s):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(os.urandom(3000))
-    drain(s); s.close()
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(b"\x16\x03\x01\x00\x05hello" + b"EHLO x\r\n" * 20)
-    drain(s); s.close()
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(client_hello())
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    s.close()                                      # RST
-print("garbage sent")
-# STARTTLS followed by garbage
-s = socket.create_connection(("127.0.0.1", smtp), timeout=10)
-f = s.makefile("rb")
-f.readline()
-s.sendall(b"EHLO x\r\n")
-while not f.readline().startswith(b"250 "):
-    pass
-s.sendall(b"STARTTLS\r\n")
-assert f.readline().startswith(b"220")
-s.sendall(os.urandom(500))
-drain(s); s.close()
-# half a ClientHello, then silence: the others keep serving meanwhile
-ch = client_hello()
-stalled = []
-for port in (smtps, pop3s):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(ch[:len(ch) // 2])
-    stalled.append(s)
-time.sleep(0.5)
-for port in (smtps, pop3s):
-    for _ in range(3):
-        greet = tls_ok(port)
-        assert greet.startswith(b"220") or greet.startswith(b"+OK"), greet
-print("normal TLS sessions work while handshakes stall")
-for s in stalled:
-    s.close()
-PY
+	run python3 "$MAILCLIENT" tls-hostile "$SMTPS_PORT" "$POP3S_PORT" "$SMTP_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	grep -q "TLS handshake with 127.0.0.1 failed" "$PT_LOG"
@@ -260,10 +164,14 @@ PY
 	local der
 	der=$PT_DIR/key.der
 	openssl pkey -in "$PT_KEY" -outform DER -out "$der"
-	run python3 - "$PT_PID" "$PT_KEY" "$der" "$SMTPS_PORT" "$POP3S_PORT" "$POP3_PORT" <<'PY'
-import os, poplib, re, smtplib, ssl, subprocess, sys
+	# handshakes that stay open while the workers are read
+	python3 "$MAILCLIENT" tls-hold "$SMTPS_PORT" "$POP3S_PORT" "$POP3_PORT" "$PT_DIR" \
+		>"$PT_DIR/tls-hold.out" 2>&1 &
+	TLS_HOLD=$!
+	wait_for test -e "$PT_DIR/tls.held"
+	run python3 - "$PT_PID" "$PT_KEY" "$der" <<'PY'
+import os, re, subprocess, sys
 master, keyfile, derfile = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-smtps, pop3s, pop3 = (int(a) for a in sys.argv[4:7])
 
 # the secrets: the whole DER, and d, p, q big-endian and as OpenSSL keeps
 # them in memory (little-endian 64-bit limbs = the bytes reversed)
@@ -278,18 +186,6 @@ for n in ("privateExponent", "prime1", "prime2"):
     v = field(n)
     needles[n] = v
     needles[n + " (limbs)"] = v[::-1]
-
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-# handshakes that stay open while the workers are read
-open_sessions = [smtplib.SMTP_SSL("127.0.0.1", smtps, timeout=10, context=ctx),
-                 poplib.POP3_SSL("127.0.0.1", pop3s, timeout=10, context=ctx)]
-p = poplib.POP3("127.0.0.1", pop3, timeout=10)
-p.stls(context=ctx)
-open_sessions.append(p)
-s = smtplib.SMTP_SSL("127.0.0.1", smtps, timeout=10, context=ctx)
-s.ehlo("x"); s.quit()
 
 def children(role):
     out = []
@@ -360,11 +256,17 @@ kh = children("keyholder")
 hits, n = found_in(kh[0])
 print(f"keyholder {kh[0]}: {n} bytes read, found: {sorted(hits)}")
 assert hits, "the search does not work: nothing found in the keyholder"
-for o in open_sessions:
-    o.quit()
 print("no key material in any worker")
 PY
 	echo "$output"
+	touch "$PT_DIR/tls.release"
+	hold_status=0
+	wait "$TLS_HOLD" || hold_status=$?
+	TLS_HOLD=
+	cat "$PT_DIR/tls-hold.out"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"no key material in any worker"* ]]
+	# every held session was still up and QUIT cleanly
+	[ "$hold_status" -eq 0 ]
+	grep -qx released "$PT_DIR/tls-hold.out"
 }

@@ -33,32 +33,7 @@ deliver() {
 	postern_start
 	deliver alice@example.org "over-stls"
 	wait_for mbox_count_is alice 1
-	run python3 - "$POP3_PORT" <<'PY'
-import poplib, ssl, sys
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=10)
-caps = p.capa()
-assert "STLS" in caps, caps
-p.stls(context=ctx)
-caps = p.capa()
-assert "STLS" not in caps, caps
-try:
-    p._shortcmd("STLS")
-    print("second STLS accepted")
-    sys.exit(1)
-except poplib.error_proto as e:
-    print("second STLS:", e)
-p.user("alice")
-p.pass_("alicepw")
-n, size = p.stat()
-assert n == 1, n
-body = b"\n".join(p.retr(1)[1])
-assert b"over-stls" in body, body
-p.quit()
-print("done")
-PY
+	run python3 "$MAILCLIENT" pop3-stls-tour "$POP3_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *done* ]]
@@ -67,27 +42,7 @@ PY
 @test "plaintext-auth tls: USER refused before STLS, allowed after" {
 	postern_conf_set plaintext-auth tls
 	postern_start
-	run python3 - "$POP3_PORT" <<'PY'
-import poplib, ssl, sys
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=10)
-assert "USER" not in p.capa()
-try:
-    p.user("alice")
-    print("USER accepted without TLS")
-    sys.exit(1)
-except poplib.error_proto as e:
-    print("before STLS:", e)
-p.stls(context=ctx)
-caps = p.capa()
-assert "USER" in caps and "SASL" in caps, caps
-p.user("alice")
-p.pass_("alicepw")
-p.quit()
-print("done")
-PY
+	run python3 "$MAILCLIENT" pop3-stls-plaintext "$POP3_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *done* ]]
@@ -117,32 +72,7 @@ PY
 
 @test "a 3 MB message over STARTTLS comes back byte for byte over STLS and pop3s" {
 	postern_start
-	run python3 - "$SMTP_PORT" "$POP3_PORT" "$POP3S_PORT" <<'PY'
-import hashlib, os, poplib, smtplib, ssl, sys, base64
-smtp, pop3, pop3s = (int(a) for a in sys.argv[1:4])
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-body = base64.encodebytes(os.urandom(3 * 1024 * 1024 // 4 * 3))   # CRLF-free lines
-msg = b"Subject: big\r\n\r\n" + body.replace(b"\n", b"\r\n")
-s = smtplib.SMTP("127.0.0.1", smtp, timeout=30)
-s.starttls(context=ctx)
-s.ehlo("x")
-s.sendmail("a@example.net", ["alice@example.org"], msg)
-s.quit()
-want = hashlib.sha256(body).hexdigest()
-for p in (lambda: poplib.POP3("127.0.0.1", pop3, timeout=30),
-          lambda: poplib.POP3_SSL("127.0.0.1", pop3s, timeout=30, context=ctx)):
-    c = p()
-    if not isinstance(c, poplib.POP3_SSL):
-        c.stls(context=ctx)
-    c.user("alice"); c.pass_("alicepw")
-    lines = c.retr(1)[1]
-    got = b"\n".join(lines[lines.index(b"") + 1:]) + b"\n"
-    c.quit()
-    assert hashlib.sha256(got).hexdigest() == want, "body differs"
-print("3 MB round trips intact")
-PY
+	run python3 "$MAILCLIENT" tls-big-roundtrip "$SMTP_PORT" "$POP3_PORT" "$POP3S_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"round trips intact"* ]]

@@ -104,22 +104,9 @@ postern_conf_set() {
 	mv "$PT_CONF.new" "$PT_CONF"
 }
 
-# Waits for a greeting line on a port: greets PORT PREFIX
+# The greeting on PORT starts with PREFIX (QUIT sent): greets PORT PREFIX
 greets() {
-	python3 - "$1" "$2" <<'PY'
-import socket, sys
-try:
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
-    f = s.makefile("rb")
-    line = f.readline().decode("latin-1")
-    ok = line.startswith(sys.argv[2])
-    s.sendall(b"QUIT\r\n")
-    f.readline()
-    s.close()
-    sys.exit(0 if ok else 1)
-except Exception:
-    sys.exit(1)
-PY
+	python3 "$MAILCLIENT" greets "$1" "$2"
 }
 
 # control_wake: a client on the control socket, so that the master starts
@@ -207,6 +194,13 @@ postern_pids() {
 }
 
 mbox_path() { echo "$PT_SPOOL/$1"; }
+
+# chars STRING N: STRING N times over, no newline (long lines for tests).
+chars() {
+	local s
+	printf -v s "%$2s" ""
+	printf '%s' "${s// /$1}"
+}
 
 # Number of messages in a mailbox (postern's own From_ lines).
 mbox_count() {
