@@ -899,7 +899,7 @@ imap_cmd_refuse(struct imap_cmd *c, const char *code, const char *why)
 	if (c->phase != PH_LITERAL)
 		return misuse(c);
 	set_err(c, IE_REFUSED, code, why != NULL ? why : "literal refused");
-	if (c->lit_sync) {
+	if (c->lit_sync && c->lit_have == 0) {
 		c->phase = PH_OVER;
 		return IMAP_ERROR;
 	}

@@ -271,7 +271,7 @@ struct imap_cmd {
 	char arena[IMAP_CMD_MAX_BYTES];
 };
 
-/* A struct imap_cmd is big (about 700 KiB, touched as used): the session
+/* A struct imap_cmd is big (about 900 KiB, touched as used): the session
  * allocates one and reuses it.  NULL when out of memory. */
 struct imap_cmd *imap_cmd_new(void);
 void imap_cmd_free(struct imap_cmd *c);
@@ -295,9 +295,10 @@ enum imap_step imap_cmd_literal(struct imap_cmd *c, const char *data, size_t n);
 /* The session took the pending literal's bytes itself (APPEND). */
 enum imap_step imap_cmd_literal_external(struct imap_cmd *c);
 
-/* The session refuses the pending literal (too big for it): code may be
- * NULL.  IMAP_ERROR for a synchronising literal (no "+" was sent, nothing
- * more comes), IMAP_DISCARD for a non-synchronising one. */
+/* The session refuses the pending literal (too big for it), before any
+ * "+" for it: code may be NULL.  IMAP_ERROR for a synchronising literal
+ * (nothing more comes), IMAP_DISCARD for a non-synchronising one or one
+ * whose bytes were partly fed already (the rest is thrown away). */
 enum imap_step imap_cmd_refuse(struct imap_cmd *c, const char *code,
     const char *why);
 

@@ -255,6 +255,12 @@ test_hostile(void)
 	CHECK(imap_cmd_refuse(C, "TOOBIG", "no") == IMAP_DISCARD &&
 	    C->discard == 3, "refusing {3+}: discard its 3 bytes");
 	CHECK(imap_cmd_line(C, "\r\n", 2) == IMAP_ERROR, "then its last line");
+	imap_cmd_reset(C, 8192);
+	CHECK(imap_cmd_line(C, "a LOGIN {4}\r\n", 13) == IMAP_LITERAL &&
+	    imap_cmd_literal(C, "ab", 2) == IMAP_LITERAL &&
+	    imap_cmd_refuse(C, NULL, NULL) == IMAP_DISCARD && C->discard == 2 &&
+	    strcmp(C->why, "literal refused") == 0,
+	    "refusing a literal half fed: the rest is discarded");
 
 	/* an error earlier in a line that announces a literal */
 	CHECK(bad("a LOGIN \"x {3+}\r\nabc\r\n", "unterminated"),
