@@ -30,6 +30,9 @@
  *     IMAP_ERROR    refused and over: "TAG BAD [c->code] c->why", TAG
  *                   being c->tag ("*" when the line had no valid tag)
  *
+ * AUTHENTICATE's continuation lines (base64, or "*" to cancel) and IDLE's
+ * "DONE" (imap_idle_done()) are read by the session, not fed here.
+ *
  * A line longer than the limit is never passed whole: the session throws it
  * away up to its LF, keeping its first and last bytes, and calls
  * imap_cmd_overlong() (the tag comes from the head, a trailing literal
