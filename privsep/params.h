@@ -118,6 +118,46 @@
  * 2 * P3_OUT_CHUNK_BYTES + 2 (every byte a '\n' or a line-leading '.'). */
 #define P3_OUT_CHUNK_BYTES        8192
 
+/* --------------------------------------------------------- workers: IMAP */
+
+/* The command line before login, CRLF included: the default of the
+ * pre-login limit (RFC 7162 4 recommends at least 8192). */
+#define IMAP_LINE_PRELOGIN_BYTES  8192
+/* The command line after login, CRLF included: the default of
+ * imap-max-line-length (a UID set of a big folder fits). */
+#define IMAP_LINE_DEFAULT_BYTES   (64 * 1024)
+/* The most any configured line limit may be; also the bytes one command
+ * may keep in the parser (its lines and its in-memory literals). */
+#define IMAP_CMD_MAX_BYTES        (256 * 1024)
+/* A tag (RFC 3501 9: 1*<ASTRING-CHAR except "+">). */
+#define IMAP_TAG_MAX_BYTES        64
+/* A non-synchronising literal {N+} (RFC 7888 LITERAL-: at most 4096). */
+#define IMAP_LITERAL_NONSYNC_MAX_BYTES 4096
+/* A literal the parser keeps in memory (a name, a password, a SEARCH
+ * string); APPEND's message literal is taken by the session instead and
+ * bounded by max-message-size. */
+#define IMAP_LITERAL_INLINE_MAX_BYTES  (64 * 1024)
+/* Parenthesised lists nested in one command. */
+#define IMAP_NEST_MAX_COUNT       16
+/* Tokens (atoms, strings, lists) in one command. */
+#define IMAP_TOKENS_MAX_COUNT     8192
+/* Ranges in one sequence set: more than a 64 KiB line can hold ("1,"
+ * is 2 bytes), so only a raised line limit meets it. */
+#define IMAP_SEQSET_MAX_COUNT     32768
+/* Sections (BODY[...]) in one FETCH, and header names in one of them. */
+#define IMAP_FETCH_SECTIONS_MAX_COUNT 64
+#define IMAP_FETCH_FIELDS_MAX_COUNT   128
+/* Part numbers in one section ("1.2.3" is 3). */
+#define IMAP_SECTION_PARTS_MAX_COUNT  32
+/* Keywords in one STORE or APPEND flag list. */
+#define IMAP_FLAG_KEYWORDS_MAX_COUNT  128
+/* ID (RFC 2971 3.3): pairs, and the bytes of a field and of a value. */
+#define IMAP_ID_PAIRS_MAX_COUNT   30
+#define IMAP_ID_FIELD_MAX_BYTES   30
+#define IMAP_ID_VALUE_MAX_BYTES   1024
+/* A mailbox name decoded from modified UTF-7 to UTF-8, NUL included. */
+#define IMAP_MAILBOX_MAX_BYTES    1024
+
 /* ------------------------------------------------------------ the store */
 
 /* Worker channels the store serves at once. */
