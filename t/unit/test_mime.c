@@ -482,6 +482,67 @@ test_sections(void)
 	}
 }
 
+/* RFC 3501 6.4.5's example of part numbers, built as a message (sizes
+ * counted by hand: a part ends before the CRLF of the next delimiter). */
+static const char rfc_parts[] =
+    "Subject: top\nContent-Type: MULTIPART/MIXED; boundary=A\n\n"
+    "--A\nContent-Type: TEXT/PLAIN\n\np1\n"
+    "--A\nContent-Type: APPLICATION/OCTET-STREAM\n\np2\n"
+    "--A\nContent-Type: MESSAGE/RFC822\n\n"
+    "Subject: three\nContent-Type: MULTIPART/MIXED; boundary=B\n\n"
+    "--B\nContent-Type: TEXT/PLAIN\n\np3.1\n"
+    "--B\nContent-Type: APPLICATION/OCTET-STREAM\n\np3.2\n"
+    "--B--\n"
+    "--A\nContent-Type: MULTIPART/MIXED; boundary=C\n\n"
+    "--C\nContent-Type: IMAGE/GIF\n\np4.1\n"
+    "--C\nContent-Type: MESSAGE/RFC822\n\n"
+    "Subject: four-two\nContent-Type: MULTIPART/MIXED; boundary=D\n\n"
+    "--D\nContent-Type: TEXT/PLAIN\n\np4.2.1\n"
+    "--D\nContent-Type: MULTIPART/ALTERNATIVE; boundary=E\n\n"
+    "--E\nContent-Type: TEXT/PLAIN\n\np4.2.2.1\n"
+    "--E\nContent-Type: TEXT/RICHTEXT\n\np4.2.2.2\n"
+    "--E--\n"
+    "--D--\n"
+    "--C--\n"
+    "--A--\n";
+
+static void
+test_rfc3501_parts(void)
+{
+	CHECK(sect_is(rfc_parts, "HEADER",
+	    "Subject: top\nContent-Type: MULTIPART/MIXED; boundary=A\n\n"), "HEADER");
+	CHECK(sect_is(rfc_parts, "1", "p1") && sect_is(rfc_parts, "2", "p2"), "1, 2");
+	CHECK(sect_is(rfc_parts, "3.HEADER",
+	    "Subject: three\nContent-Type: MULTIPART/MIXED; boundary=B\n\n"), "3.HEADER");
+	CHECK(sect_is(rfc_parts, "3.TEXT",
+	    "--B\nContent-Type: TEXT/PLAIN\n\np3.1\n"
+	    "--B\nContent-Type: APPLICATION/OCTET-STREAM\n\np3.2\n--B--"), "3.TEXT");
+	CHECK(sect_is(rfc_parts, "3.1", "p3.1") && sect_is(rfc_parts, "3.2", "p3.2"),
+	    "3.1, 3.2");
+	CHECK(sect_is(rfc_parts, "4.1", "p4.1") &&
+	    sect_is(rfc_parts, "4.1.MIME", "Content-Type: IMAGE/GIF\n\n"), "4.1, 4.1.MIME");
+	CHECK(sect_is(rfc_parts, "4.2.HEADER",
+	    "Subject: four-two\nContent-Type: MULTIPART/MIXED; boundary=D\n\n"), "4.2.HEADER");
+	CHECK(sect_is(rfc_parts, "4.2.1", "p4.2.1") &&
+	    sect_is(rfc_parts, "4.2.2.1", "p4.2.2.1") &&
+	    sect_is(rfc_parts, "4.2.2.2", "p4.2.2.2"), "4.2.1, 4.2.2.1, 4.2.2.2");
+	CHECK(sect_is(rfc_parts, "4.2.2.3", NULL) && sect_is(rfc_parts, "5", NULL) &&
+	    sect_is(rfc_parts, "4.1.HEADER", NULL), "missing parts");
+	CHECK(bs_is(rfc_parts, 0,
+	    "((\"TEXT\" \"PLAIN\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 2 0)"
+	    "(\"APPLICATION\" \"OCTET-STREAM\" NIL NIL NIL \"7bit\" 2)"
+	    "(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7bit\" 158 (NIL \"three\" NIL NIL NIL NIL NIL NIL NIL NIL) "
+	    "((\"TEXT\" \"PLAIN\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 4 0)"
+	    "(\"APPLICATION\" \"OCTET-STREAM\" NIL NIL NIL \"7bit\" 4) \"MIXED\") 11)"
+	    "((\"IMAGE\" \"GIF\" NIL NIL NIL \"7bit\" 4)"
+	    "(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7bit\" 262 (NIL \"four-two\" NIL NIL NIL NIL NIL NIL NIL NIL) "
+	    "((\"TEXT\" \"PLAIN\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 6 0)"
+	    "((\"TEXT\" \"PLAIN\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 8 0)"
+	    "(\"TEXT\" \"RICHTEXT\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 8 0) \"ALTERNATIVE\") \"MIXED\") 19)"
+	    " \"MIXED\") \"MIXED\")"),
+	    "its BODY");
+}
+
 static void
 test_broken_mime(void)
 {
@@ -632,6 +693,19 @@ test_many_header_lines(void)
 	    "HEADER.FIELDS.NOT over the cut header");
 	mime_free(&m);
 
+	/* one 2 MB header line: past the byte bound, so it is body */
+	ib_reset(&in);
+	ib_adds(&in, "Date: d\r\nSubject: ");
+	for (int i = 0; i < 200000; i++)
+		ib_adds(&in, "0123456789");
+	ib_adds(&in, "\r\n\r\nbody\r\n");
+	CHECK(parse_timed(in.p, in.len, &m, &ms) && m.part[0].hdr_len == 9 &&
+	    (m.part[0].flags & MP_HDR_CUT) != 0 &&
+	    (m.part[0].have & (1u << MF_SUBJECT)) == 0 && m.part[0].body_lines == 3,
+	    "a header line over %d bytes ends the header before it",
+	    MIME_HDR_MAX_BYTES);
+	mime_free(&m);
+
 	/* one byte a line, no header: the bound, then the rest is body */
 	ib_reset(&in);
 	for (int i = 0; i < 1000000; i++)
@@ -764,6 +838,7 @@ main(void)
 	test_envelope();
 	test_address_bound();
 	test_sections();
+	test_rfc3501_parts();
 	test_broken_mime();
 	test_deep_nesting();
 	test_many_header_lines();
