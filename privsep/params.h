@@ -136,6 +136,9 @@
 /* A multipart boundary (RFC 2046 5.1.1: 1..70); a longer one, or one with
  * CR, LF or NUL, makes the part text/plain. */
 #define MIME_BOUNDARY_MAX_BYTES   200
+/* RFC 2231 segments ("name*0*=...") joined in one parameter list; past
+ * it the rest are listed as they are written. */
+#define MIME_RFC2231_SEGMENTS_MAX_COUNT 256
 /* One ENVELOPE, BODY[STRUCTURE] or synthesized section text. */
 #define MIME_OUT_MAX_BYTES        (16 * 1024 * 1024)
 /* Part numbers in one section spec ("1.2.3"), and field names in one

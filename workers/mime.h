@@ -31,7 +31,10 @@
  * store's copy has CRLF already (then both agree).
  *
  * Policy (as Dovecot): RFC 2047 encoded words pass through as they are;
- * RFC 2231 parameter continuations are not joined (passed as written);
+ * RFC 2231 continuations (name*0, name*1*, ...) are joined into one
+ * "name" or "name*" parameter, the extended value left encoded, after
+ * the plain parameters (at most MIME_RFC2231_SEGMENTS_MAX_COUNT segments;
+ * a name with a missing index keeps its segments as written);
  * a mailbox without a domain gets host "MISSING_DOMAIN" (NIL would mean a
  * group); an address without a display name takes its comment as the name;
  * a text part without a charset parameter gets ("charset" "us-ascii").

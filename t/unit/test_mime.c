@@ -544,6 +544,27 @@ test_rfc3501_parts(void)
 }
 
 static void
+test_rfc2231(void)
+{
+	CHECK(bs_is("Content-Type: application/x-stuff;\n"
+	    " title*0*=us-ascii'en'This%20is%20even%20more%20;\n"
+	    " title*1*=%2A%2A%2Afun%2A%2A%2A%20;\n"
+	    " title*2=\"isn't it!\"\n\nx", 0,
+	    "(\"application\" \"x-stuff\" (\"title*\" \"us-ascii'en'This%20is%20even%20more%20%2A%2A%2Afun%2A%2A%2A%20isn't it!\") NIL NIL \"7bit\" 1)"),
+	    "RFC 2231 3's example: segments joined, extended value kept encoded");
+	CHECK(bs_is("Content-Type: text/plain; name*1=\"b%c\"; charset=utf-8; name*0=a\n"
+	    "Content-Disposition: attachment; filename*=utf-8''%C3%A4.txt\n\nx", 1,
+	    "(\"text\" \"plain\" (\"charset\" \"utf-8\" \"name\" \"ab%c\") NIL NIL \"7bit\" 1 0 NIL (\"attachment\" (\"filename*\" \"utf-8''%C3%A4.txt\")) NIL NIL)"),
+	    "plain continuations sorted and joined after the plain parameters; filename*");
+	CHECK(bs_is("Content-Type: image/png; a*0=x; a*2=z; b*=y; c*01=q; d*x=1\n\nx", 0,
+	    "(\"image\" \"png\" (\"c*01\" \"q\" \"d*x\" \"1\" \"a*0\" \"x\" \"a*2\" \"z\" \"b*\" \"y\") NIL NIL \"7bit\" 1)"),
+	    "a missing index keeps the segments as written; odd names are plain");
+	CHECK(bs_is("Content-Type: text/plain; t*0*=a%25; t*1=5%\n\nx", 0,
+	    "(\"text\" \"plain\" (\"t*\" \"a%255%25\" \"charset\" \"us-ascii\") NIL NIL \"7bit\" 1 0)"),
+	    "a plain segment in an extended value gets its %% escaped");
+}
+
+static void
 test_broken_mime(void)
 {
 	CHECK(bs_is("Content-Type: multipart/mixed\n\nno boundary\n", 0,
@@ -839,6 +860,7 @@ main(void)
 	test_address_bound();
 	test_sections();
 	test_rfc3501_parts();
+	test_rfc2231();
 	test_broken_mime();
 	test_deep_nesting();
 	test_many_header_lines();
