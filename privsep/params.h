@@ -158,6 +158,34 @@
 /* A mailbox name decoded from modified UTF-7 to UTF-8, NUL included. */
 #define IMAP_MAILBOX_MAX_BYTES    1024
 
+/* ----------------------------------------- workers: IMAP MIME (mime.h) */
+
+/* Header lines (a folded field counts each of its lines) and bytes parsed
+ * in one part's header; past either, the header ends there and the rest
+ * of the part is its body: nothing fails, nothing is dropped. */
+#define MIME_HDR_LINES_MAX_COUNT  10000
+#define MIME_HDR_MAX_BYTES        (1024 * 1024)
+/* Nesting of multiparts and message/rfc822 parts (the message itself is
+ * depth 0); a container deeper than this is served as text/plain. */
+#define MIME_NEST_MAX_COUNT       16
+/* Parts in one message, the message itself included; parts found past it
+ * stay inside their parent's bytes, not listed. */
+#define MIME_PARTS_MAX_COUNT      1000
+/* Addresses (group markers included) listed per ENVELOPE address field. */
+#define MIME_ADDR_MAX_COUNT       1000
+/* A multipart boundary (RFC 2046 5.1.1: 1..70); a longer one, or one with
+ * CR, LF or NUL, makes the part text/plain. */
+#define MIME_BOUNDARY_MAX_BYTES   200
+/* RFC 2231 segments ("name*0*=...") joined in one parameter list; past
+ * it the rest are listed as they are written. */
+#define MIME_RFC2231_SEGMENTS_MAX_COUNT 256
+/* One ENVELOPE, BODY[STRUCTURE] or synthesized section text. */
+#define MIME_OUT_MAX_BYTES        (16 * 1024 * 1024)
+/* Part numbers in one section spec ("1.2.3"), and field names in one
+ * HEADER.FIELDS list. */
+#define MIME_SECTION_PARTS_MAX_COUNT  64
+#define MIME_SECTION_FIELDS_MAX_COUNT 256
+
 /* ------------------------------------------------------------ the store */
 
 /* Worker channels the store serves at once. */
