@@ -34,6 +34,19 @@ fail_why(const char **why, const char *text)
 	return -1;
 }
 
+/* The count of decimal digits of v (1 for 0). */
+static inline size_t
+u64_digits(uint64_t v)
+{
+	size_t d = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		d++;
+	}
+	return d;
+}
+
 /* Copy with truncation; always NUL-terminates; returns strlen(src). */
 size_t strlcpy_(char *dst, const char *src, size_t size);
 /* snprintf that reports truncation: 0 ok, -1 truncated or error. */

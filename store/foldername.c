@@ -8,6 +8,7 @@
 #include "../privsep/params.h"
 #include "../privsep/util.h"
 #include "foldername.h"
+#include "../privsep/utf8.h"
 
 void
 folder_limits_default(struct folder_limits *lim)
@@ -25,51 +26,16 @@ folder_limits_ceil(struct folder_limits *lim)
 	lim->folders_max_count = FOLDERS_CEIL_COUNT;
 }
 
-/*
- * One UTF-8 sequence at s[0..n), n >= 1: its length (1..4) and *cp, or
- * -1 with *why.  Strict (RFC 3629): shortest form only, no surrogates,
- * nothing above U+10FFFF.
- */
+/* One UTF-8 sequence at s[0..n), n >= 1: its length (1..4) and *cp, or
+ * -1 with *why (privsep/utf8.h: strict). */
 static int
-utf8_decode(const unsigned char *s, size_t n, uint32_t *cp, const char **why)
+utf8_next(const unsigned char *s, size_t n, uint32_t *cp, const char **why)
 {
-	uint32_t c = s[0], min;
-	int len;
+	size_t len = utf8_decode(s, n, cp);
 
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		c &= 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		c &= 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		c &= 0x07;
-		min = 0x10000;
-	} else
-		return fail_why(why, c == 0xc0 || c == 0xc1 ?
-		    "is not valid UTF-8 (an overlong form)" : "is not valid UTF-8");
-	if ((size_t)len > n)
-		return fail_why(why, "is not valid UTF-8 (a truncated sequence)");
-	for (int i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return fail_why(why, "is not valid UTF-8 (a missing continuation byte)");
-		c = (c << 6) | (s[i] & 0x3fu);
-	}
-	if (c < min)
-		return fail_why(why, "is not valid UTF-8 (an overlong form)");
-	if (c >= 0xd800 && c <= 0xdfff)
-		return fail_why(why, "is not valid UTF-8 (a surrogate)");
-	if (c > 0x10ffff)
-		return fail_why(why, "is not valid UTF-8 (beyond U+10FFFF)");
-	*cp = c;
-	return len;
+	if (len == 0)
+		return fail_why(why, utf8_error(s, n));
+	return (int)len;
 }
 
 /* Code points that hide, reorder or break text: refused everywhere. */
@@ -207,37 +173,6 @@ fold_cp(uint32_t c)
 	return c;
 }
 
-static size_t
-utf8_encode(uint32_t c, char *out)
-{
-	if (c < 0x80) {
-		out[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		out[0] = (char)(0xc0 | (c >> 6));
-		out[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		out[0] = (char)(0xe0 | (c >> 12));
-		out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (c >> 18));
-	out[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
-}
-
-static size_t
-utf8_len(uint32_t c)
-{
-	return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-}
-
 /* One component s[0..n), n > 0 known. */
 static int
 component_ok(const char *s, size_t n, const char **why)
@@ -270,7 +205,7 @@ foldername_canon(const char *name, size_t len, const struct folder_limits *lim,
 	while (i < len) {
 		uint32_t c;
 		const char *bad;
-		int l = utf8_decode(s + i, len - i, &c, why);
+		int l = utf8_next((const unsigned char *)s + i, len - i, &c, why);
 
 		if (l < 0)
 			return -1;
@@ -302,7 +237,7 @@ foldername_key(const char *canon, char *key, size_t keysz)
 
 	while (i < n) {
 		uint32_t c, f;
-		int l = utf8_decode(s + i, n - i, &c, NULL);
+		int l = utf8_next((const unsigned char *)s + i, n - i, &c, NULL);
 
 		if (l < 0) {              /* not from foldername_canon: as bytes */
 			if (o + 1 >= keysz)
@@ -313,7 +248,7 @@ foldername_key(const char *canon, char *key, size_t keysz)
 		f = fold_cp(c);
 		if (o + utf8_len(f) >= keysz)
 			break;
-		o += utf8_encode(f, key + o);
+		o += utf8_encode(f, (unsigned char *)key + o);
 		i += (size_t)l;
 	}
 	if (keysz > 0)

@@ -64,6 +64,7 @@
 
 #include "mbox.h"
 #include "xpostern.h"
+#include "../privsep/util.h"
 
 static const char XP[] = XPOSTERN_PREFIX;
 #define XP_LEN (sizeof(XP) - 1)
@@ -612,23 +613,11 @@ rp_sender(const char *sender, char *out, size_t outsz)
 	out[i] = '\0';
 }
 
-static size_t
-ndigits(uint64_t v)
-{
-	size_t d = 1;
-
-	while (v >= 10) {
-		v /= 10;
-		d++;
-	}
-	return d;
-}
-
 uint64_t
 mbox_len_with_itself(uint64_t base)
 {
 	for (size_t d = 1; d <= 20; d++)
-		if (ndigits(base + d) == d)
+		if (u64_digits(base + d) == d)
 			return base + d;
 	return 0;
 }

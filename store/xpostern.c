@@ -225,18 +225,6 @@ put(char *out, size_t outsz, size_t *o, const char *s, size_t sn)
 	return 0;
 }
 
-static size_t
-ndigits(uint64_t v)
-{
-	size_t d = 1;
-
-	while (v >= 10) {
-		v /= 10;
-		d++;
-	}
-	return d;
-}
-
 static void
 sort_keywords(const struct xp_kw *kw, size_t nkw, uint16_t *idx)
 {
@@ -303,7 +291,7 @@ xpostern_format(char *out, size_t outsz, const char *uid, uint32_t imapuid,
 	if (rest >= 10000000000000000000ull)    /* len= has at most 19 digits */
 		return fail_why(why, "record too long");
 	for (size_t d = 1; d <= 19; d++)
-		if (ndigits(rest + base + d) == d) {
+		if (u64_digits(rest + base + d) == d) {
 			t = rest + base + d;
 			break;
 		}

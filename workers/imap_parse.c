@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "imap_parse.h"
+#include "../privsep/utf8.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -146,44 +147,6 @@ static int
 tag_char(unsigned char ch)
 {
 	return astring_char(ch) && ch != '+';
-}
-
-/*
- * The length of the valid UTF-8 sequence at s (at most n bytes), 0 when
- * it is not one: no overlongs, no surrogates, nothing above U+10FFFF.
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c0 = s[0];
-	size_t len, i;
-	uint32_t cp;
-
-	if (c0 < 0x80)
-		return 1;
-	if (c0 >= 0xc2 && c0 <= 0xdf) {
-		len = 2;
-		cp = c0 & 0x1fu;
-	} else if (c0 >= 0xe0 && c0 <= 0xef) {
-		len = 3;
-		cp = c0 & 0x0fu;
-	} else if (c0 >= 0xf0 && c0 <= 0xf4) {
-		len = 4;
-		cp = c0 & 0x07u;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -505,7 +468,7 @@ take_quoted(struct imap_cmd *c, const char *s, size_t p, size_t e)
 			q += 2;
 			continue;
 		}
-		if ((k = utf8_seq((const unsigned char *)s + q, e - q)) == 0) {
+		if ((k = utf8_decode((const unsigned char *)s + q, e - q, NULL)) == 0) {
 			set_err(c, IE_SYNTAX, NULL,
 			    "invalid UTF-8 in a quoted string");
 			return 0;

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "mutf7.h"
+#include "../privsep/utf8.h"
 
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
@@ -29,27 +30,8 @@ static int
 put_utf8(char *out, size_t outsz, size_t *o, uint32_t cp)
 {
 	unsigned char b[4];
-	size_t n;
+	size_t n = utf8_encode(cp, b);
 
-	if (cp < 0x80) {
-		b[0] = (unsigned char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (unsigned char)(0xc0 | cp >> 6);
-		b[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (unsigned char)(0xe0 | cp >> 12);
-		b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		b[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		b[0] = (unsigned char)(0xf0 | cp >> 18);
-		b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-		b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		b[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
 	if (outsz == 0 || n > outsz - 1 - *o)
 		return -1;
 	for (size_t i = 0; i < n; i++)
@@ -194,35 +176,10 @@ mutf7_decode(const char *in, size_t len, char *out, size_t outsz,
 static long
 next_utf8(const unsigned char *in, size_t len, size_t *i)
 {
-	unsigned char c0 = in[*i];
-	size_t n, k;
 	uint32_t cp;
+	size_t n = utf8_decode(in + *i, len - *i, &cp);
 
-	if (c0 < 0x80) {
-		(*i)++;
-		return c0;
-	}
-	if (c0 >= 0xc2 && c0 <= 0xdf) {
-		n = 2;
-		cp = c0 & 0x1fu;
-	} else if (c0 >= 0xe0 && c0 <= 0xef) {
-		n = 3;
-		cp = c0 & 0x0fu;
-	} else if (c0 >= 0xf0 && c0 <= 0xf4) {
-		n = 4;
-		cp = c0 & 0x07u;
-	} else {
-		return -1;
-	}
-	if (len - *i < n)
-		return -1;
-	for (k = 1; k < n; k++) {
-		if ((in[*i + k] & 0xc0) != 0x80)
-			return -1;
-		cp = cp << 6 | (in[*i + k] & 0x3fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+	if (n == 0)
 		return -1;
 	*i += n;
 	return (long)cp;

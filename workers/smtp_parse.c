@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "smtp_parse.h"
+#include "../privsep/utf8.h"
 
 static const char *const verb_names[V_MAX] = {
 	[V_NONE] = "?", [V_HELO] = "HELO", [V_EHLO] = "EHLO", [V_MAIL] = "MAIL",
@@ -66,47 +67,13 @@ smtp_parse_verb(char *line, char **arg)
 	return V_NONE;
 }
 
-/*
- * Length of one UTF-8 sequence at s (n bytes available), or 0 when it is
- * not a valid one (RFC 3629 4).
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len, i;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2; cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3; cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4; cp = c & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 bool
 smtp_utf8_valid(const unsigned char *s, size_t n)
 {
 	size_t i = 0, k;
 
 	while (i < n) {
-		if ((k = utf8_seq(s + i, n - i)) == 0)
+		if ((k = utf8_decode(s + i, n - i, NULL)) == 0)
 			return false;
 		i += k;
 	}
@@ -145,7 +112,7 @@ take_utf8(struct cur *c)
 
 	if (*c->p < 0x80)
 		return 0;
-	if ((k = utf8_seq(c->p, strnlen((const char *)c->p, 4))) == 0)
+	if ((k = utf8_decode(c->p, strnlen((const char *)c->p, 4), NULL)) == 0)
 		return -1;
 	c->p += k;
 	c->utf8 = true;
@@ -501,7 +468,7 @@ next_param(char **sp, char **kw, char **val, bool utf8_ok)
 		while (*p != '\0' && *p != ' ') {
 			unsigned char ch = (unsigned char)*p;
 			if (ch >= 0x80 && utf8_ok) {
-				size_t k = utf8_seq((unsigned char *)p, strnlen(p, 4));
+				size_t k = utf8_decode((unsigned char *)p, strnlen(p, 4), NULL);
 				if (k == 0)
 					return SP_BADPARAM;
 				p += k;
