@@ -12,6 +12,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "master/keyholder.h"
+#include "privsep/util.h"
+
 struct pem {
 	char cert[8192], key[8192];
 	size_t certlen, keylen;
@@ -77,6 +80,18 @@ tls_test_session(struct session *s, struct conn *conn, struct conf *conf,
 	strlcpy_(s->sessid, id, sizeof(s->sessid));
 	strlcpy_(s->client, "socketpair", sizeof(s->client));
 	conn_init(conn, fd, -1);
+}
+
+/* keyholder_load() with its reason copied into the test's buffer */
+static inline int
+keyholder_load_into(uint32_t idx, const char *name, const void *cert, size_t certlen,
+    const void *key, size_t keylen, const char *cw, const char *kw, char *err, size_t errsz)
+{
+	const char *why = "";
+	int r = keyholder_load(idx, name, cert, certlen, key, keylen, cw, kw, &why);
+
+	strlcpy_(err, r == 0 ? "" : why, errsz);
+	return r;
 }
 
 #endif

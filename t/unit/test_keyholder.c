@@ -35,18 +35,6 @@
 #include "t/unit/check.h"
 #include "t/unit/pemtest.h"
 
-/* keyholder_load() with its reason copied into the test's buffer */
-static int
-keyholder_load_into(uint32_t idx, const char *name, const void *cert, size_t certlen,
-    const void *key, size_t keylen, const char *cw, const char *kw, char *err, size_t errsz)
-{
-	const char *why = "";
-	int r = keyholder_load(idx, name, cert, certlen, key, keylen, cw, kw, &why);
-
-	strlcpy_(err, r == 0 ? "" : why, errsz);
-	return r;
-}
-
 static struct conf conf;
 static struct conn conn;
 static const char *client_sni;       /* the client asks for this name */

@@ -12,17 +12,7 @@
 #include <crypt.h>
 #include "privsep/util.h"
 
-/* acctab_load() with its reason copied into the test's buffer */
-static int
-acctab_load_into(struct acctab *t, int a, const char *ap, int b, const char *bp,
-    char *err, size_t errsz)
-{
-	const char *why = "";
-	int r = acctab_load(t, a, ap, b, bp, &why);
-
-	strlcpy_(err, r == 0 ? "" : why, errsz);
-	return r;
-}
+#include "acctab_into.h"
 
 static char ALICE[256];
 
