@@ -36,14 +36,22 @@ struct idx_hdr {
 	uint64_t ino;
 };
 
-static void
-mb_err(struct mailbox *mb, const char *fmt, ...)
+/* Why the last mailbox call failed: *why points here (util.h). */
+static char mb_why[MB_ERRSZ];
+
+/* Formats the reason into mb_why, points *why (when not NULL) at it and
+ * returns -1. */
+static int __attribute__((format(printf, 2, 3)))
+mb_fail(const char **why, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(mb->err, sizeof(mb->err), fmt, ap);
+	vsnprintf(mb_why, sizeof(mb_why), fmt, ap);
 	va_end(ap);
+	if (why != NULL)
+		*why = mb_why;
+	return -1;
 }
 
 static uid_t owner_uid = (uid_t)-1;
@@ -91,13 +99,13 @@ mtime_ns(const struct stat *st)
 }
 
 int
-mb_open(struct mailbox *mb, int create)
+mb_open(struct mailbox *mb, int create, const char **why)
 {
 	struct stat st;
 	int fd, flags = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 
 	if (!mailbox_name_ok(mb->name)) {
-		mb_err(mb, "invalid mailbox name");
+		mb_fail(why, "invalid mailbox name");
 		return -1;
 	}
 	mb->created = 0;
@@ -111,18 +119,18 @@ mb_open(struct mailbox *mb, int create)
 	}
 	if (fd == -1) {
 		if (errno == ELOOP)
-			mb_err(mb, "mailbox %s is a symbolic link: refused", mb->name);
+			mb_fail(why, "mailbox %s is a symbolic link: refused", mb->name);
 		else
-			mb_err(mb, "open mailbox %s: %s", mb->name, strerror(errno));
+			mb_fail(why, "open mailbox %s: %s", mb->name, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
-		mb_err(mb, "fstat mailbox %s: %s", mb->name, strerror(errno));
+		mb_fail(why, "fstat mailbox %s: %s", mb->name, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != (owner_uid == (uid_t)-1 ? geteuid() : owner_uid)) {
-		mb_err(mb, "mailbox %s refused: %s", mb->name,
+		mb_fail(why, "mailbox %s refused: %s", mb->name,
 		    !S_ISREG(st.st_mode) ? "not a regular file" :
 		    st.st_nlink != 1 ? "more than one link" : "not owned by the store user");
 		close(fd);
@@ -137,18 +145,18 @@ mb_open(struct mailbox *mb, int create)
 }
 
 int
-mb_still_named(struct mailbox *mb)
+mb_still_named(struct mailbox *mb, const char **why)
 {
 	struct stat st;
 
 	if (fstatat(mb->dirfd, mb->name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-		mb_err(mb, "mailbox %s: %s", mb->name, strerror(errno));
+		mb_fail(why, "mailbox %s: %s", mb->name, strerror(errno));
 		return 0;
 	}
 	if (st.st_dev != mb->dev || st.st_ino != mb->ino || !S_ISREG(st.st_mode) ||
 	    st.st_nlink != 1 ||
 	    st.st_uid != (owner_uid == (uid_t)-1 ? geteuid() : owner_uid)) {
-		mb_err(mb, "mailbox %s was replaced or changed", mb->name);
+		mb_fail(why, "mailbox %s was replaced or changed", mb->name);
 		return 0;
 	}
 	return 1;
@@ -221,7 +229,7 @@ static int lksrc_dirfd = -1;     /* where the source was made, -1: none */
 static time_t lksrc_made;
 
 static int
-lksrc_make(struct mailbox *mb)
+lksrc_make(struct mailbox *mb, const char **why)
 {
 	char pid[32];
 	int fd;
@@ -232,7 +240,7 @@ lksrc_make(struct mailbox *mb)
 	    O_CLOEXEC, 0600);
 	snprintf(pid, sizeof(pid), "%ld postern\n", (long)getpid());
 	if (fd == -1 || write_all(fd, pid, strlen(pid)) == -1) {
-		mb_err(mb, "dotlock %s: %s", LKSRC, strerror(errno));
+		mb_fail(why, "dotlock %s: %s", LKSRC, strerror(errno));
 		if (fd != -1)
 			close(fd);
 		unlinkat(mb->dirfd, LKSRC, 0);
@@ -245,17 +253,17 @@ lksrc_make(struct mailbox *mb)
 }
 
 static int
-dotlock_take(struct mailbox *mb, uint64_t deadline)
+dotlock_take(struct mailbox *mb, uint64_t deadline, const char **why)
 {
 	char lk[128];
 	time_t now = time(NULL);
 	int remade = 0;
 
 	if (side_name(mb, lk, sizeof(lk), "", ".lock") == -1)
-		return -1;
+		return mb_fail(why, "dotlock of %s: name too long", mb->name);
 	if (lksrc_dirfd != mb->dirfd || now - lksrc_made > LKSRC_MAX_AGE_S ||
 	    now < lksrc_made) {
-		if (lksrc_make(mb) == -1)
+		if (lksrc_make(mb, why) == -1)
 			return -1;
 		remade = 1;
 	}
@@ -266,13 +274,13 @@ dotlock_take(struct mailbox *mb, uint64_t deadline)
 		}
 		if (errno == ENOENT && !remade) {
 			/* the source went away (not by us): make it again */
-			if (lksrc_make(mb) == -1)
+			if (lksrc_make(mb, why) == -1)
 				return -1;
 			remade = 1;
 			continue;
 		}
 		if (errno != EEXIST) {
-			mb_err(mb, "dotlock %s: %s", lk, strerror(errno));
+			mb_fail(why, "dotlock %s: %s", lk, strerror(errno));
 			return -1;
 		}
 		if (dotlock_stale(mb, lk)) {
@@ -280,7 +288,7 @@ dotlock_take(struct mailbox *mb, uint64_t deadline)
 			continue;
 		}
 		if (now_ms() >= deadline) {
-			mb_err(mb, "dotlock %s: held by another process", lk);
+			mb_fail(why, "dotlock %s: held by another process", lk);
 			return -1;
 		}
 		sleep_ms(10);
@@ -299,7 +307,7 @@ fcntl_lock(int fd, short type)
 }
 
 int
-mb_lock(struct mailbox *mb, int timeout_ms)
+mb_lock(struct mailbox *mb, int timeout_ms, const char **why)
 {
 	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
 	struct stat st;
@@ -307,7 +315,7 @@ mb_lock(struct mailbox *mb, int timeout_ms)
 	while (fcntl_lock(mb->fd, F_WRLCK) == -1) {
 		if ((errno != EAGAIN && errno != EACCES && errno != EINTR) ||
 		    now_ms() >= deadline) {
-			mb_err(mb, "lock mailbox %s: %s", mb->name,
+			mb_fail(why, "lock mailbox %s: %s", mb->name,
 			    errno == EAGAIN || errno == EACCES ?
 			    "held by another process" : strerror(errno));
 			return -1;
@@ -315,12 +323,12 @@ mb_lock(struct mailbox *mb, int timeout_ms)
 		sleep_ms(10);
 	}
 	mb->fcntl_locked = 1;
-	if (dotlock_take(mb, deadline) == -1) {
+	if (dotlock_take(mb, deadline, why) == -1) {
 		mb_unlock(mb);
 		return -1;
 	}
 	if (fstat(mb->fd, &st) == -1) {
-		mb_err(mb, "fstat mailbox %s: %s", mb->name, strerror(errno));
+		mb_fail(why, "fstat mailbox %s: %s", mb->name, strerror(errno));
 		mb_unlock(mb);
 		return -1;
 	}
@@ -488,13 +496,14 @@ mb_index_write(struct mailbox *mb, const struct mbox_list *l)
  * to parse from.  0 / -1.
  */
 static int
-keep_good_prefix(struct mailbox *mb, struct mbox_list *l, size_t *start)
+keep_good_prefix(struct mailbox *mb, struct mbox_list *l, size_t *start,
+    const char **why)
 {
 	size_t k = 0, plen = (size_t)l->v[l->n - 1].off + (size_t)l->v[l->n - 1].len;
 	unsigned char *pm = mmap(NULL, plen, PROT_READ, MAP_PRIVATE, mb->fd, 0);
 
 	if (pm == MAP_FAILED) {
-		mb_err(mb, "mmap mailbox %s: %s", mb->name, strerror(errno));
+		mb_fail(why, "mmap mailbox %s: %s", mb->name, strerror(errno));
 		return -1;
 	}
 	while (k < l->n && ent_head_ok(pm, &l->v[k]))
@@ -510,10 +519,10 @@ keep_good_prefix(struct mailbox *mb, struct mbox_list *l, size_t *start)
 }
 
 /* Parses the file from start to its end (size) into l; *good gets the end
- * of the last whole message.  0 / -1 (mb->err). */
+ * of the last whole message.  0 / -1 (*why). */
 static int
 parse_tail(struct mailbox *mb, struct mbox_list *l, size_t size, size_t start,
-    size_t *good, enum mbox_parse_status *pst)
+    size_t *good, enum mbox_parse_status *pst, const char **why)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE), map_off = start - start % pg;
 	size_t maplen = 0, first = l->n;
@@ -524,7 +533,7 @@ parse_tail(struct mailbox *mb, struct mbox_list *l, size_t size, size_t start,
 		maplen = size - map_off;
 		map = mmap(NULL, maplen, PROT_READ, MAP_PRIVATE, mb->fd, (off_t)map_off);
 		if (map == MAP_FAILED) {
-			mb_err(mb, "mmap mailbox %s: %s", mb->name, strerror(errno));
+			mb_fail(why, "mmap mailbox %s: %s", mb->name, strerror(errno));
 			return -1;
 		}
 	}
@@ -539,14 +548,15 @@ parse_tail(struct mailbox *mb, struct mbox_list *l, size_t size, size_t start,
 		l->v[i].off += map_off;
 	*good += map_off;
 	if (r == -1) {
-		mb_err(mb, "scan mailbox %s: out of memory", mb->name);
+		mb_fail(why, "scan mailbox %s: out of memory", mb->name);
 		return -1;
 	}
 	return 0;
 }
 
 int
-mb_scan(struct mailbox *mb, struct mbox_list *l, int repair, uint64_t *repaired)
+mb_scan(struct mailbox *mb, struct mbox_list *l, int repair, uint64_t *repaired,
+    const char **why)
 {
 	struct stat st;
 	enum mbox_parse_status pst;
@@ -555,42 +565,42 @@ mb_scan(struct mailbox *mb, struct mbox_list *l, int repair, uint64_t *repaired)
 
 	*repaired = 0;
 	if (fstat(mb->fd, &st) == -1) {
-		mb_err(mb, "fstat mailbox %s: %s", mb->name, strerror(errno));
+		mb_fail(why, "fstat mailbox %s: %s", mb->name, strerror(errno));
 		return -1;
 	}
 	mb_index_load(mb, &st, l, &valid);
 	if (valid == 2)
 		return 0;
 	if (valid == 1) {
-		if (keep_good_prefix(mb, l, &start) == -1)
+		if (keep_good_prefix(mb, l, &start, why) == -1)
 			return -1;
 	} else
 		mbox_list_truncate(l, 0);
 	if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX / 2) {
-		mb_err(mb, "mailbox %s too large", mb->name);
+		mb_fail(why, "mailbox %s too large", mb->name);
 		return -1;
 	}
-	if (parse_tail(mb, l, (size_t)st.st_size, start, &good, &pst) == -1)
+	if (parse_tail(mb, l, (size_t)st.st_size, start, &good, &pst, why) == -1)
 		return -1;
 	if (pst == MBP_NOTMBOX) {
-		mb_err(mb, "mailbox %s is not an mbox file (no From_ line at the start): refused",
+		mb_fail(why, "mailbox %s is not an mbox file (no From_ line at the start): refused",
 		    mb->name);
 		return -1;
 	}
 	if (pst == MBP_TORN) {
 		if (!repair) {
-			mb_err(mb, "mailbox %s has a torn tail and was not repaired", mb->name);
+			mb_fail(why, "mailbox %s has a torn tail and was not repaired", mb->name);
 			return -1;
 		}
 		if (ftruncate(mb->fd, (off_t)good) == -1 || fsync(mb->fd) == -1) {
-			mb_err(mb, "repair mailbox %s: %s", mb->name, strerror(errno));
+			mb_fail(why, "repair mailbox %s: %s", mb->name, strerror(errno));
 			return -1;
 		}
 		*repaired = (uint64_t)st.st_size - good;
 		mb->size = good;
 	}
 	if (mbox_unique_uids(l) == -1) {
-		mb_err(mb, "scan mailbox %s: out of memory", mb->name);
+		mb_fail(why, "scan mailbox %s: out of memory", mb->name);
 		return -1;
 	}
 	mb_index_write(mb, l);   /* a cache: failure only costs a rescan */
@@ -933,29 +943,29 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 }
 
 /* Writes the messages keep[] to a new tmp file, fsync'ed: its descriptor,
- * *woff its size; -1 (mb->err; the file removed). */
+ * *woff its size; -1 (*why; the file removed). */
 static int
 write_tmp(struct mailbox *mb, const char *tmp, const struct mbox_list *keep,
-    uint64_t *woff)
+    uint64_t *woff, const char **why)
 {
 	int tfd;
 
 	unlinkat(mb->dirfd, tmp, 0);
 	tfd = openat(mb->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (tfd == -1) {
-		mb_err(mb, "create %s: %s", tmp, strerror(errno));
+		mb_fail(why, "create %s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	for (size_t i = 0; i < keep->n; i++) {
 		/* a foreign message without its separator gets none added:
 		 * it was the last one, or the next starts a From_ line */
 		if (copy_msg(mb->fd, tfd, &keep->v[i], woff) == -1) {
-			mb_err(mb, "write %s: %s", tmp, strerror(errno));
+			mb_fail(why, "write %s: %s", tmp, strerror(errno));
 			goto fail;
 		}
 	}
 	if (fsync(tfd) == -1) {
-		mb_err(mb, "fsync %s: %s", tmp, strerror(errno));
+		mb_fail(why, "fsync %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	return tfd;
@@ -971,10 +981,10 @@ fail:
  * fails, the deletions may not survive a crash, so they are undone
  * (exchanged back) and the COMMIT fails, the old file in place.  Where the
  * file system cannot exchange, a plain rename, and a failed fsync can only
- * be reported.  0, or -1 (mb->err; tfd closed).
+ * be reported.  0, or -1 (*why; tfd closed).
  */
 static int
-swap_in(struct mailbox *mb, const char *tmp, int tfd)
+swap_in(struct mailbox *mb, const char *tmp, int tfd, const char **why)
 {
 	int exchanged = 0;
 
@@ -982,7 +992,7 @@ swap_in(struct mailbox *mb, const char *tmp, int tfd)
 		exchanged = 1;
 	else if ((errno != EINVAL && errno != ENOSYS) ||
 	    renameat(mb->dirfd, tmp, mb->dirfd, mb->name) == -1) {
-		mb_err(mb, "rename %s: %s", tmp, strerror(errno));
+		mb_fail(why, "rename %s: %s", tmp, strerror(errno));
 		goto fail_unlink;
 	}
 	if (fsync(mb->dirfd) == -1) {
@@ -990,12 +1000,12 @@ swap_in(struct mailbox *mb, const char *tmp, int tfd)
 
 		if (exchanged &&
 		    renameat2(mb->dirfd, tmp, mb->dirfd, mb->name, RENAME_EXCHANGE) == 0) {
-			mb_err(mb, "fsync spool directory: %s: the old %s is kept",
+			mb_fail(why, "fsync spool directory: %s: the old %s is kept",
 			    strerror(e), mb->name);
 			fsync(mb->dirfd);   /* best effort: either file is whole */
 			goto fail_unlink;
 		}
-		mb_err(mb, "fsync spool directory: %s: the rewrite of %s may not "
+		mb_fail(why, "fsync spool directory: %s: the rewrite of %s may not "
 		    "survive a crash", strerror(e), mb->name);
 		close(tfd);
 		if (exchanged)
@@ -1034,7 +1044,8 @@ adopt(struct mailbox *mb, int tfd, uint64_t woff)
 }
 
 int
-mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *deleted)
+mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *deleted,
+    const char **why)
 {
 	struct mbox_list l, keep;
 	char tmp[128];
@@ -1044,14 +1055,14 @@ mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *dele
 	*deleted = 0;
 	mbox_list_init(&l);
 	mbox_list_init(&keep);
-	if (mb_scan(mb, &l, 1, &repaired) == -1)
+	if (mb_scan(mb, &l, 1, &repaired, why) == -1)
 		return -1;
 	qsort(del, ndel, sizeof(*del), cmp_ent_uid);
 	for (size_t i = 0; i < l.n; i++) {
 		if (marked(&l.v[i], del, ndel))
 			(*deleted)++;
 		else if (mbox_list_push(&keep, &l.v[i]) == -1) {
-			mb_err(mb, "rewrite %s: out of memory", mb->name);
+			mb_fail(why, "rewrite %s: out of memory", mb->name);
 			goto out;
 		}
 	}
@@ -1059,9 +1070,12 @@ mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *dele
 		rc = 0;
 		goto out;
 	}
-	if (side_name(mb, tmp, sizeof(tmp), ".", ".tmp") == -1 ||
-	    (tfd = write_tmp(mb, tmp, &keep, &woff)) == -1 ||
-	    swap_in(mb, tmp, tfd) == -1)
+	if (side_name(mb, tmp, sizeof(tmp), ".", ".tmp") == -1) {
+		mb_fail(why, "rewrite %s: name too long", mb->name);
+		goto out;
+	}
+	if ((tfd = write_tmp(mb, tmp, &keep, &woff, why)) == -1 ||
+	    swap_in(mb, tmp, tfd, why) == -1)
 		goto out;
 	adopt(mb, tfd, woff);
 	mb_index_write(mb, &keep);

@@ -2,8 +2,11 @@
  * Mailbox files: safe open, locking, append with truncate-back, torn-tail
  * repair, the sidecar index, reading a message, and the COMMIT rewrite.
  * Every path is relative to the spool directory descriptor (openat), and
- * every name has passed mailbox_name_ok() first.  No IPC: errors come back
- * as text in err[] for the caller to log.
+ * every name has passed mailbox_name_ok() first.  No IPC: a function that
+ * fails for a reason takes a last const char **why (may be NULL) and sets
+ * *why on failure only, to a static buffer of mailbox.c that stays valid
+ * until the next mb_* call (the convention of privsep/util.h); the caller
+ * logs it.
  */
 #ifndef POSTERN_MAILBOX_H
 #define POSTERN_MAILBOX_H
@@ -16,7 +19,7 @@
 #include "../privsep/params.h"
 #include "mbox.h"
 
-#define MB_ERRSZ 256
+#define MB_ERRSZ 256                  /* the longest reason, NUL included */
 
 struct mailbox {
 	int dirfd;
@@ -28,7 +31,6 @@ struct mailbox {
 	uint64_t our_end;             /* size after our last append (ends in LF) */
 	dev_t dev;                    /* the file opened (mb_open) */
 	ino_t ino;
-	char err[MB_ERRSZ];
 };
 
 /* name_ok() and not ending in ".lock" (the dotlock of another name). */
@@ -44,32 +46,32 @@ void mb_init(struct mailbox *mb, int dirfd, const char *name);
  * Opens NAME (O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC; created 0600 with O_EXCL
  * when create is set and it is missing) and checks it is a regular file
  * with one link owned by our euid.  0 ok, 1 missing (create not set),
- * -1 refused or failed (mb->err says why).
+ * -1 refused or failed (*why says why).
  */
-int mb_open(struct mailbox *mb, int create);
+int mb_open(struct mailbox *mb, int create, const char **why);
 void mb_close(struct mailbox *mb);   /* also unlocks */
 
 /*
  * For a descriptor kept open between uses: does NAME still name the file
  * mb has open, as mb_open() would accept it (regular, one link, ours)?
  * Called with the locks held, so the answer holds until they are
- * released.  1 yes, 0 no (mb->err says why).
+ * released.  1 yes, 0 no (*why says why).
  */
-int mb_still_named(struct mailbox *mb);
+int mb_still_named(struct mailbox *mb, const char **why);
 
 /* fcntl write lock (retried up to timeout_ms, never blocking) and the
- * dotlock NAME.lock (stale after MB_DOTLOCK_STALE_S).  0 / -1. */
-int mb_lock(struct mailbox *mb, int timeout_ms);
+ * dotlock NAME.lock (stale after MB_DOTLOCK_STALE_S).  0 / -1 (*why). */
+int mb_lock(struct mailbox *mb, int timeout_ms, const char **why);
 void mb_unlock(struct mailbox *mb);
 
 /*
  * Brings the message list up to date with the file: the index if valid,
  * else the index plus a parse of the tail, else a full parse.  When repair
  * is set a torn tail is cut away (ftruncate; *repaired gets the number of
- * bytes cut) and the index is rewritten.  -1 on error (mb->err).
+ * bytes cut) and the index is rewritten.  -1 on error (*why).
  */
 int mb_scan(struct mailbox *mb, struct mbox_list *l, int repair,
-    uint64_t *repaired);
+    uint64_t *repaired, const char **why);
 
 /*
  * Appends rec[0..n) at the end.  On any error the file is truncated back
@@ -92,12 +94,14 @@ int mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
  * .NAME.tmp (adding or fixing the X-Postern line of a message whose UID is
  * not in it), fsyncs, exchanges it with NAME, fsyncs the directory (undone
  * when that fails) and writes the index.  *deleted gets the count removed.
- * mb stays open on the new file.  0 / -1 (the old file kept).
+ * mb stays open on the new file.  0 / -1 (*why; the old file kept).
  */
 int mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel,
-    uint32_t *deleted);
+    uint32_t *deleted, const char **why);
 
-/* The index, exposed for tests. */
+/* The index, exposed for tests.  A cache, so no reason to give: load
+ * always returns 0 (*valid: 0 unusable, 1 a valid prefix, 2 current),
+ * write returns -1 when it could not (the old index, if any, kept). */
 int mb_index_load(struct mailbox *mb, const struct stat *st,
     struct mbox_list *l, int *valid);
 int mb_index_write(struct mailbox *mb, const struct mbox_list *l);

@@ -53,17 +53,18 @@ int
 mailbox_open_locked(struct mailbox *mb, const char *name, int create,
     struct mbox_list *l)
 {
+	const char *why;
 	uint64_t cut = 0;
 	int r;
 
 	mb_init(mb, spool, name);
-	if ((r = mb_open(mb, create)) != 0) {
+	if ((r = mb_open(mb, create, &why)) != 0) {
 		if (r == -1)
-			log_warnx("store: %s", mb->err);
+			log_warnx("store: %s", why);
 		return r;
 	}
-	if (mb_lock(mb, MB_LOCK_TIMEOUT_MS) == -1) {
-		log_warnx("store: %s", mb->err);
+	if (mb_lock(mb, MB_LOCK_TIMEOUT_MS, &why) == -1) {
+		log_warnx("store: %s", why);
 		mb_close(mb);
 		return -1;
 	}
@@ -71,8 +72,8 @@ mailbox_open_locked(struct mailbox *mb, const char *name, int create,
 		struct mbox_list tmp;
 
 		mbox_list_init(&tmp);
-		if (mb_scan(mb, l ? l : &tmp, 1, &cut) == -1) {
-			log_warnx("store: %s", mb->err);
+		if (mb_scan(mb, l ? l : &tmp, 1, &cut, &why) == -1) {
+			log_warnx("store: %s", why);
 			mbox_list_free(&tmp);
 			mb_close(mb);
 			return -1;
@@ -149,20 +150,22 @@ open_fresh(struct touched *t, const char *name)
 static int
 reuse(struct touched *t)
 {
+	const char *why;
+
 	if (!mailbox_verified(t->mb.name)) {   /* wants a repair scan */
 		mb_close(&t->mb);
 		return 1;
 	}
-	if (mb_lock(&t->mb, MB_LOCK_TIMEOUT_MS) == -1) {
-		log_warnx("store: %s", t->mb.err);
+	if (mb_lock(&t->mb, MB_LOCK_TIMEOUT_MS, &why) == -1) {
+		log_warnx("store: %s", why);
 		mb_close(&t->mb);
 		t->busy = 1;
 		t->failed = 1;
 		t->mb.fd = -1;
 		return -1;
 	}
-	if (!mb_still_named(&t->mb)) {
-		log_debug("store: %s; opening it again", t->mb.err);
+	if (!mb_still_named(&t->mb, &why)) {
+		log_debug("store: %s; opening it again", why);
 		mb_close(&t->mb);
 		return 1;
 	}

@@ -45,7 +45,7 @@ index_state(const char *name)
 	int valid = 0;
 
 	mb_init(&mb, S.spool, name);
-	if (mb_open(&mb, 0) != 0)
+	if (mb_open(&mb, 0, NULL) != 0)
 		return MBX_INDEX_NONE;
 	mbox_list_init(&l);
 	if (fstat(mb.fd, &st) == 0)

@@ -379,6 +379,7 @@ handle_commit(struct chan *c, struct store_req *r)
 		}
 	if (ndel > 0) {
 		struct mailbox mb;
+		const char *why;
 
 		/* the session's descriptor goes first: closing any descriptor
 		 * of the file would drop the fcntl lock taken below */
@@ -389,8 +390,8 @@ handle_commit(struct chan *c, struct store_req *r)
 		if (mailbox_open_locked(&mb, c->account, 0, NULL) != 0)
 			st = STORE_TEMPFAIL;
 		else {
-			if (mb_rewrite(&mb, del, ndel, &deleted) == -1) {
-				log_warnx("store: commit %s: %s", c->account, mb.err);
+			if (mb_rewrite(&mb, del, ndel, &deleted, &why) == -1) {
+				log_warnx("store: commit %s: %s", c->account, why);
 				st = STORE_TEMPFAIL;
 				deleted = 0;
 			}

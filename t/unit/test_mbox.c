@@ -48,10 +48,10 @@ deliver(const char *name, const void *msg, size_t n, char *uid_out)
 	int r;
 
 	mb_init(&mb, dfd, name);
-	if (mb_open(&mb, 1) != 0 || mb_lock(&mb, 1000) != 0)
+	if (mb_open(&mb, 1, NULL) != 0 || mb_lock(&mb, 1000, NULL) != 0)
 		return -1;
 	mbox_list_init(&l);
-	mb_scan(&mb, &l, 1, &cut);
+	mb_scan(&mb, &l, 1, &cut, NULL);
 	mbox_list_free(&l);
 	mbox_new_uid(uid);
 	if (uid_out)
@@ -73,9 +73,9 @@ scan(const char *name, struct mbox_list *l, uint64_t *cut)
 
 	mbox_list_init(l);
 	mb_init(&mb, dfd, name);
-	if (mb_open(&mb, 0) != 0)
+	if (mb_open(&mb, 0, NULL) != 0)
 		return -1;
-	r = mb_scan(&mb, l, 1, cut);
+	r = mb_scan(&mb, l, 1, cut, NULL);
 	mb_close(&mb);
 	return r;
 }
@@ -88,7 +88,7 @@ retr(const char *name, const struct mbox_ent *e, uint32_t lines, size_t *n)
 	uint64_t len = 0;
 
 	mb_init(&mb, dfd, name);
-	if (mb_open(&mb, 0) != 0)
+	if (mb_open(&mb, 0, NULL) != 0)
 		return NULL;
 	if (mb_read_msgs(mb.fd, &e, 1, lines, &out, n, &len) == -1 || len != *n)
 		out = NULL;
@@ -110,7 +110,7 @@ retr_many_same(const char *name, const struct mbox_list *l, const size_t *pick,
 	int ok;
 
 	mb_init(&mb, dfd, name);
-	if (k > 16 || mb_open(&mb, 0) != 0)
+	if (k > 16 || mb_open(&mb, 0, NULL) != 0)
 		return 0;
 	for (size_t i = 0; i < k; i++)
 		ents[i] = &l->v[pick[i]];
@@ -222,7 +222,7 @@ test_roundtrip(void)
 		uint64_t bl;
 
 		mb_init(&mb, dfd, "rt");
-		CHECK(mb_open(&mb, 0) == 0, "open rt");
+		CHECK(mb_open(&mb, 0, NULL) == 0, "open rt");
 		bad.off += 1;                   /* not at a From_ line */
 		errno = 0;
 		CHECK(mb_read_msgs(mb.fd, &be, 1, LIM_ALL_LINES, &o, &ol, &bl) == -1 &&
@@ -402,9 +402,9 @@ commit_del(const char *name, const struct mbox_list *l, const size_t *dn, size_t
 	for (size_t i = 0; i < k && i < 8; i++)
 		del[i] = l->v[dn[i]];
 	mb_init(&mb, dfd, name);
-	if (mb_open(&mb, 0) != 0 || mb_lock(&mb, 1000) != 0)
+	if (mb_open(&mb, 0, NULL) != 0 || mb_lock(&mb, 1000, NULL) != 0)
 		return -1;
-	r = mb_rewrite(&mb, del, k, &deleted);
+	r = mb_rewrite(&mb, del, k, &deleted, NULL);
 	mb_close(&mb);
 	return r == 0 ? (int)deleted : -1;
 }
@@ -626,7 +626,7 @@ test_rewritten(void)
 		CHECK(scan("r", &l, &cut) == 0 && l.n == 4, "snapshot of four");
 		swap_first_two("r", &l);
 		mb_init(&mb, dfd, "r");
-		CHECK(mb_open(&mb, 0) == 0, "open r");
+		CHECK(mb_open(&mb, 0, NULL) == 0, "open r");
 		e = &l.v[0];
 		errno = 0;
 		CHECK(mb_read_msgs(mb.fd, &e, 1, LIM_ALL_LINES, &o, &ol, lens) == -1 &&
@@ -656,7 +656,7 @@ test_rewritten(void)
 			close(fd);
 			free(rest);
 			mb_init(&mb, dfd, "r");
-			mb_open(&mb, 0);
+			mb_open(&mb, 0, NULL);
 			e = &l.v[3];
 			errno = 0;
 			CHECK(mb_read_msgs(mb.fd, &e, 1, LIM_ALL_LINES, &o, &ol, lens) == -1 &&
@@ -683,7 +683,7 @@ test_index(void)
 	scan("i", &l, &cut);
 	mbox_list_free(&l);
 	mb_init(&mb, dfd, "i");
-	mb_open(&mb, 0);
+	mb_open(&mb, 0, NULL);
 	fstat(mb.fd, &st);
 	mbox_list_init(&l);
 	mb_index_load(&mb, &st, &l, &valid);
@@ -692,13 +692,13 @@ test_index(void)
 	mbox_list_free(&l);
 
 	deliver("i", "Subject: y\r\n\r\ny\r\n", 18, NULL);
-	mb_open(&mb, 0);
+	mb_open(&mb, 0, NULL);
 	fstat(mb.fd, &st);
 	mbox_list_init(&l);
 	mb_index_load(&mb, &st, &l, &valid);
 	CHECK(valid == 1 && l.n == 5, "grown mailbox: index usable for a tail parse");
 	mbox_list_free(&l);
-	mb_scan(&mb, &l, 1, &cut);
+	mb_scan(&mb, &l, 1, &cut, NULL);
 	CHECK(l.n == 6, "incremental scan finds the new message");
 	mb_close(&mb);
 	mbox_list_free(&l);
@@ -707,13 +707,13 @@ test_index(void)
 	{
 		struct timespec ts[2] = { { 0, UTIME_OMIT }, { 1000, 0 } };
 		utimensat(dfd, "i", ts, 0);
-		mb_open(&mb, 0);
+		mb_open(&mb, 0, NULL);
 		fstat(mb.fd, &st);
 		mbox_list_init(&l);
 		mb_index_load(&mb, &st, &l, &valid);
 		CHECK(valid == 0, "index refused when the mtime disagrees");
 		mbox_list_free(&l);
-		mb_scan(&mb, &l, 1, &cut);
+		mb_scan(&mb, &l, 1, &cut, NULL);
 		CHECK(l.n == 6, "rebuilt index has every message");
 		mb_close(&mb);
 		mbox_list_free(&l);
@@ -745,9 +745,9 @@ test_commit(void)
 	deliver("c", "Subject: 3\r\n\r\n3\r\n", 17, uid3);   /* arrives meanwhile */
 	del[0] = l.v[0];
 	mb_init(&mb, dfd, "c");
-	mb_open(&mb, 0);
-	mb_lock(&mb, 1000);
-	CHECK(mb_rewrite(&mb, del, 1, &deleted) == 0 && deleted == 1, "commit deletes one");
+	mb_open(&mb, 0, NULL);
+	mb_lock(&mb, 1000, NULL);
+	CHECK(mb_rewrite(&mb, del, 1, &deleted, NULL) == 0 && deleted == 1, "commit deletes one");
 	mb_close(&mb);
 	scan("c", &after, &cut);
 	CHECK(after.n == 2 && strcmp(after.v[0].uid, l.v[1].uid) == 0 &&
@@ -767,6 +767,7 @@ test_commit_dirsync_fails(void)
 	uint64_t cut;
 	struct mbox_ent del[1];
 	uint32_t deleted = 9;
+	const char *why = "(none)";
 	off_t before;
 	int pfd;
 
@@ -778,9 +779,9 @@ test_commit_dirsync_fails(void)
 	del[0] = l.v[0];
 	pfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	mb_init(&mb, pfd, "c");
-	CHECK(mb_open(&mb, 0) == 0 && mb_lock(&mb, 1000) == 0, "open and lock through an O_PATH directory");
-	CHECK(mb_rewrite(&mb, del, 1, &deleted) == -1 && strstr(mb.err, "fsync spool directory"),
-	    "a failed directory fsync fails the COMMIT: %s", mb.err);
+	CHECK(mb_open(&mb, 0, NULL) == 0 && mb_lock(&mb, 1000, NULL) == 0, "open and lock through an O_PATH directory");
+	CHECK(mb_rewrite(&mb, del, 1, &deleted, &why) == -1 && strstr(why, "fsync spool directory"),
+	    "a failed directory fsync fails the COMMIT: %s", why);
 	mb_close(&mb);
 	close(pfd);
 	CHECK(fsize("c") == before, "the old mailbox keeps its name and size");
@@ -796,6 +797,7 @@ static void
 test_refused(void)
 {
 	struct mailbox mb;
+	const char *why;
 
 	fresh_dir();
 	deliver("real", "Subject: r\r\n\r\nr\r\n", 17, NULL);
@@ -803,15 +805,27 @@ test_refused(void)
 	CHECK(linkat(dfd, "real", dfd, "hard", 0) == 0, "make a hardlinked mailbox");
 	CHECK(mkfifoat(dfd, "fifo", 0600) == 0, "make a FIFO mailbox");
 	mb_init(&mb, dfd, "sym");
-	CHECK(mb_open(&mb, 1) == -1 && strstr(mb.err, "symbolic link"), "symlink refused: %s", mb.err);
+	why = "(none)";
+	CHECK(mb_open(&mb, 1, &why) == -1 && strstr(why, "symbolic link"), "symlink refused: %s", why);
 	mb_init(&mb, dfd, "hard");
-	CHECK(mb_open(&mb, 1) == -1 && strstr(mb.err, "link"), "hardlink refused: %s", mb.err);
+	why = "(none)";
+	CHECK(mb_open(&mb, 1, &why) == -1 && strstr(why, "link"), "hardlink refused: %s", why);
 	mb_init(&mb, dfd, "fifo");
-	CHECK(mb_open(&mb, 1) == -1 && strstr(mb.err, "regular"), "FIFO refused without blocking: %s", mb.err);
+	why = "(none)";
+	CHECK(mb_open(&mb, 1, &why) == -1 && strstr(why, "regular"), "FIFO refused without blocking: %s", why);
 	mb_init(&mb, dfd, ".hidden");
-	CHECK(mb_open(&mb, 1) == -1, "name with a leading dot refused");
+	CHECK(mb_open(&mb, 1, NULL) == -1, "name with a leading dot refused (why may be NULL)");
+	why = "(none)";
+	CHECK(mb_open(&mb, 1, &why) == -1 && strcmp(why, "invalid mailbox name") == 0,
+	    "and says why: %s", why);
+	deliver("plain", "Subject: p\r\n\r\np\r\n", 17, NULL);
+	mb_init(&mb, dfd, "plain");
+	why = "untouched";
+	CHECK(mb_open(&mb, 0, &why) == 0 && strcmp(why, "untouched") == 0,
+	    "a good open leaves *why alone");
+	mb_close(&mb);
 	mb_init(&mb, dfd, "x.lock");
-	CHECK(mb_open(&mb, 1) == -1, "name ending in .lock refused");
+	CHECK(mb_open(&mb, 1, NULL) == -1, "name ending in .lock refused");
 }
 
 static void

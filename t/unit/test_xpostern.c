@@ -484,11 +484,11 @@ test_in_mbox(void)
 		close(fd);
 		mbox_list_init(&l);
 		mb_init(&mb, dfd, "x");
-		CHECK(mb_open(&mb, 0) == 0 && mb_lock(&mb, 1000) == 0 &&
-		    mb_scan(&mb, &l, 1, &cut) == 0 && l.n == 3 &&
+		CHECK(mb_open(&mb, 0, NULL) == 0 && mb_lock(&mb, 1000, NULL) == 0 &&
+		    mb_scan(&mb, &l, 1, &cut, NULL) == 0 && l.n == 3 &&
 		    strcmp(l.v[1].uid, "abc-1") == 0, "the duplicate is listed as abc-1");
 		del[0] = l.v[2];
-		CHECK(mb_rewrite(&mb, del, 1, &deleted) == 0 && deleted == 1,
+		CHECK(mb_rewrite(&mb, del, 1, &deleted, NULL) == 0 && deleted == 1,
 		    "COMMIT deletes the third");
 		mb_close(&mb);
 		mbox_list_free(&l);
@@ -511,7 +511,7 @@ test_in_mbox(void)
 		unlinkat(dfd, ".x.idx", 0);
 		mbox_list_init(&l);
 		mb_init(&mb, dfd, "x");
-		CHECK(mb_open(&mb, 0) == 0 && mb_scan(&mb, &l, 1, &cut) == 0 && l.n == 2 &&
+		CHECK(mb_open(&mb, 0, NULL) == 0 && mb_scan(&mb, &l, 1, &cut, NULL) == 0 && l.n == 2 &&
 		    strcmp(l.v[0].uid, "abc") == 0 && strcmp(l.v[1].uid, "abc-1") == 0 &&
 		    (l.v[1].flags & MBE_POSTERN), "the file alone gives the same UIDLs");
 		mb_close(&mb);
