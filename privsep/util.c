@@ -167,6 +167,27 @@ pread_full(int fd, void *p, size_t n, off_t off)
 }
 
 int
+pwrite_full(int fd, const void *p, size_t n, uint64_t off)
+{
+	const unsigned char *b = p;
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = pwrite(fd, b + done, n - done, (off_t)(off + done));
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+int
 fd_wait(int fd, short events, uint64_t deadline)
 {
 	for (;;) {

@@ -69,6 +69,9 @@ ssize_t read_full(int fd, void *p, size_t n);
 /* pread() n bytes at off, retrying on EINTR and short reads: the bytes read
  * (fewer than n only at end of file), or -1. */
 ssize_t pread_full(int fd, void *p, size_t n, off_t off);
+/* pwrite(2) of all n bytes at off, EINTR retried: 0, or -1 with errno
+ * (EIO for a write of 0 bytes). */
+int pwrite_full(int fd, const void *p, size_t n, uint64_t off);
 
 /* poll() one descriptor for events until the monotonic deadline (now_ms()
  * scale), retrying on EINTR: 1 ready (revents set, including POLLHUP or

@@ -343,28 +343,6 @@ fj_replay_mem(const unsigned char *p, size_t n, uint32_t uidvalidity,
 
 /* ---- the file ---- */
 
-static int
-pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-	const unsigned char *b = p;
-
-	while (n > 0) {
-		ssize_t w = pwrite(fd, b, n, (off_t)off);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		b += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
 static char why_buf[160];
 
 static int
@@ -445,7 +423,7 @@ write_fresh(int fd, uint32_t uidvalidity, const struct fj_kwtab *kw,
 	make_header(h, uidvalidity);
 	if (ftruncate(fd, 0) == -1)
 		return fail_errno(why, "truncate flag journal");
-	if (pwrite_all(fd, h, sizeof(h), 0) == -1)
+	if (pwrite_full(fd, h, sizeof(h), 0) == -1)
 		return fail_errno(why, "write flag journal");
 	for (uint32_t i = 0; i < kw->n; i++) {
 		size_t nl = kw->len[i], rl = 12 + nl;
@@ -456,7 +434,7 @@ write_fresh(int fd, uint32_t uidvalidity, const struct fj_kwtab *kw,
 		rec[7] = (unsigned char)nl;
 		memcpy(rec + 8, kw->name[i], nl);
 		put32(rec + 8 + nl, fj_crc32c(seed, rec, 8 + nl));
-		if (pwrite_all(fd, rec, rl, off) == -1)
+		if (pwrite_full(fd, rec, rl, off) == -1)
 			return fail_errno(why, "write flag journal");
 		off += rl;
 	}
@@ -502,7 +480,7 @@ append_bytes(struct fj_journal *j, const unsigned char *rec, size_t n,
 		return fail_why(why, "flag journal has a tail it could not cut (reopen it)");
 	if (n > FJ_JOURNAL_MAX_BYTES || j->end > FJ_JOURNAL_MAX_BYTES - n)
 		return fail_why(why, "flag journal full (fold it into the mbox)");
-	if (pwrite_all(j->fd, rec, n, j->end) == -1) {
+	if (pwrite_full(j->fd, rec, n, j->end) == -1) {
 		int e = errno;
 
 		/* a part of rec may be there: records of it must never be

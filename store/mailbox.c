@@ -621,27 +621,6 @@ mb_truncate(struct mailbox *mb, uint64_t size)
 	return r;
 }
 
-static int
-pwrite_all(int fd, const void *buf, size_t n, uint64_t at)
-{
-	const unsigned char *p = buf;
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t w = pwrite(fd, p + done, n - done, (off_t)(at + done));
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		done += (size_t)w;
-	}
-	return 0;
-}
-
 int
 mb_append(struct mailbox *mb, const void *rec, size_t n)
 {
@@ -654,13 +633,13 @@ mb_append(struct mailbox *mb, const void *rec, size_t n)
 	if (old > 0 && old != mb->our_end &&
 	    pread_full(mb->fd, &last, 1, (off_t)(old - 1)) == 1 &&
 	    last != '\n') {
-		if (pwrite_all(mb->fd, "\n", 1, at) == -1) {
+		if (pwrite_full(mb->fd, "\n", 1, at) == -1) {
 			mb_truncate(mb, old);
 			return -1;
 		}
 		at++;
 	}
-	if (pwrite_all(mb->fd, rec, n, at) == -1) {
+	if (pwrite_full(mb->fd, rec, n, at) == -1) {
 		mb_truncate(mb, old);
 		return -1;
 	}
