@@ -46,7 +46,10 @@ teardown() { postern_teardown; }
 	wait_for mbox_count_is alice 1
 	[ "$(mbox_count bob)" -eq 1 ]
 	[ "$(grep -c '^Subject: once$' "$(mbox_path alice)")" -eq 1 ]
-	grep -q 'to=alice,bob nrcpt=4' "$PT_LOG"
+	# four RCPTs, two accounts: one delivery line each
+	[ "$(grep -c ' delivery msgid=.* status=sent ' "$PT_LOG")" -eq 2 ]
+	[ "$(grep -c ' delivery msgid=.* account=alice size=' "$PT_LOG")" -eq 1 ]
+	[ "$(grep -c ' delivery msgid=.* account=bob size=' "$PT_LOG")" -eq 1 ]
 }
 
 @test "postmaster in every local domain and bare <postmaster>" {
