@@ -14,37 +14,7 @@
 #include "store/mbox.h"
 #include "store/xpostern.h"
 
-/* The parser as it was before the IMAP fields (store/mbox.c at a2a7438):
- * every line it took must read the same now. */
-static int
-old_parse(const unsigned char *line, size_t n, char *uid, uint64_t *len)
-{
-	static const char XP[] = "X-Postern: uid=";
-	size_t i = 15, u0;
-	uint64_t v = 0;
-	size_t digits = 0;
-
-	if (n < 15 || memcmp(line, XP, 15) != 0)
-		return -1;
-	u0 = i;
-	while (i < n && line[i] != ' ' && line[i] != '\n')
-		i++;
-	if (!mbox_uid_ok((const char *)line + u0, i - u0))
-		return -1;
-	memcpy(uid, line + u0, i - u0);
-	uid[i - u0] = '\0';
-	if (n - i < 5 || memcmp(line + i, " len=", 5) != 0)
-		return -1;
-	for (i += 5; i < n && line[i] >= '0' && line[i] <= '9'; i++) {
-		if (++digits > 19)
-			return -1;
-		v = v * 10 + (uint64_t)(line[i] - '0');
-	}
-	if (digits == 0 || i != n - 1 || line[i] != '\n')
-		return -1;
-	*len = v;
-	return 0;
-}
+#include "xpostern_old.h"
 
 static struct xpostern xp;
 
