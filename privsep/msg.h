@@ -103,6 +103,34 @@ enum msg_type {
 	MSG_RELEASE,      /* empty: session over without QUIT; nothing deleted */
 	MSG_RELEASE_R,    /* u32 enum store_status */
 
+	/* ---- store channel: IMAP side (CHAN_IMAP) ----
+	 * Folder names are UTF-8 as foldername.h takes them (the worker decodes
+	 * modified UTF-7 first); the store maps them to files through the
+	 * account's folder table (store/foldertab.h) and refuses, with text,
+	 * any it cannot take.  Every _R starts with u32 enum store_status and
+	 * str text: "" when STORE_OK, else the reason for the client's NO. */
+	MSG_IMAP_AUTH = 140, /* str name, str password, str client address: the
+			     same check, delays and throttle as MSG_AUTH, but
+			     nothing is locked: IMAP sessions share mailboxes */
+	MSG_IMAP_AUTH_R,  /* u32 enum auth_status, u32 delay_ms (as MSG_AUTH_R),
+			     then when AUTH_OK: str account.  The first login
+			     of an account makes its folder table and the
+			     configured special-use folders */
+	MSG_FOLDER_LIST,  /* empty: the account's folder table */
+	MSG_FOLDER_LIST_R, /* u32 status, str text; when STORE_OK: u32 n, fd =
+			     sealed memfd: n x (u32 attrs (enum folder_attr
+			     bits), u32 use (FU_* of store/foldertab.h), str
+			     name), in the table's order (parents first) */
+	MSG_FOLDER_CREATE, /* str name */
+	MSG_FOLDER_CREATE_R, /* u32 status, str text */
+	MSG_FOLDER_DELETE, /* str name (never INBOX) */
+	MSG_FOLDER_DELETE_R, /* u32 status, str text */
+	MSG_FOLDER_RENAME, /* str from, str to (from INBOX: its mail moves to a
+			     new folder `to`, INBOX stays, empty) */
+	MSG_FOLDER_RENAME_R, /* u32 status, str text */
+	MSG_FOLDER_SUBSCRIBE, /* u32 on (1 SUBSCRIBE, 0 UNSUBSCRIBE), str name */
+	MSG_FOLDER_SUBSCRIBE_R, /* u32 status, str text */
+
 	/* ---- store channel: control side (posternctl mailbox NAME) ---- */
 	MSG_MBOX_STAT = 160, /* str mailbox name (mailbox_name_ok) */
 	MSG_MBOX_STAT_R,     /* u32 enum store_status (STORE_NOSUCH: no such
@@ -178,6 +206,15 @@ enum chan_kind {
 	CHAN_SMTP = 1,
 	CHAN_POP3 = 2,
 	CHAN_CONTROL = 3,     /* the control process: mailbox statistics only */
+	CHAN_IMAP = 4,        /* an IMAP worker: login, folders, views, flags */
+};
+
+/* MSG_FOLDER_LIST_R attributes of one folder (RFC 3501 7.2.2, RFC 3348) */
+enum folder_attr {
+	FA_NOSELECT = 0x1,        /* a name kept for its sub-folders or its
+				     subscription: no messages */
+	FA_SUBSCRIBED = 0x2,
+	FA_HASCHILDREN = 0x4,     /* else \HasNoChildren */
 };
 
 /* MSG_MBOX_STAT_R: the sidecar index against its mbox. */
@@ -199,7 +236,13 @@ enum store_status {
 	STORE_NOSPACE = 2,    /* 452 4.3.1: disk full */
 	STORE_QUOTA = 3,      /* 552 5.2.2: account over quota */
 	STORE_BADMSG = 4,     /* the request was refused */
-	STORE_NOSUCH = 5,     /* no such account / message */
+	STORE_NOSUCH = 5,     /* no such account / message / folder
+				 (IMAP: [NONEXISTENT]) */
+	STORE_EXISTS = 6,     /* IMAP: the folder exists ([ALREADYEXISTS]) */
+	STORE_LIMIT = 7,      /* IMAP: a configured limit (folders per account,
+				 name length, depth) refuses it ([LIMIT]) */
+	STORE_CANNOT = 8,     /* IMAP: never possible ([CANNOT], e.g. DELETE
+				 INBOX, a name that cannot be a folder) */
 };
 
 enum auth_status {

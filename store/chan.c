@@ -17,7 +17,7 @@ const char *
 chan_kind_name(unsigned k)
 {
 	return k == CHAN_SMTP ? "smtp" : k == CHAN_POP3 ? "pop3" :
-	    k == CHAN_CONTROL ? "control" : "?";
+	    k == CHAN_CONTROL ? "control" : k == CHAN_IMAP ? "imap" : "?";
 }
 
 void
