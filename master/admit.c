@@ -137,6 +137,12 @@ admit_same_client(const char *a, const char *b)
 }
 
 uint32_t
+admit_sessions_limit(const struct conf *c, enum service svc)
+{
+	return svc == SVC_IMAP ? c->imap_max_sessions_per_ip : c->max_sessions_per_ip;
+}
+
+uint32_t
 admit_check(const struct conf *c, enum service svc, const char *addr,
     uint32_t concurrent, uint32_t busy, uint64_t now)
 {
@@ -155,7 +161,7 @@ admit_check(const struct conf *c, enum service svc, const char *addr,
 		return ADMIT_FULL;
 	if (admit_exempt(c, addr))
 		return ADMIT_OK;
-	if (c->max_sessions_per_ip != 0 && concurrent >= c->max_sessions_per_ip)
+	if (admit_sessions_limit(c, svc) != 0 && concurrent >= admit_sessions_limit(c, svc))
 		return ADMIT_PER_IP;
 	if (c->max_conn_per_ip_per_min != 0 && r->count > c->max_conn_per_ip_per_min)
 		return ADMIT_RATE;

@@ -37,6 +37,10 @@ bool admit_same_client(const char *a, const char *b);
 /* Records one new connection from addr for svc and says whether it may be
  * served: concurrent is the number of sessions from addr in svc already
  * running (this one excluded), busy the sessions the pool serves. */
+/* The concurrent sessions one address may hold on svc (0: no limit):
+ * max-sessions-per-ip, or imap-max-sessions-per-ip for IMAP. */
+uint32_t admit_sessions_limit(const struct conf *c, enum service svc);
+
 uint32_t admit_check(const struct conf *c, enum service svc, const char *addr,
     uint32_t concurrent, uint32_t busy, uint64_t now_ms);
 

@@ -50,13 +50,19 @@ child_remove(struct child *k)
 enum service
 role_service(enum role r)
 {
-	return r == ROLE_SMTP ? SVC_SMTP : SVC_POP3;
+	return r == ROLE_SMTP ? SVC_SMTP : r == ROLE_IMAP ? SVC_IMAP : SVC_POP3;
+}
+
+enum role
+service_role(enum service svc)
+{
+	return svc == SVC_SMTP ? ROLE_SMTP : svc == SVC_IMAP ? ROLE_IMAP : ROLE_POP3;
 }
 
 int
 is_worker(const struct child *k)
 {
-	return k->role == ROLE_SMTP || k->role == ROLE_POP3;
+	return k->role == ROLE_SMTP || k->role == ROLE_POP3 || k->role == ROLE_IMAP;
 }
 
 int

@@ -27,7 +27,7 @@ ctl_helper_name(int h)
 const char *
 ctl_service_name(uint32_t svc)
 {
-	return svc == SVC_SMTP ? "smtp" : svc == SVC_POP3 ? "pop3" : "?";
+	return svc < SVC_MAX ? service_name((enum service)svc) : "?";
 }
 
 void

@@ -30,15 +30,35 @@ workers(const struct conf *c)
 	unsigned long w = 0;
 
 	for (int svc = 0; svc < SVC_MAX; svc++) {
-		int used = 0;
-
-		for (uint32_t i = 0; i < c->nlisten; i++)
-			if (listen_service(c->listen[i].kind) == (enum service)svc)
-				used = 1;
-		if (used)   /* max serving, plus the one that refuses the rest */
+		if (service_listens(c, (enum service)svc))
+			/* max serving, plus the one that refuses the rest */
 			w += (unsigned long)c->pool[svc].max + 1;
 	}
 	return w;
+}
+
+/* "smtp-max 20 and pop3-max 20": the pools of the services that listen. */
+static void
+pools_text(const struct conf *c, char *out, size_t outsz)
+{
+	size_t used = 0, n = 0, k = 0;
+
+	out[0] = '\0';
+	for (int svc = 0; svc < SVC_MAX; svc++)
+		n += service_listens(c, (enum service)svc);
+	for (int svc = 0; svc < SVC_MAX && used < outsz; svc++) {
+		int w;
+
+		if (!service_listens(c, (enum service)svc))
+			continue;
+		k++;
+		w = snprintf(out + used, outsz - used, "%s%s-max %u",
+		    k == 1 ? "" : k == n ? " and " : ", ", service_name((enum service)svc),
+		    c->pool[svc].max);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
 }
 
 unsigned long
@@ -62,10 +82,12 @@ fd_limit_apply(const struct conf *c, const char **why)
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
 		return 0;
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
-		snprintf(err, errsz, "descriptor limit too low: smtp-max %u and pop3-max %u "
-		    "need %lu descriptors, the hard limit (ulimit -Hn) is %llu; raise it "
-		    "(systemd: LimitNOFILE=) or lower the pools",
-		    c->pool[SVC_SMTP].max, c->pool[SVC_POP3].max, need,
+		char pools[96];
+
+		pools_text(c, pools, sizeof(pools));
+		snprintf(err, errsz, "descriptor limit too low: %s need %lu descriptors, "
+		    "the hard limit (ulimit -Hn) is %llu; raise it (systemd: LimitNOFILE=) "
+		    "or lower the pools", pools, need,
 		    (unsigned long long)rl.rlim_max);
 		return fail_why(why, err);
 	}

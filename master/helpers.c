@@ -191,7 +191,7 @@ helper_channel(struct helper *h, enum service svc, pid_t pid, int hend)
 
 	/* the helper believes the master, not the worker, about its kind */
 	ipc_init(&m, MSG_CHANNEL, 0);
-	ipc_put_u32(&m, svc == SVC_SMTP ? CHAN_SMTP : CHAN_POP3);
+	ipc_put_u32(&m, svc == SVC_SMTP ? CHAN_SMTP : svc == SVC_IMAP ? CHAN_IMAP : CHAN_POP3);
 	ipc_put_u32(&m, (uint32_t)pid);
 	ipc_set_fd(&m, hend);
 	if (ipc_send(h->ctl, &m) == -1)

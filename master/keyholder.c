@@ -784,7 +784,7 @@ control_one(void)
 	case MSG_CHANNEL:
 		if (m.fd != -1 && ipc_get_u32(&m, &kind) == 0 &&
 		    ipc_get_u32(&m, &pid) == 0 && ipc_end(&m) == 0 &&
-		    (kind == CHAN_SMTP || kind == CHAN_POP3)) {
+		    (kind == CHAN_SMTP || kind == CHAN_POP3 || kind == CHAN_IMAP)) {
 			channel_add(m.fd, kind, pid);
 			return 0;
 		}

@@ -35,6 +35,8 @@ run_role(const char *name)
 		return worker_main(ROLE_SMTP);
 	case ROLE_POP3:
 		return worker_main(ROLE_POP3);
+	case ROLE_IMAP:
+		return worker_main(ROLE_IMAP);
 	case ROLE_KEYHOLDER:
 		return keyholder_main();
 	case ROLE_CONTROL:

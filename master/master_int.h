@@ -112,6 +112,7 @@ void child_retire(struct child *k, uint32_t grace_ms);
 void child_misbehaved(struct child *k, const char *what);
 void workers_retire(void);
 enum service role_service(enum role r);
+enum role service_role(enum service svc);
 int is_worker(const struct child *k);
 int send_conf(int fd);
 int send_u32(int fd, uint32_t type, uint32_t v);

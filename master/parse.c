@@ -92,6 +92,9 @@ static const struct keyword keywords[] = {
 	{ "pop3-min-spare",           KT_COUNT, FIELD(pool[SVC_POP3].min_spare), 0, 1000, 0 },
 	{ "pop3-max",                 KT_COUNT, FIELD(pool[SVC_POP3].max), 1, 1000, 0 },
 	{ "pop3-sessions-per-worker", KT_COUNT, FIELD(pool[SVC_POP3].sessions), 1, 1000000, 0 },
+	{ "imap-min-spare",           KT_COUNT, FIELD(pool[SVC_IMAP].min_spare), 0, 1000, 0 },
+	{ "imap-max",                 KT_COUNT, FIELD(pool[SVC_IMAP].max), 1, 10000, 0 },
+	{ "imap-sessions-per-worker", KT_COUNT, FIELD(pool[SVC_IMAP].sessions), 1, 1000000, 0 },
 
 	{ "max-message-size",  KT_SIZE,  FIELD(max_message_size), KIB, 4 * GIB, 0 },
 	{ "max-recipients",    KT_COUNT, FIELD(max_recipients), 1, 1000, 0 },
@@ -110,6 +113,11 @@ static const struct keyword keywords[] = {
 	{ "max-auth-failures", KT_COUNT,  FIELD(max_auth_failures), 1, 100, 0 },
 	{ "login-delay",       KT_TIME_S, FIELD(login_delay_s), 0, HOUR, 0 },
 	{ "plaintext-auth",    KT_PLAINAUTH, FIELD(plaintext_auth), 0, 0, 0 },
+
+	{ "imap-timeout",      KT_TIME,   FIELD(imap_timeout_ms), 30 * MIN, 24 * HOUR, 0 },
+	{ "imap-max-sessions-per-ip", KT_COUNT, FIELD(imap_max_sessions_per_ip), 0, 100000, 0 },
+	{ "imap-max-line-length", KT_SIZE, FIELD(imap_max_line_length),
+	    IMAP_LINE_PRELOGIN_BYTES, CONN_INBUF_BYTES, 0 },
 
 	{ "quota",             KT_SIZE,  FIELD(quota), 0, 1024 * GIB, 0 },
 	{ "max-sessions-per-ip",        KT_COUNT, FIELD(max_sessions_per_ip), 0, 10000, 0 },
@@ -420,7 +428,8 @@ do_domain(struct parser *p, const struct keyword *k, const char *v)
 static int
 listen_kind_parse(const char *s, enum listen_kind *k)
 {
-	static const enum listen_kind all[] = { LK_SMTP, LK_POP3, LK_SMTPS, LK_POP3S };
+	static const enum listen_kind all[] = { LK_SMTP, LK_POP3, LK_SMTPS, LK_POP3S,
+	    LK_IMAP, LK_IMAPS };
 	size_t i;
 
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
@@ -501,7 +510,7 @@ do_listen(struct parser *p, const struct keyword *k, const char *kind, const cha
 
 	memset(&l, 0, sizeof(l));
 	if (listen_kind_parse(kind, &l.kind) == -1) {
-		perr(p, p->line, "%s: unknown kind \"%s\" (smtp, pop3, smtps or pop3s)",
+		perr(p, p->line, "%s: unknown kind \"%s\" (smtp, pop3, smtps, pop3s, imap or imaps)",
 		    k->name, kind);
 		return;
 	}
@@ -1071,6 +1080,7 @@ check_whole(struct parser *p)
 
 	check_pool(p, "smtp", &c->pool[SVC_SMTP]);
 	check_pool(p, "pop3", &c->pool[SVC_POP3]);
+	check_pool(p, "imap", &c->pool[SVC_IMAP]);
 
 	if (strcmp(c->user, c->store_user) == 0)
 		perr(p, later(seen_line(p, "user"), seen_line(p, "store-user")),

@@ -67,7 +67,7 @@ worker_add(enum role role, pid_t pid, int ctl)
 static int
 worker_start(enum service svc)
 {
-	enum role role = svc == SVC_SMTP ? ROLE_SMTP : ROLE_POP3;
+	enum role role = service_role(svc);
 	int ctl[2], st[2] = { -1, -1 }, kc[2] = { -1, -1 }, lfds[CONF_MAX_LISTEN];
 	int nl = service_listeners(svc, lfds);
 	pid_t pid;
@@ -105,10 +105,7 @@ worker_start(enum service svc)
 int
 service_has_listeners(enum service svc)
 {
-	for (uint32_t i = 0; i < master.conf.nlisten; i++)
-		if (listen_service(master.conf.listen[i].kind) == svc)
-			return 1;
-	return 0;
+	return service_listens(&master.conf, svc);
 }
 
 /* A service's workers that are not retiring, and how many of them are idle
@@ -153,12 +150,13 @@ pool_waiting(enum service svc)
 	return n;
 }
 
-/* POP3 workers wait for the auth process's first start (a login before
- * it could only get a temporary error); SMTP never waits for it. */
+/* POP3 and IMAP workers wait for the auth process's first start (a
+ * login before it could only get a temporary error); SMTP never waits
+ * for it. */
 static int
 pool_helpers_ready(enum service svc)
 {
-	return svc != SVC_POP3 || master.auth_was_ready;
+	return svc == SVC_SMTP || master.auth_was_ready;
 }
 
 /* May the pool of svc start a worker now? */
@@ -201,7 +199,7 @@ pool_adjust(enum service svc, uint64_t now)
 	want = p->min_spare + (waiting < p->max + 1 ? waiting : p->max + 1);
 	if (idle < want && pool_may_grow(svc, total, now) && waiting > 0)
 		log_debug("%s pool: %u connections waiting, %u idle workers, starting up to %u",
-		    svc == SVC_SMTP ? "smtp" : "pop3", waiting, idle, want - idle);
+		    service_name(svc), waiting, idle, want - idle);
 	/* max serving workers, plus one that turns clients away with
 	 * 421 / -ERR [SYS/TEMP] instead of leaving them in the backlog */
 	while (idle < want && pool_may_grow(svc, total, now)) {

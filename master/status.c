@@ -38,7 +38,7 @@ refusal_summary(enum service svc, uint32_t verdict, struct refusal_window *w)
 {
 	if (w->more > 0)
 		log_info("%s: refused %u more clients in %u s: %s",
-		    svc == SVC_SMTP ? "smtp" : "pop3", w->more,
+		    service_name(svc), w->more,
 		    REFUSAL_LOG_WINDOW_MS / 1000, refusal_reason(verdict));
 	w->more = w->logged = 0;
 }

@@ -40,6 +40,9 @@ conf_defaults(struct conf *c)
 
 	c->pool[SVC_SMTP] = (struct pool_conf){ .min_spare = 2, .max = 50, .sessions = 100 };
 	c->pool[SVC_POP3] = (struct pool_conf){ .min_spare = 2, .max = 50, .sessions = 1 };
+	/* one process a session, kept for hours (Thunderbird holds up to 5 an
+	 * account): Dovecot's imap service allows 1024 such processes */
+	c->pool[SVC_IMAP] = (struct pool_conf){ .min_spare = 2, .max = 1024, .sessions = 1 };
 
 	c->max_message_size = 25 * MIB;
 	c->max_recipients = 100;
@@ -59,6 +62,14 @@ conf_defaults(struct conf *c)
 	c->max_auth_failures = 3;
 	c->login_delay_s = 0;
 	c->plaintext_auth = PA_LOOPBACK;
+
+	/* RFC 3501 5.4: at least 30 minutes; IDLE keeps a session alive */
+	c->imap_timeout_ms = 30 * 60 * 1000;
+	c->imap_max_line_length = IMAP_LINE_DEFAULT_BYTES;
+	/* half the pool, as for the others: a mail client keeps up to 5
+	 * sessions an account open all day, so an office of 100 behind one
+	 * NAT address is normal load */
+	c->imap_max_sessions_per_ip = 512;
 
 	c->quota = 0;
 	/* half the pool per address, as Postfix's anvil count limit is half
@@ -87,7 +98,7 @@ str_in(const char *s, size_t size)
 static int
 listener_wire_ok(const struct listener *l)
 {
-	if ((unsigned)l->kind > LK_POP3S)
+	if ((unsigned)l->kind > LK_IMAPS)
 		return 0;
 	if (!str_in(l->text, sizeof(l->text)))
 		return 0;
@@ -150,7 +161,9 @@ conf_wire_ok(const struct conf *c)
 		if (c->pool[i].max == 0 || c->pool[i].min_spare > c->pool[i].max ||
 		    c->pool[i].sessions == 0)
 			return 0;
-	if (c->max_line_length == 0 || c->max_recipients == 0)
+	if (c->max_line_length == 0 || c->max_recipients == 0 ||
+	    c->imap_max_line_length < IMAP_LINE_PRELOGIN_BYTES ||
+	    c->imap_max_line_length > CONN_INBUF_BYTES || c->imap_timeout_ms == 0)
 		return 0;
 	return 1;
 }
@@ -176,20 +189,44 @@ listen_kind_name(enum listen_kind k)
 	case LK_POP3:  return "pop3";
 	case LK_SMTPS: return "smtps";
 	case LK_POP3S: return "pop3s";
+	case LK_IMAP:  return "imap";
+	case LK_IMAPS: return "imaps";
 	}
 	return "unknown";
+}
+
+bool
+service_listens(const struct conf *c, enum service svc)
+{
+	for (uint32_t i = 0; i < c->nlisten && i < CONF_MAX_LISTEN; i++)
+		if (listen_service(c->listen[i].kind) == svc)
+			return true;
+	return false;
+}
+
+const char *
+service_name(enum service svc)
+{
+	switch (svc) {
+	case SVC_SMTP: return "smtp";
+	case SVC_POP3: return "pop3";
+	case SVC_IMAP: return "imap";
+	case SVC_MAX:  break;
+	}
+	return "?";
 }
 
 enum service
 listen_service(enum listen_kind k)
 {
-	return (k == LK_POP3 || k == LK_POP3S) ? SVC_POP3 : SVC_SMTP;
+	return (k == LK_POP3 || k == LK_POP3S) ? SVC_POP3 :
+	    (k == LK_IMAP || k == LK_IMAPS) ? SVC_IMAP : SVC_SMTP;
 }
 
 bool
 listen_is_tls(enum listen_kind k)
 {
-	return k == LK_SMTPS || k == LK_POP3S;
+	return k == LK_SMTPS || k == LK_POP3S || k == LK_IMAPS;
 }
 
 int

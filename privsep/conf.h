@@ -22,8 +22,8 @@
 #define CONF_MAX_SNI      7    /* tls-sni certificates besides the default */
 #define CONF_MAX_EXEMPT   32   /* limits-exempt networks */
 
-enum listen_kind { LK_SMTP = 0, LK_POP3, LK_SMTPS, LK_POP3S };
-enum service { SVC_SMTP = 0, SVC_POP3 = 1, SVC_MAX };
+enum listen_kind { LK_SMTP = 0, LK_POP3, LK_SMTPS, LK_POP3S, LK_IMAP, LK_IMAPS };
+enum service { SVC_SMTP = 0, SVC_POP3 = 1, SVC_IMAP = 2, SVC_MAX };
 enum plaintext_auth {
 	PA_LOOPBACK = 0,  /* allowed on loopback connections only (default) */
 	PA_TLS,           /* only after STLS / on pop3s, even on loopback */
@@ -92,6 +92,14 @@ struct conf {
 	uint32_t login_delay_s;             /* LOGIN-DELAY capability, 0 = none */
 	enum plaintext_auth plaintext_auth;
 
+	/* IMAP */
+	uint32_t imap_timeout_ms;           /* the autologout timer (RFC 3501 5.4) */
+	uint32_t imap_max_sessions_per_ip;  /* max-sessions-per-ip of IMAP, whose
+					       clients hold sessions for hours */
+	uint32_t imap_max_line_length;      /* a command line after login, CRLF
+					       included (IMAP_LINE_PRELOGIN_BYTES
+					       before) */
+
 	/* store */
 	uint64_t quota;                     /* per mailbox, 0 = none */
 
@@ -146,6 +154,10 @@ void conf_recv(int fd, struct conf *c);
 bool conf_is_local_domain(const struct conf *c, const char *domain);
 
 const char *listen_kind_name(enum listen_kind k);
+/* Has the configuration a listener of this service? */
+bool service_listens(const struct conf *c, enum service svc);
+/* "smtp", "pop3", "imap": the service's name in logs and posternctl. */
+const char *service_name(enum service svc);
 enum service listen_service(enum listen_kind k);
 bool listen_is_tls(enum listen_kind k);
 

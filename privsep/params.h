@@ -80,6 +80,9 @@
  * accept. */
 #define CONN_INBUF_BYTES          (128 * 1024)
 /* The connection's output buffer. */
+/* The first and the last bytes kept of an over-long line (conn.c): an
+ * IMAP tag and a literal announcement "{4294967295+}\r\n" fit. */
+#define CONN_OVERLONG_KEEP        72
 #define CONN_OUTBUF_BYTES         (64 * 1024)
 /* Flushing a full output buffer in the middle of a reply. */
 #define CONN_OUTBUF_FULL_MS       300000

@@ -11,6 +11,7 @@ static const char *const role_names[ROLE_MAX] = {
 	[ROLE_KEYHOLDER] = "keyholder",
 	[ROLE_CONTROL] = "control",
 	[ROLE_AUTH] = "auth",
+	[ROLE_IMAP] = "imap",
 };
 
 const char *

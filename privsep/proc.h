@@ -13,6 +13,7 @@ enum role {
 	ROLE_KEYHOLDER,
 	ROLE_CONTROL,    /* serves posternctl on the control socket */
 	ROLE_AUTH,
+	ROLE_IMAP,
 	ROLE_MAX
 };
 

@@ -337,6 +337,8 @@ static const struct role_sandbox roles[] = {
 	  { probe_rules, worker_rules, smtp_rules } },
 	{ ROLE_POP3, offsetof(struct conf, user), offsetof(struct conf, empty_dir), 1,
 	  { probe_rules, worker_rules, NULL } },
+	{ ROLE_IMAP, offsetof(struct conf, user), offsetof(struct conf, empty_dir), 1,
+	  { probe_rules, worker_rules, NULL } },
 	{ ROLE_KEYHOLDER, offsetof(struct conf, key_user), offsetof(struct conf, empty_dir), 1,
 	  { probe_rules, keyholder_rules, NULL } },
 	/* the workers' user: it holds no secret (the master's snapshot of
@@ -616,7 +618,8 @@ static void
 check_own_uid(enum role r, const struct conf *c, uid_t uid)
 {
 	const char *names[3] = {
-		(r == ROLE_SMTP || r == ROLE_POP3 || r == ROLE_CONTROL) ? c->store_user : c->user,
+		(r == ROLE_SMTP || r == ROLE_POP3 || r == ROLE_IMAP || r == ROLE_CONTROL) ?
+		    c->store_user : c->user,
 		r == ROLE_AUTH ? c->store_user : NULL,
 		r == ROLE_AUTH ? c->key_user : NULL,
 	};

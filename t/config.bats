@@ -79,12 +79,12 @@ line_of() {
 }
 
 @test "config: bad listen addresses are errors" {
-	printf 'listen smtp localhost:25\nlisten pop3 [::1]:70000\nlisten imap 127.0.0.1:143\n' >> "$CONF"
+	printf 'listen smtp localhost:25\nlisten pop3 [::1]:70000\nlisten lmtp 127.0.0.1:24\n' >> "$CONF"
 	check "$CONF"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"$CONF:$(line_of localhost): listen: \"localhost:25\" is not a numeric IPv4 address"* ]]
 	[[ "$output" == *"$CONF:$(line_of 70000): listen: \"[::1]:70000\" has a bad port"* ]]
-	[[ "$output" == *"$CONF:$(line_of imap): listen: unknown kind \"imap\""* ]]
+	[[ "$output" == *"$CONF:$(line_of lmtp): listen: unknown kind \"lmtp\" (smtp, pop3, smtps, pop3s, imap or imaps)"* ]]
 }
 
 @test "config: a missing accounts file is an error" {

@@ -25,6 +25,7 @@ conn_init(struct conn *c, int fd, int ctl_fd)
 	c->inlen = c->inpos = 0;
 	c->outlen = 0;
 	c->discarding = 0;
+	c->ol_headlen = c->ol_taillen = 0;
 	c->eof = c->error = 0;
 	c->bytes_in = c->bytes_out = 0;
 	/* shutdown_at is kept: a request that came before this session holds */
@@ -135,6 +136,70 @@ conn_fill(struct conn *c, int timeout_ms)
 	return CONN_OK;
 }
 
+/* The first bytes of an over-long line, and (keep_tail, called with each
+ * piece dropped) its last ones. */
+static void
+keep_head(struct conn *c, const unsigned char *p, size_t n)
+{
+	c->ol_headlen = n < sizeof(c->ol_head) ? n : sizeof(c->ol_head);
+	memcpy(c->ol_head, p, c->ol_headlen);
+	c->ol_taillen = 0;
+}
+
+static void
+keep_tail(struct conn *c, const unsigned char *p, size_t n)
+{
+	const size_t cap = sizeof(c->ol_tail);
+
+	if (n >= cap) {
+		memcpy(c->ol_tail, p + n - cap, cap);
+		c->ol_taillen = cap;
+		return;
+	}
+	if (c->ol_taillen + n > cap) {
+		size_t keep = cap - n;
+
+		memmove(c->ol_tail, c->ol_tail + c->ol_taillen - keep, keep);
+		c->ol_taillen = keep;
+	}
+	memcpy(c->ol_tail + c->ol_taillen, p, n);
+	c->ol_taillen += n;
+}
+
+int
+conn_readbytes(struct conn *c, void *buf, size_t n, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	unsigned char *out = buf;
+
+	while (n > 0) {
+		size_t avail = c->inlen - c->inpos, take;
+		uint64_t now;
+		int r;
+
+		if (avail > 0) {
+			take = avail < n ? avail : n;
+			if (out != NULL) {
+				memcpy(out, c->in + c->inpos, take);
+				out += take;
+			}
+			c->inpos += take;
+			n -= take;
+			if (c->inpos == c->inlen)
+				c->inpos = c->inlen = 0;
+			continue;
+		}
+		now = now_ms();
+		if (now >= deadline)
+			return CONN_TIMEOUT;
+		c->inpos = c->inlen = 0;
+		r = conn_fill(c, (int)(deadline - now));
+		if (r != CONN_OK)
+			return r;
+	}
+	return CONN_OK;
+}
+
 int
 conn_getline(struct conn *c, char *line, size_t max, size_t *len, int *flags)
 {
@@ -145,9 +210,11 @@ conn_getline(struct conn *c, char *line, size_t max, size_t *len, int *flags)
 
 	if (c->discarding) {
 		if (lf == NULL) {
+			keep_tail(c, start, avail);
 			c->inpos = c->inlen = 0;
 			return CONN_AGAIN;
 		}
+		keep_tail(c, start, (size_t)(lf - start) + 1);
 		c->inpos += (size_t)(lf - start) + 1;
 		c->discarding = 0;
 		return CONN_TOOLONG;
@@ -155,6 +222,8 @@ conn_getline(struct conn *c, char *line, size_t max, size_t *len, int *flags)
 	if (lf == NULL) {
 		if (avail >= max || avail == sizeof(c->in)) {
 			/* longer than allowed and still no LF: drop it all */
+			keep_head(c, start, avail);
+			keep_tail(c, start, avail);
 			c->discarding = 1;
 			c->inpos = c->inlen = 0;
 		} else if (c->inpos > 0 && c->inlen == sizeof(c->in)) {
@@ -166,6 +235,8 @@ conn_getline(struct conn *c, char *line, size_t max, size_t *len, int *flags)
 	}
 	n = (size_t)(lf - start) + 1;          /* with the LF */
 	if (n > max) {
+		keep_head(c, start, n);
+		keep_tail(c, start, n);
 		c->inpos += n;
 		return CONN_TOOLONG;
 	}
@@ -301,4 +372,37 @@ conn_printf(struct conn *c, const char *fmt, ...)
 	if ((size_t)n >= sizeof(buf))
 		n = sizeof(buf) - 1;   /* replies are short; never happens */
 	return conn_write(c, buf, (size_t)n);
+}
+
+int
+conn_pause(struct conn *c, uint32_t ms, int flush_timeout_ms)
+{
+	uint64_t end;
+
+	if (ms == 0)
+		return c->shutdown_at == 0 || now_ms() < c->shutdown_at;
+	(void)conn_flush(c, flush_timeout_ms);
+	end = now_ms() + ms;
+	for (;;) {
+		struct pollfd pfd;
+		uint64_t now = now_ms(), until = end;
+		int nfds = 0, n;
+
+		if (c->shutdown_at != 0 && c->shutdown_at < until)
+			until = c->shutdown_at;
+		if (now >= until)
+			break;
+		if (c->ctl_fd >= 0 && conn_control_hook != NULL) {
+			pfd.fd = c->ctl_fd;
+			pfd.events = POLLIN;
+			nfds = 1;
+		}
+		pfd.revents = 0;
+		n = poll(nfds ? &pfd : NULL, (nfds_t)nfds, (int)(until - now));
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && nfds > 0 && pfd.revents && conn_control_hook != NULL)
+			conn_control_hook(c);
+	}
+	return !(c->shutdown_at != 0 && now_ms() >= c->shutdown_at);
 }

@@ -29,6 +29,10 @@ struct conn {
 	size_t outlen;
 	uint64_t shutdown_at;    /* monotonic ms; 0 = no shutdown requested */
 	int discarding;          /* inside an over-long line, dropping bytes */
+	/* the first and the last bytes of the last over-long line (IMAP
+	 * reads its tag and a trailing literal announcement from them) */
+	unsigned char ol_head[CONN_OVERLONG_KEEP], ol_tail[CONN_OVERLONG_KEEP];
+	size_t ol_headlen, ol_taillen;
 	int eof;                 /* the client closed */
 	int error;               /* a read or write failed; the session is over */
 	uint64_t bytes_in, bytes_out;
@@ -64,6 +68,12 @@ int conn_getline(struct conn *c, char *line, size_t max, size_t *len, int *flags
 int conn_readline(struct conn *c, char *line, size_t max, size_t *len,
     int *flags, int timeout_ms);
 
+/*
+ * Reads exactly n raw bytes (an IMAP literal) into buf, or throws them
+ * away when buf is NULL; timeout_ms bounds the whole.  CONN_OK, or a
+ * negative conn_fill() code.
+ */
+int conn_readbytes(struct conn *c, void *buf, size_t n, int timeout_ms);
 /* Bytes received and not yet consumed (pipelined input). */
 size_t conn_pending(const struct conn *c);
 /* Throws away everything buffered (STARTTLS/STLS injection defence). */
@@ -74,6 +84,12 @@ int conn_write(struct conn *c, const void *p, size_t n);
 int conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int conn_flush(struct conn *c, int timeout_ms);
 
+/*
+ * Waits ms milliseconds (a login's failure delay) after flushing the
+ * output, watching the master's control channel: false when the shutdown
+ * deadline came first.
+ */
+int conn_pause(struct conn *c, uint32_t ms, int flush_timeout_ms);
 /* Called by conn_fill when the control fd is readable; set by worker.c. */
 extern void (*conn_control_hook)(struct conn *c);
 

@@ -198,38 +198,10 @@ conn_failed(struct pop3 *p, int r)
 static bool
 login_delay(struct pop3 *p, uint32_t ms)
 {
-	struct conn *c = p->c;
-	uint64_t end;
-
 	if (ms > POP3_LOGIN_DELAY_MAX_MS)
 		ms = POP3_LOGIN_DELAY_MAX_MS;
 	p->last_delay_ms = ms;
-	if (ms == 0)
-		return c->shutdown_at == 0 || now_ms() < c->shutdown_at;
-	(void)conn_flush(c, p->timeout);
-	end = now_ms() + ms;
-	for (;;) {
-		struct pollfd pfd;
-		uint64_t now = now_ms(), until = end;
-		int nfds = 0, n;
-
-		if (c->shutdown_at != 0 && c->shutdown_at < until)
-			until = c->shutdown_at;
-		if (now >= until)
-			break;
-		if (c->ctl_fd >= 0 && conn_control_hook != NULL) {
-			pfd.fd = c->ctl_fd;
-			pfd.events = POLLIN;
-			nfds = 1;
-		}
-		pfd.revents = 0;
-		n = poll(nfds ? &pfd : NULL, (nfds_t)nfds, (int)(until - now));
-		if (n < 0 && errno != EINTR)
-			break;
-		if (n > 0 && nfds > 0 && pfd.revents && conn_control_hook != NULL)
-			conn_control_hook(c);
-	}
-	return !(c->shutdown_at != 0 && now_ms() >= c->shutdown_at);
+	return conn_pause(p->c, ms, p->timeout);
 }
 
 /* --------------------------------------------------------- authorization */
@@ -237,15 +209,7 @@ login_delay(struct pop3 *p, uint32_t ms)
 static bool
 plaintext_ok(const struct pop3 *p)
 {
-	switch (p->s->conf->plaintext_auth) {
-	case PA_LOOPBACK:
-		return p->s->loopback || p->s->tls;
-	case PA_TLS:
-		return p->s->tls;
-	case PA_ALWAYS:
-		return true;
-	}
-	return false;
+	return session_plaintext_ok(p->s);
 }
 
 static bool
@@ -563,26 +527,8 @@ out:
 static int
 pop3_stls(struct session *s)
 {
-	size_t injected;
-
-	if (!tls_ready()) {
-		conn_printf(s->conn, "-ERR [SYS/TEMP] TLS not available\r\n");
-		return -1;
-	}
-	conn_printf(s->conn, "+OK begin TLS negotiation\r\n");
-	if (conn_flush(s->conn, TLS_HANDSHAKE_MS) != CONN_OK)
-		return -1;
-	/* CVE-2011-0411: commands pipelined after STLS came in plaintext and
-	 * must never run as if they came over TLS */
-	if ((injected = conn_pending(s->conn)) > 0)
-		log_info("session %s: %zu bytes sent after STLS discarded",
-		    s->sessid, injected);
-	conn_discard_input(s->conn);
-	if (tls_start(s) == -1) {
-		s->conn->error = 1;   /* nothing more can be said: the session ends */
-		return -1;
-	}
-	return 0;
+	return session_starttls(s, "STLS", "-ERR [SYS/TEMP] TLS not available\r\n",
+	    "+OK begin TLS negotiation\r\n");
 }
 
 static void

@@ -495,3 +495,134 @@ sc_commit(struct session *s, uint32_t *status, uint32_t *ndeleted)
 	return simple(s, MSG_COMMIT, MSG_COMMIT_R, STORE_COMMIT_TIMEOUT_MS, status,
 	    ndeleted);
 }
+
+/* ---- IMAP ---- */
+
+int
+sc_imap_auth(struct session *s, const char *user, char *pass, uint32_t *status,
+    uint32_t *delay_ms, char account[LIM_NAME + 1])
+{
+	int r;
+
+	*status = AUTH_TEMP;
+	*delay_ms = 0;
+	account[0] = '\0';
+	ipc_init(&request, MSG_IMAP_AUTH, 0);
+	ipc_put_str(&request, user);
+	ipc_put_str(&request, pass);
+	ipc_put_str(&request, s->client);
+	explicit_bzero(pass, strlen(pass));
+	r = call(s, MSG_IMAP_AUTH_R, STORE_REPLY_TIMEOUT_MS);
+	explicit_bzero(request.data, sizeof(request.data));
+	if (r < 0)
+		return SC_UNAVAILABLE;
+	if (answer.fd >= 0 || ipc_get_u32(&answer, status) < 0 ||
+	    ipc_get_u32(&answer, delay_ms) < 0 ||
+	    (*status == AUTH_OK && (ipc_get_str(&answer, account, LIM_NAME + 1) < 0 ||
+	    !name_ok(account))) || ipc_end(&answer) < 0) {
+		*status = AUTH_TEMP;
+		return malformed(s, MSG_IMAP_AUTH_R);
+	}
+	return 0;
+}
+
+void
+sc_folders_free(struct sc_folders *f)
+{
+	free(f->v);
+	free(f->names);
+	memset(f, 0, sizeof(*f));
+}
+
+/* The n records of a folder listing memfd into *f. */
+static int
+read_folders(int fd, uint32_t n, struct sc_folders *f)
+{
+	struct ipc_reader r;
+	struct stat st;
+	unsigned char *buf = NULL;
+	size_t size, used = 0;
+	int rc = -1;
+
+	if (n == 0 || n > FOLDERS_CEIL_COUNT || fstat(fd, &st) < 0 || st.st_size < 0 ||
+	    (uint64_t)st.st_size > (uint64_t)n * (12 + FOLDER_NAME_CEIL_BYTES))
+		return -1;
+	size = (size_t)st.st_size;
+	buf = xmalloc(size ? size : 1);
+	if (pread_full(fd, buf, size, 0) != (ssize_t)size)
+		goto out;
+	f->v = xcalloc(n, sizeof(*f->v));
+	f->names = xmalloc(size + 1);      /* each name is shorter than its record */
+	rd_init(&r, buf, size);
+	for (uint32_t i = 0; i < n; i++) {
+		char *name = f->names + used;
+		size_t len;
+
+		if (rd_u32(&r, &f->v[i].attrs) < 0 || rd_u32(&r, &f->v[i].use) < 0 ||
+		    rd_str(&r, name, size + 1 - used) < 0)
+			goto out;
+		len = strlen(name);
+		if (len == 0 || len > FOLDER_NAME_CEIL_BYTES)
+			goto out;
+		f->v[i].name = name;
+		used += len + 1;
+	}
+	if (rd_done(&r)) {
+		f->n = n;
+		rc = 0;
+	}
+out:
+	free(buf);
+	if (rc < 0)
+		sc_folders_free(f);
+	return rc;
+}
+
+int
+sc_folder_list(struct session *s, uint32_t *status, char *text, size_t textsz,
+    struct sc_folders *f)
+{
+	uint32_t n = 0;
+	int fd, rc = 0;
+
+	memset(f, 0, sizeof(*f));
+	*status = STORE_TEMPFAIL;
+	ipc_init(&request, MSG_FOLDER_LIST, 0);
+	if (call(s, MSG_FOLDER_LIST_R, STORE_REPLY_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	fd = answer.fd;
+	answer.fd = -1;
+	if (ipc_get_u32(&answer, status) < 0 || ipc_get_str(&answer, text, textsz) < 0 ||
+	    (*status == STORE_OK && ipc_get_u32(&answer, &n) < 0) ||
+	    ipc_end(&answer) < 0 || (*status == STORE_OK) != (fd >= 0) ||
+	    (*status == STORE_OK && read_folders(fd, n, f) < 0)) {
+		*status = STORE_TEMPFAIL;
+		rc = malformed(s, MSG_FOLDER_LIST_R);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int
+sc_folder_op(struct session *s, uint32_t type, const char *name, const char *name2,
+    uint32_t on, uint32_t *status, char *text, size_t textsz)
+{
+	uint32_t expect = type + 1;   /* every _R follows its request */
+
+	*status = STORE_TEMPFAIL;
+	ipc_init(&request, type, 0);
+	if (type == MSG_FOLDER_SUBSCRIBE)
+		ipc_put_u32(&request, on);
+	ipc_put_str(&request, name);
+	if (type == MSG_FOLDER_RENAME)
+		ipc_put_str(&request, name2);
+	if (call(s, expect, STORE_REPLY_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	if (answer.fd >= 0 || ipc_get_u32(&answer, status) < 0 ||
+	    ipc_get_str(&answer, text, textsz) < 0 || ipc_end(&answer) < 0) {
+		*status = STORE_TEMPFAIL;
+		return malformed(s, expect);
+	}
+	return 0;
+}

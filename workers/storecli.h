@@ -116,4 +116,44 @@ int sc_undo(struct session *s, uint32_t *status);
 int sc_release(struct session *s, uint32_t *status);
 int sc_commit(struct session *s, uint32_t *status, uint32_t *ndeleted);
 
+/* ---- IMAP ---- */
+
+/*
+ * MSG_IMAP_AUTH for user and pass; wipes pass and every copy of it.  0
+ * with *status (enum auth_status), *delay_ms and, when AUTH_OK, the
+ * store's account name in account[LIM_NAME + 1].
+ */
+int sc_imap_auth(struct session *s, const char *user, char *pass,
+    uint32_t *status, uint32_t *delay_ms, char account[LIM_NAME + 1]);
+
+/* One folder of MSG_FOLDER_LIST_R. */
+struct sc_folder {
+	uint32_t attrs;            /* enum folder_attr bits */
+	uint32_t use;              /* FU_* special use */
+	char *name;                /* UTF-8, NUL-free, in names[] */
+};
+
+struct sc_folders {
+	uint32_t n;
+	struct sc_folder *v;       /* malloc'd */
+	char *names;               /* malloc'd, every name NUL-terminated */
+};
+
+/*
+ * MSG_FOLDER_LIST.  0 with *status (enum store_status), the store's text
+ * in text[textsz] and, when STORE_OK, the folders in *f (free with
+ * sc_folders_free()).
+ */
+int sc_folder_list(struct session *s, uint32_t *status, char *text, size_t textsz,
+    struct sc_folders *f);
+void sc_folders_free(struct sc_folders *f);
+
+/*
+ * MSG_FOLDER_CREATE, _DELETE, _SUBSCRIBE (on 1) / unsubscribe (on 0) of
+ * name, and _RENAME of name to name2: type is the request.  0 with *status
+ * and the store's text (the reason of a refusal).
+ */
+int sc_folder_op(struct session *s, uint32_t type, const char *name,
+    const char *name2, uint32_t on, uint32_t *status, char *text, size_t textsz);
+
 #endif

@@ -637,8 +637,9 @@ hs_wait(struct conn *c, short events, uint64_t deadline, const char **why)
 static uint32_t
 session_timeout(const struct session *s)
 {
-	uint32_t t = listen_service(s->kind) == SVC_SMTP ? s->conf->smtp_timeout_ms :
-	    s->conf->pop3_timeout_ms;
+	enum service svc = listen_service(s->kind);
+	uint32_t t = svc == SVC_SMTP ? s->conf->smtp_timeout_ms :
+	    svc == SVC_IMAP ? s->conf->imap_timeout_ms : s->conf->pop3_timeout_ms;
 
 	return t != 0 && t < TLS_HANDSHAKE_MS ? t : TLS_HANDSHAKE_MS;
 }

@@ -122,6 +122,8 @@ refuse(int role, struct session *s, uint32_t verdict)
 
 	if (role == ROLE_SMTP)
 		conn_printf(s->conn, "421 4.7.0 %s %s\r\n", conf.hostname, why);
+	else if (role == ROLE_IMAP)   /* RFC 3501 7.1.5: BYE as the greeting */
+		conn_printf(s->conn, "* BYE [UNAVAILABLE] %s\r\n", why);
 	else
 		conn_printf(s->conn, "-ERR [SYS/TEMP] %s\r\n", why);
 }
@@ -146,6 +148,8 @@ refuse_nostore(int role, struct session *s)
 	if (role == ROLE_SMTP)
 		conn_printf(s->conn, "421 4.3.0 %s Service temporarily unavailable, "
 		    "try again later\r\n", conf.hostname);
+	else if (role == ROLE_IMAP)
+		conn_printf(s->conn, "* BYE [UNAVAILABLE] Service temporarily unavailable\r\n");
 	else
 		conn_printf(s->conn, "-ERR [SYS/TEMP] Service temporarily unavailable\r\n");
 }
@@ -310,6 +314,8 @@ serve(int role, int fd, enum listen_kind kind, const struct sockaddr_storage *ss
 		;   /* implicit TLS failed: logged, nothing can be said */
 	else if (role == ROLE_SMTP)
 		smtp_session(&s);
+	else if (role == ROLE_IMAP)
+		imap_session(&s);
 	else
 		pop3_session(&s);
 	conn_flush(&conn, SESSION_FINAL_FLUSH_MS);
@@ -323,10 +329,51 @@ serve(int role, int fd, enum listen_kind kind, const struct sockaddr_storage *ss
 		(*sessions)++;
 }
 
+bool
+session_plaintext_ok(const struct session *s)
+{
+	switch (s->conf->plaintext_auth) {
+	case PA_LOOPBACK:
+		return s->loopback || s->tls;
+	case PA_TLS:
+		return s->tls;
+	case PA_ALWAYS:
+		return true;
+	}
+	return false;
+}
+
+int
+session_starttls(struct session *s, const char *what, const char *unavailable,
+    const char *go_ahead)
+{
+	size_t injected;
+
+	if (!tls_ready()) {
+		conn_printf(s->conn, "%s", unavailable);
+		return -1;
+	}
+	conn_printf(s->conn, "%s", go_ahead);
+	if (conn_flush(s->conn, TLS_HANDSHAKE_MS) != CONN_OK) {
+		s->conn->error = 1;
+		return -1;
+	}
+	if ((injected = conn_pending(s->conn)) > 0)
+		log_info("session %s: %zu bytes sent after %s discarded",
+		    s->sessid, injected, what);
+	conn_discard_input(s->conn);
+	if (tls_start(s) == -1) {
+		s->conn->error = 1;   /* nothing more can be said: the session ends */
+		return -1;
+	}
+	return 0;
+}
+
 int
 worker_main(int role)
 {
-	enum service svc = role == ROLE_SMTP ? SVC_SMTP : SVC_POP3;
+	enum service svc = role == ROLE_SMTP ? SVC_SMTP : role == ROLE_IMAP ? SVC_IMAP :
+	    SVC_POP3;
 	uint32_t sessions = 0;
 
 	log_init_child(role_name(role), FD_CONTROL);

@@ -25,11 +25,26 @@ struct session {
 	uint32_t next_id;             /* request ids on the store channel */
 };
 
+/* May this session send a password in the clear (plaintext-auth)? */
+bool session_plaintext_ok(const struct session *s);
+
+/*
+ * STARTTLS / STLS: refused (the unavailable line sent, -1) when TLS cannot
+ * start; else go_ahead is sent and flushed, every byte the client sent
+ * after the command is thrown away (CVE-2011-0411: never run as if it came
+ * over TLS) and the handshake runs.  0 with TLS up; -1 when it failed
+ * (the session is then over: conn->error is set).  what names the
+ * command in the log.
+ */
+int session_starttls(struct session *s, const char *what, const char *unavailable,
+    const char *go_ahead);
+
 /* Session entry points, one per protocol. */
 void smtp_session(struct session *s);
 void pop3_session(struct session *s);
+void imap_session(struct session *s);
 
-/* Worker main for ROLE_SMTP / ROLE_POP3. */
+/* Worker main for ROLE_SMTP / ROLE_POP3 / ROLE_IMAP. */
 int worker_main(int role);
 
 #endif

@@ -229,7 +229,7 @@ static const struct bad bads[] = {
 	{ BASE "postmaster .hidden\n", 4, "postmaster: \".hidden\" is not a valid account name" },
 	{ BASE "listen smtp 127.0.0.1:2525\n", 4, "listen: duplicate listener 127.0.0.1:2525, first at line 2" },
 	{ BASE "listen pop3 127.0.0.1:2525\n", 4, "duplicate listener" },
-	{ BASE "listen imap 127.0.0.1:143\n", 4, "listen: unknown kind \"imap\"" },
+	{ BASE "listen lmtp 127.0.0.1:143\n", 4, "listen: unknown kind \"lmtp\" (smtp, pop3, smtps, pop3s, imap or imaps)" },
 	{ BASE "listen smtp\n", 4, "listen: missing value" },
 	{ BASE "listen smtp 127.0.0.1:25 extra\n", 4, "listen: unexpected \"extra\"" },
 	{ BASE "listen smtp 127.0.0.1:0\n", 4, "has a bad port" },

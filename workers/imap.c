@@ -1,0 +1,934 @@
+/*
+ * The IMAP session (RFC 3501 IMAP4rev1; RFC 2595 STARTTLS and
+ * LOGINDISABLED, RFC 4959 SASL-IR, RFC 7888 LITERAL-, RFC 2971 ID, RFC
+ * 5161 ENABLE, RFC 2342 NAMESPACE, RFC 3348 CHILDREN, RFC 6154
+ * SPECIAL-USE, RFC 5530 response codes).  One session per call; the worker
+ * frame (worker.c) accepts, hands us the connection and recycles the
+ * process.
+ *
+ * Like POP3 the worker never sees a mailbox file or a password hash: the
+ * store verifies the password (MSG_IMAP_AUTH) and keeps the account's
+ * folder table; the worker turns folder names between modified UTF-7 on
+ * the wire and UTF-8 in the store (mutf7.c) and matches LIST patterns
+ * over the table the store lists (imap_list.c).
+ *
+ * Every byte a client sends goes through imap_parse.c first: the session
+ * reads a line (the limit is 8 KiB before login, imap-max-line-length
+ * after), feeds it to the parser and acts on its step: a literal is
+ * checked before any "+", a refused command's literal is read and thrown
+ * away (never run), an over-long line is skipped to its end with its tag
+ * and a trailing literal announcement kept (conn.c), so nothing a client
+ * sends can desynchronise the session.
+ *
+ * What this version serves: the not-authenticated and authenticated
+ * states (CAPABILITY NOOP LOGOUT STARTTLS AUTHENTICATE LOGIN ID ENABLE
+ * NAMESPACE LIST LSUB CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE).
+ * Selecting a folder and everything after it (SELECT EXAMINE STATUS
+ * APPEND, the selected state) waits for the store's views (issue 13):
+ * those commands answer NO [CANNOT], and CAPABILITY names only what is
+ * served.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../privsep/event.h"
+#include "../privsep/log.h"
+#include "../privsep/msg.h"
+#include "../privsep/params.h"
+#include "../privsep/util.h"
+#include "conn.h"
+#include "imap_list.h"
+#include "imap_parse.h"
+#include "mutf7.h"
+#include "pop3_parse.h"
+#include "storecli.h"
+#include "tls.h"
+#include "worker.h"
+
+/* RFC 6154 special uses, in the bit order of store/foldertab.h FU_* */
+static const char *const use_attr[] = {
+	"\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive",
+};
+
+enum imap_state {
+	IS_NOTAUTH = 0x1,
+	IS_AUTH = 0x2,
+	IS_SELECTED = 0x4,
+};
+
+struct imap {
+	struct session *s;
+	struct conn *c;
+	struct imap_cmd *cmd;
+	enum imap_state state;
+	int timeout;                    /* autologout, ms */
+	bool done;
+	const char *end;                /* how it ended, for the log */
+	char account[LIM_NAME + 1];
+	uint32_t auth_failures, bad_commands, last_delay_ms;
+	uint32_t commands;
+	char *line;                     /* one command line, CRLF included */
+	size_t linesz;
+};
+
+/* ---------------------------------------------------------------- output */
+
+static void out(struct imap *im, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Queues one response line, CRLF added; failures stick in c->error. */
+static void
+out(struct imap *im, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("imap: response format");
+	if ((size_t)n > sizeof(buf) - 3)
+		n = (int)(sizeof(buf) - 3);
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	if (im->c->outlen + (size_t)n > CONN_OUTBUF_BYTES &&
+	    conn_flush(im->c, im->timeout) != CONN_OK)
+		return;
+	(void)conn_write(im->c, buf, (size_t)n);
+}
+
+/* Raw bytes (a long LIST line is written in pieces). */
+static void
+out_raw(struct imap *im, const char *p, size_t n)
+{
+	if (im->c->outlen + n > CONN_OUTBUF_BYTES &&
+	    conn_flush(im->c, im->timeout) != CONN_OK)
+		return;
+	(void)conn_write(im->c, p, n);
+}
+
+/* A string as an IMAP quoted string ("\" and DQUOTE escaped); s is
+ * printable 7-bit (modified UTF-7 or our own text). */
+static void
+out_quoted(struct imap *im, const char *s)
+{
+	out_raw(im, "\"", 1);
+	for (const char *p = s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			out_raw(im, "\\", 1);
+		out_raw(im, p, 1);
+	}
+	out_raw(im, "\"", 1);
+}
+
+static void
+finish(struct imap *im, const char *how)
+{
+	if (!im->done) {
+		im->done = true;
+		im->end = how;
+	}
+}
+
+/* The store's text for a NO, made safe for a response line. */
+static void
+clean_text(char *t)
+{
+	for (char *p = t; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
+	if (t[0] == '\0')
+		strlcpy_(t, "failed", 8);
+}
+
+/* ---------------------------------------------------------- capabilities */
+
+static bool
+starttls_offered(const struct imap *im)
+{
+	return im->s->conf->tls_cert[0] != '\0' && !im->s->tls &&
+	    im->state == IS_NOTAUTH;
+}
+
+/* The capability list as this state has it (RFC 3501 7.2.1: it may change
+ * at login and after STARTTLS). */
+static void
+capabilities(const struct imap *im, char *buf, size_t size)
+{
+	bool pre = im->state == IS_NOTAUTH;
+	bool plain = session_plaintext_ok(im->s);
+
+	(void)bsnprintf(buf, size, "IMAP4rev1 LITERAL- ID ENABLE%s%s%s%s",
+	    pre && starttls_offered(im) ? " STARTTLS" : "",
+	    pre && !plain ? " LOGINDISABLED" : "",
+	    pre && plain ? " AUTH=PLAIN SASL-IR" : "",
+	    pre ? "" : " NAMESPACE CHILDREN SPECIAL-USE");
+}
+
+/* ----------------------------------------------------- connection events */
+
+static void
+conn_failed(struct imap *im, int r)
+{
+	switch (r) {
+	case CONN_SHUTDOWN:
+		out(im, "* BYE [UNAVAILABLE] Server shutting down");
+		finish(im, "shutdown");
+		break;
+	case CONN_TIMEOUT:
+		out(im, "* BYE Autologout; idle for too long");
+		finish(im, "timeout");
+		break;
+	case CONN_EOF:
+		finish(im, "disconnected");
+		break;
+	default:
+		finish(im, "i/o error");
+		break;
+	}
+}
+
+/* BAD, counted toward max-bad-commands. */
+static void
+bad(struct imap *im, const char *tag, const char *code, const char *text)
+{
+	out(im, "%s BAD %s%s%s%s", tag, code ? "[" : "", code ? code : "",
+	    code ? "] " : "", text);
+	if (++im->bad_commands >= im->s->conf->max_bad_commands) {
+		out(im, "* BYE Too many invalid commands");
+		finish(im, "too many bad commands");
+	}
+}
+
+/* ------------------------------------------------------------------ login */
+
+static bool
+login_delay(struct imap *im, uint32_t ms)
+{
+	if (ms > POP3_LOGIN_DELAY_MAX_MS)
+		ms = POP3_LOGIN_DELAY_MAX_MS;
+	im->last_delay_ms = ms;
+	return conn_pause(im->c, ms, im->timeout);
+}
+
+static void
+auth_failed(struct imap *im, const char *tag)
+{
+	uint32_t max = im->s->conf->max_auth_failures;
+
+	im->auth_failures++;
+	ev_send(EV_LOGIN_FAIL, 0, 1, NULL);
+	out(im, "%s NO [AUTHENTICATIONFAILED] Authentication failed.", tag);
+	if (max > 0 && im->auth_failures >= max) {
+		out(im, "* BYE Too many invalid authentication attempts");
+		finish(im, "too many auth failures");
+	}
+}
+
+/* Asks the store to verify user/pass (wiped here) and answers. */
+static void
+login(struct imap *im, const char *tag, const char *user, char *pass)
+{
+	char account[LIM_NAME + 1], caps[256];
+	uint32_t status, delay;
+	int r;
+
+	if (user[0] == '\0' || pass[0] == '\0' || strlen(user) > LIM_NAME ||
+	    strlen(pass) > LIM_PASSWORD) {
+		/* cannot be an account: the store's last delay, its text */
+		explicit_bzero(pass, strlen(pass));
+		if (!login_delay(im, im->last_delay_ms)) {
+			conn_failed(im, CONN_SHUTDOWN);
+			return;
+		}
+		auth_failed(im, tag);
+		return;
+	}
+	r = sc_imap_auth(im->s, user, pass, &status, &delay, account);
+	if (r == SC_UNAVAILABLE) {
+		log_warnx("imap %s: store unavailable for LOGIN", im->s->sessid);
+		ev_send(EV_TEMPFAIL, TF_STORE_UNAVAILABLE, 1, NULL);
+		out(im, "* BYE [UNAVAILABLE] Mail store unavailable, try again later");
+		finish(im, "store unavailable");
+		return;
+	}
+	if (!login_delay(im, delay)) {
+		conn_failed(im, CONN_SHUTDOWN);
+		return;
+	}
+	if (r < 0 || status == AUTH_TEMP || status == AUTH_INUSE) {
+		ev_send(EV_TEMPFAIL, TF_STORE_ERROR, 1, NULL);
+		out(im, "%s NO [UNAVAILABLE] Temporary authentication failure, "
+		    "try again later", tag);
+		return;
+	}
+	if (status == AUTH_LOGIN_DELAY) {
+		log_info("imap %s: client=%s user=%s login-delay not over",
+		    im->s->sessid, im->s->client, user);
+		out(im, "%s NO [UNAVAILABLE] Wait %u seconds between logins", tag,
+		    im->s->conf->login_delay_s);
+		return;
+	}
+	if (status != AUTH_OK) {
+		log_info("imap %s: client=%s user=%s login failed",
+		    im->s->sessid, im->s->client, user);
+		auth_failed(im, tag);
+		return;
+	}
+	strlcpy_(im->account, account, sizeof(im->account));
+	im->state = IS_AUTH;
+	ev_send(EV_LOGIN_OK, 0, 1, im->account);
+	log_debug("imap %s: %s logged in", im->s->sessid, im->account);
+	capabilities(im, caps, sizeof(caps));
+	out(im, "%s OK [CAPABILITY %s] Logged in", tag, caps);
+}
+
+/* The client's line after a "+" (AUTHENTICATE), without its CRLF, into
+ * buf.  0, or -1 when the command is over (answered, or the session). */
+static int
+sasl_read(struct imap *im, const char *tag, char *buf, size_t size)
+{
+	size_t len;
+	int flags, r;
+
+	out(im, "+ ");
+	if ((r = conn_flush(im->c, im->timeout)) != CONN_OK) {
+		conn_failed(im, r);
+		return -1;
+	}
+	r = conn_readline(im->c, buf, size, &len, &flags, im->timeout);
+	if (r == CONN_TOOLONG) {
+		bad(im, tag, NULL, "Authentication response too long");
+		return -1;
+	}
+	if (r != CONN_OK) {
+		conn_failed(im, r);
+		return -1;
+	}
+	if (!(flags & LINE_CRLF) || (flags & (LINE_NUL | LINE_BARE_CR)) ||
+	    len != strlen(buf)) {
+		bad(im, tag, NULL, "Malformed authentication response");
+		return -1;
+	}
+	if (strcmp(buf, "*") == 0) {   /* RFC 3501 6.2.2: BAD */
+		bad(im, tag, NULL, "Authentication cancelled");
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+plaintext_refused(struct imap *im, const char *tag)
+{
+	if (session_plaintext_ok(im->s))
+		return false;
+	out(im, "%s NO [PRIVACYREQUIRED] Plaintext authentication disallowed on "
+	    "non-TLS connections; use STARTTLS", tag);
+	return true;
+}
+
+static void
+do_login(struct imap *im, struct imap_cmd *c)
+{
+	char user[LIM_NAME + 2], pass[LIM_PASSWORD + 2];
+
+	if (plaintext_refused(im, c->tag))
+		return;
+	/* one byte more than allowed: login() sees the excess and fails it */
+	strlcpy_(user, c->a.user, sizeof(user));
+	strlcpy_(pass, c->a.pass, sizeof(pass));
+	explicit_bzero((char *)c->a.pass, c->a.pass_len);
+	login(im, c->tag, user, pass);
+	explicit_bzero(pass, sizeof(pass));
+}
+
+static void
+do_authenticate(struct imap *im, struct imap_cmd *c)
+{
+	char line[P3_SASL_LINE];
+	unsigned char dec[P3_SASL_LINE];
+	char user[LIM_NAME + 1], pass[LIM_PASSWORD];
+	const char *resp;
+	long n;
+
+	if (strcasecmp(c->a.mech, "PLAIN") != 0) {
+		out(im, "%s NO [CANNOT] Unsupported authentication mechanism", c->tag);
+		return;
+	}
+	if (plaintext_refused(im, c->tag))
+		return;
+	if (c->a.ir != NULL)
+		resp = c->a.ir;
+	else {
+		if (sasl_read(im, c->tag, line, sizeof(line)) < 0)
+			goto out;
+		resp = line;
+	}
+	n = pop3_b64_decode(resp, strlen(resp), dec, sizeof(dec));
+	if (n < 0 || pop3_sasl_plain(dec, (size_t)n, user, pass) < 0) {
+		bad(im, c->tag, NULL, "Malformed PLAIN response");
+		goto out;
+	}
+	login(im, c->tag, user, pass);
+out:
+	if (c->a.ir != NULL)
+		explicit_bzero((char *)c->a.ir, strlen(c->a.ir));
+	explicit_bzero(line, sizeof(line));
+	explicit_bzero(dec, sizeof(dec));
+	explicit_bzero(pass, sizeof(pass));
+}
+
+static void
+do_starttls(struct imap *im, struct imap_cmd *c)
+{
+	char ok[IMAP_TAG_MAX_BYTES + 40], no[IMAP_TAG_MAX_BYTES + 64];
+
+	if (!starttls_offered(im)) {
+		bad(im, c->tag, NULL, "STARTTLS not available");
+		return;
+	}
+	(void)bsnprintf(ok, sizeof(ok), "%s OK Begin TLS negotiation now\r\n", c->tag);
+	(void)bsnprintf(no, sizeof(no), "%s NO [UNAVAILABLE] TLS not available\r\n",
+	    c->tag);
+	/* commands pipelined after STARTTLS are thrown away (RFC 3501 6.2.1) */
+	(void)session_starttls(im->s, "STARTTLS", no, ok);
+}
+
+/* ----------------------------------------------------- any-state commands */
+
+static void
+do_capability(struct imap *im, struct imap_cmd *c)
+{
+	char caps[256];
+
+	capabilities(im, caps, sizeof(caps));
+	out(im, "* CAPABILITY %s", caps);
+	out(im, "%s OK CAPABILITY completed", c->tag);
+}
+
+static void
+do_noop(struct imap *im, struct imap_cmd *c)
+{
+	out(im, "%s OK NOOP completed", c->tag);
+}
+
+static void
+do_logout(struct imap *im, struct imap_cmd *c)
+{
+	out(im, "* BYE Logging out");
+	out(im, "%s OK LOGOUT completed", c->tag);
+	finish(im, "logout");
+}
+
+static void
+do_id(struct imap *im, struct imap_cmd *c)
+{
+	/* RFC 2971: the server's name only; no version for a scanner */
+	out(im, "* ID (\"name\" \"postern\")");
+	out(im, "%s OK ID completed", c->tag);
+}
+
+static void
+do_enable(struct imap *im, struct imap_cmd *c)
+{
+	/* nothing of RFC 5161's list is served yet (CONDSTORE, UTF8=ACCEPT):
+	 * an empty ENABLED says so, as the RFC asks */
+	out(im, "* ENABLED");
+	out(im, "%s OK ENABLE completed", c->tag);
+}
+
+static void
+do_namespace(struct imap *im, struct imap_cmd *c)
+{
+	out(im, "* NAMESPACE ((\"\" \"/\")) NIL NIL");
+	out(im, "%s OK NAMESPACE completed", c->tag);
+}
+
+/* --------------------------------------------------------------- folders */
+
+/* The client's mailbox name (modified UTF-7) as UTF-8 in out; INBOX in
+ * any case is "INBOX".  0, or -1 answered (BAD). */
+static int
+folder_arg(struct imap *im, const char *tag, const char *name, size_t len,
+    char *outbuf, size_t outsz)
+{
+	const char *why = NULL;
+
+	if (mutf7_decode(name, len, outbuf, outsz, &why) < 0) {
+		char text[160];
+
+		(void)bsnprintf(text, sizeof(text), "Invalid mailbox name: %s",
+		    why ? why : "not modified UTF-7");
+		bad(im, tag, NULL, text);
+		return -1;
+	}
+	return 0;
+}
+
+/* The NO / OK of a store status for a folder command. */
+static void
+folder_answer(struct imap *im, const char *tag, const char *what, int r,
+    uint32_t status, char *text)
+{
+	const char *code;
+
+	if (r == SC_UNAVAILABLE) {
+		ev_send(EV_TEMPFAIL, TF_STORE_UNAVAILABLE, 1, NULL);
+		out(im, "* BYE [UNAVAILABLE] Mail store unavailable, try again later");
+		finish(im, "store unavailable");
+		return;
+	}
+	if (r < 0)
+		status = STORE_TEMPFAIL;
+	switch (status) {
+	case STORE_OK:
+		out(im, "%s OK %s completed", tag, what);
+		return;
+	case STORE_NOSUCH:   code = "NONEXISTENT"; break;
+	case STORE_EXISTS:   code = "ALREADYEXISTS"; break;
+	case STORE_LIMIT:    code = "LIMIT"; break;
+	case STORE_QUOTA:    code = "OVERQUOTA"; break;
+	case STORE_CANNOT:
+	case STORE_BADMSG:   code = "CANNOT"; break;
+	default:
+		ev_send(EV_TEMPFAIL, TF_STORE_ERROR, 1, NULL);
+		strlcpy_(text, "Temporary failure, try again later", 64);
+		code = "UNAVAILABLE";
+		break;
+	}
+	clean_text(text);
+	out(im, "%s NO [%s] %s", tag, code, text);
+}
+
+static void
+folder_op(struct imap *im, struct imap_cmd *c, uint32_t type, const char *what,
+    uint32_t on)
+{
+	char name[IMAP_MAILBOX_MAX_BYTES * 2 + 1], name2[IMAP_MAILBOX_MAX_BYTES * 2 + 1];
+	char text[LIM_LOGLINE];
+	uint32_t status = STORE_TEMPFAIL;
+	size_t n;
+	int r;
+
+	if (folder_arg(im, c->tag, c->a.mailbox, c->a.mailbox_len, name, sizeof(name)) < 0)
+		return;
+	name2[0] = '\0';
+	if (type == MSG_FOLDER_RENAME && folder_arg(im, c->tag, c->a.mailbox2,
+	    c->a.mailbox2_len, name2, sizeof(name2)) < 0)
+		return;
+	/* RFC 3501 6.3.3: a trailing separator says the name will have
+	 * children; the folder made is the name without it */
+	if (type == MSG_FOLDER_CREATE && (n = strlen(name)) > 1 && name[n - 1] == '/')
+		name[n - 1] = '\0';
+	text[0] = '\0';
+	r = sc_folder_op(im->s, type, name, name2, on, &status, text, sizeof(text));
+	folder_answer(im, c->tag, what, r, status, text);
+}
+
+static void
+do_create(struct imap *im, struct imap_cmd *c)
+{
+	folder_op(im, c, MSG_FOLDER_CREATE, "CREATE", 0);
+}
+
+static void
+do_delete(struct imap *im, struct imap_cmd *c)
+{
+	folder_op(im, c, MSG_FOLDER_DELETE, "DELETE", 0);
+}
+
+static void
+do_rename(struct imap *im, struct imap_cmd *c)
+{
+	folder_op(im, c, MSG_FOLDER_RENAME, "RENAME", 0);
+}
+
+static void
+do_subscribe(struct imap *im, struct imap_cmd *c)
+{
+	folder_op(im, c, MSG_FOLDER_SUBSCRIBE, "SUBSCRIBE", 1);
+}
+
+static void
+do_unsubscribe(struct imap *im, struct imap_cmd *c)
+{
+	folder_op(im, c, MSG_FOLDER_SUBSCRIBE, "UNSUBSCRIBE", 0);
+}
+
+static void
+attr_add(char *attrs, size_t size, const char *a)
+{
+	size_t n = strlen(attrs);
+
+	(void)bsnprintf(attrs + n, size - n, "%s%s", n ? " " : "", a);
+}
+
+/* One "* LIST (attrs) "/" name" line. */
+static void
+list_line(struct imap *im, const char *verb, const struct sc_folder *f, bool lsub)
+{
+	char wire[FOLDER_NAME_CEIL_BYTES * 3 + 1], attrs[128];
+	const char *why = NULL;
+
+	if (mutf7_encode(f->name, strlen(f->name), wire, sizeof(wire), &why) < 0) {
+		log_warnx("imap %s: folder name not encodable: %s", im->s->sessid,
+		    why ? why : "?");
+		return;
+	}
+	/* at most four attributes of at most 15 bytes: attrs cannot overflow */
+	attrs[0] = '\0';
+	if (f->attrs & FA_NOSELECT)
+		attr_add(attrs, sizeof(attrs), "\\Noselect");
+	if (!lsub)
+		attr_add(attrs, sizeof(attrs),
+		    (f->attrs & FA_HASCHILDREN) ? "\\HasChildren" : "\\HasNoChildren");
+	for (size_t i = 0; i < sizeof(use_attr) / sizeof(use_attr[0]); i++)
+		if (f->use & (1u << i))
+			attr_add(attrs, sizeof(attrs), use_attr[i]);
+	conn_printf(im->c, "* %s (%s) \"/\" ", verb, attrs);
+	out_quoted(im, wire);
+	out_raw(im, "\r\n", 2);
+}
+
+static void
+do_list(struct imap *im, struct imap_cmd *c)
+{
+	bool lsub = c->verb == IV_LSUB;
+	const char *verb = lsub ? "LSUB" : "LIST";
+	char ref[IMAP_MAILBOX_MAX_BYTES * 2 + 1], pat[IMAP_MAILBOX_MAX_BYTES * 2 + 1];
+	char full[IMAP_LIST_PATTERN_MAX + 1], text[LIM_LOGLINE];
+	const char *patw;
+	struct sc_folders f;
+	uint32_t status = STORE_TEMPFAIL;
+	size_t fulllen;
+	int r;
+
+	if (c->a.list_select >= 0 || c->a.list_return >= 0 ||
+	    imap_arg(c, 1) < 0 || c->node[imap_arg(c, 1)].kind == IT_LIST) {
+		bad(im, c->tag, NULL, "LIST-EXTENDED is not supported");
+		return;
+	}
+	patw = imap_text(c, c->a.pattern);
+	if (folder_arg(im, c->tag, c->a.ref, strlen(c->a.ref), ref, sizeof(ref)) < 0 ||
+	    folder_arg(im, c->tag, patw, strlen(patw), pat, sizeof(pat)) < 0)
+		return;
+	if (!lsub && pat[0] == '\0') {
+		/* RFC 3501 6.3.8: the hierarchy delimiter and the root */
+		out(im, "* LIST (\\Noselect) \"/\" \"\"");
+		out(im, "%s OK LIST completed", c->tag);
+		return;
+	}
+	if (imap_list_canon(ref, strlen(ref), pat, strlen(pat), full, sizeof(full),
+	    &fulllen) < 0) {
+		bad(im, c->tag, NULL, "Reference and pattern too long");
+		return;
+	}
+	text[0] = '\0';
+	r = sc_folder_list(im->s, &status, text, sizeof(text), &f);
+	if (r < 0 || status != STORE_OK) {
+		folder_answer(im, c->tag, verb, r, status, text);
+		return;
+	}
+	for (uint32_t i = 0; i < f.n && !im->c->error; i++) {
+		if (lsub && !(f.v[i].attrs & FA_SUBSCRIBED))
+			continue;
+		if (imap_list_match(full, fulllen, f.v[i].name, strlen(f.v[i].name)))
+			list_line(im, verb, &f.v[i], lsub);
+	}
+	sc_folders_free(&f);
+	out(im, "%s OK %s completed", c->tag, verb);
+}
+
+/* ------------------------------------------------ what is not served yet */
+
+static void
+do_not_yet(struct imap *im, struct imap_cmd *c)
+{
+	out(im, "%s NO [CANNOT] %s is not served by this version of postern yet",
+	    c->tag, imap_verb_name(c->verb));
+}
+
+static void
+do_no_mailbox(struct imap *im, struct imap_cmd *c)
+{
+	bad(im, c->tag, NULL, "No mailbox selected");
+}
+
+/* ------------------------------------------------------- command table */
+
+#define ANY (IS_NOTAUTH | IS_AUTH | IS_SELECTED)
+#define IN  (IS_AUTH | IS_SELECTED)
+
+static const struct imap_cmdtab {
+	enum imap_verb verb;
+	int states;
+	void (*action)(struct imap *, struct imap_cmd *);
+} cmdtab[] = {
+	{ IV_CAPABILITY,   ANY,        do_capability },
+	{ IV_NOOP,         ANY,        do_noop },
+	{ IV_LOGOUT,       ANY,        do_logout },
+	{ IV_ID,           ANY,        do_id },
+	{ IV_STARTTLS,     IS_NOTAUTH, do_starttls },
+	{ IV_AUTHENTICATE, IS_NOTAUTH, do_authenticate },
+	{ IV_LOGIN,        IS_NOTAUTH, do_login },
+	{ IV_ENABLE,       IS_AUTH,    do_enable },
+	{ IV_NAMESPACE,    IN,         do_namespace },
+	{ IV_LIST,         IN,         do_list },
+	{ IV_LSUB,         IN,         do_list },
+	{ IV_CREATE,       IN,         do_create },
+	{ IV_DELETE,       IN,         do_delete },
+	{ IV_RENAME,       IN,         do_rename },
+	{ IV_SUBSCRIBE,    IN,         do_subscribe },
+	{ IV_UNSUBSCRIBE,  IN,         do_unsubscribe },
+	{ IV_SELECT,       IN,         do_not_yet },
+	{ IV_EXAMINE,      IN,         do_not_yet },
+	{ IV_STATUS,       IN,         do_not_yet },
+	{ IV_APPEND,       IN,         do_not_yet },
+	{ IV_IDLE,         IN,         do_not_yet },
+	{ IV_CHECK,        IS_SELECTED, do_no_mailbox },
+	{ IV_CLOSE,        IS_SELECTED, do_no_mailbox },
+	{ IV_UNSELECT,     IS_SELECTED, do_no_mailbox },
+	{ IV_EXPUNGE,      IS_SELECTED, do_no_mailbox },
+	{ IV_SEARCH,       IS_SELECTED, do_no_mailbox },
+	{ IV_FETCH,        IS_SELECTED, do_no_mailbox },
+	{ IV_STORE,        IS_SELECTED, do_no_mailbox },
+	{ IV_COPY,         IS_SELECTED, do_no_mailbox },
+	{ IV_MOVE,         IS_SELECTED, do_no_mailbox },
+};
+
+static void
+dispatch(struct imap *im, struct imap_cmd *c)
+{
+	const struct imap_cmdtab *row = NULL;
+
+	for (size_t i = 0; i < sizeof(cmdtab) / sizeof(cmdtab[0]); i++)
+		if (cmdtab[i].verb == c->verb)
+			row = &cmdtab[i];
+	if (row == NULL)
+		fatalx("imap: verb %d missing from the command table", c->verb);
+	im->commands++;
+	log_debug("imap %s: command %s%s", im->s->sessid, c->uid ? "UID " : "",
+	    imap_verb_name(c->verb));
+	if (!(row->states & (int)im->state)) {
+		if (row->states == IS_SELECTED && im->state == IS_AUTH)
+			bad(im, c->tag, NULL, "No mailbox selected");
+		else if (im->state == IS_NOTAUTH)
+			bad(im, c->tag, NULL, "Log in first");
+		else
+			bad(im, c->tag, NULL, "Not valid in this state");
+		return;
+	}
+	row->action(im, c);
+}
+
+/* -------------------------------------------------------- reading input */
+
+/*
+ * The next line, its CRLF (or bare LF) put back, into im->line; an
+ * over-long one is skipped (conn.c keeps its head and tail).  CONN_OK,
+ * CONN_TOOLONG, or a negative conn code (answered and finished here).
+ */
+static int
+read_line(struct imap *im, size_t max, size_t *len)
+{
+	struct conn *c = im->c;
+	uint64_t deadline = now_ms() + (uint64_t)im->timeout;
+
+	for (;;) {
+		int flags = 0, r;
+		uint64_t now;
+
+		r = conn_getline(c, im->line, max, len, &flags);
+		if (r == CONN_OK) {
+			if (flags & LINE_CRLF)
+				im->line[(*len)++] = '\r';
+			im->line[(*len)++] = '\n';
+			return CONN_OK;
+		}
+		if (r == CONN_TOOLONG)
+			return r;
+		/* nothing complete buffered: answers go out now */
+		if ((r = conn_flush(c, im->timeout)) != CONN_OK) {
+			conn_failed(im, r);
+			return r;
+		}
+		now = now_ms();
+		r = now >= deadline ? CONN_TIMEOUT : conn_fill(c, (int)(deadline - now));
+		if (r != CONN_OK) {
+			conn_failed(im, r);
+			return r;
+		}
+	}
+}
+
+/* The limit of a command line now (CRLF included). */
+static size_t
+line_limit(const struct imap *im)
+{
+	return im->state == IS_NOTAUTH ? IMAP_LINE_PRELOGIN_BYTES :
+	    im->s->conf->imap_max_line_length;
+}
+
+/* Feeds the parser the next line (or the skipped line's ends). */
+static enum imap_step
+feed_line(struct imap *im, int *over)
+{
+	size_t len = 0;
+	int r = read_line(im, line_limit(im), &len);
+
+	*over = 0;
+	if (r == CONN_OK)
+		return imap_cmd_line(im->cmd, im->line, len);
+	if (r == CONN_TOOLONG)
+		return imap_cmd_overlong(im->cmd, (const char *)im->c->ol_head,
+		    im->c->ol_headlen, (const char *)im->c->ol_tail, im->c->ol_taillen);
+	*over = 1;
+	return IMAP_ERROR;
+}
+
+/* A literal's bytes into the parser, in pieces. */
+static enum imap_step
+take_literal(struct imap *im, int *over)
+{
+	struct imap_cmd *c = im->cmd;
+	uint32_t left = c->lit_size;
+	enum imap_step st = IMAP_NEXT_LINE;
+	char buf[16384];
+
+	*over = 0;
+	if (c->lit_sync) {
+		int r;
+
+		out(im, "+ Ready for literal data");
+		if ((r = conn_flush(im->c, im->timeout)) != CONN_OK) {
+			conn_failed(im, r);
+			*over = 1;
+			return IMAP_ERROR;
+		}
+	}
+	if (left == 0)
+		return imap_cmd_literal(c, buf, 0);
+	while (left > 0) {
+		size_t n = left < sizeof(buf) ? left : sizeof(buf);
+		int r = conn_readbytes(im->c, buf, n, im->timeout);
+
+		if (r != CONN_OK) {
+			conn_failed(im, r);
+			*over = 1;
+			return IMAP_ERROR;
+		}
+		st = imap_cmd_literal(c, buf, n);
+		left -= (uint32_t)n;
+		if (st != IMAP_NEXT_LINE && left > 0)
+			break;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return st;
+}
+
+/* Reads, checks and runs one command. */
+static void
+command(struct imap *im)
+{
+	struct imap_cmd *c = im->cmd;
+	enum imap_step st;
+	int over;
+
+	imap_cmd_reset(c, line_limit(im));
+	st = feed_line(im, &over);
+	for (;;) {
+		if (over || im->done)
+			return;
+		switch (st) {
+		case IMAP_DONE:
+			dispatch(im, c);
+			return;
+		case IMAP_LITERAL:
+			/* APPEND's message needs the store's views: refused
+			 * before any "+" (its bytes, if sent, are thrown away) */
+			if (c->lit_message) {
+				st = imap_cmd_refuse(c, "CANNOT",
+				    "APPEND is not served by this version of postern yet");
+				continue;
+			}
+			st = take_literal(im, &over);
+			continue;
+		case IMAP_NEXT_LINE:
+			st = feed_line(im, &over);
+			continue;
+		case IMAP_DISCARD:
+			/* a literal the client sends without waiting: thrown
+			 * away, up to the largest message we would take */
+			if (c->discard > im->s->conf->max_message_size) {
+				out(im, "* BYE [TOOBIG] Literal too large");
+				finish(im, "literal too large");
+				return;
+			}
+			if (c->discard > 0) {
+				int r = conn_readbytes(im->c, NULL, (size_t)c->discard,
+				    im->timeout);
+
+				if (r != CONN_OK) {
+					conn_failed(im, r);
+					return;
+				}
+			}
+			st = feed_line(im, &over);
+			continue;
+		case IMAP_ERROR:
+			log_debug("imap %s: %s: %s", im->s->sessid,
+			    imap_err_text(c->err), c->why ? c->why : "?");
+			bad(im, c->tag, c->code, c->why ? c->why : "Invalid command");
+			return;
+		}
+	}
+}
+
+/* --------------------------------------------------------- the session */
+
+void
+imap_session(struct session *s)
+{
+	struct imap *im = xcalloc(1, sizeof(*im));
+	char caps[256];
+
+	im->s = s;
+	im->c = s->conn;
+	im->state = IS_NOTAUTH;
+	im->timeout = s->conf->imap_timeout_ms > 0 &&
+	    s->conf->imap_timeout_ms < (uint32_t)INT32_MAX ?
+	    (int)s->conf->imap_timeout_ms : 30 * 60 * 1000;
+	im->end = "unknown";
+	im->linesz = IMAP_CMD_MAX_BYTES + 2;
+	im->line = xmalloc(im->linesz);
+	if ((im->cmd = imap_cmd_new()) == NULL) {
+		out(im, "* BYE [UNAVAILABLE] Out of memory");
+		finish(im, "out of memory");
+	} else {
+		capabilities(im, caps, sizeof(caps));
+		out(im, "* OK [CAPABILITY %s] postern ready", caps);
+	}
+	while (!im->done) {
+		command(im);
+		if (im->c->error)
+			finish(im, "i/o error");
+	}
+	(void)conn_flush(im->c, POP3_FINAL_FLUSH_MS);
+	log_info("imap session %s: client=%s account=%s commands=%u sent=%" PRIu64
+	    " end=%s", s->sessid, s->client, im->account[0] ? im->account : "-",
+	    im->commands, im->c->bytes_out, im->end);
+	imap_cmd_free(im->cmd);
+	explicit_bzero(im->line, im->linesz);
+	free(im->line);
+	sc_forget();
+	explicit_bzero(im, sizeof(*im));
+	free(im);
+}
