@@ -33,6 +33,15 @@ msg_name(uint32_t type)
 	case MSG_FOLDER_RENAME_R: return "MSG_FOLDER_RENAME_R";
 	case MSG_FOLDER_SUBSCRIBE: return "MSG_FOLDER_SUBSCRIBE";
 	case MSG_FOLDER_SUBSCRIBE_R: return "MSG_FOLDER_SUBSCRIBE_R";
+	case MSG_SELECT: return "MSG_SELECT";
+	case MSG_SELECT_R: return "MSG_SELECT_R";
+	case MSG_FETCH: return "MSG_FETCH";
+	case MSG_FETCH_R: return "MSG_FETCH_R";
+	case MSG_VIEW_SYNC: return "MSG_VIEW_SYNC";
+	case MSG_VIEW_SYNC_R: return "MSG_VIEW_SYNC_R";
+	case MSG_UNSELECT: return "MSG_UNSELECT";
+	case MSG_UNSELECT_R: return "MSG_UNSELECT_R";
+	case MSG_CHANGED: return "MSG_CHANGED";
 	case MSG_MBOX_STAT: return "MSG_MBOX_STAT";
 	case MSG_MBOX_STAT_R: return "MSG_MBOX_STAT_R";
 	case MSG_AUTH_CHANNEL: return "MSG_AUTH_CHANNEL";

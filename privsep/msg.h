@@ -172,6 +172,55 @@ enum msg_type {
 			     slot 0), bytes PEM chain, leaf first,
 			     certificates only */
 
+	/* ---- store channel: IMAP views (the selected folder) ----
+	 * A view is what a channel was told of its selected folder: its
+	 * messages by UID, in file order.  The store keeps, per channel, the
+	 * file the view was made from open: a message the channel can still
+	 * name stays readable by it (MSG_FETCH) until MSG_VIEW_SYNC tells it
+	 * the message was expunged, even after another session's rewrite.
+	 *
+	 * A message record (SELECT, SYNC) is: u32 uid, u32 flags (MF_* of
+	 * store/xpostern.h, plus VF_RECENT), u64 size (RFC822.SIZE: the
+	 * message with CRLF line ends), u64 internal date (Unix seconds, from
+	 * the From_ line), u32 k, k x u32 keyword index (into the keyword
+	 * list sent with it). */
+	MSG_SELECT = 220,  /* u32 readonly (EXAMINE), str name: the channel's
+			     view of that folder (any previous view dropped) */
+	MSG_SELECT_R,      /* u32 status, str text; when STORE_OK: u32
+			     uidvalidity, u32 uidnext, u32 n messages, u32
+			     nkw keywords, fd = sealed memfd: nkw x str keyword
+			     (the folder's keywords, in index order), then n
+			     message records in UID order */
+	MSG_FETCH,         /* u32 what (enum fetch_what), u32 n
+			     (1..IMAP_FETCH_BATCH_MAX_COUNT), n x u32 uid, each
+			     in the view, strictly ascending */
+	MSG_FETCH_R,       /* u32 status, str text; when STORE_OK: u32 m
+			     (1..n: the first m uids asked; the store stops
+			     after IMAP_FETCH_BATCH_MAX_BYTES, at least one),
+			     m x (u32 uid, u64 length), fd = sealed memfd with
+			     the m messages (or headers) one after the other,
+			     LF line ends, unquoted, without postern's internal
+			     lines (as MSG_RETR_R) */
+	MSG_VIEW_SYNC,     /* empty: what changed since the view was last
+			     told (NOOP, IDLE, after a command) */
+	MSG_VIEW_SYNC_R,   /* u32 status, str text; when STORE_OK: u32 uidnext,
+			     u32 nexp, u32 nnew, u32 nflag, u32 nkw, fd =
+			     sealed memfd (none when all four are 0): nkw x str
+			     keyword (the folder's list, when it grew; else 0),
+			     nexp x u32 uid expunged (ascending), nnew message
+			     records (new messages, ascending UIDs above every
+			     one the view had), nflag x (u32 uid, u32 flags, u32
+			     k, k x u32 keyword index): flags changed by
+			     another session.  The view is then up to date */
+	MSG_UNSELECT,      /* empty: drop the view (CLOSE, UNSELECT) */
+	MSG_UNSELECT_R,    /* u32 status */
+	MSG_CHANGED = 230, /* store->worker, unasked, id 0, empty: the selected
+			     folder changed (new mail, flags or expunges by
+			     another session), coalesced: one until the channel
+			     next sends MSG_VIEW_SYNC.  The only message the
+			     store sends without a request; the worker reads it
+			     wherever it waits for an answer */
+
 	MSG_TYPE_MAX
 };
 
@@ -208,6 +257,16 @@ enum chan_kind {
 	CHAN_CONTROL = 3,     /* the control process: mailbox statistics only */
 	CHAN_IMAP = 4,        /* an IMAP worker: login, folders, views, flags */
 };
+
+/* MSG_FETCH: what of each message */
+enum fetch_what {
+	FETCH_WHOLE = 1,          /* the whole message */
+	FETCH_HEADER = 2,         /* the header and the blank line after it */
+};
+
+/* MSG_SELECT_R / MSG_VIEW_SYNC_R flags beyond MF_*: the session is the
+ * one that sees this message as new (RFC 3501 \Recent) */
+#define VF_RECENT 0x100u
 
 /* MSG_FOLDER_LIST_R attributes of one folder (RFC 3501 7.2.2, RFC 3348) */
 enum folder_attr {

@@ -160,6 +160,10 @@
 #define IMAP_ID_VALUE_MAX_BYTES   1024
 /* A mailbox name decoded from modified UTF-7 to UTF-8, NUL included. */
 #define IMAP_MAILBOX_MAX_BYTES    1024
+/* MSG_FETCH: UIDs a request may name, and the bytes an answer carries
+ * (at least one message, whatever its size) */
+#define IMAP_FETCH_BATCH_MAX_COUNT 1024
+#define IMAP_FETCH_BATCH_MAX_BYTES (8u * 1024u * 1024u)
 
 /* ----------------------------------------- workers: IMAP MIME (mime.h) */
 
