@@ -23,8 +23,11 @@
 #include "mailbox.h"
 #include "xpostern.h"
 
+/* The index format.  An index of another version (or entry size) is
+ * ignored and rebuilt by one parse of the mailbox, which keeps every UIDL
+ * (they come from the file).  3: entries carry imapuid and mflags. */
 #define IDX_MAGIC   "PSTNIDX1"
-#define IDX_VERSION 2u
+#define IDX_VERSION 3u
 
 struct idx_hdr {
 	char magic[8];
@@ -374,6 +377,9 @@ ent_ok(const struct mbox_ent *e, uint64_t expect_off, uint64_t size)
 	if ((uint64_t)e->skip > e->len || e->clen > e->len - e->skip)
 		return 0;
 	if (ul == 0 || ul > MBOX_UID_MAX || MBE_BASELEN(e->flags) > ul)
+		return 0;
+	if ((e->mflags & ~MF_ALL) != 0 ||
+	    (!(e->flags & MBE_POSTERN) && (e->imapuid != 0 || e->mflags != 0)))
 		return 0;
 	return mbox_uid_ok(e->uid, ul);
 }

@@ -145,16 +145,19 @@ mbox_uid_ok(const char *s, size_t n)
 }
 
 /* The X-Postern line line[0..n), LF included (the grammar is in
- * store/xpostern.c): its base UID and the record length it declares.  The
- * optional IMAP fields are checked and not kept here. */
+ * store/xpostern.c): its base UID, IMAP UID and flags into e, and the
+ * record length it declares.  Keywords are checked and stay in the line. */
 static int
-parse_xpostern(const unsigned char *line, size_t n, char *uid, uint64_t *len)
+parse_xpostern(const unsigned char *line, size_t n, struct mbox_ent *e,
+    uint64_t *len)
 {
 	struct xpostern xp;
 
 	if (xpostern_parse(line, n, &xp, NULL) == -1)
 		return -1;
-	memcpy(uid, xp.uid, strlen(xp.uid) + 1);
+	memcpy(e->uid, xp.uid, strlen(xp.uid) + 1);
+	e->imapuid = xp.imapuid;
+	e->mflags = xp.flags;
 	*len = xp.len;
 	return 0;
 }
@@ -280,6 +283,7 @@ fill_foreign(const unsigned char *p, size_t pos, size_t body, size_t end,
 	e->clen = c1 - body;
 	e->wire = mbox_wire_octets(p + body, c1 - body);
 	e->flags = 0;
+	e->imapuid = e->mflags = 0;
 	e->head = mbox_head_hash(p + pos, end - pos);
 	snprintf(e->uid, sizeof(e->uid), "h%016llx",
 	    (unsigned long long)content_hash(p + pos, end - pos));
@@ -300,6 +304,7 @@ parse_declared(const unsigned char *p, size_t n, size_t pos, size_t body,
     size_t *good_end, enum mbox_parse_status *st)
 {
 	char uid[sizeof(ent->uid)];
+	uint32_t imapuid = ent->imapuid, mflags = ent->mflags;
 	size_t end;
 
 	if (dlen > n - pos) {
@@ -338,6 +343,8 @@ parse_declared(const unsigned char *p, size_t n, size_t pos, size_t body,
 	fill_foreign(p, pos, body, end, ent);
 	memcpy(ent->uid, uid, sizeof(uid));
 	ent->flags = MBE_POSTERN;
+	ent->imapuid = imapuid;     /* its line is postern's: so are these */
+	ent->mflags = mflags;
 	if ((size_t)ent->skip != body - pos)
 		return PS_ERR;
 	if (mbox_list_push(l, ent) == -1)
@@ -386,7 +393,7 @@ parse_inner(const unsigned char *p, size_t n, size_t start,
 			size_t xl = (size_t)(e - (p + line2)) + 1;
 			uint64_t dlen;
 
-			if (parse_xpostern(p + line2, xl, ent.uid, &dlen) == 0) {
+			if (parse_xpostern(p + line2, xl, &ent, &dlen) == 0) {
 				enum parse_step ps = parse_declared(p, n, pos, line2 + xl,
 				    dlen, &ent, l, &pos, good_end, st);
 
@@ -698,11 +705,12 @@ copy_quoted(const unsigned char *msg, size_t n, unsigned char *out, size_t o)
 
 unsigned char *
 mbox_encode(const unsigned char *msg, size_t n, const char *sender,
-    const char *uid, time_t when, size_t *outlen, uint64_t *wire)
+    const char *uid, uint32_t imapuid, time_t when, size_t *outlen,
+    uint64_t *wire)
 {
 	char fromline[700], rpline[700], xline[128];
-	size_t fl, rl, xl, bodyq, base, total, o;
-	uint64_t w;
+	size_t fl, rl, xl, bodyq, o;
+	uint64_t w, total;
 	unsigned char *out;
 	int r;
 
@@ -714,15 +722,13 @@ mbox_encode(const unsigned char *msg, size_t n, const char *sender,
 	bodyq = quoted_size(msg, n, &w);
 	if (bodyq > SIZE_MAX / 2)
 		return NULL;
-	base = fl + rl + bodyq + 1 + XP_LEN + strlen(uid) + 5 + 1;
-	total = mbox_len_with_itself(base);
-	if (total == 0)
-		return NULL;
-	r = snprintf(xline, sizeof(xline), "%s%s len=%zu\n", XP, uid, total);
-	if (r < 0 || (size_t)r >= sizeof(xline))
+	/* no flags, no keywords: the line is at most 106 bytes */
+	r = xpostern_format(xline, sizeof(xline), uid, imapuid, 0, NULL, 0,
+	    (uint64_t)fl + rl + bodyq + 1, &total, NULL);
+	if (r == -1 || total > SIZE_MAX / 2)
 		return NULL;
 	xl = (size_t)r;
-	if ((out = malloc(total)) == NULL)
+	if ((out = malloc((size_t)total)) == NULL)
 		return NULL;
 	memcpy(out, fromline, fl);
 	memcpy(out + fl, xline, xl);
@@ -734,7 +740,7 @@ mbox_encode(const unsigned char *msg, size_t n, const char *sender,
 		errno = EINVAL;
 		return NULL;
 	}
-	*outlen = total;
+	*outlen = (size_t)total;
 	*wire = w;
 	return out;
 }

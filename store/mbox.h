@@ -32,6 +32,9 @@ struct mbox_ent {
 	uint64_t clen;    /* quoted content bytes after skip, separator excluded */
 	uint32_t skip;    /* From_ line + X-Postern line: never shown */
 	uint32_t flags;   /* MBE_* */
+	uint32_t imapuid; /* the IMAP UID of its X-Postern line, 0: none */
+	uint32_t mflags;  /* the persistent IMAP flags of that line (MF_*,
+	                   * store/xpostern.h); its keywords stay in the line */
 	char uid[MBOX_UID_MAX + 1];   /* NUL-terminated, 1..MBOX_UID_MAX */
 	uint64_t head;    /* mbox_head_hash() of its first bytes */
 };
@@ -84,13 +87,14 @@ int mbox_uid_ok(const char *s, size_t n);
 void mbox_new_uid(char out[MBOX_UID_MAX + 1]);
 
 /*
- * Builds the on-disk record of one delivery: From_ line, X-Postern line,
- * Return-Path, the message (CRLF -> LF, mboxrd-quoted, a final line end
- * added when missing) and the blank separator.  *wire gets the octets RETR
- * will report.  Returns a malloc'ed buffer (NULL on ENOMEM or overflow).
+ * Builds the on-disk record of one delivery: From_ line, X-Postern line
+ * (UIDL uid, and IMAP UID imapuid unless 0), Return-Path, the message
+ * (CRLF -> LF, mboxrd-quoted, a final line end added when missing) and
+ * the blank separator.  *wire gets the octets RETR will report.  Returns
+ * a malloc'ed buffer (NULL on ENOMEM or overflow).
  */
 unsigned char *mbox_encode(const unsigned char *msg, size_t n,
-    const char *sender, const char *uid, time_t when,
+    const char *sender, const char *uid, uint32_t imapuid, time_t when,
     size_t *outlen, uint64_t *wire);
 
 /* Octets RETR reports for quoted content c[0..n). */

@@ -250,7 +250,7 @@ append_msg(struct chan *c, struct store_req *r, const unsigned char *msg,
 	char uid[MBOX_UID_MAX + 1];
 
 	mbox_new_uid(uid);
-	rec = mbox_encode(msg ? msg : (const unsigned char *)"", msglen, r->sender, uid,
+	rec = mbox_encode(msg ? msg : (const unsigned char *)"", msglen, r->sender, uid, 0,
 	    time(NULL), &reclen, &wire);
 	if (rec == NULL) {
 		snprintf(text, textsz, "out of memory");

@@ -13,6 +13,7 @@
 #include "privsep/params.h"
 #include "store/mailbox.h"
 #include "store/mbox.h"
+#include "store/xpostern.h"
 
 static char dir[256];
 static int dfd;
@@ -56,7 +57,7 @@ deliver(const char *name, const void *msg, size_t n, char *uid_out)
 	mbox_new_uid(uid);
 	if (uid_out)
 		memcpy(uid_out, uid, strlen(uid) + 1);   /* MBOX_UID_MAX + 1 */
-	rec = mbox_encode(msg, n, "s@example.org", uid, time(NULL), &rl, &wire);
+	rec = mbox_encode(msg, n, "s@example.org", uid, 0, time(NULL), &rl, &wire);
 	r = rec ? mb_append(&mb, rec, rl) : -1;
 	if (r == 0)
 		r = mb_fsync(&mb);
@@ -370,7 +371,7 @@ write_uids(const char *name, const char *const *uids, size_t n)
 		uint64_t w;
 		int ml = snprintf(msg, sizeof(msg), "Subject: m%zu\r\n\r\nbody %zu\r\n", i, i);
 		unsigned char *rec = mbox_encode((unsigned char *)msg, (size_t)ml, "s@x",
-		    uids[i], 0, &rl, &w);
+		    uids[i], 0, 0, &rl, &w);
 
 		if (rec == NULL || write(fd, rec, rl) != (ssize_t)rl)
 			exit(1);
@@ -464,7 +465,7 @@ test_dup_uids(void)
 		unlinkat(dfd, ".d.idx", 0);
 		CHECK(scan("d", &again, &cut) == 0 && again.n == 1 &&
 		    strcmp(again.v[0].uid, want) == 0,
-		    "the survivor keeps UID-1, not UID (%s)", again.n ? again.v[0].uid : "");
+		    "the survivor keeps UID-1, not UID");
 		mbox_list_free(&again);
 		mbox_list_free(&l);
 	}
@@ -570,7 +571,7 @@ append_noscan(const char *name, const char *msg)
 
 	mbox_new_uid(uid);
 	rec = mbox_encode((const unsigned char *)msg, strlen(msg), "s@example.org", uid,
-	    time(NULL), &rl, &w);
+	    0, time(NULL), &rl, &w);
 	if (fd == -1 || rec == NULL || write(fd, rec, rl) != (ssize_t)rl)
 		exit(1);
 	free(rec);
@@ -728,6 +729,190 @@ test_index(void)
 	}
 }
 
+/* Writes bytes to NAME (created or emptied). */
+static void
+put_file(const char *name, const void *p, size_t n)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (fd == -1 || write(fd, p, n) != (ssize_t)n)
+		exit(1);
+	close(fd);
+}
+
+/* A record as another postern would write it: UIDL uid, IMAP UID imapuid
+ * (0 none), flags (MF_*), one keyword when kw is set.  malloc'ed. */
+static char *
+xrec(const char *uid, uint32_t imapuid, uint32_t flags, const char *kw,
+    const char *subj, size_t *len)
+{
+	char rest[256], line[256], *out;
+	uint64_t total;
+	struct xp_kw k = { kw, kw ? strlen(kw) : 0 };
+	int rl = snprintf(rest, sizeof(rest), "From s@x Mon Jan  1 00:00:00 2024\n"
+	    "Subject: %s\n\nbody of %s\n\n", subj, subj);
+	int xl = xpostern_format(line, sizeof(line), uid, imapuid, flags, &k,
+	    kw ? 1 : 0, (uint64_t)rl, &total, NULL);
+	size_t fl = strlen("From s@x Mon Jan  1 00:00:00 2024\n");
+
+	if (rl < 0 || xl < 0 || (out = malloc(total + 1)) == NULL)
+		exit(1);
+	memcpy(out, rest, fl);
+	memcpy(out + fl, line, (size_t)xl);
+	memcpy(out + fl + (size_t)xl, rest + fl, (size_t)rl - fl);
+	out[total] = '\0';
+	*len = (size_t)total;
+	return out;
+}
+
+/* The mailbox "o": postern messages with and without IMAP fields, two of
+ * one UIDL, and foreign ones; returns its UIDLs listed by a parse. */
+static void
+write_mixed(struct mbox_list *l)
+{
+	char buf[4096];
+	size_t o = 0, n;
+	char *r;
+	uint64_t cut;
+
+	r = xrec("aaaa", 0, 0, NULL, "old", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("bbbb", 7, MF_SEEN | MF_FLAGGED, "$Work", "imap", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("bbbb", 9, MF_DELETED, NULL, "dup", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	n = (size_t)snprintf(buf + o, sizeof(buf) - o,
+	    "From t@y Tue Jan  2 00:00:00 2024\nSubject: foreign\n\nhi\n\n"
+	    "From t@y Tue Jan  2 00:00:00 2024\nX-Postern: uid=cccc len=9\nSubject: lies\n\n");
+	o += n;
+	put_file("o", buf, o);
+	unlinkat(dfd, ".o.idx", 0);
+	scan("o", l, &cut);
+}
+
+/*
+ * Index format 3: entries carry the IMAP UID and flags of the X-Postern
+ * line.  An index of format 2 (what postern wrote before) is ignored and
+ * rebuilt from the file by one parse: every UIDL stays what it was.
+ */
+static void
+test_index_version(void)
+{
+	struct old_ent {       /* format 2's entry */
+		uint64_t off, len, wire, clen;
+		uint32_t skip, flags;
+		char uid[MBOX_UID_MAX + 1];
+		uint64_t head;
+	};
+	struct {
+		char magic[8];
+		uint32_t version, entsize;
+		uint64_t count, size, mtime_ns, ino;
+	} h;
+	struct mbox_list l, again;
+	struct stat st;
+	unsigned char *idx;
+	size_t il;
+	uint64_t cut;
+	int same = 1, fd;
+
+	fresh_dir();
+	write_mixed(&l);
+	CHECK(l.n == 5, "five messages (%zu)", l.n);
+	if (l.n != 5)
+		return;
+	CHECK(l.v[0].imapuid == 0 && l.v[0].mflags == 0 && (l.v[0].flags & MBE_POSTERN),
+	    "an old X-Postern line: no IMAP UID, no flags");
+	CHECK(l.v[1].imapuid == 7 && l.v[1].mflags == (MF_SEEN | MF_FLAGGED) &&
+	    strcmp(l.v[1].uid, "bbbb") == 0, "IMAP UID 7 and \\Seen \\Flagged read (%u %#x)",
+	    l.v[1].imapuid, l.v[1].mflags);
+	CHECK(l.v[2].imapuid == 9 && l.v[2].mflags == MF_DELETED &&
+	    strcmp(l.v[2].uid, "bbbb-1") == 0, "a duplicate UIDL keeps its IMAP fields");
+	CHECK(l.v[3].imapuid == 0 && l.v[3].mflags == 0 && !(l.v[3].flags & MBE_POSTERN),
+	    "a foreign message has none");
+	CHECK(l.v[4].imapuid == 0 && strcmp(l.v[4].uid, "cccc") == 0,
+	    "a wrong declared length: read as foreign, UIDL kept");
+
+	/* format 2's index of this very file, as the old store left it,
+	 * but with other UIDLs: used, it would list those */
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, "PSTNIDX1", 8);
+	h.version = 2;
+	h.entsize = sizeof(struct old_ent);
+	h.count = l.n;
+	fstatat(dfd, "o", &st, 0);
+	h.size = (uint64_t)st.st_size;
+	h.mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
+	h.ino = (uint64_t)st.st_ino;
+	il = sizeof(h) + l.n * sizeof(struct old_ent);
+	idx = calloc(1, il);
+	memcpy(idx, &h, sizeof(h));
+	for (size_t i = 0; i < l.n; i++) {
+		struct old_ent oe;
+
+		memset(&oe, 0, sizeof(oe));
+		oe.off = l.v[i].off;
+		oe.len = l.v[i].len;
+		oe.wire = l.v[i].wire;
+		oe.clen = l.v[i].clen;
+		oe.skip = l.v[i].skip;
+		oe.flags = l.v[i].flags;
+		memcpy(oe.uid, l.v[i].uid, sizeof(oe.uid));
+		oe.uid[0] = oe.uid[0] == 'z' ? 'y' : 'z';
+		oe.head = l.v[i].head;
+		memcpy(idx + sizeof(h) + i * sizeof(oe), &oe, sizeof(oe));
+	}
+	put_file(".o.idx", idx, il);
+	CHECK(scan("o", &again, &cut) == 0 && again.n == l.n, "an old index: scanned");
+	for (size_t i = 0; i < l.n && i < again.n; i++)
+		same &= strcmp(l.v[i].uid, again.v[i].uid) == 0 &&
+		    l.v[i].imapuid == again.v[i].imapuid && l.v[i].mflags == again.v[i].mflags;
+	CHECK(same, "the old index is ignored: every UIDL and IMAP UID from the file");
+	mbox_list_free(&again);
+
+	/* the same bytes but the header of format 2 and the entry size of
+	 * format 3: still ignored */
+	h.entsize = sizeof(struct mbox_ent);
+	il = sizeof(h) + l.n * sizeof(struct mbox_ent);
+	free(idx);
+	idx = calloc(1, il);
+	memcpy(idx, &h, sizeof(h));
+	for (size_t i = 0; i < l.n; i++) {
+		struct mbox_ent e = l.v[i];
+
+		e.uid[0] = e.uid[0] == 'z' ? 'y' : 'z';   /* another UIDL, same length */
+		memcpy(idx + sizeof(h) + i * sizeof(e), &e, sizeof(e));
+	}
+	put_file(".o.idx", idx, il);
+	CHECK(scan("o", &again, &cut) == 0 && again.n == l.n &&
+	    strcmp(again.v[0].uid, "aaaa") == 0 && strcmp(again.v[3].uid, l.v[3].uid) == 0,
+	    "format 2 with entries of the new size: ignored too");
+	mbox_list_free(&again);
+	free(idx);
+
+	/* the rebuilt index is of the new format and is used as it is */
+	fd = openat(dfd, ".o.idx", O_RDONLY);
+	CHECK(fd != -1 && read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) && h.version == 3 &&
+	    h.entsize == sizeof(struct mbox_ent), "the index is rewritten in format 3");
+	if (fd != -1)
+		close(fd);
+	{
+		struct mailbox mb;
+		int valid = 0;
+
+		mb_init(&mb, dfd, "o");
+		mb_open(&mb, 0, NULL);
+		fstat(mb.fd, &st);
+		mbox_list_init(&again);
+		mb_index_load(&mb, &st, &again, &valid);
+		CHECK(valid == 2 && again.n == 5 && again.v[1].imapuid == 7 &&
+		    again.v[1].mflags == (MF_SEEN | MF_FLAGGED), "the new index keeps IMAP UID and flags");
+		mb_close(&mb);
+		mbox_list_free(&again);
+	}
+	mbox_list_free(&l);
+}
+
 static void
 test_commit(void)
 {
@@ -850,7 +1035,7 @@ test_big(void)
 		int n = snprintf(msg, sizeof(msg), "Subject: %zu\r\n\r\nbody %zu\r\n", i, i);
 
 		mbox_new_uid(uid);
-		rec = mbox_encode((unsigned char *)msg, (size_t)n, "s@x", uid, 0, &rl, &w);
+		rec = mbox_encode((unsigned char *)msg, (size_t)n, "s@x", uid, 0, 0, &rl, &w);
 		fwrite(rec, 1, rl, f);
 		free(rec);
 	}
@@ -884,6 +1069,7 @@ main(void)
 	test_dup_uids();
 	test_rewritten();
 	test_index();
+	test_index_version();
 	test_commit();
 	test_commit_dirsync_fails();
 	test_refused();
