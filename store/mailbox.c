@@ -25,9 +25,10 @@
 
 /* The index format.  An index of another version (or entry size) is
  * ignored and rebuilt by one parse of the mailbox, which keeps every UIDL
- * (they come from the file).  3: entries carry imapuid and mflags. */
+ * (they come from the file).  3: entries carry imapuid and mflags; 4: the
+ * head hash leaves the X-Postern line out (mbox_head_hash()). */
 #define IDX_MAGIC   "PSTNIDX1"
-#define IDX_VERSION 3u
+#define IDX_VERSION 4u
 
 struct idx_hdr {
 	char magic[8];
@@ -355,14 +356,27 @@ mb_unlock(struct mailbox *mb)
 
 /* Does the file (mapped at p, holding at least e's bytes) still hold
  * message e where the entry says it starts: the same first bytes
- * (mbox_head_hash())? */
+ * (mbox_head_hash()), and for a message of ours an X-Postern line that
+ * says what the entry does (the hash leaves that line out)? */
 static int
 ent_head_ok(const unsigned char *p, const struct mbox_ent *e)
 {
-	const unsigned char *m = p + e->off;
+	const unsigned char *m = p + e->off, *lf;
+	struct xpostern xp;
+	size_t x, bl;
 
-	return e->len >= 5 && memcmp(m, "From ", 5) == 0 &&
-	    mbox_head_hash(m, e->len) == e->head;
+	if (e->len < 5 || memcmp(m, "From ", 5) != 0 ||
+	    mbox_head_hash(m, e->len, e->skip) != e->head)
+		return 0;
+	if (!(e->flags & MBE_POSTERN))
+		return 1;
+	if ((lf = memchr(m, '\n', e->skip)) == NULL)
+		return 0;
+	x = (size_t)(lf - m) + 1;
+	bl = MBE_BASELEN(e->flags);
+	return x < e->skip && xpostern_parse(m + x, e->skip - x, &xp, NULL) == 0 &&
+	    strlen(xp.uid) == bl && memcmp(xp.uid, e->uid, bl) == 0 &&
+	    xp.imapuid == e->imapuid && xp.flags == e->mflags;
 }
 
 /* ---- the index ---- */
@@ -722,7 +736,7 @@ unquote_run(const unsigned char *raw, uint64_t got, uint64_t need,
 			errno = EIO;
 			return -1;
 		}
-		if (mbox_head_hash(m, ents[k]->len) != ents[k]->head ||
+		if (mbox_head_hash(m, ents[k]->len, ents[k]->skip) != ents[k]->head ||
 		    !boundary_ok(raw, (size_t)(at + ents[k]->len),
 		    (size_t)(got - at - ents[k]->len))) {
 			errno = ESTALE;
@@ -913,17 +927,7 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 	e->skip = (uint32_t)(keep_pre + (size_t)n);
 	e->len = total;
 	e->flags = MBE_POSTERN | ((uint32_t)ul << 8);
-	/* its first bytes changed: the entry keeps the new ones' hash */
-	{
-		unsigned char hb[MBOX_HEAD_BYTES];
-		size_t hl = total < MBOX_HEAD_BYTES ? (size_t)total : MBOX_HEAD_BYTES;
-
-		if (pread_full(to, hb, hl, (off_t)newoff) != (ssize_t)hl) {
-			errno = EIO;
-			return -1;
-		}
-		e->head = mbox_head_hash(hb, hl);
-	}
+	/* e->head stays: the hash leaves the X-Postern line out */
 	return 0;
 }
 

@@ -244,11 +244,24 @@ content_hash(const unsigned char *p, size_t n)
 }
 
 uint64_t
-mbox_head_hash(const unsigned char *m, uint64_t len)
+mbox_head_hash(const unsigned char *m, uint64_t len, uint64_t skip)
 {
-	return content_hash(m, len < MBOX_HEAD_BYTES ? (size_t)len : MBOX_HEAD_BYTES);
-}
+	unsigned char b[2 * MBOX_HEAD_BYTES];
+	const unsigned char *lf;
+	size_t fl, cl;
 
+	if (skip > len)
+		skip = len;
+	/* the From_ line (what of it lies in the first MBOX_HEAD_BYTES) */
+	fl = skip < MBOX_HEAD_BYTES ? (size_t)skip : MBOX_HEAD_BYTES;
+	if ((lf = memchr(m, '\n', fl)) != NULL)
+		fl = (size_t)(lf - m) + 1;
+	memcpy(b, m, fl);
+	/* and the first bytes after skip */
+	cl = len - skip < MBOX_HEAD_BYTES ? (size_t)(len - skip) : MBOX_HEAD_BYTES;
+	memcpy(b + fl, m + skip, cl);
+	return content_hash(b, fl + cl);
+}
 /* Start of the next line beginning "From " at or after pos (pos is a line
  * start), or n. */
 static size_t
@@ -284,7 +297,7 @@ fill_foreign(const unsigned char *p, size_t pos, size_t body, size_t end,
 	e->wire = mbox_wire_octets(p + body, c1 - body);
 	e->flags = 0;
 	e->imapuid = e->mflags = 0;
-	e->head = mbox_head_hash(p + pos, end - pos);
+	e->head = mbox_head_hash(p + pos, end - pos, e->skip);
 	snprintf(e->uid, sizeof(e->uid), "h%016llx",
 	    (unsigned long long)content_hash(p + pos, end - pos));
 }
@@ -324,7 +337,7 @@ parse_declared(const unsigned char *p, size_t n, size_t pos, size_t body,
 			ent->clen = end - 1 - body;
 			ent->wire = mbox_wire_octets(p + body, end - 1 - body);
 			ent->flags = MBE_POSTERN;
-			ent->head = mbox_head_hash(p + pos, dlen);
+			ent->head = mbox_head_hash(p + pos, dlen, ent->skip);
 			if (mbox_list_push(l, ent) == -1)
 				return PS_ERR;
 			*good_end = end;

@@ -892,8 +892,8 @@ test_index_version(void)
 
 	/* the rebuilt index is of the new format and is used as it is */
 	fd = openat(dfd, ".o.idx", O_RDONLY);
-	CHECK(fd != -1 && read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) && h.version == 3 &&
-	    h.entsize == sizeof(struct mbox_ent), "the index is rewritten in format 3");
+	CHECK(fd != -1 && read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) && h.version == 4 &&
+	    h.entsize == sizeof(struct mbox_ent), "the index is rewritten in the current format (4)");
 	if (fd != -1)
 		close(fd);
 	{
@@ -911,6 +911,92 @@ test_index_version(void)
 		mbox_list_free(&again);
 	}
 	mbox_list_free(&l);
+}
+
+/*
+ * A POP3 session's snapshot outlives a rewrite of every X-Postern line
+ * (what an IMAP expunge, a flag fold or a UID assignment writes): the
+ * session's COMMIT deletes exactly the messages it marked, by UIDL and
+ * head hash, and its RETR through the descriptor it kept still reads the
+ * others.
+ */
+static void
+test_identity_across_line_rewrite(void)
+{
+	struct mbox_list snap, after, fin;
+	struct mailbox old;
+	uint64_t cut;
+	size_t dn[2] = { 0, 3 }, o = 0;
+	unsigned char *nb = malloc(8192), *m;
+	int same = 1, fd, reads = 1, deleted;
+
+	fresh_dir();
+	write_mixed(&snap);
+	CHECK(snap.n == 5, "the snapshot: five messages");
+	if (snap.n != 5 || nb == NULL)
+		return;
+	mb_init(&old, dfd, "o");
+	CHECK(mb_open(&old, 0, NULL) == 0, "the session keeps the file open");
+	/* another writer gives every message an IMAP UID, flags and a
+	 * keyword, and a line to those without one, then renames over */
+	m = malloc(8192);
+	fd = openat(dfd, "o", O_RDONLY);
+	if (m == NULL || fd == -1 || read(fd, m, 8192) <= 0)
+		exit(1);
+	close(fd);
+	for (size_t i = 0; i < snap.n; i++) {
+		const struct mbox_ent *e = &snap.v[i];
+		const unsigned char *p = m + e->off;
+		size_t fl = (size_t)((const unsigned char *)memchr(p, '\n', e->skip) - p) + 1;
+		char line[256];
+		uint64_t total;
+		struct xp_kw kw = { "$Seen2", 6 };
+		int xl = xpostern_format(line, sizeof(line), e->uid, (uint32_t)(100 + i),
+		    MF_SEEN | MF_ANSWERED, &kw, 1, fl + (e->len - e->skip), &total, NULL);
+
+		if (xl < 0)
+			exit(1);
+		memcpy(nb + o, p, fl);
+		memcpy(nb + o + fl, line, (size_t)xl);
+		memcpy(nb + o + fl + (size_t)xl, p + e->skip, (size_t)(e->len - e->skip));
+		o += (size_t)total;
+	}
+	put_file(".o.new", nb, o);
+	renameat(dfd, ".o.new", dfd, "o");
+	CHECK(scan("o", &after, &cut) == 0 && after.n == 5, "the rewritten file: five messages");
+	for (size_t i = 0; i < after.n && i < 5; i++)
+		same &= strcmp(after.v[i].uid, snap.v[i].uid) == 0 &&
+		    after.v[i].head == snap.v[i].head && after.v[i].imapuid == 100 + i &&
+		    after.v[i].mflags == (MF_SEEN | MF_ANSWERED);
+	CHECK(same, "every UIDL and head hash as before the rewrite, the new IMAP fields read");
+	deleted = commit_del("o", &snap, dn, 2);
+	CHECK(deleted == 2, "the snapshot's COMMIT deletes the two marked (%d)", deleted);
+	CHECK(scan("o", &fin, &cut) == 0 && fin.n == 3 &&
+	    strcmp(fin.v[0].uid, snap.v[1].uid) == 0 && strcmp(fin.v[1].uid, snap.v[2].uid) == 0 &&
+	    strcmp(fin.v[2].uid, snap.v[4].uid) == 0 && fin.v[0].imapuid == 101 &&
+	    fin.v[2].imapuid == 104, "exactly the unmarked stay, with their IMAP UIDs");
+	for (size_t i = 1; i < 5; i++) {
+		const struct mbox_ent *e = &snap.v[i];
+		unsigned char *g = NULL;
+		size_t gl = 0;
+		uint64_t lens[1];
+		char want[64];
+
+		if (i == 3)
+			continue;
+		snprintf(want, sizeof(want), "Subject: %s\n", i == 1 ? "imap" : i == 2 ? "dup" : "lies");
+		if (mb_read_msgs(old.fd, &e, 1, LIM_ALL_LINES, &g, &gl, lens) != 0 ||
+		    gl < strlen(want) || memcmp(g, want, strlen(want)) != 0)
+			reads = 0;
+		free(g);
+	}
+	CHECK(reads, "RETR of the snapshot's other messages still reads them");
+	mb_close(&old);
+	free(m);
+	free(nb);
+	mbox_list_free(&snap);
+	mbox_list_free(&after);
+	mbox_list_free(&fin);
 }
 
 static void
@@ -1070,6 +1156,7 @@ main(void)
 	test_rewritten();
 	test_index();
 	test_index_version();
+	test_identity_across_line_rewrite();
 	test_commit();
 	test_commit_dirsync_fails();
 	test_refused();
