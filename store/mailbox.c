@@ -816,6 +816,10 @@ fail:
 
 /* ---- COMMIT ---- */
 
+/* In a list being rewritten only: the entry's imapuid is new, its line
+ * is rewritten with it (flags bits 8..15 are the base UID's length). */
+#define MBE_REUID 0x2u
+
 static int
 cmp_ent_uid(const void *a, const void *b)
 {
@@ -865,7 +869,8 @@ copy_range(int from, int to, uint64_t off, uint64_t len, uint64_t *woff)
  * message's derived UID, or the "-N" a duplicate was given), so that UID
  * is in the file from now on and stays the message's UIDL even when the
  * duplicate it was told apart from is gone.  A line replaced keeps its
- * IMAP UID, flags and keywords (store/xpostern.c).
+ * IMAP UID, flags and keywords (store/xpostern.c), except that an entry
+ * marked MBE_REUID gets e->imapuid as its IMAP UID (mb_assign_uids()).
  */
 static int
 copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
@@ -880,7 +885,8 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 	int n;
 
 	old.imapuid = old.flags = old.nkw = 0;
-	if ((e->flags & MBE_POSTERN) && MBE_BASELEN(e->flags) == ul) {
+	if ((e->flags & MBE_POSTERN) && MBE_BASELEN(e->flags) == ul &&
+	    !(e->flags & MBE_REUID)) {
 		if (copy_range(from, to, e->off, e->len, woff) == -1)
 			return -1;
 		e->off = newoff;
@@ -911,6 +917,8 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 		drop = tl - i;
 		keep_pre = e->skip - drop;
 	}
+	if (e->flags & MBE_REUID)
+		old.imapuid = e->imapuid;
 	n = xpostern_format(xl, sizeof(xl), e->uid, old.imapuid, old.flags, kw,
 	    old.nkw, e->len - drop, &total, NULL);
 	if (n == -1 || e->len - drop + (uint64_t)n != total) {
@@ -927,6 +935,8 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 	e->skip = (uint32_t)(keep_pre + (size_t)n);
 	e->len = total;
 	e->flags = MBE_POSTERN | ((uint32_t)ul << 8);
+	e->imapuid = old.imapuid;
+	e->mflags = old.flags;
 	/* e->head stays: the hash leaves the X-Postern line out */
 	return 0;
 }
@@ -1032,14 +1042,37 @@ adopt(struct mailbox *mb, int tfd, uint64_t woff)
 	mb->size = woff;
 }
 
+/*
+ * The one crash-safe rewrite both COMMIT and mb_assign_uids() use: the
+ * messages keep[] (entries of the current file, in file order) to
+ * .NAME.tmp, fsync'ed, exchanged with NAME, the directory fsync'ed; mb
+ * moves to the new file and the index is written from keep (fixed by
+ * copy_msg()).  0, or -1 (*why; the old file whole and in place).
+ */
+static int
+rewrite_file(struct mailbox *mb, struct mbox_list *keep, const char **why)
+{
+	char tmp[128];
+	uint64_t woff = 0;
+	int tfd;
+
+	if (side_name(mb, tmp, sizeof(tmp), ".", ".tmp") == -1)
+		return mb_fail(why, "rewrite %s: name too long", mb->name);
+	if ((tfd = write_tmp(mb, tmp, keep, &woff, why)) == -1 ||
+	    swap_in(mb, tmp, tfd, why) == -1)
+		return -1;
+	adopt(mb, tfd, woff);
+	mb_index_write(mb, keep);
+	return 0;
+}
+
 int
 mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *deleted,
     const char **why)
 {
 	struct mbox_list l, keep;
-	char tmp[128];
-	uint64_t repaired, woff = 0;
-	int tfd, rc = -1;
+	uint64_t repaired;
+	int rc = -1;
 
 	*deleted = 0;
 	mbox_list_init(&l);
@@ -1055,22 +1088,69 @@ mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *dele
 			goto out;
 		}
 	}
-	if (*deleted == 0) {
+	if (*deleted == 0 || rewrite_file(mb, &keep, why) == 0)
 		rc = 0;
-		goto out;
-	}
-	if (side_name(mb, tmp, sizeof(tmp), ".", ".tmp") == -1) {
-		mb_fail(why, "rewrite %s: name too long", mb->name);
-		goto out;
-	}
-	if ((tfd = write_tmp(mb, tmp, &keep, &woff, why)) == -1 ||
-	    swap_in(mb, tmp, tfd, why) == -1)
-		goto out;
-	adopt(mb, tfd, woff);
-	mb_index_write(mb, &keep);
-	rc = 0;
 out:
 	mbox_list_free(&l);
 	mbox_list_free(&keep);
+	return rc;
+}
+
+/* ---- IMAP UIDs ---- */
+
+int
+mb_assign_uids(struct mailbox *mb, uint32_t floor, uint32_t start,
+    int (*renumber)(void *arg, const char **why), void *arg,
+    uint32_t *uidnext, int *renumbered, const char **why)
+{
+	struct mbox_list l;
+	uint64_t repaired, next;
+	uint32_t last = 0;
+	size_t k = 0;
+	int rc = -1, redo = 0;
+
+	*renumbered = 0;
+	mbox_list_init(&l);
+	if (mb_scan(mb, &l, 1, &repaired, why) == -1)
+		return -1;
+	/* the UIDs the file has: a strictly ascending prefix, then none */
+	while (k < l.n && l.v[k].imapuid > last)
+		last = l.v[k++].imapuid;
+	for (size_t i = k; i < l.n && !redo; i++)
+		redo = l.v[i].imapuid != 0;     /* repeated, descending, or after a gap */
+	next = (uint64_t)(floor > last ? floor : last + (uint64_t)1);
+	if (next == 0)
+		next = 1;
+	if (!redo && next + (l.n - k) > (uint64_t)UINT32_MAX + 1)
+		redo = 1;                       /* no room left under this UIDVALIDITY */
+	if (!redo) {
+		*uidnext = next > UINT32_MAX ? UINT32_MAX : (uint32_t)next;
+		if (k == l.n) {                 /* nothing lacks a UID: write nothing */
+			rc = 0;
+			goto out;
+		}
+	} else {
+		next = start == 0 ? 1 : start;
+		k = 0;
+		if (next + l.n > (uint64_t)UINT32_MAX + 1) {
+			mb_fail(why, "mailbox %s: %zu messages do not fit UIDs from %llu",
+			    mb->name, l.n, (unsigned long long)next);
+			goto out;
+		}
+		/* the new UIDVALIDITY is saved before any UID changes */
+		if (renumber != NULL && renumber(arg, why) == -1)
+			goto out;
+		*renumbered = 1;
+	}
+	for (size_t i = k; i < l.n; i++) {
+		l.v[i].imapuid = (uint32_t)next++;
+		l.v[i].flags |= MBE_REUID;
+	}
+	if (rewrite_file(mb, &l, why) == -1)
+		goto out;
+	*uidnext = next > UINT32_MAX ? UINT32_MAX : (uint32_t)next;
+	rc = 0;
+out:
+	mbox_list_free(&l);
 	return rc;
 }

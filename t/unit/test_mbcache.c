@@ -185,6 +185,37 @@ main(void)
 	uids_of("alice", got, sizeof(got));
 	CHECK(strcmp(got, "40 41 42 43 46 47 48 500 - -") == 0, "the file: %s", got);
 
+	/* an INBOX delivered to before its account had IMAP: the IMAP side
+	 * assigns UIDs (the cache entry dropped first, as for a COMMIT);
+	 * the next delivery gets n + 1 */
+	mbc_pass_begin();
+	a = deliver("carol", 1);
+	b = deliver("carol", 2);
+	c = deliver("carol", 3);
+	mbc_pass_fsync();
+	mbc_pass_end(0);
+	CHECK(a == 0 && b == 0 && c == 0, "no table yet: no UIDs");
+	put_table("carol", 1);
+	mbc_forget("carol");
+	{
+		struct mailbox mb;
+		uint32_t next = 0;
+		int renum = 1;
+
+		mb_init(&mb, dfd, "carol");
+		CHECK(mb_open(&mb, 0, NULL) == 0 && mb_lock(&mb, 1000, NULL) == 0 &&
+		    mb_assign_uids(&mb, 1, 1, NULL, NULL, &next, &renum, NULL) == 0 &&
+		    next == 4 && renum == 0, "UIDs 1..3 assigned, UIDNEXT 4");
+		mb_close(&mb);
+	}
+	mbc_pass_begin();
+	a = deliver("carol", 4);
+	mbc_pass_fsync();
+	mbc_pass_end(0);
+	CHECK(a == 4, "the delivery after them: 4 (%ld)", a);
+	uids_of("carol", got, sizeof(got));
+	CHECK(strcmp(got, "1 2 3 4") == 0, "the file: %s", got);
+
 	{
 		char cmd[128];
 

@@ -1,5 +1,7 @@
 /* The mbox format and mailbox files (store/mbox.c, store/mailbox.c). */
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
@@ -14,6 +16,35 @@
 #include "store/mailbox.h"
 #include "store/mbox.h"
 #include "store/xpostern.h"
+
+/*
+ * The rename of a rewrite, interposed (this file's definitions win over
+ * libc's for the library linked in): 0 renames, 1 fails with EIO, 2 dies
+ * as a crash would, after the temporary file was written and fsync'ed and
+ * before it takes the mailbox's name.
+ */
+static int rename_mode;
+
+int renameat2(int od, const char *op, int nd, const char *np, unsigned int fl);
+int renameat(int od, const char *op, int nd, const char *np);
+
+int
+renameat2(int od, const char *op, int nd, const char *np, unsigned int fl)
+{
+	if (rename_mode == 2 && strstr(op, ".tmp") && !strstr(op, ".idx"))
+		_exit(42);
+	if (rename_mode == 1 && strstr(op, ".tmp") && !strstr(op, ".idx")) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_renameat2, od, op, nd, np, fl);
+}
+
+int
+renameat(int od, const char *op, int nd, const char *np)
+{
+	return renameat2(od, op, nd, np, 0);
+}
 
 static char dir[256];
 static int dfd;
@@ -999,6 +1030,354 @@ test_identity_across_line_rewrite(void)
 	mbox_list_free(&fin);
 }
 
+/* ---- mb_assign_uids ---- */
+
+static int renumber_calls;
+static ino_t renumber_saw;
+
+/* The caller's "save a new UIDVALIDITY": sees the file still untouched. */
+static int
+renumber_cb(void *arg, const char **why)
+{
+	struct stat st;
+
+	renumber_calls++;
+	if (fstatat(dfd, (const char *)arg, &st, 0) == 0)
+		renumber_saw = st.st_ino;
+	return 0;
+}
+
+static int
+renumber_fails(void *arg, const char **why)
+{
+	*why = "the folder table cannot be saved";
+	return -1;
+}
+
+/* mb_assign_uids on NAME: 0 / -1; *next, *renum. */
+static int
+assign(const char *name, uint32_t floor, uint32_t start, int (*cb)(void *, const char **),
+    uint32_t *next, int *renum, const char **why)
+{
+	struct mailbox mb;
+	int r;
+
+	mb_init(&mb, dfd, name);
+	if (mb_open(&mb, 0, why) != 0 || mb_lock(&mb, 1000, why) != 0)
+		return -1;
+	r = mb_assign_uids(&mb, floor, start, cb, (void *)(uintptr_t)name, next, renum, why);
+	mb_close(&mb);
+	return r;
+}
+
+/* Does l list the same messages as ref (UIDL and wire octets, the POP3
+ * listing) with IMAP UIDs from first up, one by one? */
+static int
+same_listing_uids(const struct mbox_list *ref, const struct mbox_list *l, uint32_t first)
+{
+	if (ref->n != l->n)
+		return 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(ref->v[i].uid, l->v[i].uid) != 0 || ref->v[i].wire != l->v[i].wire ||
+		    ref->v[i].head != l->v[i].head || l->v[i].imapuid != first + i)
+			return 0;
+	return 1;
+}
+
+static void
+file_state(const char *name, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	fstatat(dfd, name, st, 0);
+}
+
+static unsigned char *
+slurp(const char *name, size_t *n)
+{
+	unsigned char *b = malloc(1 << 16);
+	int fd = openat(dfd, name, O_RDONLY);
+	ssize_t r = fd == -1 ? -1 : read(fd, b, 1 << 16);
+
+	if (fd != -1)
+		close(fd);
+	*n = r > 0 ? (size_t)r : 0;
+	return b;
+}
+
+static void
+test_assign_foreign(void)
+{
+	/* another tool's mbox: two identical messages, one without a final
+	 * line end on the last line, a quoted From */
+	const char *f =
+	    "From a@x Mon Jan  1 00:00:00 2024\nSubject: one\n\nbody\n>From me\n\n"
+	    "From a@x Mon Jan  1 00:00:00 2024\nSubject: one\n\nbody\n>From me\n\n"
+	    "From b@x Tue Jan  2 00:00:00 2024\nSubject: two\n\n2\n\n"
+	    "From c@x Wed Jan  3 00:00:00 2024\nX-Postern: not ours\nSubject: three\n\n3";
+	struct mbox_list before, after, again;
+	struct stat s1, s2;
+	uint32_t next = 0;
+	int renum = 9, ok = 1;
+	const char *why = "";
+	uint64_t cut;
+
+	fresh_dir();
+	put_file("f", f, strlen(f));
+	scan("f", &before, &cut);
+	CHECK(before.n == 4 && before.v[0].imapuid == 0, "a foreign mbox: four messages, no IMAP UID");
+	CHECK(assign("f", 1, 1, renumber_cb, &next, &renum, &why) == 0 && next == 5 && renum == 0,
+	    "UIDs given: UIDNEXT 5, no renumbering (%u %d %s)", next, renum, why);
+	unlinkat(dfd, ".f.idx", 0);
+	CHECK(scan("f", &after, &cut) == 0 && same_listing_uids(&before, &after, 1),
+	    "UIDs 1..4 in the file, every UIDL, size and head as before");
+	for (size_t i = 0; i < after.n; i++)
+		ok &= (after.v[i].flags & MBE_POSTERN) != 0;
+	CHECK(ok, "every message now has its X-Postern line");
+	{
+		size_t gl = 0;
+		unsigned char *g = after.n == 4 ? retr("f", &after.v[3], LIM_ALL_LINES, &gl) : NULL;
+
+		CHECK(g && gl == strlen("X-Postern: not ours\nSubject: three\n\n3\n") &&
+		    memcmp(g, "X-Postern: not ours\nSubject: three\n\n3\n", gl) == 0,
+		    "a message's own X-Postern-like header stays its text");
+		free(g);
+	}
+	file_state("f", &s1);
+	CHECK(assign("f", 1, 1, renumber_cb, &next, &renum, &why) == 0 && next == 5 && renum == 0,
+	    "a second call: UIDNEXT 5");
+	file_state("f", &s2);
+	CHECK(s1.st_ino == s2.st_ino && s1.st_mtim.tv_nsec == s2.st_mtim.tv_nsec &&
+	    s1.st_size == s2.st_size, "and writes nothing");
+	CHECK(assign("f", 9, 1, NULL, &next, &renum, &why) == 0 && next == 9,
+	    "a higher floor is the UIDNEXT (%u)", next);
+	/* a delivery afterwards, with that UIDNEXT */
+	{
+		char uid[MBOX_UID_MAX + 1];
+		size_t rl;
+		uint64_t w;
+		unsigned char *rec;
+		struct mailbox mb;
+
+		assign("f", 1, 1, NULL, &next, &renum, &why);
+		mbox_new_uid(uid);
+		rec = mbox_encode((const unsigned char *)"S: 5\r\n\r\n5\r\n", 11, "s@x", uid, next,
+		    0, &rl, &w);
+		/* as a delivery appends: a line end first where the file lacks one */
+		mb_init(&mb, dfd, "f");
+		if (rec == NULL || mb_open(&mb, 0, NULL) != 0 || mb_lock(&mb, 1000, NULL) != 0 ||
+		    mb_append(&mb, rec, rl) != 0)
+			exit(1);
+		mb_close(&mb);
+		free(rec);
+		CHECK(scan("f", &again, &cut) == 0 && again.n == 5 && again.v[4].imapuid == 5 &&
+		    assign("f", 1, 1, NULL, &next, &renum, &why) == 0 && next == 6,
+		    "a delivery after them gets 5; UIDNEXT 6");
+		mbox_list_free(&again);
+	}
+	CHECK(renumber_calls == 0, "no renumbering was asked");
+	mbox_list_free(&before);
+	mbox_list_free(&after);
+}
+
+static void
+test_assign_old_postern(void)
+{
+	static const char *const uids[] = { "u1", "u2", "u2", "u3", "u4" };
+	struct mbox_list before, after;
+	uint32_t next = 0;
+	int renum = 9;
+	const char *why = "";
+	uint64_t cut;
+
+	fresh_dir();
+	write_uids("d", uids, 5);
+	scan("d", &before, &cut);
+	CHECK(before.n == 5 && strcmp(before.v[2].uid, "u2-1") == 0,
+	    "an old postern mbox, a duplicate UIDL listed as u2-1");
+	CHECK(assign("d", 1, 1, NULL, &next, &renum, &why) == 0 && next == 6 && !renum,
+	    "UIDs 1..5 given (%s)", why);
+	unlinkat(dfd, ".d.idx", 0);
+	CHECK(scan("d", &after, &cut) == 0 && same_listing_uids(&before, &after, 1),
+	    "the POP3 listing unchanged, UIDs 1..5");
+	mbox_list_free(&after);
+	/* part of it with UIDs, the rest without: only the rest gets some */
+	{
+		size_t n;
+		unsigned char *b = slurp("d", &n);
+		char uid[MBOX_UID_MAX + 1];
+		size_t rl;
+		uint64_t w;
+		unsigned char *rec;
+		int fd = openat(dfd, "d", O_WRONLY | O_APPEND);
+
+		mbox_new_uid(uid);
+		rec = mbox_encode((const unsigned char *)"S: 6\r\n\r\n6\r\n", 11, "s@x", uid, 0,
+		    0, &rl, &w);
+		if (fd == -1 || rec == NULL || write(fd, rec, rl) != (ssize_t)rl)
+			exit(1);
+		close(fd);
+		free(rec);
+		free(b);
+		CHECK(assign("d", 40, 1, NULL, &next, &renum, &why) == 0 && next == 41 && !renum,
+		    "one new message after 1..5 with the floor 40: it gets 40 (%u)", next);
+		CHECK(scan("d", &after, &cut) == 0 && after.n == 6 && after.v[4].imapuid == 5 &&
+		    after.v[5].imapuid == 40, "1..5 kept, the new one 40");
+		mbox_list_free(&after);
+	}
+	mbox_list_free(&before);
+}
+
+/* UIDs another tool left out of order: every message renumbered, after
+ * the caller saved a new UIDVALIDITY. */
+static void
+test_assign_renumber(void)
+{
+	struct mbox_list before, after;
+	struct stat s0, s1;
+	uint32_t next = 0;
+	int renum = 0;
+	const char *why = "";
+	uint64_t cut;
+	char *r;
+	size_t n, o = 0;
+	char buf[2048];
+
+	fresh_dir();
+	r = xrec("aaaa", 7, MF_SEEN, "$Done", "a", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("bbbb", 5, 0, NULL, "b", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("cccc", 0, 0, NULL, "c", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	put_file("r", buf, o);
+	scan("r", &before, &cut);
+	CHECK(assign("r", 8, 1, renumber_fails, &next, &renum, &why) == -1 &&
+	    strstr(why, "cannot be saved") != NULL, "a failed UIDVALIDITY save: -1 (%s)", why);
+	file_state("r", &s0);
+	CHECK(s0.st_size == (off_t)o, "and nothing written");
+	renumber_calls = 0;
+	CHECK(assign("r", 8, 1, renumber_cb, &next, &renum, &why) == 0 && renum == 1 && next == 4,
+	    "UIDs 7 5 -: renumbered from 1, UIDNEXT 4 (%d %u)", renum, next);
+	CHECK(renumber_calls == 1 && renumber_saw == s0.st_ino,
+	    "the new UIDVALIDITY was asked for once, before the rewrite");
+	file_state("r", &s1);
+	unlinkat(dfd, ".r.idx", 0);
+	CHECK(s1.st_ino != s0.st_ino && scan("r", &after, &cut) == 0 &&
+	    same_listing_uids(&before, &after, 1), "1 2 3, UIDLs unchanged");
+	CHECK(after.n == 3 && after.v[0].mflags == MF_SEEN, "flags kept");
+	{
+		size_t bn;
+		unsigned char *b = slurp("r", &bn);
+
+		CHECK(bn > 0 && memmem(b, bn, " imapuid=1 flags=S kw=($Done)\n", 30) != NULL,
+		    "keywords kept in the line");
+		free(b);
+	}
+	mbox_list_free(&after);
+	/* repeated UIDs are out of order too; renumbered from the given start */
+	fresh_dir();
+	o = 0;
+	r = xrec("aaaa", 3, 0, NULL, "a", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("bbbb", 3, 0, NULL, "b", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	put_file("r", buf, o);
+	CHECK(assign("r", 1, 1, NULL, &next, &renum, &why) == 0 && renum == 1 && next == 3,
+	    "a repeated UID: renumbered");
+	/* a gap in the middle (a UID after one without) is out of order */
+	fresh_dir();
+	o = 0;
+	r = xrec("aaaa", 0, 0, NULL, "a", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("bbbb", 9, 0, NULL, "b", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	put_file("r", buf, o);
+	CHECK(assign("r", 1, 1, NULL, &next, &renum, &why) == 0 && renum == 1 && next == 3,
+	    "a UID after a message without one: renumbered");
+	/* UIDs that would pass 2^32: renumbered */
+	fresh_dir();
+	o = 0;
+	r = xrec("aaaa", 4294967295u, 0, NULL, "a", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("bbbb", 0, 0, NULL, "b", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	put_file("r", buf, o);
+	CHECK(assign("r", 1, 1, NULL, &next, &renum, &why) == 0 && renum == 1 && next == 3,
+	    "no UID left after 4294967295: renumbered");
+	mbox_list_free(&before);
+}
+
+/* A crash between writing the temporary file and the rename leaves the
+ * old file whole; so does a failed rename. */
+static void
+test_assign_crash(void)
+{
+	static const char *const uids[] = { "u1", "u2", "u3" };
+	unsigned char *b0, *b1;
+	size_t n0, n1;
+	uint32_t next = 0;
+	int renum = 0, status = 0;
+	const char *why = "";
+	struct mbox_list l;
+	uint64_t cut;
+	pid_t pid;
+
+	fresh_dir();
+	write_uids("d", uids, 3);
+	b0 = slurp("d", &n0);
+	rename_mode = 1;
+	CHECK(assign("d", 1, 1, NULL, &next, &renum, &why) == -1 && strstr(why, "rename"),
+	    "a failed rename: -1 (%s)", why);
+	rename_mode = 0;
+	b1 = slurp("d", &n1);
+	CHECK(n1 == n0 && memcmp(b0, b1, n0) == 0, "the old file whole");
+	CHECK(faccessat(dfd, ".d.tmp", F_OK, 0) == -1, "no temporary file left");
+	free(b1);
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		rename_mode = 2;
+		assign("d", 1, 1, NULL, &next, &renum, &why);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42, "the store died before the rename");
+	b1 = slurp("d", &n1);
+	CHECK(n1 == n0 && memcmp(b0, b1, n0) == 0, "the old file whole after the crash");
+	free(b1);
+	CHECK(faccessat(dfd, "d.lock", F_OK, 0) == 0, "(its dotlock left behind)");
+	CHECK(assign("d", 1, 1, NULL, &next, &renum, &why) == 0 && next == 4,
+	    "the next call takes the lock and assigns 1..3 (%s)", why);
+	CHECK(faccessat(dfd, ".d.tmp", F_OK, 0) == -1, "the dead rewrite's temporary file gone");
+	unlinkat(dfd, ".d.idx", 0);
+	CHECK(scan("d", &l, &cut) == 0 && l.n == 3 && l.v[2].imapuid == 3 &&
+	    strcmp(l.v[2].uid, "u3") == 0, "UIDs in the file");
+	mbox_list_free(&l);
+	free(b0);
+}
+
+/* A POP3 snapshot across a UID assignment: its COMMIT deletes by identity. */
+static void
+test_assign_pop3_snapshot(void)
+{
+	struct mbox_list snap, fin;
+	uint32_t next = 0;
+	int renum = 0;
+	const char *why = "";
+	uint64_t cut;
+	size_t dn[1] = { 1 };
+
+	fresh_dir();
+	write_mixed(&snap);
+	CHECK(assign("o", 1, 1, NULL, &next, &renum, &why) == 0 && renum == 1,
+	    "the mixed mailbox (7 9 - - -) renumbered 1..5");
+	CHECK(commit_del("o", &snap, dn, 1) == 1, "the older snapshot's COMMIT deletes its mark");
+	CHECK(scan("o", &fin, &cut) == 0 && fin.n == 4 && strcmp(fin.v[0].uid, snap.v[0].uid) == 0 &&
+	    strcmp(fin.v[1].uid, snap.v[2].uid) == 0 && fin.v[1].imapuid == 3,
+	    "exactly that one gone, the others with their new UIDs");
+	mbox_list_free(&snap);
+	mbox_list_free(&fin);
+}
+
 static void
 test_commit(void)
 {
@@ -1157,6 +1536,11 @@ main(void)
 	test_index();
 	test_index_version();
 	test_identity_across_line_rewrite();
+	test_assign_foreign();
+	test_assign_old_postern();
+	test_assign_renumber();
+	test_assign_crash();
+	test_assign_pop3_snapshot();
 	test_commit();
 	test_commit_dirsync_fails();
 	test_refused();
