@@ -2,7 +2,8 @@
  * Mailbox files (the format is in store/mbox.c).  Open without following
  * links and check what was opened (OpenSMTPD mail.local.c deliver()),
  * lock with fcntl and a dotlock, append with truncate-back on error,
- * repair a torn tail, keep the ".NAME.idx" index, rewrite atomically.
+ * repair a torn tail, keep the ".NAME.idx" index, rewrite atomically
+ * (one path, rewrite_file(), for COMMIT and for IMAP UID assignment).
  *
  * fcntl locks belong to the process and any close() of the file drops
  * them, so the store never holds two descriptors of one mailbox while a

@@ -1,6 +1,10 @@
 /*
  * Mailbox files: safe open, locking, append with truncate-back, torn-tail
- * repair, the sidecar index, reading a message, and the COMMIT rewrite.
+ * repair, the sidecar index, reading a message, the COMMIT rewrite, and
+ * IMAP UIDs for the messages that lack one (mb_assign_uids(), by the same
+ * crash-safe rewrite).  An entry's identity (what a COMMIT deletes by and
+ * RETR checks) is its UIDL and head hash (store/mbox.h), which no rewrite
+ * of its X-Postern line changes.
  * Every path is relative to the spool directory descriptor (openat), and
  * every name has passed mailbox_name_ok() first.  No IPC: a function that
  * fails for a reason takes a last const char **why (may be NULL) and sets

@@ -6,7 +6,7 @@
  *
  * - A mailbox is a file named after the account in the spool directory (no
  *   subdirectories).  Sidecar files start with '.', which account names
- *   never do: ".NAME.idx" the index, ".NAME.tmp" a COMMIT rewrite,
+ *   never do: ".NAME.idx" the index, ".NAME.tmp" a rewrite (COMMIT, UIDs),
  *   ".NAME.idx.tmp" an index being written; "NAME.lock" is the dotlock, so
  *   an account name may not end in ".lock".
  *
@@ -14,7 +14,9 @@
  *     From <sender or MAILER-DAEMON> <asctime date, UTC>\n
  *     X-Postern: uid=<UID> len=<N>\n        (store/xpostern.c: the grammar,
  *                                          and the optional IMAP UID, flags
- *                                          and keywords a rewrite adds)
+ *                                          and keywords; a delivery to an
+ *                                          INBOX with UIDs writes its IMAP
+ *                                          UID, a rewrite the rest)
  *     Return-Path: <sender>\n
  *     <the message: CRLF -> LF, mboxrd-quoted, last line ended by LF>
  *     \n                                   (the blank separator line)
@@ -24,6 +26,13 @@
  *   after a From_ line: a sender's own X-Postern header deeper down is just
  *   message text.  mboxrd: a line matching ^>*From  gains one '>' on the
  *   way in; a line matching ^>+From  loses one on the way out.
+ *
+ * - An entry (struct mbox_ent) has the line's UIDL, IMAP UID and flags
+ *   (keywords stay in the line), and the head hash that, with the UIDL, is
+ *   the message's identity for a POP3 session: its From_ line and the
+ *   first MBOX_HEAD_BYTES after its X-Postern line, so that a rewrite of
+ *   that line alone (IMAP UID, flags, keywords, a UIDL written in) never
+ *   changes it (mbox_head_hash()).
  *
  * - Reading (RETR/TOP) drops the From_ and X-Postern lines, unquotes and
  *   drops the one separator LF; the worker turns LF into CRLF and
