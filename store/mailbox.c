@@ -2,7 +2,8 @@
  * Mailbox files (the format is in store/mbox.c).  Open without following
  * links and check what was opened (OpenSMTPD mail.local.c deliver()),
  * lock with fcntl and a dotlock, append with truncate-back on error,
- * repair a torn tail, keep the ".NAME.idx" index, rewrite atomically.
+ * repair a torn tail, keep the ".NAME.idx" index, rewrite atomically
+ * (one path, rewrite_file(), for COMMIT and for IMAP UID assignment).
  *
  * fcntl locks belong to the process and any close() of the file drops
  * them, so the store never holds two descriptors of one mailbox while a
@@ -23,8 +24,12 @@
 #include "mailbox.h"
 #include "xpostern.h"
 
+/* The index format.  An index of another version (or entry size) is
+ * ignored and rebuilt by one parse of the mailbox, which keeps every UIDL
+ * (they come from the file).  3: entries carry imapuid and mflags; 4: the
+ * head hash leaves the X-Postern line out (mbox_head_hash()). */
 #define IDX_MAGIC   "PSTNIDX1"
-#define IDX_VERSION 2u
+#define IDX_VERSION 4u
 
 struct idx_hdr {
 	char magic[8];
@@ -352,14 +357,27 @@ mb_unlock(struct mailbox *mb)
 
 /* Does the file (mapped at p, holding at least e's bytes) still hold
  * message e where the entry says it starts: the same first bytes
- * (mbox_head_hash())? */
+ * (mbox_head_hash()), and for a message of ours an X-Postern line that
+ * says what the entry does (the hash leaves that line out)? */
 static int
 ent_head_ok(const unsigned char *p, const struct mbox_ent *e)
 {
-	const unsigned char *m = p + e->off;
+	const unsigned char *m = p + e->off, *lf;
+	struct xpostern xp;
+	size_t x, bl;
 
-	return e->len >= 5 && memcmp(m, "From ", 5) == 0 &&
-	    mbox_head_hash(m, e->len) == e->head;
+	if (e->len < 5 || memcmp(m, "From ", 5) != 0 ||
+	    mbox_head_hash(m, e->len, e->skip) != e->head)
+		return 0;
+	if (!(e->flags & MBE_POSTERN))
+		return 1;
+	if ((lf = memchr(m, '\n', e->skip)) == NULL)
+		return 0;
+	x = (size_t)(lf - m) + 1;
+	bl = MBE_BASELEN(e->flags);
+	return x < e->skip && xpostern_parse(m + x, e->skip - x, &xp, NULL) == 0 &&
+	    strlen(xp.uid) == bl && memcmp(xp.uid, e->uid, bl) == 0 &&
+	    xp.imapuid == e->imapuid && xp.flags == e->mflags;
 }
 
 /* ---- the index ---- */
@@ -374,6 +392,9 @@ ent_ok(const struct mbox_ent *e, uint64_t expect_off, uint64_t size)
 	if ((uint64_t)e->skip > e->len || e->clen > e->len - e->skip)
 		return 0;
 	if (ul == 0 || ul > MBOX_UID_MAX || MBE_BASELEN(e->flags) > ul)
+		return 0;
+	if ((e->mflags & ~MF_ALL) != 0 ||
+	    (!(e->flags & MBE_POSTERN) && (e->imapuid != 0 || e->mflags != 0)))
 		return 0;
 	return mbox_uid_ok(e->uid, ul);
 }
@@ -716,7 +737,7 @@ unquote_run(const unsigned char *raw, uint64_t got, uint64_t need,
 			errno = EIO;
 			return -1;
 		}
-		if (mbox_head_hash(m, ents[k]->len) != ents[k]->head ||
+		if (mbox_head_hash(m, ents[k]->len, ents[k]->skip) != ents[k]->head ||
 		    !boundary_ok(raw, (size_t)(at + ents[k]->len),
 		    (size_t)(got - at - ents[k]->len))) {
 			errno = ESTALE;
@@ -796,6 +817,10 @@ fail:
 
 /* ---- COMMIT ---- */
 
+/* In a list being rewritten only: the entry's imapuid is new, its line
+ * is rewritten with it (flags bits 8..15 are the base UID's length). */
+#define MBE_REUID 0x2u
+
 static int
 cmp_ent_uid(const void *a, const void *b)
 {
@@ -845,7 +870,8 @@ copy_range(int from, int to, uint64_t off, uint64_t len, uint64_t *woff)
  * message's derived UID, or the "-N" a duplicate was given), so that UID
  * is in the file from now on and stays the message's UIDL even when the
  * duplicate it was told apart from is gone.  A line replaced keeps its
- * IMAP UID, flags and keywords (store/xpostern.c).
+ * IMAP UID, flags and keywords (store/xpostern.c), except that an entry
+ * marked MBE_REUID gets e->imapuid as its IMAP UID (mb_assign_uids()).
  */
 static int
 copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
@@ -860,7 +886,8 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 	int n;
 
 	old.imapuid = old.flags = old.nkw = 0;
-	if ((e->flags & MBE_POSTERN) && MBE_BASELEN(e->flags) == ul) {
+	if ((e->flags & MBE_POSTERN) && MBE_BASELEN(e->flags) == ul &&
+	    !(e->flags & MBE_REUID)) {
 		if (copy_range(from, to, e->off, e->len, woff) == -1)
 			return -1;
 		e->off = newoff;
@@ -891,6 +918,8 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 		drop = tl - i;
 		keep_pre = e->skip - drop;
 	}
+	if (e->flags & MBE_REUID)
+		old.imapuid = e->imapuid;
 	n = xpostern_format(xl, sizeof(xl), e->uid, old.imapuid, old.flags, kw,
 	    old.nkw, e->len - drop, &total, NULL);
 	if (n == -1 || e->len - drop + (uint64_t)n != total) {
@@ -907,17 +936,9 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 	e->skip = (uint32_t)(keep_pre + (size_t)n);
 	e->len = total;
 	e->flags = MBE_POSTERN | ((uint32_t)ul << 8);
-	/* its first bytes changed: the entry keeps the new ones' hash */
-	{
-		unsigned char hb[MBOX_HEAD_BYTES];
-		size_t hl = total < MBOX_HEAD_BYTES ? (size_t)total : MBOX_HEAD_BYTES;
-
-		if (pread_full(to, hb, hl, (off_t)newoff) != (ssize_t)hl) {
-			errno = EIO;
-			return -1;
-		}
-		e->head = mbox_head_hash(hb, hl);
-	}
+	e->imapuid = old.imapuid;
+	e->mflags = old.flags;
+	/* e->head stays: the hash leaves the X-Postern line out */
 	return 0;
 }
 
@@ -1022,14 +1043,37 @@ adopt(struct mailbox *mb, int tfd, uint64_t woff)
 	mb->size = woff;
 }
 
+/*
+ * The one crash-safe rewrite both COMMIT and mb_assign_uids() use: the
+ * messages keep[] (entries of the current file, in file order) to
+ * .NAME.tmp, fsync'ed, exchanged with NAME, the directory fsync'ed; mb
+ * moves to the new file and the index is written from keep (fixed by
+ * copy_msg()).  0, or -1 (*why; the old file whole and in place).
+ */
+static int
+rewrite_file(struct mailbox *mb, struct mbox_list *keep, const char **why)
+{
+	char tmp[128];
+	uint64_t woff = 0;
+	int tfd;
+
+	if (side_name(mb, tmp, sizeof(tmp), ".", ".tmp") == -1)
+		return mb_fail(why, "rewrite %s: name too long", mb->name);
+	if ((tfd = write_tmp(mb, tmp, keep, &woff, why)) == -1 ||
+	    swap_in(mb, tmp, tfd, why) == -1)
+		return -1;
+	adopt(mb, tfd, woff);
+	mb_index_write(mb, keep);
+	return 0;
+}
+
 int
 mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *deleted,
     const char **why)
 {
 	struct mbox_list l, keep;
-	char tmp[128];
-	uint64_t repaired, woff = 0;
-	int tfd, rc = -1;
+	uint64_t repaired;
+	int rc = -1;
 
 	*deleted = 0;
 	mbox_list_init(&l);
@@ -1045,22 +1089,69 @@ mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *dele
 			goto out;
 		}
 	}
-	if (*deleted == 0) {
+	if (*deleted == 0 || rewrite_file(mb, &keep, why) == 0)
 		rc = 0;
-		goto out;
-	}
-	if (side_name(mb, tmp, sizeof(tmp), ".", ".tmp") == -1) {
-		mb_fail(why, "rewrite %s: name too long", mb->name);
-		goto out;
-	}
-	if ((tfd = write_tmp(mb, tmp, &keep, &woff, why)) == -1 ||
-	    swap_in(mb, tmp, tfd, why) == -1)
-		goto out;
-	adopt(mb, tfd, woff);
-	mb_index_write(mb, &keep);
-	rc = 0;
 out:
 	mbox_list_free(&l);
 	mbox_list_free(&keep);
+	return rc;
+}
+
+/* ---- IMAP UIDs ---- */
+
+int
+mb_assign_uids(struct mailbox *mb, uint32_t floor, uint32_t start,
+    int (*renumber)(void *arg, const char **why), void *arg,
+    uint32_t *uidnext, int *renumbered, const char **why)
+{
+	struct mbox_list l;
+	uint64_t repaired, next;
+	uint32_t last = 0;
+	size_t k = 0;
+	int rc = -1, redo = 0;
+
+	*renumbered = 0;
+	mbox_list_init(&l);
+	if (mb_scan(mb, &l, 1, &repaired, why) == -1)
+		return -1;
+	/* the UIDs the file has: a strictly ascending prefix, then none */
+	while (k < l.n && l.v[k].imapuid > last)
+		last = l.v[k++].imapuid;
+	for (size_t i = k; i < l.n && !redo; i++)
+		redo = l.v[i].imapuid != 0;     /* repeated, descending, or after a gap */
+	next = (uint64_t)(floor > last ? floor : last + (uint64_t)1);
+	if (next == 0)
+		next = 1;
+	if (!redo && next + (l.n - k) > (uint64_t)UINT32_MAX + 1)
+		redo = 1;                       /* no room left under this UIDVALIDITY */
+	if (!redo) {
+		*uidnext = next > UINT32_MAX ? UINT32_MAX : (uint32_t)next;
+		if (k == l.n) {                 /* nothing lacks a UID: write nothing */
+			rc = 0;
+			goto out;
+		}
+	} else {
+		next = start == 0 ? 1 : start;
+		k = 0;
+		if (next + l.n > (uint64_t)UINT32_MAX + 1) {
+			mb_fail(why, "mailbox %s: %zu messages do not fit UIDs from %llu",
+			    mb->name, l.n, (unsigned long long)next);
+			goto out;
+		}
+		/* the new UIDVALIDITY is saved before any UID changes */
+		if (renumber != NULL && renumber(arg, why) == -1)
+			goto out;
+		*renumbered = 1;
+	}
+	for (size_t i = k; i < l.n; i++) {
+		l.v[i].imapuid = (uint32_t)next++;
+		l.v[i].flags |= MBE_REUID;
+	}
+	if (rewrite_file(mb, &l, why) == -1)
+		goto out;
+	*uidnext = next > UINT32_MAX ? UINT32_MAX : (uint32_t)next;
+	rc = 0;
+out:
+	mbox_list_free(&l);
 	return rc;
 }

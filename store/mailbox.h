@@ -1,6 +1,10 @@
 /*
  * Mailbox files: safe open, locking, append with truncate-back, torn-tail
- * repair, the sidecar index, reading a message, and the COMMIT rewrite.
+ * repair, the sidecar index, reading a message, the COMMIT rewrite, and
+ * IMAP UIDs for the messages that lack one (mb_assign_uids(), by the same
+ * crash-safe rewrite).  An entry's identity (what a COMMIT deletes by and
+ * RETR checks) is its UIDL and head hash (store/mbox.h), which no rewrite
+ * of its X-Postern line changes.
  * Every path is relative to the spool directory descriptor (openat), and
  * every name has passed mailbox_name_ok() first.  No IPC: a function that
  * fails for a reason takes a last const char **why (may be NULL) and sets
@@ -98,6 +102,30 @@ int mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
  */
 int mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel,
     uint32_t *deleted, const char **why);
+
+/*
+ * IMAP UIDs for a mailbox that lacks some (written by another tool, or by
+ * postern before IMAP, or delivered before its account had a folder
+ * table).  With both locks held (and the mailbox's cache entry dropped
+ * first, mbc_forget(), as for a COMMIT), rescans the file.  If the
+ * messages that have an IMAP UID are a strictly ascending prefix and the
+ * rest have none, gives the rest UIDs from max(floor, last + 1) up in file
+ * order.  If not (UIDs repeated or out of order: another tool edited the
+ * file), or if they would not fit below 2^32, every message is numbered
+ * from start (0: 1) and *renumbered set: renumber(arg, why), when not
+ * NULL, is called first, with the file still untouched, to save the
+ * folder's new UIDVALIDITY (a failure there writes nothing); the caller
+ * logs that UIDs were lost.  The UIDs are written by one crash-safe
+ * rewrite (the path of mb_rewrite()) that keeps every UIDL (a derived one
+ * written into its line) and every existing IMAP UID, flag and keyword;
+ * when nothing lacks a UID nothing is written.  *uidnext gets the
+ * folder's UIDNEXT as the file has it: one past the last UID, at least
+ * floor (UINT32_MAX when no UID is left).  mb stays open on the new file.
+ * 0 / -1 (*why; the old file kept whole).
+ */
+int mb_assign_uids(struct mailbox *mb, uint32_t floor, uint32_t start,
+    int (*renumber)(void *arg, const char **why), void *arg,
+    uint32_t *uidnext, int *renumbered, const char **why);
 
 /* The index, exposed for tests.  A cache, so no reason to give: load
  * always returns 0 (*valid: 0 unusable, 1 a valid prefix, 2 current),

@@ -1,15 +1,20 @@
 /*
  * The mailbox layer of the store (store_int.h): a mailbox opened, locked
  * and, the first time since start, repaired (mailbox_open_locked); which
- * mailboxes were checked since start; and the cache of open mailboxes the
- * APPENDs of a pass write to, with the pass's fsyncs (group commit).  It
- * calls only mailbox.c and the base; it knows nothing of channels.
+ * mailboxes were checked since start; the cache of open mailboxes the
+ * APPENDs of a pass write to, with the pass's fsyncs (group commit); and
+ * the INBOX UID state those APPENDs use.  It calls only mailbox.c,
+ * foldertab.c and the base; it knows nothing of channels.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../privsep/log.h"
 #include "../privsep/util.h"
+#include "foldertab.h"
 #include "store_int.h"
 
 static int spool = -1;
@@ -111,11 +116,172 @@ struct touched {
 	uint64_t used;           /* the pass that last touched it */
 	int busy;                /* touched in this pass */
 	int failed;
+	/* the INBOX UID state (store_int.h), learned when it entered the
+	 * cache: valid while uid_known and the file is uid_size long */
+	int uid_known;
+	uint32_t uid_next;       /* 0: not UID-complete, deliveries get none */
+	uint64_t uid_size;       /* the size it was learned at or last appended to */
 };
 
 static struct touched *tb;
 static size_t ntb;
 static uint64_t pass;
+
+/* ---- the INBOX UID state ---- */
+
+/*
+ * The next UID this process would have given each mailbox whose cache
+ * entry went (closed, forgotten, learned again): a UID given to a record
+ * that was then truncated away (a failed pass) is never given again, even
+ * though the file no longer shows it.  One entry per mailbox that had UIDs
+ * at delivery since start, like verified[].
+ */
+struct uid_hw {
+	char name[LIM_NAME + 1];
+	uint32_t next;
+};
+static struct uid_hw *hw;
+static size_t nhw;
+
+static uint32_t
+hw_get(const char *name)
+{
+	for (size_t i = 0; i < nhw; i++)
+		if (strcmp(hw[i].name, name) == 0)
+			return hw[i].next;
+	return 0;
+}
+
+/* Keeps what t's entry would give next before its state goes. */
+static void
+hw_save(const struct touched *t)
+{
+	if (!t->uid_known || t->uid_next == 0)
+		return;
+	for (size_t i = 0; i < nhw; i++)
+		if (strcmp(hw[i].name, t->mb.name) == 0) {
+			if (t->uid_next > hw[i].next)
+				hw[i].next = t->uid_next;
+			return;
+		}
+	hw = xreallocarray(hw, nhw + 1, sizeof(*hw));
+	strlcpy_(hw[nhw].name, t->mb.name, sizeof(hw[0].name));
+	hw[nhw++].next = t->uid_next;
+}
+
+/*
+ * The account's folder table, if it has one: 1 and *floor its INBOX
+ * UIDNEXT; 0 none (no folder area, no table: no IMAP login yet, or a
+ * table that cannot be read, which is logged: deliveries then write no
+ * UID and the IMAP side assigns them, as for an old mailbox).
+ */
+static int
+inbox_floor(const char *name, uint32_t *floor)
+{
+	struct foldertab tab;
+	const struct folder *f;
+	const char *why;
+	int area, dir, r;
+
+	area = openat(spool, FOLDER_AREA, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (area == -1) {
+		if (errno != ENOENT)
+			log_warn("store: %s", FOLDER_AREA);
+		return 0;
+	}
+	dir = openat(area, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(area);
+	if (dir == -1) {
+		if (errno != ENOENT)
+			log_warn("store: %s/%s", FOLDER_AREA, name);
+		return 0;
+	}
+	r = foldertab_load(dir, &tab, (uint32_t)time(NULL), &why);
+	close(dir);
+	if (r == -1) {
+		log_warnx("store: folder table of %s %s: deliveries get no IMAP UID",
+		    name, why);
+		return 0;
+	}
+	if (r == 1 || (f = foldertab_find(&tab, "INBOX", 5, &why)) == NULL) {
+		foldertab_free(&tab);
+		return 0;
+	}
+	*floor = f->uidnext;
+	foldertab_free(&tab);
+	return 1;
+}
+
+/*
+ * Learns t's UID state; t's mailbox is open and locked.  Costs one
+ * failing openat(2) for an account without IMAP; a scan (the index,
+ * mostly) for one with.
+ */
+static void
+learn_uids(struct touched *t)
+{
+	struct mbox_list l;
+	uint32_t floor = 0, last = 0, next;
+	uint64_t cut;
+	const char *why;
+
+	hw_save(t);
+	t->uid_known = 1;
+	t->uid_next = 0;
+	t->uid_size = t->mb.size;
+	if (!inbox_floor(t->mb.name, &floor))
+		return;
+	mbox_list_init(&l);
+	if (mb_scan(&t->mb, &l, 1, &cut, &why) == -1) {
+		log_warnx("store: %s", why);
+		mbox_list_free(&l);
+		return;
+	}
+	t->uid_size = t->mb.size;
+	for (size_t i = 0; i < l.n; i++) {
+		if (l.v[i].imapuid <= last) {     /* none, or not ascending */
+			mbox_list_free(&l);
+			return;
+		}
+		last = l.v[i].imapuid;
+	}
+	mbox_list_free(&l);
+	next = floor;
+	if (last != UINT32_MAX && last + 1 > next)
+		next = last + 1;
+	if (hw_get(t->mb.name) > next)
+		next = hw_get(t->mb.name);
+	if (last == UINT32_MAX || next == 0)
+		return;                      /* no UID left: the IMAP side renumbers */
+	t->uid_next = next;
+}
+
+uint32_t
+mbc_uid_next(size_t i)
+{
+	return tb[i].uid_known ? tb[i].uid_next : 0;
+}
+
+void
+mbc_appended(size_t i, uint32_t uid)
+{
+	struct touched *t = &tb[i];
+
+	t->uid_size = t->mb.size;
+	if (uid != 0 && t->uid_known && t->uid_next != 0)
+		t->uid_next = uid == UINT32_MAX ? 0 : uid + 1;
+}
+
+void
+mbc_uidstate_forget(const char *name)
+{
+	for (size_t i = 0; i < ntb; i++)
+		if (strcmp(tb[i].mb.name, name) == 0) {
+			hw_save(&tb[i]);
+			tb[i].uid_known = 0;
+			tb[i].uid_next = 0;
+		}
+}
 
 void
 mbc_pass_begin(void)
@@ -129,7 +295,8 @@ mbc_mb(size_t i)
 	return &tb[i].mb;
 }
 
-/* Opens name into t (both locks, repaired if need be); 0 / -1. */
+/* Opens name into t (both locks, repaired if need be) and learns its UID
+ * state; 0 / -1. */
 static int
 open_fresh(struct touched *t, const char *name)
 {
@@ -142,6 +309,7 @@ open_fresh(struct touched *t, const char *name)
 		return -1;
 	}
 	t->start_size = t->mb.size;
+	learn_uids(t);
 	return 0;
 }
 
@@ -152,12 +320,14 @@ reuse(struct touched *t)
 {
 	const char *why;
 
+	hw_save(t);
 	if (!mailbox_verified(t->mb.name)) {   /* wants a repair scan */
 		mb_close(&t->mb);
 		return 1;
 	}
 	if (mb_lock(&t->mb, MB_LOCK_TIMEOUT_MS, &why) == -1) {
 		log_warnx("store: %s", why);
+		t->uid_known = 0;
 		mb_close(&t->mb);
 		t->busy = 1;
 		t->failed = 1;
@@ -173,6 +343,10 @@ reuse(struct touched *t)
 	t->failed = 0;
 	t->used = pass;
 	t->start_size = t->mb.size;
+	/* forgotten, or the file changed behind the cache (another tool
+	 * appended, or a failed pass truncated ours away): learn again */
+	if (!t->uid_known || t->uid_size != t->mb.size)
+		learn_uids(t);
 	return 0;
 }
 
@@ -248,6 +422,8 @@ mbc_pass_end(int close_all)
 		t->busy = 0;
 		if (t->mb.fd != -1)
 			tb[j++] = *t;
+		else
+			hw_save(t);
 	}
 	ntb = j;
 	while (ntb > MBCACHE_MAX_COUNT) {   /* drop the least recently used */
@@ -256,6 +432,7 @@ mbc_pass_end(int close_all)
 		for (size_t i = 1; i < ntb; i++)
 			if (tb[i].used < tb[old].used)
 				old = i;
+		hw_save(&tb[old]);
 		mb_close(&tb[old].mb);
 		tb[old] = tb[--ntb];
 	}
@@ -266,6 +443,7 @@ mbc_forget(const char *name)
 {
 	for (size_t i = 0; i < ntb; i++)
 		if (!tb[i].busy && strcmp(tb[i].mb.name, name) == 0) {
+			hw_save(&tb[i]);
 			mb_close(&tb[i].mb);
 			tb[i] = tb[--ntb];
 			return;

@@ -6,7 +6,7 @@
  *
  * - A mailbox is a file named after the account in the spool directory (no
  *   subdirectories).  Sidecar files start with '.', which account names
- *   never do: ".NAME.idx" the index, ".NAME.tmp" a COMMIT rewrite,
+ *   never do: ".NAME.idx" the index, ".NAME.tmp" a rewrite (COMMIT, UIDs),
  *   ".NAME.idx.tmp" an index being written; "NAME.lock" is the dotlock, so
  *   an account name may not end in ".lock".
  *
@@ -14,7 +14,9 @@
  *     From <sender or MAILER-DAEMON> <asctime date, UTC>\n
  *     X-Postern: uid=<UID> len=<N>\n        (store/xpostern.c: the grammar,
  *                                          and the optional IMAP UID, flags
- *                                          and keywords a rewrite adds)
+ *                                          and keywords; a delivery to an
+ *                                          INBOX with UIDs writes its IMAP
+ *                                          UID, a rewrite the rest)
  *     Return-Path: <sender>\n
  *     <the message: CRLF -> LF, mboxrd-quoted, last line ended by LF>
  *     \n                                   (the blank separator line)
@@ -24,6 +26,13 @@
  *   after a From_ line: a sender's own X-Postern header deeper down is just
  *   message text.  mboxrd: a line matching ^>*From  gains one '>' on the
  *   way in; a line matching ^>+From  loses one on the way out.
+ *
+ * - An entry (struct mbox_ent) has the line's UIDL, IMAP UID and flags
+ *   (keywords stay in the line), and the head hash that, with the UIDL, is
+ *   the message's identity for a POP3 session: its From_ line and the
+ *   first MBOX_HEAD_BYTES after its X-Postern line, so that a rewrite of
+ *   that line alone (IMAP UID, flags, keywords, a UIDL written in) never
+ *   changes it (mbox_head_hash()).
  *
  * - Reading (RETR/TOP) drops the From_ and X-Postern lines, unquotes and
  *   drops the one separator LF; the worker turns LF into CRLF and
@@ -145,16 +154,19 @@ mbox_uid_ok(const char *s, size_t n)
 }
 
 /* The X-Postern line line[0..n), LF included (the grammar is in
- * store/xpostern.c): its base UID and the record length it declares.  The
- * optional IMAP fields are checked and not kept here. */
+ * store/xpostern.c): its base UID, IMAP UID and flags into e, and the
+ * record length it declares.  Keywords are checked and stay in the line. */
 static int
-parse_xpostern(const unsigned char *line, size_t n, char *uid, uint64_t *len)
+parse_xpostern(const unsigned char *line, size_t n, struct mbox_ent *e,
+    uint64_t *len)
 {
 	struct xpostern xp;
 
 	if (xpostern_parse(line, n, &xp, NULL) == -1)
 		return -1;
-	memcpy(uid, xp.uid, strlen(xp.uid) + 1);
+	memcpy(e->uid, xp.uid, strlen(xp.uid) + 1);
+	e->imapuid = xp.imapuid;
+	e->mflags = xp.flags;
 	*len = xp.len;
 	return 0;
 }
@@ -241,11 +253,24 @@ content_hash(const unsigned char *p, size_t n)
 }
 
 uint64_t
-mbox_head_hash(const unsigned char *m, uint64_t len)
+mbox_head_hash(const unsigned char *m, uint64_t len, uint64_t skip)
 {
-	return content_hash(m, len < MBOX_HEAD_BYTES ? (size_t)len : MBOX_HEAD_BYTES);
-}
+	unsigned char b[2 * MBOX_HEAD_BYTES];
+	const unsigned char *lf;
+	size_t fl, cl;
 
+	if (skip > len)
+		skip = len;
+	/* the From_ line (what of it lies in the first MBOX_HEAD_BYTES) */
+	fl = skip < MBOX_HEAD_BYTES ? (size_t)skip : MBOX_HEAD_BYTES;
+	if ((lf = memchr(m, '\n', fl)) != NULL)
+		fl = (size_t)(lf - m) + 1;
+	memcpy(b, m, fl);
+	/* and the first bytes after skip */
+	cl = len - skip < MBOX_HEAD_BYTES ? (size_t)(len - skip) : MBOX_HEAD_BYTES;
+	memcpy(b + fl, m + skip, cl);
+	return content_hash(b, fl + cl);
+}
 /* Start of the next line beginning "From " at or after pos (pos is a line
  * start), or n. */
 static size_t
@@ -280,7 +305,8 @@ fill_foreign(const unsigned char *p, size_t pos, size_t body, size_t end,
 	e->clen = c1 - body;
 	e->wire = mbox_wire_octets(p + body, c1 - body);
 	e->flags = 0;
-	e->head = mbox_head_hash(p + pos, end - pos);
+	e->imapuid = e->mflags = 0;
+	e->head = mbox_head_hash(p + pos, end - pos, e->skip);
 	snprintf(e->uid, sizeof(e->uid), "h%016llx",
 	    (unsigned long long)content_hash(p + pos, end - pos));
 }
@@ -300,6 +326,7 @@ parse_declared(const unsigned char *p, size_t n, size_t pos, size_t body,
     size_t *good_end, enum mbox_parse_status *st)
 {
 	char uid[sizeof(ent->uid)];
+	uint32_t imapuid = ent->imapuid, mflags = ent->mflags;
 	size_t end;
 
 	if (dlen > n - pos) {
@@ -319,7 +346,7 @@ parse_declared(const unsigned char *p, size_t n, size_t pos, size_t body,
 			ent->clen = end - 1 - body;
 			ent->wire = mbox_wire_octets(p + body, end - 1 - body);
 			ent->flags = MBE_POSTERN;
-			ent->head = mbox_head_hash(p + pos, dlen);
+			ent->head = mbox_head_hash(p + pos, dlen, ent->skip);
 			if (mbox_list_push(l, ent) == -1)
 				return PS_ERR;
 			*good_end = end;
@@ -338,6 +365,8 @@ parse_declared(const unsigned char *p, size_t n, size_t pos, size_t body,
 	fill_foreign(p, pos, body, end, ent);
 	memcpy(ent->uid, uid, sizeof(uid));
 	ent->flags = MBE_POSTERN;
+	ent->imapuid = imapuid;     /* its line is postern's: so are these */
+	ent->mflags = mflags;
 	if ((size_t)ent->skip != body - pos)
 		return PS_ERR;
 	if (mbox_list_push(l, ent) == -1)
@@ -386,7 +415,7 @@ parse_inner(const unsigned char *p, size_t n, size_t start,
 			size_t xl = (size_t)(e - (p + line2)) + 1;
 			uint64_t dlen;
 
-			if (parse_xpostern(p + line2, xl, ent.uid, &dlen) == 0) {
+			if (parse_xpostern(p + line2, xl, &ent, &dlen) == 0) {
 				enum parse_step ps = parse_declared(p, n, pos, line2 + xl,
 				    dlen, &ent, l, &pos, good_end, st);
 
@@ -698,11 +727,12 @@ copy_quoted(const unsigned char *msg, size_t n, unsigned char *out, size_t o)
 
 unsigned char *
 mbox_encode(const unsigned char *msg, size_t n, const char *sender,
-    const char *uid, time_t when, size_t *outlen, uint64_t *wire)
+    const char *uid, uint32_t imapuid, time_t when, size_t *outlen,
+    uint64_t *wire)
 {
 	char fromline[700], rpline[700], xline[128];
-	size_t fl, rl, xl, bodyq, base, total, o;
-	uint64_t w;
+	size_t fl, rl, xl, bodyq, o;
+	uint64_t w, total;
 	unsigned char *out;
 	int r;
 
@@ -714,15 +744,13 @@ mbox_encode(const unsigned char *msg, size_t n, const char *sender,
 	bodyq = quoted_size(msg, n, &w);
 	if (bodyq > SIZE_MAX / 2)
 		return NULL;
-	base = fl + rl + bodyq + 1 + XP_LEN + strlen(uid) + 5 + 1;
-	total = mbox_len_with_itself(base);
-	if (total == 0)
-		return NULL;
-	r = snprintf(xline, sizeof(xline), "%s%s len=%zu\n", XP, uid, total);
-	if (r < 0 || (size_t)r >= sizeof(xline))
+	/* no flags, no keywords: the line is at most 106 bytes */
+	r = xpostern_format(xline, sizeof(xline), uid, imapuid, 0, NULL, 0,
+	    (uint64_t)fl + rl + bodyq + 1, &total, NULL);
+	if (r == -1 || total > SIZE_MAX / 2)
 		return NULL;
 	xl = (size_t)r;
-	if ((out = malloc(total)) == NULL)
+	if ((out = malloc((size_t)total)) == NULL)
 		return NULL;
 	memcpy(out, fromline, fl);
 	memcpy(out + fl, xline, xl);
@@ -734,7 +762,7 @@ mbox_encode(const unsigned char *msg, size_t n, const char *sender,
 		errno = EINVAL;
 		return NULL;
 	}
-	*outlen = total;
+	*outlen = (size_t)total;
 	*wire = w;
 	return out;
 }

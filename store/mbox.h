@@ -16,8 +16,11 @@
  * X-Postern line, so every UID, read or made, is at most this long. */
 #define MBOX_UID_MAX   47
 
-/* A message's first bytes (From_ line, X-Postern line and more) whose hash
- * an entry keeps: the index and RETR check the file still has it there. */
+/* How much of a message's From_ line and of its bytes after skip (the
+ * X-Postern line left out) an entry keeps the hash of: the index and RETR
+ * check the file still has it there, and a COMMIT deletes by UIDL and this
+ * hash, so a rewrite of the X-Postern line alone (an IMAP UID, flags, a
+ * UIDL written into it) never changes it. */
 #define MBOX_HEAD_BYTES 256
 
 #define MBE_POSTERN    0x1u   /* the message had an X-Postern line */
@@ -32,8 +35,11 @@ struct mbox_ent {
 	uint64_t clen;    /* quoted content bytes after skip, separator excluded */
 	uint32_t skip;    /* From_ line + X-Postern line: never shown */
 	uint32_t flags;   /* MBE_* */
+	uint32_t imapuid; /* the IMAP UID of its X-Postern line, 0: none */
+	uint32_t mflags;  /* the persistent IMAP flags of that line (MF_*,
+	                   * store/xpostern.h); its keywords stay in the line */
 	char uid[MBOX_UID_MAX + 1];   /* NUL-terminated, 1..MBOX_UID_MAX */
-	uint64_t head;    /* mbox_head_hash() of its first bytes */
+	uint64_t head;    /* mbox_head_hash() of it */
 };
 
 struct mbox_list {
@@ -73,9 +79,11 @@ int mbox_parse(const unsigned char *p, size_t n, size_t start,
  */
 int mbox_unique_uids(struct mbox_list *l);
 
-/* The hash an entry keeps of message bytes m[0..len): its first
- * MBOX_HEAD_BYTES (fewer when the message is shorter). */
-uint64_t mbox_head_hash(const unsigned char *m, uint64_t len);
+/* The hash an entry keeps of message bytes m[0..len) whose first skip
+ * bytes are its From_ line and X-Postern line (if any): of its From_ line
+ * and of the first MBOX_HEAD_BYTES after skip (fewer when shorter), so
+ * the same whatever its X-Postern line says, or whether it has one. */
+uint64_t mbox_head_hash(const unsigned char *m, uint64_t len, uint64_t skip);
 
 /* Is this a base UID postern accepts in an X-Postern line? */
 int mbox_uid_ok(const char *s, size_t n);
@@ -84,13 +92,14 @@ int mbox_uid_ok(const char *s, size_t n);
 void mbox_new_uid(char out[MBOX_UID_MAX + 1]);
 
 /*
- * Builds the on-disk record of one delivery: From_ line, X-Postern line,
- * Return-Path, the message (CRLF -> LF, mboxrd-quoted, a final line end
- * added when missing) and the blank separator.  *wire gets the octets RETR
- * will report.  Returns a malloc'ed buffer (NULL on ENOMEM or overflow).
+ * Builds the on-disk record of one delivery: From_ line, X-Postern line
+ * (UIDL uid, and IMAP UID imapuid unless 0), Return-Path, the message
+ * (CRLF -> LF, mboxrd-quoted, a final line end added when missing) and
+ * the blank separator.  *wire gets the octets RETR will report.  Returns
+ * a malloc'ed buffer (NULL on ENOMEM or overflow).
  */
 unsigned char *mbox_encode(const unsigned char *msg, size_t n,
-    const char *sender, const char *uid, time_t when,
+    const char *sender, const char *uid, uint32_t imapuid, time_t when,
     size_t *outlen, uint64_t *wire);
 
 /* Octets RETR reports for quoted content c[0..n). */

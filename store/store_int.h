@@ -16,7 +16,8 @@
  *                        accounts.c  the accounts and aliases tables
  *                        mbcache.c   the mailbox layer: open + lock + verify
  *                                    (repair once since start), the cache of
- *                                    open mailboxes and the pass's fsyncs
+ *                                    open mailboxes and the pass's fsyncs,
+ *                                    the INBOX UID state deliveries use
  *                        chan.c      the channels: the process state S and
  *                                    the two primitives a handler answers
  *                                    with, chan_send() and chan_drop()
@@ -105,6 +106,26 @@ void mbc_pass_end(int failed);
 /* Closes the idle cached descriptor of a mailbox, if any: before a COMMIT
  * locks and renames it.  Never inside the APPEND part of a pass. */
 void mbc_forget(const char *name);
+/*
+ * IMAP UIDs at delivery.  When a mailbox enters the cache (and when its
+ * file changed behind the cache) the cache learns its INBOX UID state
+ * once: the account has a folder table (FOLDER_AREA/NAME/folders) and
+ * every message has an IMAP UID, strictly ascending in file order ("UID-
+ * complete").  mbc_uid_next() is then the UID for the next delivery to
+ * mailbox i of this pass, max(the table's INBOX UIDNEXT, the last UID in
+ * the file + 1, any UID this process gave it before), else 0: write none.
+ * mbc_appended() after each record appended to it (uid the IMAP UID
+ * written, or 0).  A UID once given is never given again by this process,
+ * even when its record was truncated away (a gap, never a reuse).
+ */
+#define FOLDER_AREA ".folders"
+uint32_t mbc_uid_next(size_t i);
+void mbc_appended(size_t i, uint32_t uid);
+/* The IMAP side calls this after it changed the account's folder table
+ * (made it, raised INBOX's UIDNEXT, gave INBOX a new UIDVALIDITY): the
+ * cache learns the state again at the next delivery.  (A rewrite of the
+ * mbox itself goes through mbc_forget() first, as a COMMIT does.) */
+void mbc_uidstate_forget(const char *name);
 
 /* ---- the handlers: the rows of dispatch.c ---- */
 /* store_smtp.c */

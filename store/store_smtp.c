@@ -195,18 +195,56 @@ names_ok(struct chan *c, struct store_req *r)
 	return 0;
 }
 
+/* One message as the accounts of a request get it: the record without
+ * an IMAP UID (shared, made when first needed) and what makes one. */
+struct delivery {
+	const unsigned char *msg;
+	size_t msglen;
+	const char *sender;
+	const char *uid;
+	time_t when;
+	unsigned char *rec;      /* without an IMAP UID; NULL: not made yet */
+	size_t reclen;
+};
+
+/* The record for a mailbox whose next IMAP UID is imapuid (0: none):
+ * the shared one, or one of its own (*own set: the caller frees it).
+ * NULL on ENOMEM. */
+static const unsigned char *
+record_for(struct delivery *d, uint32_t imapuid, size_t *len, unsigned char **own)
+{
+	uint64_t wire;
+
+	*own = NULL;
+	if (imapuid != 0) {
+		*own = mbox_encode(d->msg, d->msglen, d->sender, d->uid, imapuid,
+		    d->when, len, &wire);
+		return *own;
+	}
+	if (d->rec == NULL)
+		d->rec = mbox_encode(d->msg, d->msglen, d->sender, d->uid, 0,
+		    d->when, &d->reclen, &wire);
+	*len = d->reclen;
+	return d->rec;
+}
+
 /*
- * Writes rec to the mailbox of every account of r (a name twice is
- * written once).  STORE_OK with idx[0..*k) the mailboxes written and
+ * Writes the message to the mailbox of every account of r (a name twice
+ * is written once), with the IMAP UID the mailbox's next delivery gets
+ * (mbc_uid_next()).  STORE_OK with idx[0..*k) the mailboxes written and
  * old[] their sizes before; else the status with text set, and what was
  * written stays for the caller to undo.
  */
 static uint32_t
-write_accounts(struct store_req *r, const unsigned char *rec, size_t reclen,
-    size_t *idx, uint64_t *old, size_t *k, char *text, size_t textsz)
+write_accounts(struct store_req *r, struct delivery *d, size_t *idx,
+    uint64_t *old, size_t *k, char *text, size_t textsz)
 {
 	for (uint32_t i = 0; i < r->nacc; i++) {
+		const unsigned char *rec;
+		unsigned char *own;
 		struct mailbox *mb;
+		size_t reclen = 0;
+		uint32_t imapuid;
 		ssize_t t;
 		int dup = 0;
 
@@ -220,7 +258,13 @@ write_accounts(struct store_req *r, const unsigned char *rec, size_t reclen,
 			return STORE_TEMPFAIL;
 		}
 		mb = mbc_mb((size_t)t);
+		imapuid = mbc_uid_next((size_t)t);
+		if ((rec = record_for(d, imapuid, &reclen, &own)) == NULL) {
+			snprintf(text, textsz, "out of memory");
+			return STORE_TEMPFAIL;
+		}
 		if (S.conf.quota && mb->size + reclen > S.conf.quota) {
+			free(own);
 			snprintf(text, textsz, "mailbox %s over quota", r->acc[i]);
 			return STORE_QUOTA;
 		}
@@ -228,10 +272,14 @@ write_accounts(struct store_req *r, const unsigned char *rec, size_t reclen,
 		if (mb_append(mb, rec, reclen) == -1) {
 			int e = errno;
 
+			free(own);
 			snprintf(text, textsz, "writing mailbox %s: %s", r->acc[i],
 			    strerror(e));
 			return (e == ENOSPC || e == EDQUOT) ? STORE_NOSPACE : STORE_TEMPFAIL;
 		}
+		free(own);
+		/* the UID counts as given even if this is undone: a gap */
+		mbc_appended((size_t)t, imapuid);
 		idx[(*k)++] = (size_t)t;
 	}
 	return STORE_OK;
@@ -243,22 +291,22 @@ static uint32_t
 append_msg(struct chan *c, struct store_req *r, const unsigned char *msg,
     size_t msglen, char *text, size_t textsz)
 {
-	unsigned char *rec;
-	size_t reclen = 0, k = 0, *idx;
-	uint64_t *old, wire;
+	struct delivery d;
+	size_t k = 0, *idx;
+	uint64_t *old;
 	uint32_t st;
 	char uid[MBOX_UID_MAX + 1];
 
 	mbox_new_uid(uid);
-	rec = mbox_encode(msg ? msg : (const unsigned char *)"", msglen, r->sender, uid,
-	    time(NULL), &reclen, &wire);
-	if (rec == NULL) {
-		snprintf(text, textsz, "out of memory");
-		return STORE_TEMPFAIL;
-	}
+	memset(&d, 0, sizeof(d));
+	d.msg = msg ? msg : (const unsigned char *)"";
+	d.msglen = msglen;
+	d.sender = r->sender;
+	d.uid = uid;
+	d.when = time(NULL);
 	idx = xcalloc(r->nacc, sizeof(*idx));
 	old = xcalloc(r->nacc, sizeof(*old));
-	st = write_accounts(r, rec, reclen, idx, old, &k, text, textsz);
+	st = write_accounts(r, &d, idx, old, &k, text, textsz);
 	if (st != STORE_OK)
 		undo_writes(idx, old, k);
 	else {
@@ -272,7 +320,7 @@ append_msg(struct chan *c, struct store_req *r, const unsigned char *msg,
 	}
 	free(idx);
 	free(old);
-	free(rec);
+	free(d.rec);
 	return st;
 }
 

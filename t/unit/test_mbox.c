@@ -1,5 +1,7 @@
 /* The mbox format and mailbox files (store/mbox.c, store/mailbox.c). */
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
@@ -13,6 +15,36 @@
 #include "privsep/params.h"
 #include "store/mailbox.h"
 #include "store/mbox.h"
+#include "store/xpostern.h"
+
+/*
+ * The rename of a rewrite, interposed (this file's definitions win over
+ * libc's for the library linked in): 0 renames, 1 fails with EIO, 2 dies
+ * as a crash would, after the temporary file was written and fsync'ed and
+ * before it takes the mailbox's name.
+ */
+static int rename_mode;
+
+int renameat2(int od, const char *op, int nd, const char *np, unsigned int fl);
+int renameat(int od, const char *op, int nd, const char *np);
+
+int
+renameat2(int od, const char *op, int nd, const char *np, unsigned int fl)
+{
+	if (rename_mode == 2 && strstr(op, ".tmp") && !strstr(op, ".idx"))
+		_exit(42);
+	if (rename_mode == 1 && strstr(op, ".tmp") && !strstr(op, ".idx")) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_renameat2, od, op, nd, np, fl);
+}
+
+int
+renameat(int od, const char *op, int nd, const char *np)
+{
+	return renameat2(od, op, nd, np, 0);
+}
 
 static char dir[256];
 static int dfd;
@@ -56,7 +88,7 @@ deliver(const char *name, const void *msg, size_t n, char *uid_out)
 	mbox_new_uid(uid);
 	if (uid_out)
 		memcpy(uid_out, uid, strlen(uid) + 1);   /* MBOX_UID_MAX + 1 */
-	rec = mbox_encode(msg, n, "s@example.org", uid, time(NULL), &rl, &wire);
+	rec = mbox_encode(msg, n, "s@example.org", uid, 0, time(NULL), &rl, &wire);
 	r = rec ? mb_append(&mb, rec, rl) : -1;
 	if (r == 0)
 		r = mb_fsync(&mb);
@@ -370,7 +402,7 @@ write_uids(const char *name, const char *const *uids, size_t n)
 		uint64_t w;
 		int ml = snprintf(msg, sizeof(msg), "Subject: m%zu\r\n\r\nbody %zu\r\n", i, i);
 		unsigned char *rec = mbox_encode((unsigned char *)msg, (size_t)ml, "s@x",
-		    uids[i], 0, &rl, &w);
+		    uids[i], 0, 0, &rl, &w);
 
 		if (rec == NULL || write(fd, rec, rl) != (ssize_t)rl)
 			exit(1);
@@ -464,7 +496,7 @@ test_dup_uids(void)
 		unlinkat(dfd, ".d.idx", 0);
 		CHECK(scan("d", &again, &cut) == 0 && again.n == 1 &&
 		    strcmp(again.v[0].uid, want) == 0,
-		    "the survivor keeps UID-1, not UID (%s)", again.n ? again.v[0].uid : "");
+		    "the survivor keeps UID-1, not UID");
 		mbox_list_free(&again);
 		mbox_list_free(&l);
 	}
@@ -570,7 +602,7 @@ append_noscan(const char *name, const char *msg)
 
 	mbox_new_uid(uid);
 	rec = mbox_encode((const unsigned char *)msg, strlen(msg), "s@example.org", uid,
-	    time(NULL), &rl, &w);
+	    0, time(NULL), &rl, &w);
 	if (fd == -1 || rec == NULL || write(fd, rec, rl) != (ssize_t)rl)
 		exit(1);
 	free(rec);
@@ -728,6 +760,624 @@ test_index(void)
 	}
 }
 
+/* Writes bytes to NAME (created or emptied). */
+static void
+put_file(const char *name, const void *p, size_t n)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (fd == -1 || write(fd, p, n) != (ssize_t)n)
+		exit(1);
+	close(fd);
+}
+
+/* A record as another postern would write it: UIDL uid, IMAP UID imapuid
+ * (0 none), flags (MF_*), one keyword when kw is set.  malloc'ed. */
+static char *
+xrec(const char *uid, uint32_t imapuid, uint32_t flags, const char *kw,
+    const char *subj, size_t *len)
+{
+	char rest[256], line[256], *out;
+	uint64_t total;
+	struct xp_kw k = { kw, kw ? strlen(kw) : 0 };
+	int rl = snprintf(rest, sizeof(rest), "From s@x Mon Jan  1 00:00:00 2024\n"
+	    "Subject: %s\n\nbody of %s\n\n", subj, subj);
+	int xl = xpostern_format(line, sizeof(line), uid, imapuid, flags, &k,
+	    kw ? 1 : 0, (uint64_t)rl, &total, NULL);
+	size_t fl = strlen("From s@x Mon Jan  1 00:00:00 2024\n");
+
+	if (rl < 0 || xl < 0 || (out = malloc(total + 1)) == NULL)
+		exit(1);
+	memcpy(out, rest, fl);
+	memcpy(out + fl, line, (size_t)xl);
+	memcpy(out + fl + (size_t)xl, rest + fl, (size_t)rl - fl);
+	out[total] = '\0';
+	*len = (size_t)total;
+	return out;
+}
+
+/* The mailbox "o": postern messages with and without IMAP fields, two of
+ * one UIDL, and foreign ones; returns its UIDLs listed by a parse. */
+static void
+write_mixed(struct mbox_list *l)
+{
+	char buf[4096];
+	size_t o = 0, n;
+	char *r;
+	uint64_t cut;
+
+	r = xrec("aaaa", 0, 0, NULL, "old", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("bbbb", 7, MF_SEEN | MF_FLAGGED, "$Work", "imap", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("bbbb", 9, MF_DELETED, NULL, "dup", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	n = (size_t)snprintf(buf + o, sizeof(buf) - o,
+	    "From t@y Tue Jan  2 00:00:00 2024\nSubject: foreign\n\nhi\n\n"
+	    "From t@y Tue Jan  2 00:00:00 2024\nX-Postern: uid=cccc len=9\nSubject: lies\n\n");
+	o += n;
+	put_file("o", buf, o);
+	unlinkat(dfd, ".o.idx", 0);
+	scan("o", l, &cut);
+}
+
+/*
+ * Index format 3: entries carry the IMAP UID and flags of the X-Postern
+ * line.  An index of format 2 (what postern wrote before) is ignored and
+ * rebuilt from the file by one parse: every UIDL stays what it was.
+ */
+static void
+test_index_version(void)
+{
+	struct old_ent {       /* format 2's entry */
+		uint64_t off, len, wire, clen;
+		uint32_t skip, flags;
+		char uid[MBOX_UID_MAX + 1];
+		uint64_t head;
+	};
+	struct {
+		char magic[8];
+		uint32_t version, entsize;
+		uint64_t count, size, mtime_ns, ino;
+	} h;
+	struct mbox_list l, again;
+	struct stat st;
+	unsigned char *idx;
+	size_t il;
+	uint64_t cut;
+	int same = 1, fd;
+
+	fresh_dir();
+	write_mixed(&l);
+	CHECK(l.n == 5, "five messages (%zu)", l.n);
+	if (l.n != 5)
+		return;
+	CHECK(l.v[0].imapuid == 0 && l.v[0].mflags == 0 && (l.v[0].flags & MBE_POSTERN),
+	    "an old X-Postern line: no IMAP UID, no flags");
+	CHECK(l.v[1].imapuid == 7 && l.v[1].mflags == (MF_SEEN | MF_FLAGGED) &&
+	    strcmp(l.v[1].uid, "bbbb") == 0, "IMAP UID 7 and \\Seen \\Flagged read (%u %#x)",
+	    l.v[1].imapuid, l.v[1].mflags);
+	CHECK(l.v[2].imapuid == 9 && l.v[2].mflags == MF_DELETED &&
+	    strcmp(l.v[2].uid, "bbbb-1") == 0, "a duplicate UIDL keeps its IMAP fields");
+	CHECK(l.v[3].imapuid == 0 && l.v[3].mflags == 0 && !(l.v[3].flags & MBE_POSTERN),
+	    "a foreign message has none");
+	CHECK(l.v[4].imapuid == 0 && strcmp(l.v[4].uid, "cccc") == 0,
+	    "a wrong declared length: read as foreign, UIDL kept");
+
+	/* format 2's index of this very file, as the old store left it,
+	 * but with other UIDLs: used, it would list those */
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, "PSTNIDX1", 8);
+	h.version = 2;
+	h.entsize = sizeof(struct old_ent);
+	h.count = l.n;
+	fstatat(dfd, "o", &st, 0);
+	h.size = (uint64_t)st.st_size;
+	h.mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
+	h.ino = (uint64_t)st.st_ino;
+	il = sizeof(h) + l.n * sizeof(struct old_ent);
+	idx = calloc(1, il);
+	memcpy(idx, &h, sizeof(h));
+	for (size_t i = 0; i < l.n; i++) {
+		struct old_ent oe;
+
+		memset(&oe, 0, sizeof(oe));
+		oe.off = l.v[i].off;
+		oe.len = l.v[i].len;
+		oe.wire = l.v[i].wire;
+		oe.clen = l.v[i].clen;
+		oe.skip = l.v[i].skip;
+		oe.flags = l.v[i].flags;
+		memcpy(oe.uid, l.v[i].uid, sizeof(oe.uid));
+		oe.uid[0] = oe.uid[0] == 'z' ? 'y' : 'z';
+		oe.head = l.v[i].head;
+		memcpy(idx + sizeof(h) + i * sizeof(oe), &oe, sizeof(oe));
+	}
+	put_file(".o.idx", idx, il);
+	CHECK(scan("o", &again, &cut) == 0 && again.n == l.n, "an old index: scanned");
+	for (size_t i = 0; i < l.n && i < again.n; i++)
+		same &= strcmp(l.v[i].uid, again.v[i].uid) == 0 &&
+		    l.v[i].imapuid == again.v[i].imapuid && l.v[i].mflags == again.v[i].mflags;
+	CHECK(same, "the old index is ignored: every UIDL and IMAP UID from the file");
+	mbox_list_free(&again);
+
+	/* the same bytes but the header of format 2 and the entry size of
+	 * format 3: still ignored */
+	h.entsize = sizeof(struct mbox_ent);
+	il = sizeof(h) + l.n * sizeof(struct mbox_ent);
+	free(idx);
+	idx = calloc(1, il);
+	memcpy(idx, &h, sizeof(h));
+	for (size_t i = 0; i < l.n; i++) {
+		struct mbox_ent e = l.v[i];
+
+		e.uid[0] = e.uid[0] == 'z' ? 'y' : 'z';   /* another UIDL, same length */
+		memcpy(idx + sizeof(h) + i * sizeof(e), &e, sizeof(e));
+	}
+	put_file(".o.idx", idx, il);
+	CHECK(scan("o", &again, &cut) == 0 && again.n == l.n &&
+	    strcmp(again.v[0].uid, "aaaa") == 0 && strcmp(again.v[3].uid, l.v[3].uid) == 0,
+	    "format 2 with entries of the new size: ignored too");
+	mbox_list_free(&again);
+	free(idx);
+
+	/* the rebuilt index is of the new format and is used as it is */
+	fd = openat(dfd, ".o.idx", O_RDONLY);
+	CHECK(fd != -1 && read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) && h.version == 4 &&
+	    h.entsize == sizeof(struct mbox_ent), "the index is rewritten in the current format (4)");
+	if (fd != -1)
+		close(fd);
+	{
+		struct mailbox mb;
+		int valid = 0;
+
+		mb_init(&mb, dfd, "o");
+		mb_open(&mb, 0, NULL);
+		fstat(mb.fd, &st);
+		mbox_list_init(&again);
+		mb_index_load(&mb, &st, &again, &valid);
+		CHECK(valid == 2 && again.n == 5 && again.v[1].imapuid == 7 &&
+		    again.v[1].mflags == (MF_SEEN | MF_FLAGGED), "the new index keeps IMAP UID and flags");
+		mb_close(&mb);
+		mbox_list_free(&again);
+	}
+	mbox_list_free(&l);
+}
+
+/*
+ * A POP3 session's snapshot outlives a rewrite of every X-Postern line
+ * (what an IMAP expunge, a flag fold or a UID assignment writes): the
+ * session's COMMIT deletes exactly the messages it marked, by UIDL and
+ * head hash, and its RETR through the descriptor it kept still reads the
+ * others.
+ */
+static void
+test_identity_across_line_rewrite(void)
+{
+	struct mbox_list snap, after, fin;
+	struct mailbox old;
+	uint64_t cut;
+	size_t dn[2] = { 0, 3 }, o = 0;
+	unsigned char *nb = malloc(8192), *m;
+	int same = 1, fd, reads = 1, deleted;
+
+	fresh_dir();
+	write_mixed(&snap);
+	CHECK(snap.n == 5, "the snapshot: five messages");
+	if (snap.n != 5 || nb == NULL)
+		return;
+	mb_init(&old, dfd, "o");
+	CHECK(mb_open(&old, 0, NULL) == 0, "the session keeps the file open");
+	/* another writer gives every message an IMAP UID, flags and a
+	 * keyword, and a line to those without one, then renames over */
+	m = malloc(8192);
+	fd = openat(dfd, "o", O_RDONLY);
+	if (m == NULL || fd == -1 || read(fd, m, 8192) <= 0)
+		exit(1);
+	close(fd);
+	for (size_t i = 0; i < snap.n; i++) {
+		const struct mbox_ent *e = &snap.v[i];
+		const unsigned char *p = m + e->off;
+		size_t fl = (size_t)((const unsigned char *)memchr(p, '\n', e->skip) - p) + 1;
+		char line[256];
+		uint64_t total;
+		struct xp_kw kw = { "$Seen2", 6 };
+		int xl = xpostern_format(line, sizeof(line), e->uid, (uint32_t)(100 + i),
+		    MF_SEEN | MF_ANSWERED, &kw, 1, fl + (e->len - e->skip), &total, NULL);
+
+		if (xl < 0)
+			exit(1);
+		memcpy(nb + o, p, fl);
+		memcpy(nb + o + fl, line, (size_t)xl);
+		memcpy(nb + o + fl + (size_t)xl, p + e->skip, (size_t)(e->len - e->skip));
+		o += (size_t)total;
+	}
+	put_file(".o.new", nb, o);
+	renameat(dfd, ".o.new", dfd, "o");
+	CHECK(scan("o", &after, &cut) == 0 && after.n == 5, "the rewritten file: five messages");
+	for (size_t i = 0; i < after.n && i < 5; i++)
+		same &= strcmp(after.v[i].uid, snap.v[i].uid) == 0 &&
+		    after.v[i].head == snap.v[i].head && after.v[i].imapuid == 100 + i &&
+		    after.v[i].mflags == (MF_SEEN | MF_ANSWERED);
+	CHECK(same, "every UIDL and head hash as before the rewrite, the new IMAP fields read");
+	deleted = commit_del("o", &snap, dn, 2);
+	CHECK(deleted == 2, "the snapshot's COMMIT deletes the two marked (%d)", deleted);
+	CHECK(scan("o", &fin, &cut) == 0 && fin.n == 3 &&
+	    strcmp(fin.v[0].uid, snap.v[1].uid) == 0 && strcmp(fin.v[1].uid, snap.v[2].uid) == 0 &&
+	    strcmp(fin.v[2].uid, snap.v[4].uid) == 0 && fin.v[0].imapuid == 101 &&
+	    fin.v[2].imapuid == 104, "exactly the unmarked stay, with their IMAP UIDs");
+	for (size_t i = 1; i < 5; i++) {
+		const struct mbox_ent *e = &snap.v[i];
+		unsigned char *g = NULL;
+		size_t gl = 0;
+		uint64_t lens[1];
+		char want[64];
+
+		if (i == 3)
+			continue;
+		snprintf(want, sizeof(want), "Subject: %s\n", i == 1 ? "imap" : i == 2 ? "dup" : "lies");
+		if (mb_read_msgs(old.fd, &e, 1, LIM_ALL_LINES, &g, &gl, lens) != 0 ||
+		    gl < strlen(want) || memcmp(g, want, strlen(want)) != 0)
+			reads = 0;
+		free(g);
+	}
+	CHECK(reads, "RETR of the snapshot's other messages still reads them");
+	mb_close(&old);
+	free(m);
+	free(nb);
+	mbox_list_free(&snap);
+	mbox_list_free(&after);
+	mbox_list_free(&fin);
+}
+
+/* ---- mb_assign_uids ---- */
+
+static int renumber_calls;
+static ino_t renumber_saw;
+
+/* The caller's "save a new UIDVALIDITY": sees the file still untouched. */
+static int
+renumber_cb(void *arg, const char **why)
+{
+	struct stat st;
+
+	renumber_calls++;
+	if (fstatat(dfd, (const char *)arg, &st, 0) == 0)
+		renumber_saw = st.st_ino;
+	return 0;
+}
+
+static int
+renumber_fails(void *arg, const char **why)
+{
+	*why = "the folder table cannot be saved";
+	return -1;
+}
+
+/* mb_assign_uids on NAME: 0 / -1; *next, *renum. */
+static int
+assign(const char *name, uint32_t floor, uint32_t start, int (*cb)(void *, const char **),
+    uint32_t *next, int *renum, const char **why)
+{
+	struct mailbox mb;
+	int r;
+
+	mb_init(&mb, dfd, name);
+	if (mb_open(&mb, 0, why) != 0 || mb_lock(&mb, 1000, why) != 0)
+		return -1;
+	r = mb_assign_uids(&mb, floor, start, cb, (void *)(uintptr_t)name, next, renum, why);
+	mb_close(&mb);
+	return r;
+}
+
+/* Does l list the same messages as ref (UIDL and wire octets, the POP3
+ * listing) with IMAP UIDs from first up, one by one? */
+static int
+same_listing_uids(const struct mbox_list *ref, const struct mbox_list *l, uint32_t first)
+{
+	if (ref->n != l->n)
+		return 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(ref->v[i].uid, l->v[i].uid) != 0 || ref->v[i].wire != l->v[i].wire ||
+		    ref->v[i].head != l->v[i].head || l->v[i].imapuid != first + i)
+			return 0;
+	return 1;
+}
+
+static void
+file_state(const char *name, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	fstatat(dfd, name, st, 0);
+}
+
+static unsigned char *
+slurp(const char *name, size_t *n)
+{
+	unsigned char *b = malloc(1 << 16);
+	int fd = openat(dfd, name, O_RDONLY);
+	ssize_t r = fd == -1 ? -1 : read(fd, b, 1 << 16);
+
+	if (fd != -1)
+		close(fd);
+	*n = r > 0 ? (size_t)r : 0;
+	return b;
+}
+
+static void
+test_assign_foreign(void)
+{
+	/* another tool's mbox: two identical messages, one without a final
+	 * line end on the last line, a quoted From */
+	const char *f =
+	    "From a@x Mon Jan  1 00:00:00 2024\nSubject: one\n\nbody\n>From me\n\n"
+	    "From a@x Mon Jan  1 00:00:00 2024\nSubject: one\n\nbody\n>From me\n\n"
+	    "From b@x Tue Jan  2 00:00:00 2024\nSubject: two\n\n2\n\n"
+	    "From c@x Wed Jan  3 00:00:00 2024\nX-Postern: not ours\nSubject: three\n\n3";
+	struct mbox_list before, after, again;
+	struct stat s1, s2;
+	uint32_t next = 0;
+	int renum = 9, ok = 1;
+	const char *why = "";
+	uint64_t cut;
+
+	fresh_dir();
+	put_file("f", f, strlen(f));
+	scan("f", &before, &cut);
+	CHECK(before.n == 4 && before.v[0].imapuid == 0, "a foreign mbox: four messages, no IMAP UID");
+	CHECK(assign("f", 1, 1, renumber_cb, &next, &renum, &why) == 0 && next == 5 && renum == 0,
+	    "UIDs given: UIDNEXT 5, no renumbering (%u %d %s)", next, renum, why);
+	unlinkat(dfd, ".f.idx", 0);
+	CHECK(scan("f", &after, &cut) == 0 && same_listing_uids(&before, &after, 1),
+	    "UIDs 1..4 in the file, every UIDL, size and head as before");
+	for (size_t i = 0; i < after.n; i++)
+		ok &= (after.v[i].flags & MBE_POSTERN) != 0;
+	CHECK(ok, "every message now has its X-Postern line");
+	{
+		size_t gl = 0;
+		unsigned char *g = after.n == 4 ? retr("f", &after.v[3], LIM_ALL_LINES, &gl) : NULL;
+
+		CHECK(g && gl == strlen("X-Postern: not ours\nSubject: three\n\n3\n") &&
+		    memcmp(g, "X-Postern: not ours\nSubject: three\n\n3\n", gl) == 0,
+		    "a message's own X-Postern-like header stays its text");
+		free(g);
+	}
+	file_state("f", &s1);
+	CHECK(assign("f", 1, 1, renumber_cb, &next, &renum, &why) == 0 && next == 5 && renum == 0,
+	    "a second call: UIDNEXT 5");
+	file_state("f", &s2);
+	CHECK(s1.st_ino == s2.st_ino && s1.st_mtim.tv_nsec == s2.st_mtim.tv_nsec &&
+	    s1.st_size == s2.st_size, "and writes nothing");
+	CHECK(assign("f", 9, 1, NULL, &next, &renum, &why) == 0 && next == 9,
+	    "a higher floor is the UIDNEXT (%u)", next);
+	/* a delivery afterwards, with that UIDNEXT */
+	{
+		char uid[MBOX_UID_MAX + 1];
+		size_t rl;
+		uint64_t w;
+		unsigned char *rec;
+		struct mailbox mb;
+
+		assign("f", 1, 1, NULL, &next, &renum, &why);
+		mbox_new_uid(uid);
+		rec = mbox_encode((const unsigned char *)"S: 5\r\n\r\n5\r\n", 11, "s@x", uid, next,
+		    0, &rl, &w);
+		/* as a delivery appends: a line end first where the file lacks one */
+		mb_init(&mb, dfd, "f");
+		if (rec == NULL || mb_open(&mb, 0, NULL) != 0 || mb_lock(&mb, 1000, NULL) != 0 ||
+		    mb_append(&mb, rec, rl) != 0)
+			exit(1);
+		mb_close(&mb);
+		free(rec);
+		CHECK(scan("f", &again, &cut) == 0 && again.n == 5 && again.v[4].imapuid == 5 &&
+		    assign("f", 1, 1, NULL, &next, &renum, &why) == 0 && next == 6,
+		    "a delivery after them gets 5; UIDNEXT 6");
+		mbox_list_free(&again);
+	}
+	CHECK(renumber_calls == 0, "no renumbering was asked");
+	mbox_list_free(&before);
+	mbox_list_free(&after);
+}
+
+static void
+test_assign_old_postern(void)
+{
+	static const char *const uids[] = { "u1", "u2", "u2", "u3", "u4" };
+	struct mbox_list before, after;
+	uint32_t next = 0;
+	int renum = 9;
+	const char *why = "";
+	uint64_t cut;
+
+	fresh_dir();
+	write_uids("d", uids, 5);
+	scan("d", &before, &cut);
+	CHECK(before.n == 5 && strcmp(before.v[2].uid, "u2-1") == 0,
+	    "an old postern mbox, a duplicate UIDL listed as u2-1");
+	CHECK(assign("d", 1, 1, NULL, &next, &renum, &why) == 0 && next == 6 && !renum,
+	    "UIDs 1..5 given (%s)", why);
+	unlinkat(dfd, ".d.idx", 0);
+	CHECK(scan("d", &after, &cut) == 0 && same_listing_uids(&before, &after, 1),
+	    "the POP3 listing unchanged, UIDs 1..5");
+	mbox_list_free(&after);
+	/* part of it with UIDs, the rest without: only the rest gets some */
+	{
+		size_t n;
+		unsigned char *b = slurp("d", &n);
+		char uid[MBOX_UID_MAX + 1];
+		size_t rl;
+		uint64_t w;
+		unsigned char *rec;
+		int fd = openat(dfd, "d", O_WRONLY | O_APPEND);
+
+		mbox_new_uid(uid);
+		rec = mbox_encode((const unsigned char *)"S: 6\r\n\r\n6\r\n", 11, "s@x", uid, 0,
+		    0, &rl, &w);
+		if (fd == -1 || rec == NULL || write(fd, rec, rl) != (ssize_t)rl)
+			exit(1);
+		close(fd);
+		free(rec);
+		free(b);
+		CHECK(assign("d", 40, 1, NULL, &next, &renum, &why) == 0 && next == 41 && !renum,
+		    "one new message after 1..5 with the floor 40: it gets 40 (%u)", next);
+		CHECK(scan("d", &after, &cut) == 0 && after.n == 6 && after.v[4].imapuid == 5 &&
+		    after.v[5].imapuid == 40, "1..5 kept, the new one 40");
+		mbox_list_free(&after);
+	}
+	mbox_list_free(&before);
+}
+
+/* UIDs another tool left out of order: every message renumbered, after
+ * the caller saved a new UIDVALIDITY. */
+static void
+test_assign_renumber(void)
+{
+	struct mbox_list before, after;
+	struct stat s0, s1;
+	uint32_t next = 0;
+	int renum = 0;
+	const char *why = "";
+	uint64_t cut;
+	char *r;
+	size_t n, o = 0;
+	char buf[2048];
+
+	fresh_dir();
+	r = xrec("aaaa", 7, MF_SEEN, "$Done", "a", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("bbbb", 5, 0, NULL, "b", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("cccc", 0, 0, NULL, "c", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	put_file("r", buf, o);
+	scan("r", &before, &cut);
+	CHECK(assign("r", 8, 1, renumber_fails, &next, &renum, &why) == -1 &&
+	    strstr(why, "cannot be saved") != NULL, "a failed UIDVALIDITY save: -1 (%s)", why);
+	file_state("r", &s0);
+	CHECK(s0.st_size == (off_t)o, "and nothing written");
+	renumber_calls = 0;
+	CHECK(assign("r", 8, 1, renumber_cb, &next, &renum, &why) == 0 && renum == 1 && next == 4,
+	    "UIDs 7 5 -: renumbered from 1, UIDNEXT 4 (%d %u)", renum, next);
+	CHECK(renumber_calls == 1 && renumber_saw == s0.st_ino,
+	    "the new UIDVALIDITY was asked for once, before the rewrite");
+	file_state("r", &s1);
+	unlinkat(dfd, ".r.idx", 0);
+	CHECK(s1.st_ino != s0.st_ino && scan("r", &after, &cut) == 0 &&
+	    same_listing_uids(&before, &after, 1), "1 2 3, UIDLs unchanged");
+	CHECK(after.n == 3 && after.v[0].mflags == MF_SEEN, "flags kept");
+	{
+		size_t bn;
+		unsigned char *b = slurp("r", &bn);
+
+		CHECK(bn > 0 && memmem(b, bn, " imapuid=1 flags=S kw=($Done)\n", 30) != NULL,
+		    "keywords kept in the line");
+		free(b);
+	}
+	mbox_list_free(&after);
+	/* repeated UIDs are out of order too; renumbered from the given start */
+	fresh_dir();
+	o = 0;
+	r = xrec("aaaa", 3, 0, NULL, "a", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("bbbb", 3, 0, NULL, "b", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	put_file("r", buf, o);
+	CHECK(assign("r", 1, 1, NULL, &next, &renum, &why) == 0 && renum == 1 && next == 3,
+	    "a repeated UID: renumbered");
+	/* a gap in the middle (a UID after one without) is out of order */
+	fresh_dir();
+	o = 0;
+	r = xrec("aaaa", 0, 0, NULL, "a", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("bbbb", 9, 0, NULL, "b", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	put_file("r", buf, o);
+	CHECK(assign("r", 1, 1, NULL, &next, &renum, &why) == 0 && renum == 1 && next == 3,
+	    "a UID after a message without one: renumbered");
+	/* UIDs that would pass 2^32: renumbered */
+	fresh_dir();
+	o = 0;
+	r = xrec("aaaa", 4294967295u, 0, NULL, "a", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	r = xrec("bbbb", 0, 0, NULL, "b", &n);
+	memcpy(buf + o, r, n), o += n, free(r);
+	put_file("r", buf, o);
+	CHECK(assign("r", 1, 1, NULL, &next, &renum, &why) == 0 && renum == 1 && next == 3,
+	    "no UID left after 4294967295: renumbered");
+	mbox_list_free(&before);
+}
+
+/* A crash between writing the temporary file and the rename leaves the
+ * old file whole; so does a failed rename. */
+static void
+test_assign_crash(void)
+{
+	static const char *const uids[] = { "u1", "u2", "u3" };
+	unsigned char *b0, *b1;
+	size_t n0, n1;
+	uint32_t next = 0;
+	int renum = 0, status = 0;
+	const char *why = "";
+	struct mbox_list l;
+	uint64_t cut;
+	pid_t pid;
+
+	fresh_dir();
+	write_uids("d", uids, 3);
+	b0 = slurp("d", &n0);
+	rename_mode = 1;
+	CHECK(assign("d", 1, 1, NULL, &next, &renum, &why) == -1 && strstr(why, "rename"),
+	    "a failed rename: -1 (%s)", why);
+	rename_mode = 0;
+	b1 = slurp("d", &n1);
+	CHECK(n1 == n0 && memcmp(b0, b1, n0) == 0, "the old file whole");
+	CHECK(faccessat(dfd, ".d.tmp", F_OK, 0) == -1, "no temporary file left");
+	free(b1);
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		rename_mode = 2;
+		assign("d", 1, 1, NULL, &next, &renum, &why);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42, "the store died before the rename");
+	b1 = slurp("d", &n1);
+	CHECK(n1 == n0 && memcmp(b0, b1, n0) == 0, "the old file whole after the crash");
+	free(b1);
+	CHECK(faccessat(dfd, "d.lock", F_OK, 0) == 0, "(its dotlock left behind)");
+	CHECK(assign("d", 1, 1, NULL, &next, &renum, &why) == 0 && next == 4,
+	    "the next call takes the lock and assigns 1..3 (%s)", why);
+	CHECK(faccessat(dfd, ".d.tmp", F_OK, 0) == -1, "the dead rewrite's temporary file gone");
+	unlinkat(dfd, ".d.idx", 0);
+	CHECK(scan("d", &l, &cut) == 0 && l.n == 3 && l.v[2].imapuid == 3 &&
+	    strcmp(l.v[2].uid, "u3") == 0, "UIDs in the file");
+	mbox_list_free(&l);
+	free(b0);
+}
+
+/* A POP3 snapshot across a UID assignment: its COMMIT deletes by identity. */
+static void
+test_assign_pop3_snapshot(void)
+{
+	struct mbox_list snap, fin;
+	uint32_t next = 0;
+	int renum = 0;
+	const char *why = "";
+	uint64_t cut;
+	size_t dn[1] = { 1 };
+
+	fresh_dir();
+	write_mixed(&snap);
+	CHECK(assign("o", 1, 1, NULL, &next, &renum, &why) == 0 && renum == 1,
+	    "the mixed mailbox (7 9 - - -) renumbered 1..5");
+	CHECK(commit_del("o", &snap, dn, 1) == 1, "the older snapshot's COMMIT deletes its mark");
+	CHECK(scan("o", &fin, &cut) == 0 && fin.n == 4 && strcmp(fin.v[0].uid, snap.v[0].uid) == 0 &&
+	    strcmp(fin.v[1].uid, snap.v[2].uid) == 0 && fin.v[1].imapuid == 3,
+	    "exactly that one gone, the others with their new UIDs");
+	mbox_list_free(&snap);
+	mbox_list_free(&fin);
+}
+
 static void
 test_commit(void)
 {
@@ -850,7 +1500,7 @@ test_big(void)
 		int n = snprintf(msg, sizeof(msg), "Subject: %zu\r\n\r\nbody %zu\r\n", i, i);
 
 		mbox_new_uid(uid);
-		rec = mbox_encode((unsigned char *)msg, (size_t)n, "s@x", uid, 0, &rl, &w);
+		rec = mbox_encode((unsigned char *)msg, (size_t)n, "s@x", uid, 0, 0, &rl, &w);
 		fwrite(rec, 1, rl, f);
 		free(rec);
 	}
@@ -884,6 +1534,13 @@ main(void)
 	test_dup_uids();
 	test_rewritten();
 	test_index();
+	test_index_version();
+	test_identity_across_line_rewrite();
+	test_assign_foreign();
+	test_assign_old_postern();
+	test_assign_renumber();
+	test_assign_crash();
+	test_assign_pop3_snapshot();
 	test_commit();
 	test_commit_dirsync_fails();
 	test_refused();
