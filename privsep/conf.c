@@ -72,6 +72,11 @@ conf_defaults(struct conf *c)
 	c->imap_max_sessions_per_ip = 512;
 
 	c->quota = 0;
+
+	c->imap_special_use = FU_ALL;
+	c->max_folders = FOLDERS_DEFAULT_COUNT;
+	c->max_folder_name = FOLDER_NAME_DEFAULT_BYTES;
+	c->max_folder_depth = FOLDER_DEPTH_DEFAULT_COUNT;
 	/* half the pool per address, as Postfix's anvil count limit is half
 	 * its process limit; a rate an office behind one NAT address polling
 	 * every minute does not reach (postern.conf(5)); loopback exempt, as
@@ -164,6 +169,12 @@ conf_wire_ok(const struct conf *c)
 	if (c->max_line_length == 0 || c->max_recipients == 0 ||
 	    c->imap_max_line_length < IMAP_LINE_PRELOGIN_BYTES ||
 	    c->imap_max_line_length > CONN_INBUF_BYTES || c->imap_timeout_ms == 0)
+		return 0;
+	if ((c->imap_special_use & ~(uint32_t)FU_ALL) != 0 ||
+	    c->max_folders < 1 || c->max_folders > FOLDERS_CEIL_COUNT ||
+	    c->max_folder_name < FOLDER_NAME_MIN_BYTES ||
+	    c->max_folder_name > FOLDER_NAME_CEIL_BYTES ||
+	    c->max_folder_depth < 1 || c->max_folder_depth > FOLDER_DEPTH_CEIL_COUNT)
 		return 0;
 	return 1;
 }

@@ -103,6 +103,13 @@ struct conf {
 	/* store */
 	uint64_t quota;                     /* per mailbox, 0 = none */
 
+	/* IMAP folders (the store's folder tables) */
+	uint32_t imap_special_use;          /* enum folder_use bits (msg.h) made at
+					       an account's first IMAP login */
+	uint32_t max_folders;               /* table entries per account */
+	uint32_t max_folder_name;           /* bytes of a folder name */
+	uint32_t max_folder_depth;          /* components of a folder name */
+
 	/* connection limits (per service) */
 	uint32_t max_sessions_per_ip;
 	uint32_t max_conn_per_ip_per_min;

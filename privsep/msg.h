@@ -107,8 +107,13 @@ enum msg_type {
 	 * Folder names are UTF-8 as foldername.h takes them (the worker decodes
 	 * modified UTF-7 first); the store maps them to files through the
 	 * account's folder table (store/foldertab.h) and refuses, with text,
-	 * any it cannot take.  Every _R starts with u32 enum store_status and
-	 * str text: "" when STORE_OK, else the reason for the client's NO. */
+	 * any it cannot take.  A name is a str of 0..FOLDER_NAME_CEIL_BYTES
+	 * bytes (any bytes: NUL and invalid UTF-8 are refused with a status,
+	 * not as malformed); a longer one is a malformed request and drops
+	 * the channel (the worker refuses such a name itself).  Every _R
+	 * starts with u32 enum store_status and str text: "" when STORE_OK,
+	 * else the reason for the client's NO (printable ASCII, without the
+	 * name: "Folder does not exist"). */
 	MSG_IMAP_AUTH = 140, /* str name, str password, str client address: the
 			     same check, delays and throttle as MSG_AUTH, but
 			     nothing is locked: IMAP sessions share mailboxes */
@@ -119,7 +124,7 @@ enum msg_type {
 	MSG_FOLDER_LIST,  /* empty: the account's folder table */
 	MSG_FOLDER_LIST_R, /* u32 status, str text; when STORE_OK: u32 n, fd =
 			     sealed memfd: n x (u32 attrs (enum folder_attr
-			     bits), u32 use (FU_* of store/foldertab.h), str
+			     bits), u32 use (enum folder_use bits), str
 			     name), in the table's order (parents first) */
 	MSG_FOLDER_CREATE, /* str name */
 	MSG_FOLDER_CREATE_R, /* u32 status, str text */
@@ -274,6 +279,18 @@ enum folder_attr {
 				     subscription: no messages */
 	FA_SUBSCRIBED = 0x2,
 	FA_HASCHILDREN = 0x4,     /* else \HasNoChildren */
+};
+
+/* MSG_FOLDER_LIST_R special uses of a folder (RFC 6154), bits; also the
+ * store's in-memory folder table (store/foldertab.h) and the config's
+ * imap-special-use (struct conf) */
+enum folder_use {
+	FU_SENT = 0x01,
+	FU_DRAFTS = 0x02,
+	FU_TRASH = 0x04,
+	FU_JUNK = 0x08,
+	FU_ARCHIVE = 0x10,
+	FU_ALL = 0x1f,
 };
 
 /* MSG_MBOX_STAT_R: the sidecar index against its mbox. */

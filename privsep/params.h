@@ -240,6 +240,9 @@
  */
 #define FOLDER_NAME_DEFAULT_BYTES        1024
 #define FOLDER_NAME_CEIL_BYTES           2048
+/* The least max-folder-name-length: every special-use name fits, and a
+ * little more. */
+#define FOLDER_NAME_MIN_BYTES            16
 #define FOLDER_COMPONENT_MAX_BYTES       255
 /* Components of a name ("a/b/c" is 3). */
 #define FOLDER_DEPTH_DEFAULT_COUNT       16

@@ -266,6 +266,7 @@ static const struct sc_rule store_rules[] = {
 	{ __NR_renameat2, SC_ALLOW },       /* mailbox.c mb_rewrite: RENAME_EXCHANGE, undone
 					       when the directory fsync fails */
 	{ __NR_linkat, SC_ALLOW },          /* mailbox.c: dotlock by link(2) */
+	{ __NR_mkdirat, SC_ALLOW },         /* store_imap.c: an account's folder area */
 	{ __NR_fsync, SC_ALLOW },           /* mailbox.c: 250 only after fsync */
 	{ __NR_ftruncate, SC_ALLOW },       /* mailbox.c: undoing a torn append */
 	{ __NR_memfd_create, SC_ALLOW },    /* store.c: RETR/listing answers travel as memfds */

@@ -14,6 +14,9 @@
 #define SMTP_K KIND_BIT(CHAN_SMTP)
 #define POP3_K KIND_BIT(CHAN_POP3)
 #define CONTROL_K KIND_BIT(CHAN_CONTROL)
+#define IMAP_K KIND_BIT(CHAN_IMAP)
+/* a folder name on the wire: u32 length + at most the ceiling's bytes */
+#define FNAME_MAX (4 + FOLDER_NAME_CEIL_BYTES)
 
 /* ---- the decoders, one a row: every field checked ---- */
 
@@ -97,6 +100,56 @@ decode_mbox_stat(struct ipc_msg *m, struct store_req *r, const char **why)
 	return ipc_get_str(m, r->name, sizeof(r->name));
 }
 
+/* One folder name into r->folder[i]: any bytes (NUL included) up to the
+ * ceiling; foldername.h judges them in the handler, with a status. */
+static int
+get_folder(struct ipc_msg *m, struct store_req *r, int i, const char **why)
+{
+	const void *p;
+	size_t n;
+
+	if (ipc_get_bytes(m, &p, &n) == -1)
+		return -1;
+	if (n > FOLDER_NAME_CEIL_BYTES) {
+		*why = "folder name longer than the ceiling";
+		return -1;
+	}
+	r->folder[i] = xmalloc(n + 1);
+	memcpy(r->folder[i], p, n);
+	r->folder[i][n] = '\0';
+	r->folderlen[i] = (uint32_t)n;
+	return 0;
+}
+
+/* CREATE, DELETE: str name */
+static int
+decode_folder(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	return get_folder(m, r, 0, why);
+}
+
+/* RENAME: str from, str to */
+static int
+decode_folder_rename(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	if (get_folder(m, r, 0, why) == -1 || get_folder(m, r, 1, why) == -1)
+		return -1;
+	return 0;
+}
+
+/* SUBSCRIBE: u32 on (0 or 1), str name */
+static int
+decode_folder_subscribe(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	if (ipc_get_u32(m, &r->on) == -1)
+		return -1;
+	if (r->on > 1) {
+		*why = "SUBSCRIBE neither on nor off";
+		return -1;
+	}
+	return get_folder(m, r, 0, why);
+}
+
 /* ---- the table ---- */
 
 static const struct dispatch_row table[] = {
@@ -116,6 +169,20 @@ static const struct dispatch_row table[] = {
 	  RUN_AFTER_COMMIT, NULL, handle_commit },
 	{ MSG_RELEASE, POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_RELEASE_R,
 	  RUN_AFTER_COMMIT, NULL, handle_release },
+	{ MSG_IMAP_AUTH, IMAP_K, CS_OPEN, 4 + 4 + 4,
+	  12 + LIM_POP3_CMDLINE + LIM_PASSWORD + LIM_ADDR, FD_FORBIDDEN, MSG_IMAP_AUTH_R,
+	  RUN_AFTER_COMMIT, decode_auth, handle_imap_auth },
+	{ MSG_FOLDER_LIST, IMAP_K, CS_IMAP, 0, 0, FD_FORBIDDEN, MSG_FOLDER_LIST_R,
+	  RUN_AFTER_COMMIT, NULL, handle_folder_list },
+	{ MSG_FOLDER_CREATE, IMAP_K, CS_IMAP, 4, FNAME_MAX, FD_FORBIDDEN, MSG_FOLDER_CREATE_R,
+	  RUN_AFTER_COMMIT, decode_folder, handle_folder_create },
+	{ MSG_FOLDER_DELETE, IMAP_K, CS_IMAP, 4, FNAME_MAX, FD_FORBIDDEN, MSG_FOLDER_DELETE_R,
+	  RUN_AFTER_COMMIT, decode_folder, handle_folder_delete },
+	{ MSG_FOLDER_RENAME, IMAP_K, CS_IMAP, 4 + 4, 2 * FNAME_MAX, FD_FORBIDDEN,
+	  MSG_FOLDER_RENAME_R, RUN_AFTER_COMMIT, decode_folder_rename, handle_folder_rename },
+	{ MSG_FOLDER_SUBSCRIBE, IMAP_K, CS_IMAP, 4 + 4, 4 + FNAME_MAX, FD_FORBIDDEN,
+	  MSG_FOLDER_SUBSCRIBE_R, RUN_AFTER_COMMIT, decode_folder_subscribe,
+	  handle_folder_subscribe },
 	{ MSG_MBOX_STAT, CONTROL_K, CS_OPEN, 4 + 1, 4 + LIM_NAME, FD_FORBIDDEN, MSG_MBOX_STAT_R,
 	  RUN_AFTER_COMMIT, decode_mbox_stat, handle_mbox_stat },
 };
@@ -169,6 +236,10 @@ req_free(struct store_req *r)
 	r->acc = NULL;
 	free(r->dele);
 	r->dele = NULL;
+	for (int i = 0; i < 2; i++) {
+		free(r->folder[i]);
+		r->folder[i] = NULL;
+	}
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;

@@ -20,10 +20,14 @@
 #include "../privsep/params.h"
 
 enum chan_state {
-	CS_OPEN = 0x1,     /* SMTP channel; POP3 channel before AUTH_OK */
+	CS_OPEN = 0x1,     /* SMTP and control channels; POP3 and IMAP channels
+			      before AUTH_OK */
 	CS_BOUND = 0x2,    /* POP3 channel bound to a mailbox */
-	CS_AUTHING = 0x4,  /* POP3 channel waiting for the auth process's verdict:
-			      no request is allowed (a worker waits for MSG_AUTH_R) */
+	CS_AUTHING = 0x4,  /* POP3 or IMAP channel waiting for the auth process's
+			      verdict: no request is allowed (a worker waits for
+			      MSG_AUTH_R / MSG_IMAP_AUTH_R) */
+	CS_IMAP = 0x8,     /* IMAP channel logged in to one account: its folder
+			      requests (nothing is locked or snapshotted) */
 };
 
 enum fd_rule { FD_FORBIDDEN = 0, FD_REQUIRED };
@@ -74,6 +78,12 @@ struct store_req {
 	uint32_t msgno, lines, ahead;            /* RETR */
 	uint32_t ndele;                          /* DELE */
 	uint32_t *dele;                          /* malloc'ed, ndele entries */
+	/* FOLDER_*: the names as sent (0..FOLDER_NAME_CEIL_BYTES bytes, any
+	 * bytes: foldername.h judges them), malloc'ed and NUL-terminated
+	 * after len bytes; [1] is RENAME's new name */
+	char *folder[2];
+	uint32_t folderlen[2];
+	uint32_t on;                             /* SUBSCRIBE 1, UNSUBSCRIBE 0 */
 };
 
 /* The row of a request type, or NULL. */
@@ -85,8 +95,8 @@ const struct dispatch_row *dispatch_check(const struct ipc_msg *m,
     unsigned kind, unsigned state, const char **why);
 
 /* Decodes m into *r with its row's decoder (trailing bytes refused).  0
- * ok, -1 with *why set.  r->acc and r->dele must be freed with req_free()
- * either way; m->fd moves to r->fd. */
+ * ok, -1 with *why set.  r->acc, r->dele and r->folder must be freed with
+ * req_free() either way; m->fd moves to r->fd. */
 int req_decode(struct ipc_msg *m, struct store_req *r, const char **why);
 void req_free(struct store_req *r);
 

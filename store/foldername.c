@@ -10,6 +10,23 @@
 #include "foldername.h"
 #include "../privsep/utf8.h"
 
+/* The refusals that are limits (foldername_why_is_limit), written once. */
+static const char why_long[] = "is too long";
+static const char why_deep[] = "is nested too deep";
+static const char why_component[] = "has a component longer than 255 bytes";
+
+const char *
+foldername_why_long(void)
+{
+	return why_long;
+}
+
+int
+foldername_why_is_limit(const char *why)
+{
+	return why == why_long || why == why_deep || why == why_component;
+}
+
 void
 folder_limits_default(struct folder_limits *lim)
 {
@@ -184,7 +201,7 @@ component_ok(const char *s, size_t n, const char **why)
 	if (s[0] == '.')
 		return fail_why(why, "has a component starting with '.'");
 	if (n > FOLDER_COMPONENT_MAX_BYTES)
-		return fail_why(why, "has a component longer than 255 bytes");
+		return fail_why(why, why_component);
 	return 0;
 }
 
@@ -199,7 +216,7 @@ foldername_canon(const char *name, size_t len, const struct folder_limits *lim,
 	if (len == 0)
 		return fail_why(why, "is empty");
 	if (len > lim->name_max_bytes || len > FOLDER_NAME_CEIL_BYTES)
-		return fail_why(why, "is too long");
+		return fail_why(why, why_long);
 	if (outsz < len + 1)
 		return fail_why(why, "is too long for the buffer");
 	while (i < len) {
@@ -215,7 +232,7 @@ foldername_canon(const char *name, size_t len, const struct folder_limits *lim,
 			if (component_ok(name + comp, i - comp, why) == -1)
 				return -1;
 			if (++depth > lim->depth_max_count || depth > FOLDER_DEPTH_CEIL_COUNT)
-				return fail_why(why, "is nested too deep");
+				return fail_why(why, why_deep);
 			comp = i + 1;
 		}
 		i += (size_t)l;

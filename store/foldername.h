@@ -1,7 +1,7 @@
 /*
  * IMAP folder names as the store accepts them (issue 13; DESIGN.md
  * "Folders, UIDs and flags").  Pure functions over memory: no files, no
- * IPC.  Not yet called by the store's request handlers.
+ * IPC.  The store's IMAP handlers (store_imap.c) judge names with it.
  *
  * The name is UTF-8, as the worker hands it after decoding modified UTF-7
  * (RFC 3501 5.1.3).  The hierarchy separator is '/'.  A name never
@@ -92,6 +92,15 @@ int foldername_canon(const char *name, size_t len, const struct folder_limits *l
  * prefix up to its last '/'.
  */
 size_t foldername_key(const char *canon, char *key, size_t keysz);
+
+/*
+ * Is why (from foldername_canon) a limit (too long, too deep, a component
+ * too long: RFC 5530 [LIMIT]) rather than a name that can never be a
+ * folder?  It compares the pointer: only texts of this file match.
+ */
+int foldername_why_is_limit(const char *why);
+/* The "too long" refusal, for the table's checks of respelled names. */
+const char *foldername_why_long(void);
 
 /* Is the canonical name INBOX itself? */
 int foldername_is_inbox(const char *canon);

@@ -19,6 +19,30 @@ static const char *const use_names[] = { "sent", "drafts", "trash", "junk", "arc
 static const char *const use_folders[] = { "Sent", "Drafts", "Trash", "Junk", "Archive" };
 #define USE_COUNT 5
 
+/* The refusals foldertab_why_class() tells apart, written once. */
+static const char why_nosuch[] = "does not exist";
+static const char why_exists[] = "already exists";
+static const char why_same_name[] = "already has that name";
+static const char why_new_exists[] = "cannot be renamed: the new name exists";
+static const char why_not_subscribed[] = "is not subscribed";
+static const char why_too_many[] = "cannot be made: the account has too many folders";
+static const char why_rename_many[] = "cannot be renamed: the account would have too many folders";
+static const char why_below_long[] =
+    "cannot be renamed: a name below it would be too long or too deep";
+
+enum ft_class
+foldertab_why_class(const char *why)
+{
+	if (why == why_nosuch || why == why_not_subscribed)
+		return FTC_NOSUCH;
+	if (why == why_exists || why == why_same_name || why == why_new_exists)
+		return FTC_EXISTS;
+	if (why == why_too_many || why == why_rename_many || why == why_below_long ||
+	    foldername_why_is_limit(why))
+		return FTC_LIMIT;
+	return FTC_CANNOT;
+}
+
 /* Text with detail (a line number, errno): valid until the next call. */
 static char why_buf[256];
 
@@ -556,7 +580,7 @@ foldertab_find(const struct foldertab *t, const char *name, size_t len, const ch
 
 	folder_limits_ceil(&ceil);
 	if (len > FOLDER_NAME_CEIL_BYTES) {
-		fail_why(why, "is too long");
+		fail_why(why, foldername_why_long());
 		return NULL;
 	}
 	canon = xmalloc(2 * (len + 1));
@@ -569,7 +593,7 @@ foldertab_find(const struct foldertab *t, const char *name, size_t len, const ch
 	f = find_key(t, key);
 	free(canon);
 	if (f == NULL)
-		fail_why(why, "does not exist");
+		fail_why(why, why_nosuch);
 	return f;
 }
 
@@ -678,7 +702,7 @@ canon_dup(const struct foldertab *t, const char *name, size_t len,
 	free(canon);
 	if (strlen(re) > lim->name_max_bytes || strlen(re) > FOLDER_NAME_CEIL_BYTES) {
 		free(re);
-		fail_why(why, "is too long");
+		fail_why(why, foldername_why_long());
 		return NULL;
 	}
 	return re;
@@ -700,12 +724,12 @@ foldertab_create(struct foldertab *t, const char *name, size_t len,
 	if (f != NULL && !(f->flags & FF_NOFOLDER)) {
 		free(canon);
 		free(key);
-		return fail_why(why, "already exists");
+		return fail_why(why, why_exists);
 	}
 	if (t->n + missing + (f == NULL) > lim->folders_max_count) {
 		free(canon);
 		free(key);
-		return fail_why(why, "cannot be made: the account has too many folders");
+		return fail_why(why, why_too_many);
 	}
 	if (f == NULL) {
 		add_parents(t, canon);
@@ -745,7 +769,7 @@ foldertab_delete(struct foldertab *t, const char *name, size_t len, uint32_t *go
 		return fail_why(why, "is INBOX, which cannot be deleted");
 	if (f->flags & FF_NOFOLDER)
 		return fail_why(why, foldertab_has_children(t, f) ?
-		    "has sub-folders and holds no mail itself (\\Noselect)" : "does not exist");
+		    "has sub-folders and holds no mail itself (\\Noselect)" : why_nosuch);
 	*gone_id = f->id;
 	f->id = f->uidvalidity = f->uidnext = 0;
 	f->use = 0;
@@ -780,7 +804,7 @@ foldertab_rename(struct foldertab *t, const char *from, size_t flen,
 	if (foldername_is_inbox(f->name))
 		return fail_why(why, "is INBOX, whose RENAME moves its mail instead");
 	if ((f->flags & FF_NOFOLDER) && !foldertab_has_children(t, f))
-		return fail_why(why, "does not exist");
+		return fail_why(why, why_nosuch);
 	if ((canon = canon_dup(t, to, tlen, lim, &missing, why)) == NULL)
 		return -1;
 	tnl = strlen(canon);
@@ -793,13 +817,13 @@ foldertab_rename(struct foldertab *t, const char *from, size_t flen,
 		if (strcmp(canon, f->name) == 0) {
 			free(canon);
 			free(tkey);
-			return fail_why(why, "already has that name");
+			return fail_why(why, why_same_name);
 		}
 		dst = NULL;               /* the same folder, spelled otherwise */
 	} else if (dst != NULL && (!(dst->flags & FF_NOFOLDER) || foldertab_has_children(t, dst))) {
 		free(canon);
 		free(tkey);
-		return fail_why(why, "cannot be renamed: the new name exists");
+		return fail_why(why, why_new_exists);
 	} else if (strncmp(tkey, f->key, fkl) == 0 && tkey[fkl] == '/') {
 		free(canon);
 		free(tkey);
@@ -818,13 +842,13 @@ foldertab_rename(struct foldertab *t, const char *from, size_t flen,
 		    depth_after(canon, e, f) > FOLDER_DEPTH_CEIL_COUNT) {
 			free(canon);
 			free(tkey);
-			return fail_why(why, "cannot be renamed: a name below it would be too long or too deep");
+			return fail_why(why, why_below_long);
 		}
 	}
 	if (t->n + missing - (dst != NULL) > lim->folders_max_count) {
 		free(canon);
 		free(tkey);
-		return fail_why(why, "cannot be renamed: the account would have too many folders");
+		return fail_why(why, why_rename_many);
 	}
 	if (dst != NULL) {
 		take_sub = dst->flags & FF_SUBSCRIBED;
@@ -873,7 +897,7 @@ foldertab_subscribe(struct foldertab *t, const char *name, size_t len, int on,
 		return 0;
 	}
 	if (!(f->flags & FF_SUBSCRIBED))
-		return fail_why(why, "is not subscribed");
+		return fail_why(why, why_not_subscribed);
 	f->flags &= ~FF_SUBSCRIBED;
 	if (!(f->flags & FF_NOFOLDER) || foldertab_has_children(t, f))
 		return 0;
@@ -909,7 +933,7 @@ foldertab_set_uidnext(struct foldertab *t, const char *name, size_t len, uint32_
 	if (f == NULL)
 		return -1;
 	if (f->flags & FF_NOFOLDER)
-		return fail_why(why, "does not exist");
+		return fail_why(why, why_nosuch);
 	if (uidnext < f->uidnext)
 		return fail_why(why, "would get a lower UIDNEXT");
 	f->uidnext = uidnext;

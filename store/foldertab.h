@@ -3,7 +3,7 @@
  * flags"): which folders an account has, the file that holds each, its
  * UIDVALIDITY and UIDNEXT, whether it is subscribed, its special use
  * (RFC 6154).  Parse, serialize and edit in memory; load and save with
- * an atomic rewrite.  Not yet called by the store's request handlers.
+ * an atomic rewrite.  The store's IMAP handlers (store_imap.c) call it.
  *
  * The file, "folders" in the account's folder directory, is text, one
  * entry a line, sorted by comparison key (foldername_key()):
@@ -64,6 +64,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../privsep/msg.h"
 #include "foldername.h"
 
 #define FOLDERTAB_FILE     "folders"
@@ -74,13 +75,8 @@
 #define FF_SUBSCRIBED  0x1u
 #define FF_NOFOLDER    0x2u   /* a name only: no file, no messages */
 
-/* special use, RFC 6154 (in the file's order) */
-#define FU_SENT        0x01u
-#define FU_DRAFTS      0x02u
-#define FU_TRASH       0x04u
-#define FU_JUNK        0x08u
-#define FU_ARCHIVE     0x10u
-#define FU_ALL         0x1fu
+/* special use, RFC 6154: enum folder_use of privsep/msg.h (FU_SENT,
+ * FU_DRAFTS, FU_TRASH, FU_JUNK, FU_ARCHIVE: the file's order) */
 
 /* "f" + 8 hex digits and the NUL */
 #define FOLDERTAB_FILE_NAME_BYTES 10
@@ -191,6 +187,20 @@ int foldertab_set_uidnext(struct foldertab *t, const char *name, size_t len,
  */
 int foldertab_add_special(struct foldertab *t, unsigned uses,
     const struct folder_limits *lim, uint32_t now, const char **why);
+
+/*
+ * What kind of refusal a *why of the edits above is (RFC 5530 codes):
+ * the texts are this file's and foldername.c's own, compared by pointer.
+ * Reasons of load and save are none of these (FTC_CANNOT): a caller
+ * tells them apart by the function that failed.
+ */
+enum ft_class {
+	FTC_CANNOT,     /* never possible: a name that cannot be a folder, INBOX */
+	FTC_LIMIT,      /* a limit: too long, too deep, too many folders */
+	FTC_NOSUCH,     /* no such folder (or not subscribed, for UNSUBSCRIBE) */
+	FTC_EXISTS,     /* the name is taken */
+};
+enum ft_class foldertab_why_class(const char *why);
 
 /*
  * The file FOLDERTAB_FILE in directory dirfd: load reads and parses it

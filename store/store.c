@@ -9,8 +9,8 @@
  * count as one) and run its row's handler (dispatch.c): LOOKUPs are
  * answered at once, every APPEND is written at once; fsync each touched
  * mailbox once (group commit) and answer the APPENDs; then run the queued
- * requests (POP3, control) in arrival order (an AUTH is only queued for the auth
- * process: crypt never runs here); then send the queued checks and take
+ * requests (POP3, IMAP, control) in arrival order (an AUTH or IMAP_AUTH is
+ * only queued for the auth process: crypt never runs here); then send the queued checks and take
  * the auth process's verdicts, binding their mailboxes; then close the
  * channels dropped during the pass.  A bad request drops only its channel.
  */
@@ -54,7 +54,8 @@ add_channel(struct ipc_msg *m)
 
 	if (m->fd < 0 || ipc_get_u32(m, &kind) == -1 || ipc_get_u32(m, &pid) == -1 ||
 	    ipc_end(m) == -1 ||
-	    (kind != CHAN_SMTP && kind != CHAN_POP3 && kind != CHAN_CONTROL)) {
+	    (kind != CHAN_SMTP && kind != CHAN_POP3 && kind != CHAN_CONTROL &&
+	    kind != CHAN_IMAP)) {
 		log_warnx("store: malformed MSG_CHANNEL from the master");
 		ipc_drop_fd(m);
 		return;
@@ -187,6 +188,10 @@ control_read(int ctl)
 		if (conf_from_msg(&m, &nc) == 0) {
 			S.conf.quota = nc.quota;
 			S.conf.max_message_size = nc.max_message_size;
+			S.conf.imap_special_use = nc.imap_special_use;
+			S.conf.max_folders = nc.max_folders;
+			S.conf.max_folder_name = nc.max_folder_name;
+			S.conf.max_folder_depth = nc.max_folder_depth;
 			strlcpy_(S.conf.postmaster, nc.postmaster, sizeof(S.conf.postmaster));
 			strlcpy_(S.conf.accounts, nc.accounts, sizeof(S.conf.accounts));
 			strlcpy_(S.conf.aliases, nc.aliases, sizeof(S.conf.aliases));

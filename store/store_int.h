@@ -8,7 +8,14 @@
  *                                    fd rule, when to run, decoder, handler
  *   2. the handlers      store_smtp.c  LOOKUP, APPEND (group commit)
  *                        store_pop3.c  AUTH, RETR, DELE, UNDO, COMMIT, RELEASE
+ *                        store_imap.c  IMAP_AUTH, FOLDER_LIST, _CREATE,
+ *                                      _DELETE, _RENAME, _SUBSCRIBE: the
+ *                                      account's folder area and table
  *                        store_ctl.c   MBOX_STAT
+ *                        store_login.c the login steps store_pop3.c and
+ *                                      store_imap.c share (throttle, auth
+ *                                      round trip, verdict, login-delay):
+ *                                      below those two, called by them
  *   3. the services      authcli.c   the auth process's client: a verdict
  *                                    comes back through the callback given
  *                                    to authcli_submit(), not by name
@@ -22,6 +29,9 @@
  *                                    the two primitives a handler answers
  *                                    with, chan_send() and chan_drop()
  *   4. the files         mailbox.c   open, lock, scan, index, append, rewrite
+ *                        foldertab.c an account's folder table: load, edit,
+ *                                    save atomically (foldername.c: the
+ *                                    names it takes)
  *                        flagjournal.c  a folder's flag journal: append,
  *                                    replay, reset after a fold (not wired
  *                                    to a request yet)
@@ -45,6 +55,7 @@
 #include "../privsep/ipc.h"
 #include "../privsep/msg.h"
 #include "accounts.h"
+#include "authcli.h"
 #include "dispatch.h"
 #include "mailbox.h"
 
@@ -52,10 +63,11 @@ struct chan {
 	int fd;
 	unsigned kind;               /* enum chan_kind, as the master said */
 	pid_t pid;                   /* the worker, for logs */
-	unsigned state;              /* CS_OPEN / CS_BOUND */
+	unsigned state;              /* enum chan_state (dispatch.h) */
 	int dead;                    /* dropped: closed at the end of the pass */
-	/* POP3, when bound */
+	/* POP3 when bound, IMAP when logged in (CS_IMAP) */
 	char account[LIM_NAME + 1];
+	/* POP3, when bound */
 	int mfd;                     /* the mailbox, for RETR (-1: none) */
 	struct mbox_list snap;
 	unsigned char *marks;
@@ -127,6 +139,28 @@ void mbc_appended(size_t i, uint32_t uid);
  * mbox itself goes through mbc_forget() first, as a COMMIT does.) */
 void mbc_uidstate_forget(const char *name);
 
+/* ---- store_login.c: the login steps POP3 and IMAP share ---- */
+struct login_proto {
+	const char *proto;       /* "pop3", "imap": for the log */
+	/* A right password for an account the store knows: the protocol's
+	 * part (lock, snapshot, folder table); the enum auth_status to
+	 * answer, and *fd a descriptor the answer carries (or left -1) */
+	uint32_t (*bind)(struct chan *c, const char *account, const char *addr,
+	    uint64_t now, int *fd);
+	/* The answer (fd -1: none), whatever the status */
+	void (*reply)(struct chan *c, uint32_t reqid, uint32_t st, uint32_t delay, int fd);
+};
+/* The request r of channel c: throttle, then the check goes to the auth
+ * process and c waits in CS_AUTHING until done() calls login_finish(). */
+void login_begin(struct chan *c, const struct store_req *r, const struct login_proto *p,
+    authcli_done *done);
+/* The verdict: the delay, the log, p->bind() on a right password, the
+ * answer. */
+void login_finish(struct authwait *w, enum auth_verdict v, const struct login_proto *p);
+/* login-delay (POP3): too soon since this account's last login? */
+int login_too_soon(const char *name, uint64_t now);
+void login_record(const char *name, uint64_t now);
+
 /* ---- the handlers: the rows of dispatch.c ---- */
 /* store_smtp.c */
 void handle_lookup(struct chan *c, struct store_req *r);
@@ -142,6 +176,13 @@ void handle_commit(struct chan *c, struct store_req *r);
 void handle_release(struct chan *c, struct store_req *r);
 /* Lets go of a POP3 channel's mailbox and snapshot (also when it closes). */
 void chan_unbind(struct chan *c);
+/* store_imap.c */
+void handle_imap_auth(struct chan *c, struct store_req *r);
+void handle_folder_list(struct chan *c, struct store_req *r);
+void handle_folder_create(struct chan *c, struct store_req *r);
+void handle_folder_delete(struct chan *c, struct store_req *r);
+void handle_folder_rename(struct chan *c, struct store_req *r);
+void handle_folder_subscribe(struct chan *c, struct store_req *r);
 /* store_ctl.c */
 void handle_mbox_stat(struct chan *c, struct store_req *r);
 

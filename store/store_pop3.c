@@ -17,9 +17,7 @@
 
 #include "../privsep/log.h"
 #include "../privsep/util.h"
-#include "auth.h"
 #include "authcli.h"
-#include "throttle.h"
 #include "store_int.h"
 
 static void
@@ -105,44 +103,6 @@ bind_mailbox(struct chan *c, const char *account)
 	return 0;
 }
 
-/*
- * login-delay (RFC 2449 LOGIN-DELAY): when each account last logged in.
- * Bounded; an evicted entry only means one login is not delayed.
- */
-static struct {
-	char name[LIM_NAME + 1];
-	uint64_t at;
-} logins[LOGIN_SLOTS_COUNT];
-
-static size_t
-login_slot(const char *name)
-{
-	uint32_t h = 2166136261u;
-
-	for (const char *p = name; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return h % LOGIN_SLOTS_COUNT;
-}
-
-/* Too soon since this account's last login? */
-static int
-login_too_soon(const char *name, uint64_t now)
-{
-	size_t i = login_slot(name);
-
-	return S.conf.login_delay_s > 0 && strcmp(logins[i].name, name) == 0 &&
-	    now - logins[i].at < (uint64_t)S.conf.login_delay_s * 1000;
-}
-
-static void
-login_record(const char *name, uint64_t now)
-{
-	size_t i = login_slot(name);
-
-	strlcpy_(logins[i].name, name, sizeof(logins[i].name));
-	logins[i].at = now;
-}
-
 static void
 auth_reply(struct chan *c, uint32_t reqid, uint32_t st, uint32_t delay, int lfd)
 {
@@ -160,99 +120,52 @@ auth_reply(struct chan *c, uint32_t reqid, uint32_t st, uint32_t delay, int lfd)
 	chan_send(c, &m);
 }
 
-static void auth_finish(struct authwait *w, enum auth_verdict v);
+/* A right password (store_login.c): [IN-USE], login-delay, then the
+ * mailbox is bound and its listing goes in *lfd. */
+static uint32_t
+pop3_bind(struct chan *c, const char *name, const char *addr, uint64_t now, int *lfd)
+{
+	if (account_in_use(name)) {
+		log_info("store: pop3 worker %d: %s from %s: mailbox in use",
+		    (int)c->pid, name, addr);
+		return AUTH_INUSE;
+	}
+	if (login_too_soon(name, now)) {
+		log_info("store: pop3 worker %d: %s from %s: login-delay not over",
+		    (int)c->pid, name, addr);
+		return AUTH_LOGIN_DELAY;
+	}
+	if (bind_mailbox(c, name) == -1)
+		return AUTH_TEMP;
+	if ((*lfd = listing_memfd(&c->snap)) == -1) {
+		log_warn("store: listing memfd");
+		chan_unbind(c);
+		return AUTH_TEMP;
+	}
+	login_record(name, now);
+	log_info("store: pop3 worker %d: %s from %s: %zu messages, %llu octets",
+	    (int)c->pid, name, addr, c->snap.n, (unsigned long long)c->octets);
+	return AUTH_OK;
+}
+
+static const struct login_proto pop3_login = { "pop3", pop3_bind, auth_reply };
+
+/* The auth process's verdict (authcli.c calls it back). */
+static void
+auth_finish(struct authwait *w, enum auth_verdict v)
+{
+	login_finish(w, v, &pop3_login);
+}
 
 /*
- * MSG_AUTH: the password check goes to the auth process (authcli.c) and
- * the channel waits for the verdict in CS_AUTHING (auth_finish below);
- * the store's loop does not.  The delay the answer carries comes from
- * the throttle tables (throttle.h) once the verdict is known.
+ * MSG_AUTH: the password check goes to the auth process and the channel
+ * waits for the verdict in CS_AUTHING (store_login.c); the store's loop
+ * does not.
  */
 void
 handle_auth(struct chan *c, struct store_req *r)
 {
-	char name[LIM_POP3_CMDLINE + 1];
-	uint32_t delay;
-	uint64_t now = now_ms();
-
-	strlcpy_(name, r->name, sizeof(name));
-	name_lower(name);
-	/* an address flooding an account is answered unchecked (throttle.h) */
-	if (!throttle_may_check(name, r->addr, now)) {
-		delay = throttle_answer(name, r->addr, 0, now);
-		log_info("store: pop3 worker %d: authentication failed for %s from %s "
-		    "(not checked: guesses on this account at their cap)",
-		    (int)c->pid, mailbox_name_ok(name) ? name : "(invalid name)", r->addr);
-		auth_reply(c, r->id, AUTH_BAD, delay, -1);
-		return;
-	}
-	/* the delay comes with the verdict (throttle_answer in auth_finish) */
-	if (authcli_submit(c, r->id, name, r->password, r->addr, 0, now,
-	    auth_finish) == 0) {
-		c->state = CS_AUTHING;
-		return;
-	}
-	log_warnx("store: pop3 worker %d: %s from %s: no auth process to check the password",
-	    (int)c->pid, mailbox_name_ok(name) ? name : "(invalid name)", r->addr);
-	auth_reply(c, r->id, AUTH_TEMP, 0, -1);
-}
-
-/* The auth process's verdict (authcli.c calls it back): bind the mailbox. */
-static void
-auth_finish(struct authwait *w, enum auth_verdict v)
-{
-	struct chan *c = w->c;
-	const char *name = w->name;
-	int valid = mailbox_name_ok(name), lfd = -1;
-	uint32_t st;
-	uint64_t now = now_ms();
-
-	/* the store believes a yes only for an account it knows */
-	if (v == AV_OK && (!valid || acct_find(&S.tab, name) == NULL)) {
-		log_warnx("store: the auth process accepted %s, which is not in the accounts "
-		    "table (a reload in between?)", valid ? name : "(invalid name)");
-		v = AV_TEMP;
-	}
-	if (v != AV_TEMP)
-		w->delay = throttle_answer(name, w->addr, v == AV_OK, now);
-	if (c == NULL || c->dead) {
-		if (v == AV_BAD)
-			log_info("store: authentication failed for %s from %s (the client left)",
-			    valid ? name : "(invalid name)", w->addr);
-		return;
-	}
-	c->state = CS_OPEN;
-	if (v == AV_TEMP) {
-		st = AUTH_TEMP;
-		log_warnx("store: pop3 worker %d: %s from %s: no verdict from the auth process",
-		    (int)c->pid, valid ? name : "(invalid name)", w->addr);
-	} else if (v == AV_BAD) {
-		st = AUTH_BAD;
-		log_info("store: pop3 worker %d: authentication failed for %s from %s",
-		    (int)c->pid, valid ? name : "(invalid name)", w->addr);
-	} else if (account_in_use(name)) {
-		st = AUTH_INUSE;
-		log_info("store: pop3 worker %d: %s from %s: mailbox in use",
-		    (int)c->pid, name, w->addr);
-	} else if (login_too_soon(name, now)) {
-		st = AUTH_LOGIN_DELAY;
-		log_info("store: pop3 worker %d: %s from %s: login-delay not over",
-		    (int)c->pid, name, w->addr);
-	} else if (bind_mailbox(c, name) == -1) {
-		st = AUTH_TEMP;
-	} else if ((lfd = listing_memfd(&c->snap)) == -1) {
-		log_warn("store: listing memfd");
-		chan_unbind(c);
-		st = AUTH_TEMP;
-	} else {
-		st = AUTH_OK;
-		login_record(name, now);
-		log_info("store: pop3 worker %d: %s from %s: %zu messages, %llu octets",
-		    (int)c->pid, name, w->addr, c->snap.n, (unsigned long long)c->octets);
-	}
-	auth_reply(c, w->reqid, st, w->delay, lfd);
-	if (lfd != -1)
-		close(lfd);
+	login_begin(c, r, &pop3_login, auth_finish);
 }
 
 /* A message number of the snapshot, or the channel is dropped. */

@@ -4,6 +4,8 @@
  *
  *   ipcpeer [-u store-user] [-w worker-user] [-q quota] [-m max-message-size] [-A aliases]
  *           [-N nofile]   (the store's RLIMIT_NOFILE, soft and hard)
+ *           [-F max-folders] [-L max-folder-name-length] [-D max-folder-depth]
+ *           [-U imap-special-use bits (enum folder_use, e.g. 0x1f)]
  *           [-l logfile] SPOOL ACCOUNTS  < script
  *
  * It starts "$POSTERND -X store" the way the master does (fork + exec,
@@ -16,7 +18,7 @@
  *
  * Commands:
  *   start | kill | restart | stop | hup | sleep MS | sh SHELL-COMMAND
- *   chan NAME smtp|pop3          close NAME          alive NAME
+ *   chan NAME smtp|pop3|imap     close NAME          alive NAME
  *   lookup NAME LOCAL
  *   append NAME SENDER RCPT[,RCPT...] FILE|@N      (FILE: LF or CRLF lines;
  *                                   @N: a generated message number N)
@@ -30,6 +32,18 @@
  *   raw NAME TYPE LEN [memfd]    (a request of LEN zero bytes)
  *   ctlraw TYPE LEN [memfd]      (the same on the master's control channel)
  *   trunc NAME | badlen NAME | oversize NAME | twofds NAME
+ *   imapauth NAME USER PASS [ADDR]   ("imapauth ST delay=D [account=A]")
+ *   flist NAME                   (one "folder NAME ATTRS USE" line a folder,
+ *                                 ATTRS a comma list of noselect, sub,
+ *                                 children or "-", USE of sent, drafts,
+ *                                 trash, junk, archive or "-"; then
+ *                                 "flist ST n=N", or "flist ST TEXT")
+ *   fcreate NAME F   fdelete NAME F   frename NAME F TO   fsub NAME F
+ *   funsub NAME F                ("fcreate ST TEXT", or "fcreate eof")
+ *       a folder name F: \xHH a byte, \s a space, \\ a backslash;
+ *       "@empty" the empty name; "@name:N" N bytes in 200-byte components
+ *       ("aaa.../aaa..."); "@comp:N" one component of N bytes; a name
+ *       printed by flist is escaped the same way
  *   faults appends KILLS SECONDS RCPT
  *   faults commit KILLS SECONDS RCPT
  */
@@ -959,6 +973,202 @@ faults(const char *mode, int kills, int seconds, const char *rcpt)
 	free(gone);
 }
 
+/* ---- IMAP folders ---- */
+
+/* A folder name argument into a malloc'ed buffer (see the commands). */
+static char *
+folder_arg(const char *a, size_t *len)
+{
+	size_t n = 0, cap = strlen(a) + 1;
+	char *b;
+
+	if (strcmp(a, "@empty") == 0) {
+		*len = 0;
+		return xcalloc(1, 1);
+	}
+	if (strncmp(a, "@name:", 6) == 0 || strncmp(a, "@comp:", 6) == 0) {
+		size_t want = strtoul(a + 6, NULL, 10);
+
+		b = xmalloc(want + 1);
+		for (size_t i = 0; i < want; i++)
+			b[i] = a[1] == 'n' && i % 201 == 200 && i + 1 < want ? '/' : 'a';
+		*len = want;
+		return b;
+	}
+	b = xmalloc(cap);
+	for (size_t i = 0; a[i] != '\0'; i++) {
+		if (a[i] == '\\' && a[i + 1] == 'x' && a[i + 2] && a[i + 3]) {
+			char hex[3] = { a[i + 2], a[i + 3], '\0' };
+
+			b[n++] = (char)strtoul(hex, NULL, 16);
+			i += 3;
+		} else if (a[i] == '\\' && a[i + 1] == 's') {
+			b[n++] = ' ';
+			i++;
+		} else if (a[i] == '\\' && a[i + 1] == '\\') {
+			b[n++] = '\\';
+			i++;
+		} else
+			b[n++] = a[i];
+	}
+	*len = n;
+	return b;
+}
+
+/* Prints a name with the escapes folder_arg() reads. */
+static void
+print_folder(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == ' ')
+			printf("\\s");
+		else if (p[i] == '\\')
+			printf("\\\\");
+		else if (p[i] < 0x21 || p[i] == 0x7f)
+			printf("\\x%02x", p[i]);
+		else
+			putchar(p[i]);
+	}
+}
+
+static int
+do_imap_auth(struct pchan *c, const char *user, const char *pass, const char *addr,
+    uint32_t *delay, char *acc, size_t accsz)
+{
+	uint32_t st;
+
+	acc[0] = '\0';
+	ipc_init(&M, MSG_IMAP_AUTH, 0);
+	ipc_put_str(&M, user);
+	ipc_put_str(&M, pass);
+	ipc_put_str(&M, addr);
+	if (call(c, 30000) != 1)
+		return -2;
+	if (A.hdr.type != MSG_IMAP_AUTH_R || ipc_get_u32(&A, &st) == -1 ||
+	    ipc_get_u32(&A, delay) == -1)
+		return -1;
+	if (st == AUTH_OK && ipc_get_str(&A, acc, accsz) == -1)
+		return -1;
+	if (ipc_end(&A) == -1 || A.fd >= 0)
+		return -1;
+	return (int)st;
+}
+
+/* One folder request; prints "CMD ST TEXT" or "CMD eof". */
+static void
+do_folder(const char *cmd, struct pchan *c, uint32_t type, int on, const char *a,
+    const char *b)
+{
+	char *n1, *n2 = NULL, text[512];
+	size_t l1, l2 = 0;
+	uint32_t st;
+	int r;
+
+	n1 = folder_arg(a, &l1);
+	if (b != NULL)
+		n2 = folder_arg(b, &l2);
+	ipc_init(&M, type, 0);
+	if (type == MSG_FOLDER_SUBSCRIBE)
+		ipc_put_u32(&M, (uint32_t)on);
+	if (l1 + l2 + 16 > IPC_MAX_PAYLOAD)
+		die("%s: names too long for one message", cmd);
+	ipc_put_bytes(&M, n1, l1);
+	if (n2 != NULL)
+		ipc_put_bytes(&M, n2, l2);
+	free(n1);
+	free(n2);
+	r = call(c, 10000);
+	if (r == 0) {
+		printf("%s eof\n", cmd);
+		return;
+	}
+	if (r != 1 || A.hdr.type != type + 1 || ipc_get_u32(&A, &st) == -1 ||
+	    ipc_get_str(&A, text, sizeof(text)) == -1 || ipc_end(&A) == -1 || A.fd >= 0) {
+		printf("%s malformed answer\n", cmd);
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (text[0] != '\0')
+		printf("%s %u %s\n", cmd, st, text);
+	else
+		printf("%s %u\n", cmd, st);
+}
+
+static void
+do_flist(struct pchan *c)
+{
+	static const char *const uses[] = { "sent", "drafts", "trash", "junk", "archive" };
+	char text[512];
+	uint32_t st, n;
+	struct stat sb;
+	unsigned char *p = NULL;
+	struct ipc_reader rd;
+	int r, seals;
+
+	ipc_init(&M, MSG_FOLDER_LIST, 0);
+	r = call(c, 10000);
+	if (r == 0) {
+		printf("flist eof\n");
+		return;
+	}
+	if (r != 1 || A.hdr.type != MSG_FOLDER_LIST_R || ipc_get_u32(&A, &st) == -1 ||
+	    ipc_get_str(&A, text, sizeof(text)) == -1) {
+		printf("flist malformed answer\n");
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (st != STORE_OK) {
+		printf("flist %u %s\n", st, text);
+		ipc_drop_fd(&A);
+		return;
+	}
+	seals = A.fd >= 0 ? fcntl(A.fd, F_GET_SEALS) : -1;
+	if (ipc_get_u32(&A, &n) == -1 || ipc_end(&A) == -1 || A.fd < 0 ||
+	    fstat(A.fd, &sb) == -1 || seals == -1 ||
+	    (seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) !=
+	    (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
+		printf("flist malformed answer (not a sealed memfd)\n");
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (sb.st_size > 0 && (p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE,
+	    A.fd, 0)) == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	rd_init(&rd, p, (size_t)sb.st_size);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t attrs, use, len;
+		int any = 0;
+
+		if (rd_u32(&rd, &attrs) == -1 || rd_u32(&rd, &use) == -1 ||
+		    rd_u32(&rd, &len) == -1 || len > rd.len - rd.pos) {
+			printf("flist malformed listing at %u\n", i);
+			break;
+		}
+		printf("folder ");
+		print_folder(rd.p + rd.pos, len);
+		rd.pos += len;
+		printf(" ");
+		if (attrs & FA_NOSELECT)
+			printf("%snoselect", any++ ? "," : "");
+		if (attrs & FA_SUBSCRIBED)
+			printf("%ssub", any++ ? "," : "");
+		if (attrs & FA_HASCHILDREN)
+			printf("%schildren", any++ ? "," : "");
+		printf("%s ", any ? "" : "-");
+		any = 0;
+		for (int k = 0; k < 5; k++)
+			if (use & (1u << k))
+				printf("%s%s", any++ ? "," : "", uses[k]);
+		printf("%s\n", any ? "" : "-");
+	}
+	if (!rd_done(&rd))
+		printf("flist trailing bytes in the listing\n");
+	printf("flist 0 n=%u\n", n);
+	if (p != NULL)
+		munmap(p, (size_t)sb.st_size);
+	ipc_drop_fd(&A);
+}
+
 /* ---- the script ---- */
 
 static uint32_t
@@ -1019,7 +1229,8 @@ run_line(char *line)
 		printf("slept\n");
 	} else if (strcmp(av[0], "chan") == 0) {
 		NEED(3);
-		chan_open(av[1], strcmp(av[2], "pop3") == 0 ? CHAN_POP3 : CHAN_SMTP);
+		chan_open(av[1], strcmp(av[2], "pop3") == 0 ? CHAN_POP3 :
+		    strcmp(av[2], "imap") == 0 ? CHAN_IMAP : CHAN_SMTP);
 		printf("chan %s\n", av[1]);
 	} else if (strcmp(av[0], "close") == 0) {
 		struct pchan *c;
@@ -1084,6 +1295,31 @@ run_line(char *line)
 			    (unsigned long long)o);
 		} else
 			printf("auth %d delay=%u\n", st, delay);
+	} else if (strcmp(av[0], "imapauth") == 0) {
+		uint32_t delay = 0;
+		char acc[LIM_NAME + 1];
+		int st;
+		NEED(4);
+		st = do_imap_auth(chan_get(av[1]), av[2], av[3], ac > 4 ? av[4] : "127.0.0.1",
+		    &delay, acc, sizeof(acc));
+		if (st == -2)
+			printf("imapauth eof\n");
+		else if (st == AUTH_OK)
+			printf("imapauth 0 delay=%u account=%s\n", delay, acc);
+		else
+			printf("imapauth %d delay=%u\n", st, delay);
+	} else if (strcmp(av[0], "flist") == 0) {
+		NEED(2);
+		do_flist(chan_get(av[1]));
+	} else if (strcmp(av[0], "fcreate") == 0 || strcmp(av[0], "fdelete") == 0 ||
+	    strcmp(av[0], "fsub") == 0 || strcmp(av[0], "funsub") == 0) {
+		NEED(3);
+		do_folder(av[0], chan_get(av[1]), av[0][1] == 'c' ? MSG_FOLDER_CREATE :
+		    av[0][1] == 'd' ? MSG_FOLDER_DELETE : MSG_FOLDER_SUBSCRIBE,
+		    av[0][1] == 's', av[2], NULL);
+	} else if (strcmp(av[0], "frename") == 0) {
+		NEED(4);
+		do_folder(av[0], chan_get(av[1]), MSG_FOLDER_RENAME, 0, av[2], av[3]);
 	} else if (strcmp(av[0], "list") == 0) {
 		struct pchan *c;
 		NEED(2);
@@ -1230,7 +1466,7 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	conf_defaults(&conf);
-	while ((ch = getopt(argc, argv, "u:w:q:m:A:l:N:")) != -1) {
+	while ((ch = getopt(argc, argv, "u:w:q:m:A:l:N:F:L:D:U:")) != -1) {
 		switch (ch) {
 		case 'u': user = optarg; break;
 		case 'w': wuser = optarg; break;
@@ -1239,6 +1475,10 @@ main(int argc, char **argv)
 		case 'A': aliases_path = optarg; break;
 		case 'l': logpath = optarg; break;
 		case 'N': store_nofile = (rlim_t)strtoull(optarg, NULL, 10); break;
+		case 'F': conf.max_folders = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'L': conf.max_folder_name = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'D': conf.max_folder_depth = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'U': conf.imap_special_use = (uint32_t)strtoul(optarg, NULL, 0); break;
 		default: die("usage: ipcpeer [-u user] [-q quota] [-m max] [-A aliases] "
 		    "[-l log] SPOOL ACCOUNTS < script");
 		}
