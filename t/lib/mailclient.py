@@ -27,6 +27,13 @@ POP3 by hand
   pop3-batch PORT CMDS send CMDS (with \\r \\n \\x00 escapes) in one write,
                        half-close, print the whole transcript
 
+IMAP
+  imap-batch PORT CMDS the same for IMAP (t/lib/imap.bash imap_batch)
+  imap-folders PORT USER PASS
+                       imaplib: LIST, CREATE (a hierarchy, a non-ASCII name
+                       in modified UTF-7), SUBSCRIBE/LSUB, RENAME, DELETE;
+                       prints each answer
+
 TLS
   tls-inject smtp|pop3 PORT
                        STARTTLS (or STLS) with a command behind it in the
@@ -1003,6 +1010,47 @@ def cmd_pop3_batch(port, cmds):
             break
         out += b
     sys.stdout.buffer.write(out)
+
+
+def cmd_imap_batch(port, cmds):
+    cmd_pop3_batch(port, cmds)
+
+
+def cmd_imap_folders(port, user, pw):
+    import imaplib
+    m = imaplib.IMAP4("127.0.0.1", int(port), timeout=20)
+
+    def show(what, call):
+        try:
+            typ, data = call()
+        except imaplib.IMAP4.error as e:   # a BAD answer
+            print(what, "BAD", str(e))
+            return "BAD"
+        print(what, typ, " | ".join(d.decode() if isinstance(d, bytes) else str(d)
+                                    for d in data))
+        return typ
+
+    show("login", lambda: m.login(user, pw))
+    show("list", lambda: m.list())
+    show("create Work/2026", lambda: m.create("Work/2026"))
+    show("create Work", lambda: m.create("Work"))
+    # "Entw\u00fcrfe" in modified UTF-7
+    show("create Entwurf", lambda: m.create("Entw&APw-rfe"))
+    show("create again", lambda: m.create("work"))
+    show("subscribe", lambda: m.subscribe("Work/2026"))
+    show("lsub", lambda: m.lsub())
+    show("list Work/%", lambda: m.list("Work/", "%"))
+    show("rename", lambda: m.rename("Work/2026", "Archive/2026"))
+    show("delete Work", lambda: m.delete("Work"))
+    show("delete INBOX", lambda: m.delete("INBOX"))
+    show("delete nosuch", lambda: m.delete("NoSuch"))
+    show("list %", lambda: m.list('""', "%"))
+    show("create Deep", lambda: m.create("Deep/er/est"))
+    show("list Deep*", lambda: m.list('""', "Deep*"))
+    show("delete parent", lambda: m.delete("Deep"))
+    show("bad name", lambda: m.create("a/../b"))
+    show("bad utf7", lambda: m.create("&Jjo"))
+    show("logout", lambda: m.logout())
 
 
 def after_upgrade(sock, quit_ok):
@@ -2222,6 +2270,7 @@ COMMANDS = {
     "raw": cmd_raw, "chat": cmd_chat, "splits": cmd_splits,
     "bigline": cmd_bigline, "send": cmd_send, "send-text": cmd_send_text,
     "parallel": cmd_parallel, "pop3-batch": cmd_pop3_batch,
+    "imap-batch": cmd_imap_batch, "imap-folders": cmd_imap_folders,
     "tls-inject": cmd_tls_inject, "mbox-bodies": cmd_mbox_bodies,
     "limit": cmd_limit, "burst": cmd_burst, "rate": cmd_rate, "slow": cmd_slow,
     "flood": flood_collect, "sessions": cmd_sessions, "abuse": cmd_abuse,
