@@ -269,9 +269,15 @@ enum fetch_what {
 	FETCH_HEADER = 2,         /* the header and the blank line after it */
 };
 
-/* MSG_SELECT_R / MSG_VIEW_SYNC_R flags beyond MF_*: the session is the
- * one that sees this message as new (RFC 3501 \Recent) */
-#define VF_RECENT 0x100u
+/* MSG_SELECT_R / MSG_VIEW_SYNC_R message flags: the bits of MF_* in
+ * store/xpostern.h (the store checks they agree), and VF_RECENT: the
+ * session is the one that sees this message as new (RFC 3501 \Recent) */
+#define VF_SEEN      0x01u
+#define VF_ANSWERED  0x02u
+#define VF_FLAGGED   0x04u
+#define VF_DELETED   0x08u
+#define VF_DRAFT     0x10u
+#define VF_RECENT    0x100u
 
 /* MSG_FOLDER_LIST_R attributes of one folder (RFC 3501 7.2.2, RFC 3348) */
 enum folder_attr {

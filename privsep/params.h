@@ -160,6 +160,9 @@
 #define IMAP_ID_VALUE_MAX_BYTES   1024
 /* A mailbox name decoded from modified UTF-7 to UTF-8, NUL included. */
 #define IMAP_MAILBOX_MAX_BYTES    1024
+/* IDLE: an untagged "* OK" this often, so that no NAT box or client
+ * timer takes a quiet session for dead (Dovecot: 2 minutes) */
+#define IMAP_IDLE_KEEPALIVE_MS    (2u * 60u * 1000u)
 /* MSG_FETCH: UIDs a request may name, and the bytes an answer carries
  * (at least one message, whatever its size) */
 #define IMAP_FETCH_BATCH_MAX_COUNT 1024

@@ -29,6 +29,7 @@
  * served.
  */
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -36,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "../privsep/event.h"
 #include "../privsep/log.h"
@@ -43,12 +45,14 @@
 #include "../privsep/params.h"
 #include "../privsep/util.h"
 #include "conn.h"
+#include "imap_fetch.h"
 #include "imap_list.h"
 #include "imap_parse.h"
 #include "mutf7.h"
 #include "pop3_parse.h"
 #include "storecli.h"
 #include "tls.h"
+#include "tlsio.h"
 #include "worker.h"
 
 /* RFC 6154 special uses, in the bit order of store/foldertab.h FU_* */
@@ -75,6 +79,11 @@ struct imap {
 	uint32_t commands;
 	char *line;                     /* one command line, CRLF included */
 	size_t linesz;
+	/* the selected folder */
+	struct sc_view view;
+	bool readonly;
+	char selected[IMAP_MAILBOX_MAX_BYTES * 2 + 1];   /* UTF-8, for logs */
+	uint32_t fetched;
 };
 
 /* ---------------------------------------------------------------- output */
@@ -415,12 +424,6 @@ do_capability(struct imap *im, struct imap_cmd *c)
 }
 
 static void
-do_noop(struct imap *im, struct imap_cmd *c)
-{
-	out(im, "%s OK NOOP completed", c->tag);
-}
-
-static void
 do_logout(struct imap *im, struct imap_cmd *c)
 {
 	out(im, "* BYE Logging out");
@@ -647,6 +650,424 @@ do_list(struct imap *im, struct imap_cmd *c)
 	out(im, "%s OK %s completed", c->tag, verb);
 }
 
+/* ------------------------------------------------------ the selected folder */
+
+/* The store is gone or answered out of turn: the session cannot go on. */
+static void
+store_lost(struct imap *im)
+{
+	ev_send(EV_TEMPFAIL, TF_STORE_UNAVAILABLE, 1, NULL);
+	out(im, "* BYE [UNAVAILABLE] Mail store unavailable, try again later");
+	finish(im, "store unavailable");
+}
+
+static void
+view_drop(struct imap *im)
+{
+	sc_view_free(&im->view);
+	im->state = IS_AUTH;
+	im->selected[0] = '\0';
+}
+
+/* The FLAGS and PERMANENTFLAGS lists of the view (RFC 3501 7.2.6). */
+static void
+flags_lines(struct imap *im)
+{
+	struct ibuf b;
+
+	ib_init(&b, 64 * 1024);
+	ib_adds(&b, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	for (uint32_t i = 0; i < im->view.nkw; i++) {
+		ib_addc(&b, ' ');
+		ib_adds(&b, im->view.kw[i]);
+	}
+	ib_adds(&b, ")\r\n");
+	/* flags are not stored yet (issue 13): none is permanent */
+	ib_adds(&b, "* OK [PERMANENTFLAGS ()] No permanent flags permitted\r\n");
+	if (!ib_failed(&b))
+		out_raw(im, (const char *)b.p, b.len);
+	ib_free(&b);
+}
+
+static void
+do_select(struct imap *im, struct imap_cmd *c)
+{
+	char name[IMAP_MAILBOX_MAX_BYTES * 2 + 1], text[LIM_LOGLINE];
+	uint32_t status = STORE_TEMPFAIL, recent = 0, unseen = 0;
+	int r;
+
+	if (folder_arg(im, c->tag, c->a.mailbox, c->a.mailbox_len, name, sizeof(name)) < 0)
+		return;
+	/* RFC 3501 6.3.1: a SELECT, failed or not, deselects first */
+	if (im->state == IS_SELECTED)
+		view_drop(im);
+	text[0] = '\0';
+	r = sc_select(im->s, c->verb == IV_EXAMINE, name, &status, text, sizeof(text),
+	    &im->view);
+	if (r == SC_UNAVAILABLE) {
+		store_lost(im);
+		return;
+	}
+	if (r < 0 || status != STORE_OK) {
+		folder_answer(im, c->tag, imap_verb_name(c->verb), r, status, text);
+		return;
+	}
+	im->state = IS_SELECTED;
+	im->readonly = c->verb == IV_EXAMINE;
+	strlcpy_(im->selected, name, sizeof(im->selected));
+	for (uint32_t i = 0; i < im->view.n; i++) {
+		if (im->view.m[i].flags & VF_RECENT)
+			recent++;
+		if (unseen == 0 && !(im->view.m[i].flags & VF_SEEN))
+			unseen = i + 1;
+	}
+	flags_lines(im);
+	out(im, "* %u EXISTS", im->view.n);
+	out(im, "* %u RECENT", recent);
+	if (unseen)
+		out(im, "* OK [UNSEEN %u] First unseen", unseen);
+	out(im, "* OK [UIDVALIDITY %u] UIDs valid", im->view.uidvalidity);
+	out(im, "* OK [UIDNEXT %u] Predicted next UID", im->view.uidnext);
+	out(im, "%s OK [%s] %s completed", c->tag, im->readonly ? "READ-ONLY" : "READ-WRITE",
+	    imap_verb_name(c->verb));
+}
+
+/* Sends the untagged responses of what changed in the folder (RFC 3501
+ * 7.4.1: never during FETCH, STORE or SEARCH; the callers know).  0, or
+ * -1 when the session is over. */
+static int
+view_sync(struct imap *im, bool always)
+{
+	struct sc_sync y;
+	char text[LIM_LOGLINE];
+	uint32_t status = STORE_TEMPFAIL, recent = 0;
+	struct sc_view *v = &im->view;
+	int r;
+
+	if (im->state != IS_SELECTED || (!always && !sc_changed(im->s)))
+		return 0;
+	r = sc_view_sync(im->s, &status, text, sizeof(text), v, &y);
+	if (r == SC_UNAVAILABLE || r < 0 || status != STORE_OK) {
+		if (r == 0)
+			log_warnx("imap %s: view of %s: %s", im->s->sessid, im->selected, text);
+		store_lost(im);
+		return -1;
+	}
+	/* expunges first, each with the sequence number it has now */
+	for (uint32_t i = 0, j = 0; i < y.nexp; i++) {
+		while (j < v->n && v->m[j].uid < y.exp[i])
+			j++;
+		if (j == v->n || v->m[j].uid != y.exp[i])
+			continue;        /* not ours: the store keeps to the view */
+		out(im, "* %u EXPUNGE", j + 1);
+		memmove(&v->m[j], &v->m[j + 1], (size_t)(v->n - j - 1) * sizeof(v->m[0]));
+		v->n--;
+		if (y.first_new > j)
+			y.first_new--;
+	}
+	for (uint32_t i = y.first_new; i < v->n; i++)
+		if (v->m[i].flags & VF_RECENT)
+			recent++;
+	if (y.first_new < v->n) {
+		out(im, "* %u EXISTS", v->n);
+		out(im, "* %u RECENT", recent);
+	}
+	for (uint32_t i = 0; i < y.nflag; i++) {
+		const struct sc_flagchange *fc = &y.flag[i];
+		struct ibuf b;
+		uint32_t lo = 0, hi = v->n;
+
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			if (v->m[mid].uid < fc->uid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == v->n || v->m[lo].uid != fc->uid)
+			continue;
+		v->m[lo].flags = fc->flags | (v->m[lo].flags & VF_RECENT);
+		v->m[lo].kwoff = fc->kwoff;
+		v->m[lo].nkw = fc->nkw;
+		ib_init(&b, 64 * 1024);
+		ib_adds(&b, "* ");
+		ib_addu64(&b, lo + 1);
+		ib_adds(&b, " FETCH (UID ");
+		ib_addu64(&b, fc->uid);
+		ib_adds(&b, " FLAGS ");
+		imap_flags_list(&b, v->m[lo].flags, v, fc->kwoff, fc->nkw);
+		ib_adds(&b, ")\r\n");
+		if (!ib_failed(&b))
+			out_raw(im, (const char *)b.p, b.len);
+		ib_free(&b);
+	}
+	sc_sync_free(&y);
+	return 0;
+}
+
+static void
+do_noop(struct imap *im, struct imap_cmd *c)
+{
+	if (view_sync(im, true) < 0)
+		return;
+	out(im, "%s OK %s completed", c->tag, imap_verb_name(c->verb));
+}
+
+static void
+unselect(struct imap *im, struct imap_cmd *c)
+{
+	uint32_t status;
+	int r = sc_unselect(im->s, &status);
+
+	view_drop(im);
+	if (r == SC_UNAVAILABLE || r < 0 || status != STORE_OK) {
+		store_lost(im);
+		return;
+	}
+	out(im, "%s OK %s completed", c->tag, imap_verb_name(c->verb));
+}
+
+/* CLOSE: UNSELECT plus the silent expunge of \Deleted messages, of which
+ * there are none while flags cannot be stored (issue 13). */
+static void
+do_close(struct imap *im, struct imap_cmd *c)
+{
+	unselect(im, c);
+}
+
+/*
+ * A sequence set into the view's indexes: sel[i] set for each message
+ * named.  By sequence number (a number past the last is an error, RFC
+ * 3501 6.4.8 lets a UID set name nothing) or by UID ("*" is the last
+ * message's).  0, or -1 (BAD answered).
+ */
+static int
+resolve_set(struct imap *im, const char *tag, const struct imap_seqrange *set,
+    size_t nset, int by_uid, unsigned char *sel)
+{
+	const struct sc_view *v = &im->view;
+	uint32_t n = v->n, last_uid = n ? v->m[n - 1].uid : 0;
+
+	for (size_t i = 0; i < nset; i++) {
+		uint32_t lo = set[i].lo, hi = set[i].hi, a, b;
+
+		if (by_uid) {
+			lo = lo == IMAP_SEQ_STAR ? last_uid : lo;
+			hi = hi == IMAP_SEQ_STAR ? last_uid : hi;
+		} else {
+			lo = lo == IMAP_SEQ_STAR ? n : lo;
+			hi = hi == IMAP_SEQ_STAR ? n : hi;
+		}
+		if (lo > hi) {
+			uint32_t t = lo;
+
+			lo = hi;
+			hi = t;
+		}
+		if (!by_uid) {
+			if (lo == 0 || hi > n) {
+				bad(im, tag, NULL, "Invalid message sequence number");
+				return -1;
+			}
+			memset(sel + lo - 1, 1, (size_t)(hi - lo + 1));
+			continue;
+		}
+		/* the first index with uid >= lo, then every one up to hi */
+		a = 0;
+		b = n;
+		while (a < b) {
+			uint32_t mid = a + (b - a) / 2;
+
+			if (v->m[mid].uid < lo)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		for (; a < n && v->m[a].uid <= hi; a++)
+			sel[a] = 1;
+	}
+	return 0;
+}
+
+/* The bytes of one fetched message out of the answer's memfd. */
+static unsigned char *
+fetched_bytes(const struct sc_fetched *f, uint32_t i, size_t *len)
+{
+	unsigned char *buf;
+
+	if (f->len[i] > SIZE_MAX - 1)
+		return NULL;
+	*len = (size_t)f->len[i];
+	buf = xmalloc(*len + 1);
+	if (pread_full(f->fd, buf, *len, (off_t)f->off[i]) != (ssize_t)*len) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void
+do_fetch(struct imap *im, struct imap_cmd *c)
+{
+	const struct sc_view *v = &im->view;
+	uint32_t need = imap_fetch_needs(&c->a.fetch), *batch = NULL;
+	unsigned char *sel;
+	struct ibuf resp;
+	const char *why = NULL;
+	int failed = 0;
+
+	sel = xcalloc(v->n + 1, 1);
+	if (resolve_set(im, c->tag, c->a.seq, c->a.nseq, c->uid, sel) < 0) {
+		free(sel);
+		return;
+	}
+	ib_init(&resp, 2 * (size_t)im->s->conf->max_message_size + MIME_OUT_MAX_BYTES);
+	batch = xcalloc(IMAP_FETCH_BATCH_MAX_COUNT, sizeof(*batch));
+	for (uint32_t i = 0; i < v->n && !failed && !im->c->error; ) {
+		struct sc_fetched f;
+		uint32_t idx[IMAP_FETCH_BATCH_MAX_COUNT], nb = 0, status = STORE_OK;
+		char text[LIM_LOGLINE];
+
+		/* the next batch of selected messages */
+		for (; i < v->n && nb < IMAP_FETCH_BATCH_MAX_COUNT; i++)
+			if (sel[i]) {
+				idx[nb] = i;
+				batch[nb++] = v->m[i].uid;
+			}
+		if (nb == 0)
+			break;
+		memset(&f, 0, sizeof(f));
+		f.fd = -1;
+		f.n = nb;
+		if (need != 0) {
+			int r = sc_fetch(im->s, need, batch, nb, &status, text, sizeof(text), &f);
+
+			if (r == SC_UNAVAILABLE || r < 0) {
+				free(sel);
+				free(batch);
+				ib_free(&resp);
+				store_lost(im);
+				return;
+			}
+			if (status != STORE_OK) {
+				clean_text(text);
+				out(im, "%s NO [UNAVAILABLE] %s", c->tag, text);
+				failed = 1;
+				break;
+			}
+			/* the store may answer fewer (a byte bound): ask again
+			 * from the first it did not answer */
+			if (f.n < nb)
+				i = idx[f.n];
+		}
+		for (uint32_t k = 0; k < f.n && !failed; k++) {
+			unsigned char *msg = NULL;
+			size_t len = 0;
+
+			if (need != 0 && (msg = fetched_bytes(&f, k, &len)) == NULL) {
+				out(im, "%s NO [SERVERBUG] Cannot read a message", c->tag);
+				failed = 1;
+				break;
+			}
+			ib_reset(&resp);
+			if (imap_fetch_response(&resp, idx[k] + 1, &v->m[idx[k]], v,
+			    &c->a.fetch, c->uid, msg, len, &why) < 0) {
+				out(im, "%s NO [LIMIT] %s", c->tag, why ? why : "response too large");
+				failed = 1;
+			} else
+				out_raw(im, (const char *)resp.p, resp.len);
+			if (msg != NULL) {
+				explicit_bzero(msg, len);
+				free(msg);
+			}
+			im->fetched++;
+		}
+		if (f.fd >= 0)
+			close(f.fd);
+	}
+	free(sel);
+	free(batch);
+	ib_free(&resp);
+	if (!failed)
+		out(im, "%s OK %sFETCH completed", c->tag, c->uid ? "UID " : "");
+}
+
+/* IDLE (RFC 2177): changes as they come, a keep-alive before a client's
+ * usual 29-minute timer, until DONE. */
+static void
+do_idle(struct imap *im, struct imap_cmd *c)
+{
+	struct conn *cn = im->c;
+	uint64_t end = now_ms() + (uint64_t)im->timeout;
+	uint64_t next_ping = now_ms() + IMAP_IDLE_KEEPALIVE_MS;
+
+	if (view_sync(im, false) < 0)
+		return;
+	out(im, "+ idling");
+	for (;;) {
+		struct pollfd pfd[2];
+		uint64_t now;
+		size_t len;
+		int flags = 0, r, wait;
+
+		if (conn_flush(cn, im->timeout) != CONN_OK) {
+			finish(im, "i/o error");
+			return;
+		}
+		r = conn_getline(cn, im->line, IMAP_TAG_MAX_BYTES + 16, &len, &flags);
+		if (r == CONN_OK || r == CONN_TOOLONG) {
+			if (r == CONN_OK && len == 4 && strncasecmp(im->line, "DONE", 4) == 0 &&
+			    (flags & LINE_CRLF)) {
+				out(im, "%s OK IDLE terminated", c->tag);
+				return;
+			}
+			bad(im, c->tag, NULL, "Expected DONE");
+			return;
+		}
+		now = now_ms();
+		if (now >= end) {
+			conn_failed(im, CONN_TIMEOUT);
+			return;
+		}
+		if (now >= next_ping) {
+			out(im, "* OK Still here");
+			next_ping = now + IMAP_IDLE_KEEPALIVE_MS;
+			continue;
+		}
+		wait = (int)((next_ping < end ? next_ping : end) - now);
+		/* the client, the store's MSG_CHANGED, the master's control */
+		pfd[0] = (struct pollfd){ .fd = cn->fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = im->s->store_fd, .events = POLLIN };
+		if (cn->tls != NULL && tlsio_pending(cn))
+			wait = 0;
+		r = poll(pfd, 2, wait);
+		if (r < 0 && errno != EINTR) {
+			finish(im, "i/o error");
+			return;
+		}
+		if (pfd[1].revents) {
+			if (view_sync(im, false) < 0)
+				return;
+			if (store_dead()) {
+				store_lost(im);
+				return;
+			}
+		}
+		if (pfd[0].revents || wait == 0) {
+			r = conn_fill(cn, 1);
+			if (r != CONN_OK && r != CONN_TIMEOUT) {
+				conn_failed(im, r);
+				return;
+			}
+		}
+		if (cn->shutdown_at != 0 && now_ms() >= cn->shutdown_at) {
+			conn_failed(im, CONN_SHUTDOWN);
+			return;
+		}
+	}
+}
+
 /* ------------------------------------------------ what is not served yet */
 
 static void
@@ -654,12 +1075,6 @@ do_not_yet(struct imap *im, struct imap_cmd *c)
 {
 	out(im, "%s NO [CANNOT] %s is not served by this version of postern yet",
 	    c->tag, imap_verb_name(c->verb));
-}
-
-static void
-do_no_mailbox(struct imap *im, struct imap_cmd *c)
-{
-	bad(im, c->tag, NULL, "No mailbox selected");
 }
 
 /* ------------------------------------------------------- command table */
@@ -688,20 +1103,20 @@ static const struct imap_cmdtab {
 	{ IV_RENAME,       IN,         do_rename },
 	{ IV_SUBSCRIBE,    IN,         do_subscribe },
 	{ IV_UNSUBSCRIBE,  IN,         do_unsubscribe },
-	{ IV_SELECT,       IN,         do_not_yet },
-	{ IV_EXAMINE,      IN,         do_not_yet },
+	{ IV_SELECT,       IN,         do_select },
+	{ IV_EXAMINE,      IN,         do_select },
 	{ IV_STATUS,       IN,         do_not_yet },
 	{ IV_APPEND,       IN,         do_not_yet },
-	{ IV_IDLE,         IN,         do_not_yet },
-	{ IV_CHECK,        IS_SELECTED, do_no_mailbox },
-	{ IV_CLOSE,        IS_SELECTED, do_no_mailbox },
-	{ IV_UNSELECT,     IS_SELECTED, do_no_mailbox },
-	{ IV_EXPUNGE,      IS_SELECTED, do_no_mailbox },
-	{ IV_SEARCH,       IS_SELECTED, do_no_mailbox },
-	{ IV_FETCH,        IS_SELECTED, do_no_mailbox },
-	{ IV_STORE,        IS_SELECTED, do_no_mailbox },
-	{ IV_COPY,         IS_SELECTED, do_no_mailbox },
-	{ IV_MOVE,         IS_SELECTED, do_no_mailbox },
+	{ IV_IDLE,         IS_SELECTED, do_idle },
+	{ IV_CHECK,        IS_SELECTED, do_noop },
+	{ IV_CLOSE,        IS_SELECTED, do_close },
+	{ IV_UNSELECT,     IS_SELECTED, unselect },
+	{ IV_FETCH,        IS_SELECTED, do_fetch },
+	{ IV_EXPUNGE,      IS_SELECTED, do_not_yet },
+	{ IV_SEARCH,       IS_SELECTED, do_not_yet },
+	{ IV_STORE,        IS_SELECTED, do_not_yet },
+	{ IV_COPY,         IS_SELECTED, do_not_yet },
+	{ IV_MOVE,         IS_SELECTED, do_not_yet },
 };
 
 static void
@@ -925,6 +1340,7 @@ imap_session(struct session *s)
 	log_info("imap session %s: client=%s account=%s commands=%u sent=%" PRIu64
 	    " end=%s", s->sessid, s->client, im->account[0] ? im->account : "-",
 	    im->commands, im->c->bytes_out, im->end);
+	sc_view_free(&im->view);
 	imap_cmd_free(im->cmd);
 	explicit_bzero(im->line, im->linesz);
 	free(im->line);

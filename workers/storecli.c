@@ -20,6 +20,8 @@
 /* The request being built and the answer being read (one at a time). */
 static struct ipc_msg request, answer;
 static int dead;
+/* An unasked MSG_CHANGED came (IMAP): the view is worth a VIEW_SYNC */
+static int changed;
 
 /* DELE marks not sent yet: they go just before the next request. */
 static uint32_t dele[LIM_DELE_BATCH];
@@ -80,6 +82,12 @@ recv_ans(struct session *s, struct ipc_msg *ans, uint32_t expect, uint32_t id,
 			return "channel closed";
 		if (r == -1)
 			return "bad answer";
+		/* the store's one unasked message, wherever it falls */
+		if (ans->hdr.type == MSG_CHANGED && ans->hdr.id == 0 &&
+		    ans->fd < 0 && ans->hdr.len == 0) {
+			changed = 1;
+			continue;
+		}
 		break;
 	}
 	if (ans->hdr.type != expect || ans->hdr.id != id) {
@@ -623,6 +631,322 @@ sc_folder_op(struct session *s, uint32_t type, const char *name, const char *nam
 	    ipc_get_str(&answer, text, textsz) < 0 || ipc_end(&answer) < 0) {
 		*status = STORE_TEMPFAIL;
 		return malformed(s, expect);
+	}
+	return 0;
+}
+
+/* ---- IMAP views ---- */
+
+int
+sc_changed(struct session *s)
+{
+	static struct ipc_msg m;
+	int r;
+
+	if (dead)
+		return changed;
+	/* what is already there, without waiting */
+	while ((r = ipc_recv(s->store_fd, &m)) > 0) {
+		if (m.hdr.type == MSG_CHANGED && m.hdr.id == 0 && m.fd < 0 &&
+		    m.hdr.len == 0) {
+			changed = 1;
+			continue;
+		}
+		ipc_drop_fd(&m);
+		fail(s, "sent an unexpected message", m.hdr.type);
+		return changed;
+	}
+	if (r == 0 || (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		fail(s, r == 0 ? "channel closed" : "bad message", MSG_CHANGED);
+	return changed;
+}
+
+void
+sc_view_free(struct sc_view *v)
+{
+	free(v->m);
+	free(v->kwidx);
+	free(v->kwtext);
+	free(v->kw);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Reads nkw keywords and n message records from buf into v (appending to
+ * what v has).  0 / -1. */
+static int
+read_records(struct ipc_reader *r, uint32_t nkw, uint32_t n, struct sc_view *v,
+    uint32_t above)
+{
+	if (nkw > FOLDER_KEYWORDS_MAX_COUNT || n > SC_VIEW_MAX_COUNT ||
+	    v->n > SC_VIEW_MAX_COUNT - n)
+		return -1;
+	if (nkw > 0) {
+		/* the list is sent whole when it grew: it replaces ours */
+		free(v->kw);
+		free(v->kwtext);
+		v->kw = xcalloc(nkw, sizeof(*v->kw));
+		v->kwtext = xmalloc((size_t)nkw * (IMAP_KEYWORD_MAX_BYTES + 1));
+		for (uint32_t i = 0; i < nkw; i++) {
+			char *k = v->kwtext + (size_t)i * (IMAP_KEYWORD_MAX_BYTES + 1);
+
+			if (rd_str(r, k, IMAP_KEYWORD_MAX_BYTES + 1) < 0 || k[0] == '\0')
+				return -1;
+			v->kw[i] = k;
+		}
+		v->nkw = nkw;
+	}
+	v->m = xreallocarray(v->m, (size_t)v->n + n + 1, sizeof(*v->m));
+	for (uint32_t i = 0; i < n; i++) {
+		struct sc_vmsg *m = &v->m[v->n];
+		uint32_t k;
+
+		if (rd_u32(r, &m->uid) < 0 || rd_u32(r, &m->flags) < 0 ||
+		    rd_u64(r, &m->size) < 0 || rd_u64(r, &m->date) < 0 ||
+		    rd_u32(r, &k) < 0 || k > v->nkw || m->uid == 0 || m->uid <= above ||
+		    (v->n > 0 && m->uid <= v->m[v->n - 1].uid))
+			return -1;
+		m->kwoff = v->nkwidx;
+		m->nkw = k;
+		v->kwidx = xreallocarray(v->kwidx, (size_t)v->nkwidx + k + 1,
+		    sizeof(*v->kwidx));
+		for (uint32_t j = 0; j < k; j++) {
+			uint32_t x;
+
+			if (rd_u32(r, &x) < 0 || x >= v->nkw)
+				return -1;
+			v->kwidx[v->nkwidx++] = x;
+		}
+		v->n++;
+	}
+	return 0;
+}
+
+/* The memfd of an answer, read whole (at most max bytes). */
+static unsigned char *
+read_memfd(int fd, size_t max, size_t *len)
+{
+	struct stat st;
+	unsigned char *buf;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size < 0 || (uint64_t)st.st_size > max)
+		return NULL;
+	*len = (size_t)st.st_size;
+	buf = xmalloc(*len ? *len : 1);
+	if (pread_full(fd, buf, *len, 0) != (ssize_t)*len) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int
+sc_select(struct session *s, int readonly, const char *name, uint32_t *status,
+    char *text, size_t textsz, struct sc_view *v)
+{
+	struct ipc_reader r;
+	unsigned char *buf = NULL;
+	uint32_t n = 0, nkw = 0;
+	size_t len = 0;
+	int fd, bad;
+
+	memset(v, 0, sizeof(*v));
+	*status = STORE_TEMPFAIL;
+	ipc_init(&request, MSG_SELECT, 0);
+	ipc_put_u32(&request, readonly ? 1 : 0);
+	ipc_put_str(&request, name);
+	if (call(s, MSG_SELECT_R, STORE_REPLY_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	fd = answer.fd;
+	answer.fd = -1;
+	changed = 0;      /* the view is fresh */
+	bad = ipc_get_u32(&answer, status) < 0 || ipc_get_str(&answer, text, textsz) < 0;
+	if (!bad && *status == STORE_OK)
+		bad = ipc_get_u32(&answer, &v->uidvalidity) < 0 ||
+		    ipc_get_u32(&answer, &v->uidnext) < 0 ||
+		    ipc_get_u32(&answer, &n) < 0 || ipc_get_u32(&answer, &nkw) < 0 ||
+		    v->uidvalidity == 0 || v->uidnext == 0 ||
+		    (buf = read_memfd(fd, SC_VIEW_MAX_BYTES, &len)) == NULL;
+	if (!bad && ipc_end(&answer) < 0)
+		bad = 1;
+	if (!bad && *status == STORE_OK) {
+		rd_init(&r, buf, len);
+		bad = read_records(&r, nkw, n, v, 0) < 0 || !rd_done(&r) ||
+		    (v->n > 0 && v->m[v->n - 1].uid >= v->uidnext);
+	}
+	if (!bad && *status != STORE_OK && fd >= 0)
+		bad = 1;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	if (bad) {
+		sc_view_free(v);
+		*status = STORE_TEMPFAIL;
+		return malformed(s, MSG_SELECT_R);
+	}
+	return 0;
+}
+
+int
+sc_fetch(struct session *s, uint32_t what, const uint32_t *uids, uint32_t n,
+    uint32_t *status, char *text, size_t textsz, struct sc_fetched *f)
+{
+	struct stat st;
+	uint64_t off = 0;
+	uint32_t m = 0;
+	int bad = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	*status = STORE_TEMPFAIL;
+	if (n == 0 || n > IMAP_FETCH_BATCH_MAX_COUNT)
+		return SC_MALFORMED;
+	ipc_init(&request, MSG_FETCH, 0);
+	ipc_put_u32(&request, what);
+	ipc_put_u32(&request, n);
+	for (uint32_t i = 0; i < n; i++)
+		ipc_put_u32(&request, uids[i]);
+	if (call(s, MSG_FETCH_R, STORE_REPLY_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	f->fd = answer.fd;
+	answer.fd = -1;
+	if (ipc_get_u32(&answer, status) < 0 || ipc_get_str(&answer, text, textsz) < 0)
+		bad = 1;
+	else if (*status == STORE_OK) {
+		if (ipc_get_u32(&answer, &m) < 0 || m == 0 || m > n)
+			bad = 1;
+		for (uint32_t i = 0; !bad && i < m; i++) {
+			uint32_t uid;
+			uint64_t len;
+
+			if (ipc_get_u32(&answer, &uid) < 0 || ipc_get_u64(&answer, &len) < 0 ||
+			    uid != uids[i] || len > UINT64_MAX - off)
+				bad = 1;
+			else {
+				f->off[i] = off;
+				f->len[i] = len;
+				off += len;
+			}
+		}
+		if (!bad && (f->fd < 0 || fstat(f->fd, &st) < 0 || st.st_size < 0 ||
+		    (uint64_t)st.st_size != off))
+			bad = 1;
+	} else if (f->fd >= 0)
+		bad = 1;
+	if (!bad && ipc_end(&answer) < 0)
+		bad = 1;
+	if (bad) {
+		if (f->fd >= 0)
+			close(f->fd);
+		f->fd = -1;
+		*status = STORE_TEMPFAIL;
+		return malformed(s, MSG_FETCH_R);
+	}
+	f->n = m;
+	return 0;
+}
+
+int
+sc_view_sync(struct session *s, uint32_t *status, char *text, size_t textsz,
+    struct sc_view *v, struct sc_sync *y)
+{
+	struct ipc_reader r;
+	unsigned char *buf = NULL;
+	uint32_t nexp = 0, nnew = 0, nflag = 0, nkw = 0, uidnext = 0;
+	size_t len = 0;
+	int fd, bad;
+
+	memset(y, 0, sizeof(*y));
+	*status = STORE_TEMPFAIL;
+	ipc_init(&request, MSG_VIEW_SYNC, 0);
+	if (call(s, MSG_VIEW_SYNC_R, STORE_REPLY_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	changed = 0;
+	fd = answer.fd;
+	answer.fd = -1;
+	bad = ipc_get_u32(&answer, status) < 0 || ipc_get_str(&answer, text, textsz) < 0;
+	if (!bad && *status == STORE_OK)
+		bad = ipc_get_u32(&answer, &uidnext) < 0 || ipc_get_u32(&answer, &nexp) < 0 ||
+		    ipc_get_u32(&answer, &nnew) < 0 || ipc_get_u32(&answer, &nflag) < 0 ||
+		    ipc_get_u32(&answer, &nkw) < 0 || uidnext < v->uidnext ||
+		    nexp > v->n || nflag > v->n;
+	if (!bad && ipc_end(&answer) < 0)
+		bad = 1;
+	if (!bad && *status == STORE_OK && (nexp | nnew | nflag | nkw) != 0 &&
+	    (buf = read_memfd(fd, SC_VIEW_MAX_BYTES, &len)) == NULL)
+		bad = 1;
+	if (!bad && *status == STORE_OK) {
+		uint32_t above = v->n ? v->m[v->n - 1].uid : 0;
+
+		rd_init(&r, buf, len);
+		/* the keyword list first, when it grew: it replaces ours */
+		if (nkw > 0)
+			bad = read_records(&r, nkw, 0, v, 0) < 0;
+		y->exp = nexp ? xcalloc(nexp, sizeof(*y->exp)) : NULL;
+		for (uint32_t i = 0; !bad && i < nexp; i++)
+			bad = rd_u32(&r, &y->exp[i]) < 0 ||
+			    (i > 0 && y->exp[i] <= y->exp[i - 1]);
+		y->nexp = nexp;
+		y->first_new = v->n;
+		if (!bad)
+			bad = read_records(&r, 0, nnew, v, above) < 0;
+		y->flag = nflag ? xcalloc(nflag, sizeof(*y->flag)) : NULL;
+		for (uint32_t i = 0; !bad && i < nflag; i++) {
+			struct sc_flagchange *c = &y->flag[i];
+			uint32_t k;
+
+			bad = rd_u32(&r, &c->uid) < 0 || rd_u32(&r, &c->flags) < 0 ||
+			    rd_u32(&r, &k) < 0 || k > v->nkw;
+			c->kwoff = v->nkwidx;
+			c->nkw = k;
+			if (!bad)
+				v->kwidx = xreallocarray(v->kwidx, (size_t)v->nkwidx + k + 1,
+				    sizeof(*v->kwidx));
+			for (uint32_t j = 0; !bad && j < k; j++) {
+				uint32_t x;
+
+				bad = rd_u32(&r, &x) < 0 || x >= v->nkw;
+				if (!bad)
+					v->kwidx[v->nkwidx++] = x;
+			}
+		}
+		y->nflag = nflag;
+		if (!bad)
+			bad = !rd_done(&r);
+		if (!bad)
+			v->uidnext = uidnext;
+	}
+	if (!bad && *status != STORE_OK && fd >= 0)
+		bad = 1;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	if (bad) {
+		sc_sync_free(y);
+		*status = STORE_TEMPFAIL;
+		return malformed(s, MSG_VIEW_SYNC_R);
+	}
+	return 0;
+}
+
+void
+sc_sync_free(struct sc_sync *y)
+{
+	free(y->exp);
+	free(y->flag);
+	memset(y, 0, sizeof(*y));
+}
+
+int
+sc_unselect(struct session *s, uint32_t *status)
+{
+	*status = STORE_TEMPFAIL;
+	ipc_init(&request, MSG_UNSELECT, 0);
+	if (call(s, MSG_UNSELECT_R, STORE_REPLY_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	changed = 0;
+	if (answer.fd >= 0 || ipc_get_u32(&answer, status) < 0 || ipc_end(&answer) < 0) {
+		*status = STORE_TEMPFAIL;
+		return malformed(s, MSG_UNSELECT_R);
 	}
 	return 0;
 }

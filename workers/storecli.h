@@ -156,4 +156,86 @@ void sc_folders_free(struct sc_folders *f);
 int sc_folder_op(struct session *s, uint32_t type, const char *name,
     const char *name2, uint32_t on, uint32_t *status, char *text, size_t textsz);
 
+/* ---- IMAP views (the selected folder) ---- */
+
+/* The most messages and bytes a SELECT / VIEW_SYNC answer may describe. */
+#define SC_VIEW_MAX_COUNT  (4u * 1024u * 1024u)
+#define SC_VIEW_MAX_BYTES  ((size_t)1 << 30)
+
+/* One message of a view: UID order is sequence order. */
+struct sc_vmsg {
+	uint32_t uid;
+	uint32_t flags;            /* MF_* of store/xpostern.h, VF_RECENT */
+	uint64_t size;             /* RFC822.SIZE */
+	uint64_t date;             /* internal date, Unix seconds (0: unknown) */
+	uint32_t kwoff, nkw;       /* its keywords: kwidx[kwoff..kwoff+nkw) */
+};
+
+struct sc_view {
+	uint32_t uidvalidity, uidnext;
+	uint32_t n;
+	struct sc_vmsg *m;
+	uint32_t nkw;              /* the folder's keywords */
+	char **kw;                 /* kw[i] in kwtext */
+	char *kwtext;
+	uint32_t *kwidx;           /* keyword indexes of every message */
+	uint32_t nkwidx;
+};
+
+/* A flag change another session made (VIEW_SYNC). */
+struct sc_flagchange {
+	uint32_t uid, flags;
+	uint32_t kwoff, nkw;       /* in the view's kwidx[] */
+};
+
+struct sc_sync {
+	uint32_t nexp;
+	uint32_t *exp;             /* UIDs expunged, ascending */
+	uint32_t first_new;        /* the new messages are v->m[first_new..v->n) */
+	uint32_t nflag;
+	struct sc_flagchange *flag;
+};
+
+/* The messages of one MSG_FETCH_R, one after the other in a sealed memfd:
+ * the i-th is the i-th UID asked. */
+struct sc_fetched {
+	int fd;                    /* -1: none */
+	uint32_t n;
+	uint64_t off[IMAP_FETCH_BATCH_MAX_COUNT], len[IMAP_FETCH_BATCH_MAX_COUNT];
+};
+
+/*
+ * MSG_SELECT (readonly: EXAMINE) of the folder name (UTF-8).  0 with
+ * *status, the store's text, and when STORE_OK the view in *v (free with
+ * sc_view_free()).  The view replaces any earlier one of this channel.
+ */
+int sc_select(struct session *s, int readonly, const char *name, uint32_t *status,
+    char *text, size_t textsz, struct sc_view *v);
+void sc_view_free(struct sc_view *v);
+
+/*
+ * MSG_FETCH of uids[0..n) (in the view, ascending, 1..IMAP_FETCH_BATCH_MAX
+ * _COUNT), what an enum fetch_what.  0 with *status and, when STORE_OK, the
+ * first f->n of them in *f (the caller closes f->fd).
+ */
+int sc_fetch(struct session *s, uint32_t what, const uint32_t *uids, uint32_t n,
+    uint32_t *status, char *text, size_t textsz, struct sc_fetched *f);
+
+/*
+ * MSG_VIEW_SYNC: what changed since the view was told.  0 with *status
+ * and, when STORE_OK, the changes in *y (free with sc_sync_free()); the
+ * new messages and keywords are already appended to *v, the expunged ones
+ * are still in it (the caller removes them as it tells the client).
+ */
+int sc_view_sync(struct session *s, uint32_t *status, char *text, size_t textsz,
+    struct sc_view *v, struct sc_sync *y);
+void sc_sync_free(struct sc_sync *y);
+
+/* MSG_UNSELECT. */
+int sc_unselect(struct session *s, uint32_t *status);
+
+/* Has an unasked MSG_CHANGED come since the last SELECT / VIEW_SYNC?
+ * Reads what the store sent meanwhile without waiting. */
+int sc_changed(struct session *s);
+
 #endif
