@@ -219,6 +219,11 @@ enum msg_type {
 			     another session.  The view is then up to date */
 	MSG_UNSELECT,      /* empty: drop the view (CLOSE, UNSELECT) */
 	MSG_UNSELECT_R,    /* u32 status */
+	MSG_FOLDER_STATUS, /* str name: STATUS (RFC 3501 6.3.10), no view made */
+	MSG_FOLDER_STATUS_R, /* u32 status, str text; when STORE_OK: u32
+			     messages, u32 uidnext, u32 uidvalidity, u32
+			     unseen, u32 recent, u64 size (the sum of the
+			     messages' RFC822.SIZE, RFC 8438) */
 	MSG_CHANGED = 230, /* store->worker, unasked, id 0, empty: the selected
 			     folder changed (new mail, flags or expunges by
 			     another session), coalesced: one until the channel
