@@ -124,18 +124,30 @@ out_raw(struct imap *im, const char *p, size_t n)
 	(void)conn_write(im->c, p, n);
 }
 
-/* A string as an IMAP quoted string ("\" and DQUOTE escaped); s is
- * printable 7-bit (modified UTF-7 or our own text). */
-static void
-out_quoted(struct imap *im, const char *s)
+/* A folder name (UTF-8) as the client sees it: modified UTF-7 in a quoted
+ * string.  -1 (logged) when it cannot be encoded. */
+static int
+add_mailbox(struct imap *im, struct ibuf *b, const char *name)
 {
-	out_raw(im, "\"", 1);
-	for (const char *p = s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			out_raw(im, "\\", 1);
-		out_raw(im, p, 1);
+	char wire[FOLDER_NAME_CEIL_BYTES * 3 + 1];
+	const char *why = NULL;
+
+	if (mutf7_encode(name, strlen(name), wire, sizeof(wire), &why) < 0) {
+		log_warnx("imap %s: folder name not encodable: %s", im->s->sessid,
+		    why ? why : "?");
+		return -1;
 	}
-	out_raw(im, "\"", 1);
+	ib_string(b, wire, strlen(wire));   /* printable ASCII: always quoted */
+	return 0;
+}
+
+/* Sends what b holds, unless it passed its bound; frees it. */
+static void
+out_ibuf(struct imap *im, struct ibuf *b)
+{
+	if (!ib_failed(b))
+		out_raw(im, (const char *)b->p, b->len);
+	ib_free(b);
 }
 
 static void
@@ -578,14 +590,9 @@ attr_add(char *attrs, size_t size, const char *a)
 static void
 list_line(struct imap *im, const char *verb, const struct sc_folder *f, bool lsub)
 {
-	char wire[FOLDER_NAME_CEIL_BYTES * 3 + 1], attrs[128];
-	const char *why = NULL;
+	char attrs[128];
+	struct ibuf b;
 
-	if (mutf7_encode(f->name, strlen(f->name), wire, sizeof(wire), &why) < 0) {
-		log_warnx("imap %s: folder name not encodable: %s", im->s->sessid,
-		    why ? why : "?");
-		return;
-	}
 	/* at most four attributes of at most 15 bytes: attrs cannot overflow */
 	attrs[0] = '\0';
 	if (f->attrs & FA_NOSELECT)
@@ -596,9 +603,18 @@ list_line(struct imap *im, const char *verb, const struct sc_folder *f, bool lsu
 	for (size_t i = 0; i < sizeof(use_attr) / sizeof(use_attr[0]); i++)
 		if (f->use & (1u << i))
 			attr_add(attrs, sizeof(attrs), use_attr[i]);
-	conn_printf(im->c, "* %s (%s) \"/\" ", verb, attrs);
-	out_quoted(im, wire);
-	out_raw(im, "\r\n", 2);
+	ib_init(&b, 2 * FOLDER_NAME_CEIL_BYTES * 3 + 256);
+	ib_adds(&b, "* ");
+	ib_adds(&b, verb);
+	ib_adds(&b, " (");
+	ib_adds(&b, attrs);
+	ib_adds(&b, ") \"/\" ");
+	if (add_mailbox(im, &b, f->name) < 0) {
+		ib_free(&b);
+		return;
+	}
+	ib_adds(&b, "\r\n");
+	out_ibuf(im, &b);
 }
 
 static void
@@ -684,9 +700,7 @@ flags_lines(struct imap *im)
 	ib_adds(&b, ")\r\n");
 	/* flags are not stored yet (issue 13): none is permanent */
 	ib_adds(&b, "* OK [PERMANENTFLAGS ()] No permanent flags permitted\r\n");
-	if (!ib_failed(&b))
-		out_raw(im, (const char *)b.p, b.len);
-	ib_free(&b);
+	out_ibuf(im, &b);
 }
 
 static void
@@ -798,9 +812,7 @@ view_sync(struct imap *im, bool always)
 		ib_adds(&b, " FLAGS ");
 		imap_flags_list(&b, v->m[lo].flags, v, fc->kwoff, fc->nkw);
 		ib_adds(&b, ")\r\n");
-		if (!ib_failed(&b))
-			out_raw(im, (const char *)b.p, b.len);
-		ib_free(&b);
+		out_ibuf(im, &b);
 	}
 	sc_sync_free(&y);
 	return 0;
@@ -1068,6 +1080,41 @@ do_idle(struct imap *im, struct imap_cmd *c)
 	}
 }
 
+static void
+do_status(struct imap *im, struct imap_cmd *c)
+{
+	char name[IMAP_MAILBOX_MAX_BYTES * 2 + 1], text[LIM_LOGLINE];
+	uint32_t status = STORE_TEMPFAIL, items = c->a.status;
+	struct sc_status st;
+	struct ibuf b;
+	int r, sp = 0;
+
+	if (folder_arg(im, c->tag, c->a.mailbox, c->a.mailbox_len, name, sizeof(name)) < 0)
+		return;
+	text[0] = '\0';
+	r = sc_folder_status(im->s, name, &status, text, sizeof(text), &st);
+	if (r < 0 || status != STORE_OK) {
+		folder_answer(im, c->tag, "STATUS", r, status, text);
+		return;
+	}
+	ib_init(&b, 4096);
+	ib_adds(&b, "* STATUS ");
+	if (add_mailbox(im, &b, name) < 0)
+		ib_string(&b, c->a.mailbox, c->a.mailbox_len);
+	ib_adds(&b, " (");
+#define ITEM(bit, name, val) if (items & (bit)) { if (sp) ib_addc(&b, ' '); \
+	ib_adds(&b, name " "); ib_addu64(&b, (val)); sp = 1; }
+	ITEM(IMAP_ST_MESSAGES, "MESSAGES", st.messages);
+	ITEM(IMAP_ST_RECENT, "RECENT", st.recent);
+	ITEM(IMAP_ST_UIDNEXT, "UIDNEXT", st.uidnext);
+	ITEM(IMAP_ST_UIDVALIDITY, "UIDVALIDITY", st.uidvalidity);
+	ITEM(IMAP_ST_UNSEEN, "UNSEEN", st.unseen);
+#undef ITEM
+	ib_adds(&b, ")\r\n");
+	out_ibuf(im, &b);
+	out(im, "%s OK STATUS completed", c->tag);
+}
+
 /* ------------------------------------------------ what is not served yet */
 
 static void
@@ -1105,7 +1152,7 @@ static const struct imap_cmdtab {
 	{ IV_UNSUBSCRIBE,  IN,         do_unsubscribe },
 	{ IV_SELECT,       IN,         do_select },
 	{ IV_EXAMINE,      IN,         do_select },
-	{ IV_STATUS,       IN,         do_not_yet },
+	{ IV_STATUS,       IN,         do_status },
 	{ IV_APPEND,       IN,         do_not_yet },
 	{ IV_IDLE,         IS_SELECTED, do_idle },
 	{ IV_CHECK,        IS_SELECTED, do_noop },

@@ -950,3 +950,28 @@ sc_unselect(struct session *s, uint32_t *status)
 	}
 	return 0;
 }
+
+int
+sc_folder_status(struct session *s, const char *name, uint32_t *status, char *text,
+    size_t textsz, struct sc_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	*status = STORE_TEMPFAIL;
+	ipc_init(&request, MSG_FOLDER_STATUS, 0);
+	ipc_put_str(&request, name);
+	if (call(s, MSG_FOLDER_STATUS_R, STORE_REPLY_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	if (answer.fd >= 0 || ipc_get_u32(&answer, status) < 0 ||
+	    ipc_get_str(&answer, text, textsz) < 0 ||
+	    (*status == STORE_OK && (ipc_get_u32(&answer, &st->messages) < 0 ||
+	    ipc_get_u32(&answer, &st->uidnext) < 0 ||
+	    ipc_get_u32(&answer, &st->uidvalidity) < 0 ||
+	    ipc_get_u32(&answer, &st->unseen) < 0 || ipc_get_u32(&answer, &st->recent) < 0 ||
+	    ipc_get_u64(&answer, &st->size) < 0 || st->unseen > st->messages ||
+	    st->recent > st->messages || st->uidnext == 0 || st->uidvalidity == 0)) ||
+	    ipc_end(&answer) < 0) {
+		*status = STORE_TEMPFAIL;
+		return malformed(s, MSG_FOLDER_STATUS_R);
+	}
+	return 0;
+}

@@ -234,6 +234,14 @@ void sc_sync_free(struct sc_sync *y);
 /* MSG_UNSELECT. */
 int sc_unselect(struct session *s, uint32_t *status);
 
+/* MSG_FOLDER_STATUS of name (UTF-8). */
+struct sc_status {
+	uint32_t messages, uidnext, uidvalidity, unseen, recent;
+	uint64_t size;
+};
+int sc_folder_status(struct session *s, const char *name, uint32_t *status, char *text,
+    size_t textsz, struct sc_status *st);
+
 /* Has an unasked MSG_CHANGED come since the last SELECT / VIEW_SYNC?
  * Reads what the store sent meanwhile without waiting. */
 int sc_changed(struct session *s);
