@@ -374,10 +374,15 @@ ent_head_ok(const unsigned char *p, const struct mbox_ent *e)
 	if ((lf = memchr(m, '\n', e->skip)) == NULL)
 		return 0;
 	x = (size_t)(lf - m) + 1;
+	if (x >= e->skip || xpostern_parse(m + x, e->skip - x, &xp, NULL) == -1 ||
+	    xp.imapuid != e->imapuid || xp.flags != e->mflags)
+		return 0;
+	/* the line's UID is the entry's base UID (the entry's own, or its
+	 * "-N" cut off; an "x" one given instead says nothing of it) */
 	bl = MBE_BASELEN(e->flags);
-	return x < e->skip && xpostern_parse(m + x, e->skip - x, &xp, NULL) == 0 &&
-	    strlen(xp.uid) == bl && memcmp(xp.uid, e->uid, bl) == 0 &&
-	    xp.imapuid == e->imapuid && xp.flags == e->mflags;
+	if (e->uid[0] == 'x' && strlen(e->uid) != bl && e->uid[bl] != '-')
+		return 1;
+	return strlen(xp.uid) == bl && memcmp(xp.uid, e->uid, bl) == 0;
 }
 
 /* ---- the index ---- */

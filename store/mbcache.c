@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,6 +170,23 @@ hw_save(const struct touched *t)
 	hw[nhw++].next = t->uid_next;
 }
 
+/* The account's folder directory FOLDER_AREA/NAME: a descriptor, or -1
+ * (errno ENOENT: the account has none, no IMAP login yet). */
+static int
+folder_dir(const char *name)
+{
+	int area, dir, e;
+
+	area = openat(spool, FOLDER_AREA, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (area == -1)
+		return -1;
+	dir = openat(area, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	e = errno;
+	close(area);
+	errno = e;
+	return dir;
+}
+
 /*
  * The account's folder table, if it has one: 1 and *floor its INBOX
  * UIDNEXT; 0 none (no folder area, no table: no IMAP login yet, or a
@@ -181,17 +199,9 @@ inbox_floor(const char *name, uint32_t *floor)
 	struct foldertab tab;
 	const struct folder *f;
 	const char *why;
-	int area, dir, r;
+	int dir, r;
 
-	area = openat(spool, FOLDER_AREA, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (area == -1) {
-		if (errno != ENOENT)
-			log_warn("store: %s", FOLDER_AREA);
-		return 0;
-	}
-	dir = openat(area, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	close(area);
-	if (dir == -1) {
+	if ((dir = folder_dir(name)) == -1) {
 		if (errno != ENOENT)
 			log_warn("store: %s/%s", FOLDER_AREA, name);
 		return 0;
@@ -270,6 +280,39 @@ mbc_appended(size_t i, uint32_t uid)
 	t->uid_size = t->mb.size;
 	if (uid != 0 && t->uid_known && t->uid_next != 0)
 		t->uid_next = uid == UINT32_MAX ? 0 : uid + 1;
+}
+
+int
+mbc_inbox_floor_raise(const char *name, uint32_t uidnext, const char **why)
+{
+	static char buf[200];
+	struct foldertab tab;
+	const struct folder *f;
+	const char *w = "";
+	int dir, r, rc = 0;
+
+	if ((dir = folder_dir(name)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(buf, sizeof(buf), "folder area of %s: %s", name, strerror(errno));
+		*why = buf;
+		return -1;
+	}
+	r = foldertab_load(dir, &tab, (uint32_t)time(NULL), &w);
+	if (r == 0 && (f = foldertab_find(&tab, "INBOX", 5, &w)) != NULL &&
+	    f->uidnext < uidnext &&
+	    (foldertab_set_uidnext(&tab, "INBOX", 5, uidnext, &w) == -1 ||
+	    foldertab_save(dir, &tab, &w) == -1))
+		r = -1;
+	if (r == -1) {
+		snprintf(buf, sizeof(buf), "folder table of %s %s", name, w);
+		*why = buf;
+		rc = -1;
+	}
+	foldertab_free(&tab);
+	close(dir);
+	mbc_uidstate_forget(name);
+	return rc;
 }
 
 void

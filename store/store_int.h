@@ -138,6 +138,12 @@ void mbc_appended(size_t i, uint32_t uid);
  * cache learns the state again at the next delivery.  (A rewrite of the
  * mbox itself goes through mbc_forget() first, as a COMMIT does.) */
 void mbc_uidstate_forget(const char *name);
+/* Before messages leave an INBOX (a POP3 COMMIT, an IMAP EXPUNGE): raises
+ * INBOX's UIDNEXT in the account's folder table to at least uidnext (one
+ * past the highest UID removed), durably, so that no UID is given again
+ * once the message that had it is gone, even after a restart.  No table:
+ * nothing to do.  0, or -1 with *why (then remove nothing). */
+int mbc_inbox_floor_raise(const char *name, uint32_t uidnext, const char **why);
 
 /* ---- store_login.c: the login steps POP3 and IMAP share ---- */
 struct login_proto {

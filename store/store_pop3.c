@@ -283,12 +283,14 @@ handle_commit(struct chan *c, struct store_req *r)
 	static struct ipc_msg m;
 	struct mbox_ent *del = NULL;
 	size_t ndel = 0;
-	uint32_t deleted = 0, st = STORE_OK;
+	uint32_t deleted = 0, st = STORE_OK, maxuid = 0;
 
 	for (size_t i = 0; i < c->snap.n; i++)
 		if (c->marks[i]) {
 			del = xreallocarray(del, ndel + 1, sizeof(*del));
 			del[ndel++] = c->snap.v[i];
+			if (c->snap.v[i].imapuid > maxuid)
+				maxuid = c->snap.v[i].imapuid;
 		}
 	if (ndel > 0) {
 		struct mailbox mb;
@@ -303,7 +305,12 @@ handle_commit(struct chan *c, struct store_req *r)
 		if (mailbox_open_locked(&mb, c->account, 0, NULL) != 0)
 			st = STORE_TEMPFAIL;
 		else {
-			if (mb_rewrite(&mb, del, ndel, &deleted, &why) == -1) {
+			/* the IMAP UIDs of what goes are never given again */
+			if (maxuid != 0 && mbc_inbox_floor_raise(c->account,
+			    maxuid == UINT32_MAX ? maxuid : maxuid + 1, &why) == -1) {
+				log_warnx("store: commit %s: %s", c->account, why);
+				st = STORE_TEMPFAIL;
+			} else if (mb_rewrite(&mb, del, ndel, &deleted, &why) == -1) {
 				log_warnx("store: commit %s: %s", c->account, why);
 				st = STORE_TEMPFAIL;
 				deleted = 0;

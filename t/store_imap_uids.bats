@@ -136,3 +136,17 @@ appends() {   # appends NAME N...: a script delivering messages N... to NAME
 	[ "${lines[4]}" = "append 0 delivered" ]
 	[ "$(imapuids alice)" = "20 22" ]
 }
+
+@test "a POP3 COMMIT that deletes the highest UIDs raises the table's UIDNEXT first: no reuse after a restart" {
+	mktab alice 1
+	run peer < <(appends alice 1 2 3)
+	[ "$(imapuids alice)" = "1 2 3" ]
+	run peer < <(echo start; echo "chan p pop3"; echo "auth p alice alicepw"
+		echo "dele p 3"; echo "dele p 2"; echo "commit p")
+	echo "$output"
+	[[ "$output" == *"commit 0"* ]]
+	[ "$(imapuids alice)" = "1" ]
+	grep -q "^f 0 1764900000 4 s - INBOX$" "$SD/spool/.folders/alice/folders"
+	run peer < <(appends alice 4)
+	[ "$(imapuids alice)" = "1 4" ]
+}
