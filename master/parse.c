@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../privsep/conf.h"
+#include "../privsep/msg.h"
 #include "../privsep/util.h"
 #include "parse.h"
 
@@ -52,6 +53,7 @@ enum ktype {
 	KT_CIDRS,        /* repeatable: NETWORK[/PREFIX] ..., or none */
 	KT_GROUP,        /* a system group name */
 	KT_MODE,         /* permission bits in octal, 0 to 0777 */
+	KT_USES,         /* special uses: sent drafts trash junk archive, or none */
 };
 
 #define K_REPEAT  0x01   /* may appear more than once */
@@ -120,6 +122,14 @@ static const struct keyword keywords[] = {
 	    IMAP_LINE_PRELOGIN_BYTES, CONN_INBUF_BYTES, 0 },
 
 	{ "quota",             KT_SIZE,  FIELD(quota), 0, 1024 * GIB, 0 },
+
+	/* IMAP folders: the store's folder tables */
+	{ "imap-special-use",       KT_USES,  FIELD(imap_special_use), 0, 0, 0 },
+	{ "max-folders",            KT_COUNT, FIELD(max_folders), 1, FOLDERS_CEIL_COUNT, 0 },
+	{ "max-folder-name-length", KT_COUNT, FIELD(max_folder_name),
+	  FOLDER_NAME_MIN_BYTES, FOLDER_NAME_CEIL_BYTES, 0 },
+	{ "max-folder-depth",       KT_COUNT, FIELD(max_folder_depth), 1, FOLDER_DEPTH_CEIL_COUNT, 0 },
+
 	{ "max-sessions-per-ip",        KT_COUNT, FIELD(max_sessions_per_ip), 0, 10000, 0 },
 	{ "max-conn-per-ip-per-minute", KT_COUNT, FIELD(max_conn_per_ip_per_min), 0, 100000, 0 },
 	{ "limits-exempt",     KT_CIDRS, NOFIELD, 0, 0, K_REPEAT },
@@ -900,6 +910,44 @@ do_cidrs(struct parser *p, const struct keyword *k, char **v, int n, int first)
 	}
 }
 
+/* imap-special-use WORD ...: the special-use folders (RFC 6154) every
+ * account gets at its first IMAP login; "none" alone for none. */
+static void
+do_uses(struct parser *p, const struct keyword *k, char **v, int n)
+{
+	static const struct { const char *name; uint32_t bit; } uses[] = {
+		{ "sent", FU_SENT }, { "drafts", FU_DRAFTS }, { "trash", FU_TRASH },
+		{ "junk", FU_JUNK }, { "archive", FU_ARCHIVE },
+	};
+	uint32_t set = 0;
+
+	if (strcmp(v[0], "none") == 0) {
+		if (n > 1)
+			perr(p, p->line, "%s: none stands alone (no uses after it)", k->name);
+		else
+			p->c->imap_special_use = 0;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < sizeof(uses) / sizeof(uses[0]); j++)
+			if (strcmp(v[i], uses[j].name) == 0)
+				break;
+		if (j == sizeof(uses) / sizeof(uses[0])) {
+			perr(p, p->line, "%s: unknown use \"%s\" (sent, drafts, trash, junk, "
+			    "archive, or none)", k->name, v[i]);
+			return;
+		}
+		if (set & uses[j].bit) {
+			perr(p, p->line, "%s: %s is listed twice", k->name, v[i]);
+			return;
+		}
+		set |= uses[j].bit;
+	}
+	p->c->imap_special_use = set;
+}
+
 /* ---- lines ---- */
 
 static void
@@ -929,6 +977,16 @@ directive(struct parser *p, char **w, int nw)
 			    k->name, MAX_WORDS - 1);
 		else
 			do_cidrs(p, k, w + 1, nw - 1, p->seen[idx] == p->line);
+		return;
+	}
+	if (k->type == KT_USES) {
+		if (nw < 2)
+			perr(p, p->line, "%s: missing value (%s USE ..., or none)", k->name,
+			    k->name);
+		else if (nw > MAX_WORDS)
+			perr(p, p->line, "%s: at most %d uses", k->name, MAX_WORDS - 1);
+		else
+			do_uses(p, k, w + 1, nw - 1);
 		return;
 	}
 	want = (k->type == KT_LISTEN) ? 3 : (k->type == KT_SNI) ? 4 : 2;
@@ -963,6 +1021,7 @@ directive(struct parser *p, char **w, int nw)
 	case KT_WORD:      do_string(p, k, w[1]); break;
 	case KT_SNI:       do_sni(p, k, w[1], w[2], w[3]); break;
 	case KT_CIDRS:     break;   /* above */
+	case KT_USES:      break;   /* above */
 	case KT_GROUP:     do_group(p, k, w[1]); break;
 	case KT_MODE:      do_mode(p, k, w[1]); break;
 	}
@@ -1078,6 +1137,15 @@ check_whole(struct parser *p)
 			perr(p, c->listen[i].line, "listen: %s %s needs tls-cert and tls-key",
 			    listen_kind_name(c->listen[i].kind), c->listen[i].text);
 
+	{
+		/* INBOX and every special-use folder must fit */
+		uint32_t need = 1 + (uint32_t)__builtin_popcount(c->imap_special_use);
+
+		if (c->max_folders < need)
+			perr(p, later(seen_line(p, "max-folders"), seen_line(p, "imap-special-use")),
+			    "max-folders: %u leaves no room for INBOX and the %u imap-special-use "
+			    "folders (at least %u)", c->max_folders, need - 1, need);
+	}
 	check_pool(p, "smtp", &c->pool[SVC_SMTP]);
 	check_pool(p, "pop3", &c->pool[SVC_POP3]);
 	check_pool(p, "imap", &c->pool[SVC_IMAP]);

@@ -23,6 +23,8 @@
  *   DELETE: the table without the folder, then the file removed.  A crash
  *     in between leaves an unused file, never a table naming a missing one.
  *   RENAME: the table only; a folder keeps its file and UIDVALIDITY.
+ *   RENAME of INBOX: INBOX's mail copied into the new folder's file,
+ *     fsync'ed, the table saved, then INBOX emptied (rename_inbox).
  * The table is read afresh for every request: the account's IMAP channels
  * share it, and the store runs one request at a time.
  */
@@ -176,6 +178,60 @@ files_make(const char *account, int dirfd, const struct foldertab *t, uint32_t f
 		return -1;
 	}
 	return 0;
+}
+
+/* The bytes [0, end) of src into a new file of id id (0600), fsync'ed,
+ * the directory fsync'ed: RENAME INBOX's copy.  A file of that id left by
+ * a crash is replaced (file_make).  0, or -1 logged (no file left). */
+static int
+file_copy(const char *account, int dirfd, uint32_t id, int src, uint64_t end)
+{
+	static unsigned char buf[64 * 1024];
+	char fn[FOLDERTAB_FILE_NAME_BYTES];
+	uint64_t off = 0;
+	int fd;
+
+	foldertab_file_name(id, fn);
+	if (unlinkat(dirfd, fn, 0) == -1 && errno != ENOENT)
+		fd = -1;
+	else
+		fd = openat(dirfd, fn, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		log_warn("store: folder file %s/%s/%s/%s", S.conf.spool, FOLDER_AREA, account, fn);
+		return -1;
+	}
+	while (off < end) {
+		size_t want = end - off < sizeof(buf) ? (size_t)(end - off) : sizeof(buf);
+		ssize_t n = pread(src, buf, want, (off_t)off);
+
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;        /* INBOX shrank under its locks */
+			break;
+		}
+		if (write_all(fd, buf, (size_t)n) == -1)
+			break;
+		off += (uint64_t)n;
+	}
+	{
+		int bad = off < end || fsync(fd) == -1, e = errno;
+
+		if (close(fd) == -1 && !bad) {
+			bad = 1;
+			e = errno;
+		}
+		if (!bad && fsync(dirfd) == -1) {
+			bad = 1;
+			e = errno;
+		}
+		if (!bad)
+			return 0;
+		unlinkat(dirfd, fn, 0);
+		errno = e;
+		log_warn("store: copying INBOX of %s into %s/%s/%s/%s", account, S.conf.spool,
+		    FOLDER_AREA, account, fn);
+		return -1;
+	}
 }
 
 /* ---- MSG_IMAP_AUTH ---- */
@@ -438,7 +494,75 @@ handle_folder_delete(struct chan *c, struct store_req *r)
 	close(dirfd);
 }
 
-/* MSG_FOLDER_RENAME: the table only (a folder keeps its file). */
+/*
+ * RENAME INBOX to (RFC 3501 6.3.5): INBOX's mail moves to a new folder
+ * to, INBOX stays, empty.  With INBOX locked (no delivery in between):
+ * its messages are copied into the new folder's file, fsync'ed, then the
+ * table naming the folder is saved, then INBOX is rewritten empty through
+ * the mailbox layer (as a POP3 COMMIT deleting everything).  A crash at
+ * any point leaves each message in INBOX, in the new folder or in both,
+ * never in neither.  A POP3 session's snapshot keeps its old file.
+ */
+static void
+rename_inbox(struct chan *c, struct store_req *r, int dirfd, struct foldertab *t,
+    const struct folder_limits *lim)
+{
+	const struct folder *inbox = foldertab_find(t, "INBOX", 5, NULL);
+	struct mailbox mb;
+	struct mbox_list l;
+	struct folder *f = NULL;
+	const char *why = NULL;
+	uint32_t id, inbox_next = inbox != NULL ? inbox->uidnext : 1, deleted = 0;
+	uint64_t end = 0;
+	int rc;
+
+	if (foldertab_create(t, r->folder[1], r->folderlen[1], lim, now_s(), &f, &why) == -1) {
+		refuse(c, r, "New name", why);
+		return;
+	}
+	id = f->id;
+	/* UIDs the messages keep stay below the new folder's UIDNEXT */
+	if (inbox_next > f->uidnext && foldertab_set_uidnext(t, f->name, strlen(f->name),
+	    inbox_next, &why) == -1) {
+		log_warnx("store: imap worker %d: %s: RENAME INBOX: %s", (int)c->pid, c->account,
+		    why);
+		folder_reply(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL, text_temp);
+		return;
+	}
+	mbox_list_init(&l);
+	mbc_forget(c->account);       /* its close would drop the lock below */
+	if ((rc = mailbox_open_locked(&mb, c->account, 0, &l)) == -1) {
+		folder_reply(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL,
+		    "INBOX cannot be read now");
+		return;
+	}
+	if (rc == 0 && l.n > 0)
+		end = l.v[l.n - 1].off + l.v[l.n - 1].len;
+	if ((rc == 0 ? file_copy(c->account, dirfd, id, mb.fd, end) :
+	    files_make(c->account, dirfd, t, id)) == -1 ||
+	    table_save(c->account, dirfd, t) == -1) {
+		folder_reply(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL, text_temp);
+		goto out;
+	}
+	if (rc == 0 && l.n > 0 && mb_rewrite(&mb, l.v, l.n, &deleted, &why) == -1) {
+		log_warnx("store: imap worker %d: %s: RENAME INBOX copied %zu messages to "
+		    "folder f%08x but could not empty INBOX: %s", (int)c->pid, c->account, l.n,
+		    (unsigned)id, why);
+		folder_reply(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL,
+		    "INBOX's mail was copied to the new folder, but INBOX could not be emptied");
+		goto out;
+	}
+	log_info("store: imap worker %d: %s: INBOX renamed: %zu messages moved to folder "
+	    "f%08x", (int)c->pid, c->account, rc == 0 ? l.n : (size_t)0, (unsigned)id);
+	folder_reply(c, MSG_FOLDER_RENAME_R, r->id, STORE_OK, "");
+out:
+	if (rc == 0)
+		mb_close(&mb);
+	mbox_list_free(&l);
+}
+
+/* MSG_FOLDER_RENAME: the table only (a folder keeps its file); INBOX's
+ * mail moves (rename_inbox). */
 void
 handle_folder_rename(struct chan *c, struct store_req *r)
 {
@@ -455,13 +579,11 @@ handle_folder_rename(struct chan *c, struct store_req *r)
 	canon = xmalloc((size_t)r->folderlen[1] + 1);
 	if ((f = foldertab_find(&t, r->folder[0], r->folderlen[0], &why)) == NULL)
 		refuse(c, r, "Folder", why);
-	else if (foldername_is_inbox(f->name))
-		/* RFC 3501 6.3.5: INBOX's mail would move to a new folder */
-		folder_reply(c, MSG_FOLDER_RENAME_R, r->id, STORE_CANNOT,
-		    "Renaming INBOX (moving its mail to a new folder) is not supported yet");
 	else if (foldername_canon(r->folder[1], r->folderlen[1], &lim, canon,
 	    (size_t)r->folderlen[1] + 1, &why) < 0)
 		refuse(c, r, "New name", why);
+	else if (foldername_is_inbox(f->name))
+		rename_inbox(c, r, dirfd, &t, &lim);
 	else if (foldertab_rename(&t, r->folder[0], r->folderlen[0], r->folder[1],
 	    r->folderlen[1], &lim, &why) == -1)
 		refuse(c, r, "Folder", why);

@@ -141,7 +141,8 @@ END
 	[ "${lines[11]}" = "frename 5 Folder does not exist" ]
 	[ "${lines[12]}" = "frename 0" ]
 	[ "${lines[13]}" = "fdelete 8 Folder is INBOX, which cannot be deleted" ]
-	[[ "${lines[14]}" == "frename 8 Renaming INBOX"* ]]
+	# INBOX (no mail yet) to a new, empty folder
+	[ "${lines[14]}" = "frename 0" ]
 	# a folder with sub-folders keeps its name as \Noselect; then it holds
 	# no mail and cannot be deleted again (RFC 3501 6.3.4)
 	[ "${lines[15]}" = "fdelete 0" ]
@@ -158,11 +159,12 @@ END
 	[ "${lines[25]}" = "funsub 0" ]
 	[[ "$output" == *"folder INBOX sub,children -"* ]]
 	[[ "$output" == *"folder INBOX/Sub - -"* ]]
+	[[ "$output" == *"folder Elsewhere - -"* ]]
 	[[ "$output" != *"folder jobs"* && "$output" != *"folder Jobs"* && "$output" != *"folder Work"* ]]
 	[[ "$output" != *"folder Trash"* ]]
 	# Work (f6) and Work/Old (f7) went; INBOX/Sub (f8) and the rest stay
 	[ ! -e "$FA/f00000006" ] && [ ! -e "$FA/f00000007" ] && [ ! -e "$FA/f00000003" ]
-	[ -f "$FA/f00000008" ] && [ -f "$FA/f00000001" ]
+	[ -f "$FA/f00000008" ] && [ -f "$FA/f00000009" ] && [ -f "$FA/f00000001" ]
 }
 
 @test "RENAME keeps the file, UIDVALIDITY and sub-folders; the table says so" {
@@ -601,4 +603,100 @@ END
 	[ "${lines[3]}" = "fcreate 0" ]
 	grep -q '^f 6 [0-9]* 1 - - New$' "$FA/folders"
 	[ -f "$FA/f00000006" ] && [ ! -s "$FA/f00000006" ]
+}
+
+@test "RENAME INBOX moves its mail to a new folder, INBOX stays and is empty; a POP3 snapshot keeps reading" {
+	run peer <<'END'
+start
+chan s smtp
+append s a@example.org alice @1
+append s a@example.org alice @2
+append s a@example.org alice @3
+chan p pop3
+auth p alice alicepw
+chan i imap
+imapauth i alice alicepw
+fcreate i Other
+frename i INBOX Other
+frename i INBOX Old/Mail
+retr p 2
+release p
+chan q pop3
+auth q alice alicepw
+release q
+append s a@example.org alice @4
+flist i
+END
+	echo "$output"
+	[[ "${lines[6]}" == "auth 0 delay=0 count=3 "* ]]
+	[ "${lines[9]}" = "fcreate 0" ]
+	[ "${lines[10]}" = "frename 6 New name already exists" ]
+	[ "${lines[11]}" = "frename 0" ]
+	[[ "${lines[12]}" == "retr 0 len="* ]]
+	[[ "${lines[15]}" == "auth 0 delay=0 count=0 "* ]]
+	[ "${lines[17]}" = "append 0 delivered" ]
+	[[ "$output" == *"folder INBOX sub -"* ]]
+	[[ "$output" == *"folder Old noselect,children -"* ]]
+	[[ "$output" == *"folder Old/Mail - -"* ]]
+	# the new folder's file (f7) holds the three messages, whole, once each
+	[ "$(grep -c '^Subject: message [123]$' "$FA/f00000007")" -eq 3 ]
+	[ "$(grep -c '^From ' "$FA/f00000007")" -eq 3 ]
+	grep -q '^end 3$' "$FA/f00000007"
+	# INBOX has only what came after
+	[ "$(grep -c '^Subject: message' "$SD/spool/alice")" -eq 1 ]
+	grep -q '^Subject: message 4$' "$SD/spool/alice"
+	grep -q "INBOX renamed: 3 messages moved to folder f00000007" "$SD/log"
+}
+
+@test "kill -9 during RENAME INBOX: each message in INBOX, in the new folder or in both, never in neither" {
+	local iter n k
+	n=0
+	for iter in $(seq 1 25); do
+		script="start
+chan s smtp
+"
+		for k in 1 2 3 4; do
+			n=$((n + 1))
+			script+="append s a@example.org alice @$n
+"
+		done
+		script+="chan i imap
+imapauth i alice alicepw
+killafter $(( (RANDOM % 40) * 100 ))
+frename i INBOX Moved$iter
+"
+		run peer <<<"$script"
+		echo "$output"
+		[ "${lines[0]}" = "started" ]
+		[ "$(printf '%s\n' "${lines[@]}" | grep -c '^append 0 delivered$')" -eq 4 ]
+		[ "${lines[7]}" = "imapauth 0 delay=0 account=alice" ]
+		# the table parses (the next login needs it) and every file it
+		# names exists
+		while read -r id; do
+			[ -f "$FA/$(printf 'f%08x' "$id")" ] || { echo "table names missing f$id"; false; }
+		done < <(awk '$1 == "f" && $2 != 0 && $5 !~ /n/ { print $2 }' "$FA/folders")
+		# every message so far: somewhere, and at most once in each
+		# file that counts (INBOX and the files the table names)
+		files=("$SD/spool/alice")
+		while read -r id; do files+=("$FA/$(printf 'f%08x' "$id")"); done \
+			< <(awk '$1 == "f" && $2 != 0 && $5 !~ /n/ { print $2 }' "$FA/folders")
+		for m in $(seq 1 "$n"); do
+			found=0
+			for f in "${files[@]}"; do
+				[ -f "$f" ] || continue
+				c=$(grep -c "^Subject: message $m\$" "$f" || true)
+				[ "$c" -le 1 ] || { echo "message $m twice in $f"; false; }
+				found=$((found + c))
+			done
+			[ "$found" -ge 1 ] || { echo "message $m lost (iteration $iter)"; false; }
+		done
+	done
+	# and the account still works
+	run peer <<'END'
+start
+chan i imap
+imapauth i alice alicepw
+flist i
+END
+	[ "${lines[2]}" = "imapauth 0 delay=0 account=alice" ]
 }

@@ -1,7 +1,8 @@
 /*
  * libFuzzer: the store's request path over arbitrary bytes, without
  * touching files: the frame check (ipc_parse), the dispatch table for
- * every channel kind, state and fd presence, and the decoders.
+ * every channel kind (IMAP included), state and fd presence, and the
+ * decoders (the folder names: bytes up to the ceiling, NUL-terminated).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,15 +18,16 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ipc_msg m;
-	static const unsigned kinds[] = { 0, CHAN_SMTP, CHAN_POP3, CHAN_CONTROL, 31, 77 };
-	static const unsigned states[] = { CS_OPEN, CS_BOUND };
+	static const unsigned kinds[] = { 0, CHAN_SMTP, CHAN_POP3, CHAN_CONTROL, CHAN_IMAP,
+	    31, 77 };
+	static const unsigned states[] = { CS_OPEN, CS_BOUND, CS_AUTHING, CS_IMAP };
 	struct store_req r;
 	const char *why;
 
 	if (ipc_parse(&m, data, size) == -1)
 		return 0;
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		for (size_t s = 0; s < 2; s++)
+		for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++)
 			for (int fd = -1; fd <= 0; fd++) {
 				const struct dispatch_row *row;
 
@@ -35,6 +37,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    m.hdr.len < row->minlen || m.hdr.len > row->maxlen))
 					abort();
 				if (row == NULL && why == NULL)
+					abort();
+				/* nothing is allowed while a login waits; the
+				 * folder requests only on a logged-in IMAP channel */
+				if (row != NULL && (states[s] == CS_AUTHING ||
+				    (row->type >= MSG_FOLDER_LIST && row->type <= MSG_FOLDER_SUBSCRIBE_R &&
+				    (kinds[k] != CHAN_IMAP || states[s] != CS_IMAP))))
 					abort();
 			}
 	m.fd = -1;
@@ -48,6 +56,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (strlen(r.local) > LIM_PATH || strlen(r.password) > LIM_PASSWORD)
 			abort();
+		if ((r.type == MSG_FOLDER_CREATE || r.type == MSG_FOLDER_DELETE ||
+		    r.type == MSG_FOLDER_SUBSCRIBE) && (r.folder[0] == NULL || r.folder[1] != NULL))
+			abort();
+		if (r.type == MSG_FOLDER_RENAME && (r.folder[0] == NULL || r.folder[1] == NULL))
+			abort();
+		if (r.type == MSG_FOLDER_SUBSCRIBE && r.on > 1)
+			abort();
+		for (int i = 0; i < 2; i++)
+			if (r.folder[i] != NULL && (r.folderlen[i] > FOLDER_NAME_CEIL_BYTES ||
+			    r.folder[i][r.folderlen[i]] != '\0'))
+				abort();
 	}
 	req_free(&r);
 	return 0;

@@ -44,6 +44,9 @@
  *       "@empty" the empty name; "@name:N" N bytes in 200-byte components
  *       ("aaa.../aaa..."); "@comp:N" one component of N bytes; a name
  *       printed by flist is escaped the same way
+ *   killafter US                 (SIGKILL to the store US microseconds
+ *                                 from now, from a child: the next
+ *                                 request may be cut anywhere)
  *   faults appends KILLS SECONDS RCPT
  *   faults commit KILLS SECONDS RCPT
  */
@@ -361,9 +364,14 @@ store_start(char *err, size_t errsz)
 	return 0;
 }
 
+static pid_t killer_pid = -1;   /* killafter's child */
+
 static void
 store_kill(void)
 {
+	if (killer_pid > 0)
+		waitpid(killer_pid, NULL, 0);
+	killer_pid = -1;
 	if (store_pid > 0) {
 		kill(store_pid, SIGKILL);
 		waitpid(store_pid, NULL, 0);
@@ -1295,6 +1303,17 @@ run_line(char *line)
 			    (unsigned long long)o);
 		} else
 			printf("auth %d delay=%u\n", st, delay);
+	} else if (strcmp(av[0], "killafter") == 0) {
+		NEED(2);
+		if (killer_pid > 0)
+			waitpid(killer_pid, NULL, 0);
+		killer_pid = fork();
+		if (killer_pid == 0) {
+			usleep((useconds_t)strtoul(av[1], NULL, 10));
+			kill(store_pid, SIGKILL);
+			_exit(0);
+		}
+		printf("killafter %s\n", killer_pid > 0 ? "armed" : "failed");
 	} else if (strcmp(av[0], "imapauth") == 0) {
 		uint32_t delay = 0;
 		char acc[LIM_NAME + 1];

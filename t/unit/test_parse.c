@@ -13,6 +13,7 @@
 
 #include "master/parse.h"
 #include "privsep/conf.h"
+#include "privsep/msg.h"
 #include "privsep/util.h"
 #include "t/unit/check.h"
 
@@ -504,6 +505,50 @@ file_errors(void)
 	free(x);
 }
 
+/* The IMAP folder keys: defaults, values, none, and what the store gets. */
+static void
+imap_folders(void)
+{
+	struct conf c;
+	char *e;
+	int n;
+
+	n = parse(BASE, &c, &e);
+	CHECK(n == 0 && c.imap_special_use == FU_ALL && c.max_folders == 1000 &&
+	    c.max_folder_name == 1024 && c.max_folder_depth == 16,
+	    "IMAP folder defaults: all five uses, 1000, 1024, 16");
+	free(e);
+	n = parse(BASE "imap-special-use trash sent\nmax-folders 3\n"
+	    "max-folder-name-length 16\nmax-folder-depth 1\n", &c, &e);
+	CHECK(n == 0 && c.imap_special_use == (FU_SENT | FU_TRASH) && c.max_folders == 3 &&
+	    c.max_folder_name == 16 && c.max_folder_depth == 1 && conf_wire_ok(&c),
+	    "imap-special-use trash sent, the smallest limits (%s)", e);
+	free(e);
+	n = parse(BASE "imap-special-use none\nmax-folders 1\nmax-folder-name-length 2048\n"
+	    "max-folder-depth 64\n", &c, &e);
+	CHECK(n == 0 && c.imap_special_use == 0 && c.max_folders == 1 &&
+	    c.max_folder_name == 2048 && c.max_folder_depth == 64 && conf_wire_ok(&c),
+	    "imap-special-use none, max-folders 1, the ceilings (%s)", e);
+	free(e);
+	n = parse(BASE "imap-special-use sent\nmax-folders 1\n", &c, &e);
+	CHECK(n == 1 && strstr(e, "t.conf:5: max-folders: 1 leaves no room") != NULL,
+	    "max-folders below INBOX + the special uses: an error at the later line (%s)", e);
+	free(e);
+	n = parse(BASE, &c, &e);
+	free(e);
+	c.max_folders = 0;
+	CHECK(!conf_wire_ok(&c), "conf_wire_ok refuses max-folders 0");
+	c.max_folders = 10;
+	c.imap_special_use = 0x20;
+	CHECK(!conf_wire_ok(&c), "conf_wire_ok refuses an unknown use bit");
+	c.imap_special_use = 0;
+	c.max_folder_name = 4096;
+	CHECK(!conf_wire_ok(&c), "conf_wire_ok refuses a name length over the ceiling");
+	c.max_folder_name = 100;
+	c.max_folder_depth = 65;
+	CHECK(!conf_wire_ok(&c), "conf_wire_ok refuses a depth over the ceiling");
+}
+
 int
 main(void)
 {
@@ -525,6 +570,7 @@ main(void)
 	limits_exempt();
 	check_dirs();
 	file_errors();
+	imap_folders();
 
 	unlink(acc);
 	rmdir(dir);
