@@ -44,6 +44,8 @@ msg_name(uint32_t type)
 	case MSG_CHANGED: return "MSG_CHANGED";
 	case MSG_FOLDER_STATUS: return "MSG_FOLDER_STATUS";
 	case MSG_FOLDER_STATUS_R: return "MSG_FOLDER_STATUS_R";
+	case MSG_IMAP_APPEND: return "MSG_IMAP_APPEND";
+	case MSG_IMAP_APPEND_R: return "MSG_IMAP_APPEND_R";
 	case MSG_MBOX_STAT: return "MSG_MBOX_STAT";
 	case MSG_MBOX_STAT_R: return "MSG_MBOX_STAT_R";
 	case MSG_AUTH_CHANNEL: return "MSG_AUTH_CHANNEL";

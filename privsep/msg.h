@@ -219,12 +219,23 @@ enum msg_type {
 			     another session.  The view is then up to date */
 	MSG_UNSELECT,      /* empty: drop the view (CLOSE, UNSELECT) */
 	MSG_UNSELECT_R,    /* u32 status */
+	MSG_IMAP_APPEND,   /* fd = sealed memfd with the message as the client
+			     sent it (CRLF lines; 1..max-message-size bytes);
+			     str folder, u32 flags (VF_* without VF_RECENT),
+			     u32 nkw (0..IMAP_FLAG_KEYWORDS_MAX_COUNT), nkw x str
+			     keyword, u64 internal date (Unix seconds, 0 =
+			     now).  Answered once durable */
+	MSG_IMAP_APPEND_R, /* u32 status (STORE_NOSUCH: no such folder, the
+			     client may CREATE it: [TRYCREATE]; STORE_QUOTA;
+			     STORE_NOSPACE; STORE_BADMSG: the message cannot
+			     be stored), str text; when STORE_OK: u32
+			     uidvalidity, u32 uid (RFC 4315 APPENDUID) */
 	MSG_FOLDER_STATUS, /* str name: STATUS (RFC 3501 6.3.10), no view made */
 	MSG_FOLDER_STATUS_R, /* u32 status, str text; when STORE_OK: u32
 			     messages, u32 uidnext, u32 uidvalidity, u32
 			     unseen, u32 recent, u64 size (the sum of the
 			     messages' RFC822.SIZE, RFC 8438) */
-	MSG_CHANGED = 230, /* store->worker, unasked, id 0, empty: the selected
+	MSG_CHANGED = 250, /* store->worker, unasked, id 0, empty: the selected
 			     folder changed (new mail, flags or expunges by
 			     another session), coalesced: one until the channel
 			     next sends MSG_VIEW_SYNC.  The only message the
