@@ -226,7 +226,8 @@ static const struct sc_rule worker_rules[] = {
 
 /* SMTP workers only: the DATA spool. */
 static const struct sc_rule smtp_rules[] = {
-	{ __NR_memfd_create, SC_ALLOW },    /* smtp_data.c spools DATA into a memfd */
+	{ __NR_memfd_create, SC_ALLOW },    /* smtp_data.c spools DATA, imap.c an
+					       APPEND's message, into a memfd */
 	{ __NR_fcntl, SC_CMDS_SMTP },       /* and seals it (smtp_fcntl) */
 	RULES_END
 };
@@ -339,7 +340,7 @@ static const struct role_sandbox roles[] = {
 	{ ROLE_POP3, offsetof(struct conf, user), offsetof(struct conf, empty_dir), 1,
 	  { probe_rules, worker_rules, NULL } },
 	{ ROLE_IMAP, offsetof(struct conf, user), offsetof(struct conf, empty_dir), 1,
-	  { probe_rules, worker_rules, NULL } },
+	  { probe_rules, worker_rules, smtp_rules } },
 	{ ROLE_KEYHOLDER, offsetof(struct conf, key_user), offsetof(struct conf, empty_dir), 1,
 	  { probe_rules, keyholder_rules, NULL } },
 	/* the workers' user: it holds no secret (the master's snapshot of

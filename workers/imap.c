@@ -84,6 +84,8 @@ struct imap {
 	bool readonly;
 	char selected[IMAP_MAILBOX_MAX_BYTES * 2 + 1];   /* UTF-8, for logs */
 	uint32_t fetched;
+	int append_fd;                  /* APPEND's message, sealed; -1 none */
+	bool refused_no;                /* the refused literal is a NO, not BAD */
 };
 
 /* ---------------------------------------------------------------- output */
@@ -1081,6 +1083,47 @@ do_idle(struct imap *im, struct imap_cmd *c)
 }
 
 static void
+do_append(struct imap *im, struct imap_cmd *c)
+{
+	static const struct { uint32_t imap, vf; } fl[] = {
+		{ IMAP_F_SEEN, VF_SEEN }, { IMAP_F_ANSWERED, VF_ANSWERED },
+		{ IMAP_F_FLAGGED, VF_FLAGGED }, { IMAP_F_DELETED, VF_DELETED },
+		{ IMAP_F_DRAFT, VF_DRAFT },
+	};
+	char name[IMAP_MAILBOX_MAX_BYTES * 2 + 1], text[LIM_LOGLINE];
+	uint32_t status = STORE_TEMPFAIL, flags = 0, uidvalidity, uid;
+	int r;
+
+	if (im->append_fd < 0) {
+		out(im, "%s NO [SERVERBUG] The message could not be taken", c->tag);
+		return;
+	}
+	if (folder_arg(im, c->tag, c->a.mailbox, c->a.mailbox_len, name, sizeof(name)) < 0)
+		return;
+	for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
+		if (c->a.flags.sys & fl[i].imap)
+			flags |= fl[i].vf;
+	text[0] = '\0';
+	r = sc_imap_append(im->s, im->append_fd, name, flags, c->a.flags.kw,
+	    (uint32_t)c->a.flags.nkw, c->a.has_date && c->a.date > 0 ? (uint64_t)c->a.date : 0,
+	    &status, text, sizeof(text), &uidvalidity, &uid);
+	close(im->append_fd);
+	im->append_fd = -1;
+	if (r == 0 && status == STORE_OK) {
+		log_info("imap %s: %s: appended to %s, uid %u", im->s->sessid, im->account,
+		    name, uid);
+		out(im, "%s OK [APPENDUID %u %u] APPEND completed", c->tag, uidvalidity, uid);
+		return;
+	}
+	if (r == 0 && status == STORE_NOSUCH) {
+		clean_text(text);
+		out(im, "%s NO [TRYCREATE] %s", c->tag, text);
+		return;
+	}
+	folder_answer(im, c->tag, "APPEND", r, status, text);
+}
+
+static void
 do_status(struct imap *im, struct imap_cmd *c)
 {
 	char name[IMAP_MAILBOX_MAX_BYTES * 2 + 1], text[LIM_LOGLINE];
@@ -1153,7 +1196,7 @@ static const struct imap_cmdtab {
 	{ IV_SELECT,       IN,         do_select },
 	{ IV_EXAMINE,      IN,         do_select },
 	{ IV_STATUS,       IN,         do_status },
-	{ IV_APPEND,       IN,         do_not_yet },
+	{ IV_APPEND,       IN,         do_append },
 	{ IV_IDLE,         IS_SELECTED, do_idle },
 	{ IV_CHECK,        IS_SELECTED, do_noop },
 	{ IV_CLOSE,        IS_SELECTED, do_close },
@@ -1296,6 +1339,64 @@ take_literal(struct imap *im, int *over)
 	return st;
 }
 
+/* APPEND's message literal, streamed into a sealed memfd (never kept in
+ * the parser's arena). */
+static enum imap_step
+take_message(struct imap *im, int *over)
+{
+	struct imap_cmd *c = im->cmd;
+	uint32_t left = c->lit_size;
+	char buf[16384];
+	int fd, r;
+
+	*over = 0;
+	if ((fd = memfd_new("postern-append")) == -1) {
+		log_warn("imap %s: memfd for APPEND", im->s->sessid);
+		im->refused_no = true;
+		return imap_cmd_refuse(c, "SERVERBUG", "cannot take the message now");
+	}
+	if (c->lit_sync) {
+		out(im, "+ Ready for literal data");
+		if ((r = conn_flush(im->c, im->timeout)) != CONN_OK) {
+			close(fd);
+			conn_failed(im, r);
+			*over = 1;
+			return IMAP_ERROR;
+		}
+	}
+	while (left > 0) {
+		size_t n = left < sizeof(buf) ? left : sizeof(buf);
+
+		if ((r = conn_readbytes(im->c, buf, n, im->timeout)) != CONN_OK) {
+			close(fd);
+			conn_failed(im, r);
+			*over = 1;
+			return IMAP_ERROR;
+		}
+		if (write_all(fd, buf, n) == -1) {
+			/* the rest of the literal is still read, and dropped */
+			log_warn("imap %s: writing the APPEND memfd", im->s->sessid);
+			close(fd);
+			fd = -1;
+			left -= (uint32_t)n;
+			if (left > 0 && conn_readbytes(im->c, NULL, left, im->timeout) != CONN_OK) {
+				conn_failed(im, CONN_ERROR);
+				*over = 1;
+				return IMAP_ERROR;
+			}
+			break;
+		}
+		left -= (uint32_t)n;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	if (fd >= 0 && memfd_seal(fd) == -1) {
+		close(fd);
+		fd = -1;
+	}
+	im->append_fd = fd;     /* -1: do_append answers NO */
+	return imap_cmd_literal_external(c);
+}
+
 /* Reads, checks and runs one command. */
 static void
 command(struct imap *im)
@@ -1305,6 +1406,10 @@ command(struct imap *im)
 	int over;
 
 	imap_cmd_reset(c, line_limit(im));
+	im->refused_no = false;
+	if (im->append_fd >= 0)
+		close(im->append_fd);
+	im->append_fd = -1;
 	st = feed_line(im, &over);
 	for (;;) {
 		if (over || im->done)
@@ -1314,11 +1419,23 @@ command(struct imap *im)
 			dispatch(im, c);
 			return;
 		case IMAP_LITERAL:
-			/* APPEND's message needs the store's views: refused
-			 * before any "+" (its bytes, if sent, are thrown away) */
+			/* APPEND's message: its size is checked before any
+			 * "+" (RFC 7888: a LITERAL- one over 4 KiB, or a
+			 * refused one, is read and thrown away) */
 			if (c->lit_message) {
-				st = imap_cmd_refuse(c, "CANNOT",
-				    "APPEND is not served by this version of postern yet");
+				if (im->state == IS_NOTAUTH) {
+					st = imap_cmd_refuse(c, NULL, "Log in first");
+					continue;
+				}
+				if (c->lit_size == 0 ||
+				    c->lit_size > im->s->conf->max_message_size) {
+					im->refused_no = true;
+					st = imap_cmd_refuse(c, "TOOBIG", c->lit_size == 0 ?
+					    "Empty message" : "Message larger than the "
+					    "server accepts (max-message-size)");
+					continue;
+				}
+				st = take_message(im, &over);
 				continue;
 			}
 			st = take_literal(im, &over);
@@ -1348,7 +1465,11 @@ command(struct imap *im)
 		case IMAP_ERROR:
 			log_debug("imap %s: %s: %s", im->s->sessid,
 			    imap_err_text(c->err), c->why ? c->why : "?");
-			bad(im, c->tag, c->code, c->why ? c->why : "Invalid command");
+			if (im->refused_no && c->err == IE_REFUSED)
+				out(im, "%s NO [%s] %s", c->tag, c->code ? c->code : "CANNOT",
+				    c->why ? c->why : "Refused");
+			else
+				bad(im, c->tag, c->code, c->why ? c->why : "Invalid command");
 			return;
 		}
 	}
@@ -1369,6 +1490,7 @@ imap_session(struct session *s)
 	    s->conf->imap_timeout_ms < (uint32_t)INT32_MAX ?
 	    (int)s->conf->imap_timeout_ms : 30 * 60 * 1000;
 	im->end = "unknown";
+	im->append_fd = -1;
 	im->linesz = IMAP_CMD_MAX_BYTES + 2;
 	im->line = xmalloc(im->linesz);
 	if ((im->cmd = imap_cmd_new()) == NULL) {
@@ -1388,6 +1510,8 @@ imap_session(struct session *s)
 	    " end=%s", s->sessid, s->client, im->account[0] ? im->account : "-",
 	    im->commands, im->c->bytes_out, im->end);
 	sc_view_free(&im->view);
+	if (im->append_fd >= 0)
+		close(im->append_fd);
 	imap_cmd_free(im->cmd);
 	explicit_bzero(im->line, im->linesz);
 	free(im->line);

@@ -975,3 +975,32 @@ sc_folder_status(struct session *s, const char *name, uint32_t *status, char *te
 	}
 	return 0;
 }
+
+int
+sc_imap_append(struct session *s, int fd, const char *folder, uint32_t flags,
+    const char *const *kw, uint32_t nkw, uint64_t date, uint32_t *status, char *text,
+    size_t textsz, uint32_t *uidvalidity, uint32_t *uid)
+{
+	*status = STORE_TEMPFAIL;
+	*uidvalidity = *uid = 0;
+	ipc_init(&request, MSG_IMAP_APPEND, 0);
+	ipc_set_fd(&request, fd);
+	ipc_put_str(&request, folder);
+	ipc_put_u32(&request, flags);
+	ipc_put_u32(&request, nkw);
+	for (uint32_t i = 0; i < nkw; i++)
+		ipc_put_str(&request, kw[i]);
+	ipc_put_u64(&request, date);
+	/* an APPEND waits for its fsync, as SMTP's does */
+	if (call(s, MSG_IMAP_APPEND_R, STORE_COMMIT_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	if (answer.fd >= 0 || ipc_get_u32(&answer, status) < 0 ||
+	    ipc_get_str(&answer, text, textsz) < 0 ||
+	    (*status == STORE_OK && (ipc_get_u32(&answer, uidvalidity) < 0 ||
+	    ipc_get_u32(&answer, uid) < 0 || *uidvalidity == 0 || *uid == 0)) ||
+	    ipc_end(&answer) < 0) {
+		*status = STORE_TEMPFAIL;
+		return malformed(s, MSG_IMAP_APPEND_R);
+	}
+	return 0;
+}

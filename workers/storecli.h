@@ -234,6 +234,16 @@ void sc_sync_free(struct sc_sync *y);
 /* MSG_UNSELECT. */
 int sc_unselect(struct session *s, uint32_t *status);
 
+/*
+ * MSG_IMAP_APPEND of the sealed memfd fd (still the caller's) to folder
+ * (UTF-8) with flags (VF_*), keywords kw[0..nkw) and the internal date
+ * (0: now).  0 with *status, the store's text and, when STORE_OK, the
+ * message's UIDVALIDITY and UID.
+ */
+int sc_imap_append(struct session *s, int fd, const char *folder, uint32_t flags,
+    const char *const *kw, uint32_t nkw, uint64_t date, uint32_t *status, char *text,
+    size_t textsz, uint32_t *uidvalidity, uint32_t *uid);
+
 /* MSG_FOLDER_STATUS of name (UTF-8). */
 struct sc_status {
 	uint32_t messages, uidnext, uidvalidity, unseen, recent;
