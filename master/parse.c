@@ -1020,7 +1020,7 @@ directive(struct parser *p, char **w, int nw)
 	case KT_PLAINAUTH: do_plainauth(p, k, w[1]); break;
 	case KT_WORD:      do_string(p, k, w[1]); break;
 	case KT_SNI:       do_sni(p, k, w[1], w[2], w[3]); break;
-	case KT_CIDRS:     break;   /* above */
+	case KT_CIDRS:
 	case KT_USES:      break;   /* above */
 	case KT_GROUP:     do_group(p, k, w[1]); break;
 	case KT_MODE:      do_mode(p, k, w[1]); break;

@@ -569,7 +569,7 @@ handle_folder_rename(struct chan *c, struct store_req *r)
 	struct folder_limits lim;
 	struct foldertab t;
 	const struct folder *f;
-	const char *why = NULL;
+	const char *why = NULL, *what = "Folder";
 	char *canon;
 	int dirfd;
 
@@ -577,11 +577,14 @@ handle_folder_rename(struct chan *c, struct store_req *r)
 		return;
 	limits(&lim);
 	canon = xmalloc((size_t)r->folderlen[1] + 1);
-	if ((f = foldertab_find(&t, r->folder[0], r->folderlen[0], &why)) == NULL)
-		refuse(c, r, "Folder", why);
-	else if (foldername_canon(r->folder[1], r->folderlen[1], &lim, canon,
-	    (size_t)r->folderlen[1] + 1, &why) < 0)
-		refuse(c, r, "New name", why);
+	f = foldertab_find(&t, r->folder[0], r->folderlen[0], &why);
+	if (f != NULL && foldername_canon(r->folder[1], r->folderlen[1], &lim, canon,
+	    (size_t)r->folderlen[1] + 1, &why) < 0) {
+		what = "New name";
+		f = NULL;
+	}
+	if (f == NULL)
+		refuse(c, r, what, why);
 	else if (foldername_is_inbox(f->name))
 		rename_inbox(c, r, dirfd, &t, &lim);
 	else if (foldertab_rename(&t, r->folder[0], r->folderlen[0], r->folder[1],
