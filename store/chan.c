@@ -43,3 +43,49 @@ chan_send(struct chan *c, struct ipc_msg *m)
 		chan_drop(c, why);
 	}
 }
+
+/* The one unasked message.  A full socket (the worker is far behind in
+ * reading, or stuck) never blocks the store and never drops the channel:
+ * the notice stays owed and the loop polls the socket for POLLOUT. */
+static void
+changed_send(struct chan *c)
+{
+	static struct ipc_msg m;
+
+	ipc_init(&m, MSG_CHANGED, 0);
+	c->changed_told = 1;
+	if (ipc_send(c->fd, &m) == 0) {
+		c->changed_owed = 0;
+		return;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+		c->changed_owed = 1;
+		return;
+	}
+	{
+		char why[128];
+
+		snprintf(why, sizeof(why), "cannot send MSG_CHANGED: %s", strerror(errno));
+		chan_drop(c, why);
+	}
+}
+
+void
+chan_changed(const char *account, uint32_t fid, const struct chan *except)
+{
+	for (size_t i = 0; i < S.nch; i++) {
+		struct chan *c = S.ch[i];
+
+		if (c == except || c->dead || c->state != CS_SELECTED || c->view_fid != fid ||
+		    c->changed_told || strcmp(c->account, account) != 0)
+			continue;
+		changed_send(c);
+	}
+}
+
+void
+chan_changed_retry(struct chan *c)
+{
+	if (!c->dead && c->changed_owed && c->state == CS_SELECTED)
+		changed_send(c);
+}

@@ -17,6 +17,8 @@
 #define IMAP_K KIND_BIT(CHAN_IMAP)
 /* a folder name on the wire: u32 length + at most the ceiling's bytes */
 #define FNAME_MAX (4 + FOLDER_NAME_CEIL_BYTES)
+/* an IMAP channel logged in, with or without a view */
+#define IMAP_S (CS_IMAP | CS_SELECTED)
 
 /* ---- the decoders, one a row: every field checked ---- */
 
@@ -150,6 +152,46 @@ decode_folder_subscribe(struct ipc_msg *m, struct store_req *r, const char **why
 	return get_folder(m, r, 0, why);
 }
 
+/* SELECT: u32 readonly (0 SELECT, 1 EXAMINE), str name */
+static int
+decode_select(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	if (ipc_get_u32(m, &r->on) == -1)
+		return -1;
+	if (r->on > 1) {
+		*why = "SELECT neither read-write nor read-only";
+		return -1;
+	}
+	return get_folder(m, r, 0, why);
+}
+
+/* FETCH: u32 what, u32 n (1..IMAP_FETCH_BATCH_MAX_COUNT), n x u32 uid,
+ * strictly ascending (the handler checks each is in the view) */
+static int
+decode_fetch(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	if (ipc_get_u32(m, &r->what) == -1 || ipc_get_u32(m, &r->nuid) == -1)
+		return -1;
+	if (r->what != FETCH_WHOLE && r->what != FETCH_HEADER) {
+		*why = "FETCH of an unknown part";
+		return -1;
+	}
+	if (r->nuid == 0 || r->nuid > IMAP_FETCH_BATCH_MAX_COUNT) {
+		*why = "FETCH count out of range";
+		return -1;
+	}
+	r->uids = xcalloc(r->nuid, sizeof(*r->uids));
+	for (uint32_t i = 0; i < r->nuid; i++) {
+		if (ipc_get_u32(m, &r->uids[i]) == -1)
+			return -1;
+		if (r->uids[i] == 0 || (i > 0 && r->uids[i] <= r->uids[i - 1])) {
+			*why = "FETCH UIDs not strictly ascending";
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* ---- the table ---- */
 
 static const struct dispatch_row table[] = {
@@ -172,17 +214,25 @@ static const struct dispatch_row table[] = {
 	{ MSG_IMAP_AUTH, IMAP_K, CS_OPEN, 4 + 4 + 4,
 	  12 + LIM_POP3_CMDLINE + LIM_PASSWORD + LIM_ADDR, FD_FORBIDDEN, MSG_IMAP_AUTH_R,
 	  RUN_AFTER_COMMIT, decode_auth, handle_imap_auth },
-	{ MSG_FOLDER_LIST, IMAP_K, CS_IMAP, 0, 0, FD_FORBIDDEN, MSG_FOLDER_LIST_R,
+	{ MSG_FOLDER_LIST, IMAP_K, IMAP_S, 0, 0, FD_FORBIDDEN, MSG_FOLDER_LIST_R,
 	  RUN_AFTER_COMMIT, NULL, handle_folder_list },
-	{ MSG_FOLDER_CREATE, IMAP_K, CS_IMAP, 4, FNAME_MAX, FD_FORBIDDEN, MSG_FOLDER_CREATE_R,
+	{ MSG_FOLDER_CREATE, IMAP_K, IMAP_S, 4, FNAME_MAX, FD_FORBIDDEN, MSG_FOLDER_CREATE_R,
 	  RUN_AFTER_COMMIT, decode_folder, handle_folder_create },
-	{ MSG_FOLDER_DELETE, IMAP_K, CS_IMAP, 4, FNAME_MAX, FD_FORBIDDEN, MSG_FOLDER_DELETE_R,
+	{ MSG_FOLDER_DELETE, IMAP_K, IMAP_S, 4, FNAME_MAX, FD_FORBIDDEN, MSG_FOLDER_DELETE_R,
 	  RUN_AFTER_COMMIT, decode_folder, handle_folder_delete },
-	{ MSG_FOLDER_RENAME, IMAP_K, CS_IMAP, 4 + 4, 2 * FNAME_MAX, FD_FORBIDDEN,
+	{ MSG_FOLDER_RENAME, IMAP_K, IMAP_S, 4 + 4, 2 * FNAME_MAX, FD_FORBIDDEN,
 	  MSG_FOLDER_RENAME_R, RUN_AFTER_COMMIT, decode_folder_rename, handle_folder_rename },
-	{ MSG_FOLDER_SUBSCRIBE, IMAP_K, CS_IMAP, 4 + 4, 4 + FNAME_MAX, FD_FORBIDDEN,
+	{ MSG_FOLDER_SUBSCRIBE, IMAP_K, IMAP_S, 4 + 4, 4 + FNAME_MAX, FD_FORBIDDEN,
 	  MSG_FOLDER_SUBSCRIBE_R, RUN_AFTER_COMMIT, decode_folder_subscribe,
 	  handle_folder_subscribe },
+	{ MSG_SELECT, IMAP_K, IMAP_S, 4 + 4, 4 + FNAME_MAX, FD_FORBIDDEN, MSG_SELECT_R,
+	  RUN_AFTER_COMMIT, decode_select, handle_select },
+	{ MSG_FETCH, IMAP_K, CS_SELECTED, 4 + 4 + 4, 4 + 4 + 4 * IMAP_FETCH_BATCH_MAX_COUNT,
+	  FD_FORBIDDEN, MSG_FETCH_R, RUN_AFTER_COMMIT, decode_fetch, handle_fetch },
+	{ MSG_VIEW_SYNC, IMAP_K, CS_SELECTED, 0, 0, FD_FORBIDDEN, MSG_VIEW_SYNC_R,
+	  RUN_AFTER_COMMIT, NULL, handle_view_sync },
+	{ MSG_UNSELECT, IMAP_K, CS_SELECTED, 0, 0, FD_FORBIDDEN, MSG_UNSELECT_R,
+	  RUN_AFTER_COMMIT, NULL, handle_unselect },
 	{ MSG_MBOX_STAT, CONTROL_K, CS_OPEN, 4 + 1, 4 + LIM_NAME, FD_FORBIDDEN, MSG_MBOX_STAT_R,
 	  RUN_AFTER_COMMIT, decode_mbox_stat, handle_mbox_stat },
 };
@@ -236,6 +286,8 @@ req_free(struct store_req *r)
 	r->acc = NULL;
 	free(r->dele);
 	r->dele = NULL;
+	free(r->uids);
+	r->uids = NULL;
 	for (int i = 0; i < 2; i++) {
 		free(r->folder[i]);
 		r->folder[i] = NULL;

@@ -28,6 +28,10 @@ enum chan_state {
 			      MSG_AUTH_R / MSG_IMAP_AUTH_R) */
 	CS_IMAP = 0x8,     /* IMAP channel logged in to one account: its folder
 			      requests (nothing is locked or snapshotted) */
+	CS_SELECTED = 0x10, /* IMAP channel with a view of one folder
+			      (store_view.c): the folder requests, and FETCH,
+			      VIEW_SYNC, UNSELECT; a failed SELECT or UNSELECT
+			      goes back to CS_IMAP */
 };
 
 enum fd_rule { FD_FORBIDDEN = 0, FD_REQUIRED };
@@ -83,7 +87,11 @@ struct store_req {
 	 * after len bytes; [1] is RENAME's new name */
 	char *folder[2];
 	uint32_t folderlen[2];
-	uint32_t on;                             /* SUBSCRIBE 1, UNSUBSCRIBE 0 */
+	uint32_t on;                             /* SUBSCRIBE 1, UNSUBSCRIBE 0;
+						    SELECT: 1 readonly (EXAMINE) */
+	uint32_t what;                           /* FETCH: enum fetch_what */
+	uint32_t nuid;                           /* FETCH: 1..IMAP_FETCH_BATCH_MAX_COUNT */
+	uint32_t *uids;                          /* malloc'ed, nuid strictly ascending */
 };
 
 /* The row of a request type, or NULL. */
@@ -95,7 +103,7 @@ const struct dispatch_row *dispatch_check(const struct ipc_msg *m,
     unsigned kind, unsigned state, const char **why);
 
 /* Decodes m into *r with its row's decoder (trailing bytes refused).  0
- * ok, -1 with *why set.  r->acc, r->dele and r->folder must be freed with
+ * ok, -1 with *why set.  r->acc, r->dele, r->folder and r->uids must be freed with
  * req_free() either way; m->fd moves to r->fd. */
 int req_decode(struct ipc_msg *m, struct store_req *r, const char **why);
 void req_free(struct store_req *r);

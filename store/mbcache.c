@@ -448,6 +448,18 @@ mbc_pass_fsync(void)
 	return -1;
 }
 
+size_t
+mbc_pass_count(void)
+{
+	return ntb;
+}
+
+int
+mbc_pass_grew(size_t i)
+{
+	return written(&tb[i]) && tb[i].mb.size > tb[i].start_size;
+}
+
 void
 mbc_pass_end(int close_all)
 {

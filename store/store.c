@@ -39,6 +39,7 @@ static void
 chan_free(struct chan *c)
 {
 	authcli_forget(c);
+	view_drop(c);
 	chan_unbind(c);
 	close(c->fd);
 	free(c);
@@ -321,7 +322,8 @@ serve(int ctl)
 		pf[0].events = POLLIN;
 		for (size_t i = 0; i < n; i++) {
 			pf[i + 1].fd = S.ch[i]->fd;
-			pf[i + 1].events = POLLIN;
+			/* an owed MSG_CHANGED: sent when there is room */
+			pf[i + 1].events = POLLIN | (S.ch[i]->changed_owed ? POLLOUT : 0);
 		}
 		/* the auth process's verdicts (and room for more checks) */
 		pf[n + 1].fd = authcli_fd();
@@ -332,6 +334,9 @@ serve(int ctl)
 				continue;
 			fatal("store: poll");
 		}
+		for (size_t i = 0; i < n; i++)
+			if (pf[i + 1].revents & POLLOUT)
+				chan_changed_retry(S.ch[i]);
 		batch_begin();
 		for (size_t i = 0; i < n; i++) {
 			int more = STORE_DELE_PASS_COUNT;

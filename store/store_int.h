@@ -72,6 +72,14 @@ struct chan {
 	struct mbox_list snap;
 	unsigned char *marks;
 	uint64_t octets;
+	/* IMAP, when selected (CS_SELECTED): the view (store_view.c) of
+	 * folder view_fid (file id, 0 INBOX) of account; changed_told: a
+	 * MSG_CHANGED went (or is owed) since the last VIEW_SYNC;
+	 * changed_owed: it could not be sent yet (the socket was full):
+	 * the loop sends it when the socket is writable */
+	struct view *view;
+	uint32_t view_fid;
+	int changed_told, changed_owed;
 };
 
 struct store {
@@ -91,6 +99,14 @@ const char *chan_kind_name(unsigned kind);
 void chan_drop(struct chan *c, const char *why);
 /* Sends an answer; a channel that cannot take it is dropped. */
 void chan_send(struct chan *c, struct ipc_msg *m);
+/* The folder fid (0 INBOX) of account changed (mail delivered, a
+ * rewrite): every IMAP channel with a view of it, except except, that
+ * was not told since its last VIEW_SYNC gets one MSG_CHANGED (id 0).
+ * Never blocks and never drops a channel for a full socket: the notice
+ * is then owed (changed_owed) and chan_changed_retry() sends it when the
+ * loop sees the socket writable. */
+void chan_changed(const char *account, uint32_t fid, const struct chan *except);
+void chan_changed_retry(struct chan *c);
 
 /* ---- mbcache.c: the mailbox layer ---- */
 /* The spool directory every name is relative to. */
@@ -113,6 +129,10 @@ struct mailbox *mbc_mb(size_t i);
  * every one back to its size before the pass.  0, or -1: nothing of the
  * pass is durable. */
 int mbc_pass_fsync(void);
+/* The mailboxes of this pass, mbc_mb(0..count): did i get mail in it
+ * (its size grew, written without failure)? */
+size_t mbc_pass_count(void);
+int mbc_pass_grew(size_t i);
 /* Unlocks what stays cached (closes everything after a failed pass). */
 void mbc_pass_end(int failed);
 /* Closes the idle cached descriptor of a mailbox, if any: before a COMMIT
@@ -189,6 +209,22 @@ void handle_folder_create(struct chan *c, struct store_req *r);
 void handle_folder_delete(struct chan *c, struct store_req *r);
 void handle_folder_rename(struct chan *c, struct store_req *r);
 void handle_folder_subscribe(struct chan *c, struct store_req *r);
+/* store_imap.c: the account's folder area and table, for store_view.c:
+ * a directory descriptor or -1; load 0 / 1 new / -1; save 0 / -1 (each
+ * logged) */
+int imap_area_open(const char *account);
+struct foldertab;
+int imap_table_load(const char *account, int dirfd, struct foldertab *t);
+int imap_table_save(const char *account, int dirfd, const struct foldertab *t);
+/* store_view.c */
+void handle_select(struct chan *c, struct store_req *r);
+void handle_fetch(struct chan *c, struct store_req *r);
+void handle_view_sync(struct chan *c, struct store_req *r);
+void handle_unselect(struct chan *c, struct store_req *r);
+/* Drops the channel's view, if any (UNSELECT, a new SELECT, the channel
+ * closing): back to CS_IMAP.  Never with a mailbox lock held (closing
+ * the view's descriptor would drop the process's fcntl lock on it). */
+void view_drop(struct chan *c);
 /* store_ctl.c */
 void handle_mbox_stat(struct chan *c, struct store_req *r);
 

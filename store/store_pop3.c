@@ -316,6 +316,9 @@ handle_commit(struct chan *c, struct store_req *r)
 				deleted = 0;
 			}
 			mb_close(&mb);
+			/* after the lock is gone: the IMAP views learn it */
+			if (deleted > 0)
+				chan_changed(c->account, 0, NULL);
 		}
 	}
 	free(del);

@@ -373,6 +373,10 @@ batch_finish(void)
 			append_reply(ans[i].c, ans[i].id, STORE_OK, "delivered");
 		}
 	}
+	/* the IMAP views of every INBOX that got mail learn it (coalesced) */
+	for (size_t i = 0; !failed && i < mbc_pass_count(); i++)
+		if (mbc_pass_grew(i))
+			chan_changed(mbc_mb(i)->name, 0, NULL);
 	/* after a failed fsync nothing is kept open: start afresh */
 	mbc_pass_end(failed);
 	nans = 0;

@@ -47,6 +47,22 @@
  *   killafter US                 (SIGKILL to the store US microseconds
  *                                 from now, from a child: the next
  *                                 request may be cut anywhere)
+ *   select NAME F | examine NAME F   (one "msg UID FLAGS SIZE DATE KW" line
+ *                                 a message, FLAGS a comma list of seen,
+ *                                 answered, flagged, deleted, draft, recent
+ *                                 or "-", KW its keywords or "-"; then
+ *                                 "select 0 uidvalidity=V uidnext=N n=N
+ *                                 nkw=K", or "select ST TEXT", "select eof")
+ *   fetch NAME whole|header|N LIST [FILE]   (LIST "1,3,7-9" UIDs as given,
+ *                                 "-" none: "fetch 0 m=M UID:LEN ...", the
+ *                                 bytes saved to FILE)
+ *   sync NAME                    ("exp UID", "new ..." as "msg", "flag UID
+ *                                 FLAGS KW" lines, then "sync 0 uidnext=N
+ *                                 exp=E new=W flag=F nkw=K")
+ *   unselect NAME                ("unselect ST")
+ *   changed NAME [MS]            (MSG_CHANGED seen on NAME since the last
+ *                                 "changed", waiting MS (500) for more:
+ *                                 "changed N")
  *   faults appends KILLS SECONDS RCPT
  *   faults commit KILLS SECONDS RCPT
  */
@@ -82,6 +98,7 @@ struct pchan {
 	uint32_t count;
 	uint64_t *wire;
 	char (*uid)[72];
+	unsigned changed;          /* MSG_CHANGED seen, not yet printed */
 };
 
 static struct pchan chans[MAXCHAN];
@@ -466,6 +483,11 @@ call(struct pchan *c, int ms)
 		}
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			r = ipc_recv(c->fd, &A);
+			if (r == 1 && A.hdr.type == MSG_CHANGED && A.hdr.id == 0) {
+				c->changed++;
+				ipc_drop_fd(&A);
+				continue;
+			}
 			if (r == 1 && A.hdr.id != M.hdr.id) {
 				ipc_drop_fd(&A);
 				continue;
@@ -1177,6 +1199,334 @@ do_flist(struct pchan *c)
 	ipc_drop_fd(&A);
 }
 
+/* ---- IMAP views ---- */
+
+/* The memfd of an answer, mapped (NULL and *n 0 when empty); checks the
+ * seals.  -1: not a sealed memfd. */
+static int
+map_sealed(int fd, unsigned char **p, size_t *n)
+{
+	struct stat sb;
+	int seals = fd >= 0 ? fcntl(fd, F_GET_SEALS) : -1;
+
+	*p = NULL;
+	*n = 0;
+	if (fd < 0 || fstat(fd, &sb) == -1 || seals == -1 ||
+	    (seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) !=
+	    (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+		return -1;
+	if (sb.st_size > 0 && (*p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE,
+	    fd, 0)) == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	*n = (size_t)sb.st_size;
+	return 0;
+}
+
+static char vkw[1024][64];      /* the view's keywords, as last told */
+static uint32_t nvkw;
+
+static int
+read_kwlist(struct ipc_reader *rd, uint32_t nkw)
+{
+	if (nkw > 1024)
+		return -1;
+	for (uint32_t i = 0; i < nkw; i++)
+		if (rd_str(rd, vkw[i], sizeof(vkw[i])) == -1)
+			return -1;
+	nvkw = nkw;
+	return 0;
+}
+
+static void
+print_flags(uint32_t f)
+{
+	static const char *const names[] = { "seen", "answered", "flagged", "deleted", "draft" };
+	int any = 0;
+
+	for (int k = 0; k < 5; k++)
+		if (f & (1u << k))
+			printf("%s%s", any++ ? "," : "", names[k]);
+	if (f & VF_RECENT)
+		printf("%srecent", any++ ? "," : "");
+	if (f & ~(0x1fu | VF_RECENT))
+		printf("%sbits=0x%x", any++ ? "," : "", f & ~(0x1fu | VF_RECENT));
+	printf("%s", any ? "" : "-");
+}
+
+/* k keyword indexes, printed as names ("-" none).  -1 malformed. */
+static int
+print_kws(struct ipc_reader *rd)
+{
+	uint32_t k, ix;
+
+	if (rd_u32(rd, &k) == -1 || k > 1024)
+		return -1;
+	for (uint32_t i = 0; i < k; i++) {
+		if (rd_u32(rd, &ix) == -1 || ix >= nvkw)
+			return -1;
+		printf("%s%s", i ? "," : " ", vkw[ix]);
+	}
+	printf("%s\n", k ? "" : " -");
+	return 0;
+}
+
+/* One message record (privsep/msg.h), printed after tag.  -1 malformed. */
+static int
+print_record(struct ipc_reader *rd, const char *tag)
+{
+	uint32_t uid, flags;
+	uint64_t size, date;
+
+	if (rd_u32(rd, &uid) == -1 || rd_u32(rd, &flags) == -1 || rd_u64(rd, &size) == -1 ||
+	    rd_u64(rd, &date) == -1)
+		return -1;
+	printf("%s %u ", tag, uid);
+	print_flags(flags);
+	printf(" %llu %llu", (unsigned long long)size, (unsigned long long)date);
+	return print_kws(rd);
+}
+
+static void
+do_select(struct pchan *c, const char *cmd, int readonly, const char *a)
+{
+	char text[512];
+	uint32_t st, uv, next, n, nkw;
+	unsigned char *p;
+	size_t plen, len;
+	struct ipc_reader rd;
+	char *name = folder_arg(a, &len);
+	int r;
+
+	ipc_init(&M, MSG_SELECT, 0);
+	ipc_put_u32(&M, (uint32_t)readonly);
+	ipc_put_bytes(&M, name, len);
+	free(name);
+	r = call(c, 60000);
+	if (r == 0) {
+		printf("%s eof\n", cmd);
+		return;
+	}
+	if (r != 1 || A.hdr.type != MSG_SELECT_R || ipc_get_u32(&A, &st) == -1 ||
+	    ipc_get_str(&A, text, sizeof(text)) == -1) {
+		printf("%s malformed answer\n", cmd);
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (st != STORE_OK) {
+		printf("%s %u %s%s\n", cmd, st, text, ipc_end(&A) == -1 || A.fd >= 0 ?
+		    " (malformed)" : "");
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (ipc_get_u32(&A, &uv) == -1 || ipc_get_u32(&A, &next) == -1 ||
+	    ipc_get_u32(&A, &n) == -1 || ipc_get_u32(&A, &nkw) == -1 || ipc_end(&A) == -1 ||
+	    map_sealed(A.fd, &p, &plen) == -1) {
+		printf("%s malformed answer (no sealed memfd)\n", cmd);
+		ipc_drop_fd(&A);
+		return;
+	}
+	rd_init(&rd, p, plen);
+	if (read_kwlist(&rd, nkw) == -1)
+		printf("%s malformed keyword list\n", cmd);
+	else
+		for (uint32_t i = 0; i < n; i++)
+			if (print_record(&rd, "msg") == -1) {
+				printf("%s malformed record %u\n", cmd, i);
+				break;
+			}
+	if (!rd_done(&rd))
+		printf("%s trailing bytes\n", cmd);
+	printf("%s 0 uidvalidity=%u uidnext=%u n=%u nkw=%u\n", cmd, uv, next, n, nkw);
+	if (p != NULL)
+		munmap(p, plen);
+	ipc_drop_fd(&A);
+}
+
+static void
+do_fetch(struct pchan *c, const char *what, const char *list, const char *file)
+{
+	char text[512];
+	uint32_t st, m, n = 0;
+	unsigned char *p;
+	size_t plen;
+	uint64_t total = 0;
+	int r;
+
+	ipc_init(&M, MSG_FETCH, 0);
+	ipc_put_u32(&M, strcmp(what, "whole") == 0 ? FETCH_WHOLE :
+	    strcmp(what, "header") == 0 ? FETCH_HEADER : (uint32_t)strtoul(what, NULL, 0));
+	/* the count, then the UIDs: counted first */
+	for (const char *q = list; strcmp(list, "-") != 0 && *q;) {
+		char *e;
+		unsigned long a = strtoul(q, &e, 10), b = a;
+
+		if (*e == '-')
+			b = strtoul(e + 1, &e, 10);
+		n += (uint32_t)(b - a + 1);
+		q = *e == ',' ? e + 1 : e;
+		if (*e != ',' && *e != '\0')
+			die("fetch: bad list %s", list);
+	}
+	ipc_put_u32(&M, n);
+	for (const char *q = list; strcmp(list, "-") != 0 && *q;) {
+		char *e;
+		unsigned long a = strtoul(q, &e, 10), b = a;
+
+		if (*e == '-')
+			b = strtoul(e + 1, &e, 10);
+		for (unsigned long u = a; u <= b; u++)
+			ipc_put_u32(&M, (uint32_t)u);
+		q = *e == ',' ? e + 1 : e;
+	}
+	r = call(c, 60000);
+	if (r == 0) {
+		printf("fetch eof\n");
+		return;
+	}
+	if (r != 1 || A.hdr.type != MSG_FETCH_R || ipc_get_u32(&A, &st) == -1 ||
+	    ipc_get_str(&A, text, sizeof(text)) == -1) {
+		printf("fetch malformed answer\n");
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (st != STORE_OK) {
+		printf("fetch %u %s\n", st, text);
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (ipc_get_u32(&A, &m) == -1 || m == 0 || m > n) {
+		printf("fetch malformed answer (count)\n");
+		ipc_drop_fd(&A);
+		return;
+	}
+	printf("fetch 0 m=%u", m);
+	for (uint32_t i = 0; i < m; i++) {
+		uint32_t uid;
+		uint64_t len;
+
+		if (ipc_get_u32(&A, &uid) == -1 || ipc_get_u64(&A, &len) == -1)
+			break;
+		printf(" %u:%llu", uid, (unsigned long long)len);
+		total += len;
+	}
+	if (ipc_end(&A) == -1 || map_sealed(A.fd, &p, &plen) == -1 || plen != total)
+		printf(" (malformed: %zu bytes for %llu)", plen, (unsigned long long)total);
+	else if (file != NULL)
+		save_file(file, (const char *)p, plen);
+	printf("\n");
+	if (p != NULL)
+		munmap(p, plen);
+	ipc_drop_fd(&A);
+}
+
+static void
+do_sync(struct pchan *c)
+{
+	char text[512];
+	uint32_t st, next, nexp, nnew, nflag, nkw;
+	unsigned char *p = NULL;
+	size_t plen = 0;
+	struct ipc_reader rd;
+	int r;
+
+	ipc_init(&M, MSG_VIEW_SYNC, 0);
+	r = call(c, 60000);
+	if (r == 0) {
+		printf("sync eof\n");
+		return;
+	}
+	if (r != 1 || A.hdr.type != MSG_VIEW_SYNC_R || ipc_get_u32(&A, &st) == -1 ||
+	    ipc_get_str(&A, text, sizeof(text)) == -1) {
+		printf("sync malformed answer\n");
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (st != STORE_OK) {
+		printf("sync %u %s\n", st, text);
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (ipc_get_u32(&A, &next) == -1 || ipc_get_u32(&A, &nexp) == -1 ||
+	    ipc_get_u32(&A, &nnew) == -1 || ipc_get_u32(&A, &nflag) == -1 ||
+	    ipc_get_u32(&A, &nkw) == -1 || ipc_end(&A) == -1 ||
+	    ((nexp | nnew | nflag | nkw) != 0 && map_sealed(A.fd, &p, &plen) == -1) ||
+	    ((nexp | nnew | nflag | nkw) == 0 && A.fd >= 0)) {
+		printf("sync malformed answer\n");
+		ipc_drop_fd(&A);
+		return;
+	}
+	rd_init(&rd, p, plen);
+	if (nkw > 0 && read_kwlist(&rd, nkw) == -1)
+		printf("sync malformed keyword list\n");
+	for (uint32_t i = 0; i < nexp; i++) {
+		uint32_t uid;
+
+		if (rd_u32(&rd, &uid) == -1)
+			break;
+		printf("exp %u\n", uid);
+	}
+	for (uint32_t i = 0; i < nnew; i++)
+		if (print_record(&rd, "new") == -1) {
+			printf("sync malformed record\n");
+			break;
+		}
+	for (uint32_t i = 0; i < nflag; i++) {
+		uint32_t uid, fl;
+
+		if (rd_u32(&rd, &uid) == -1 || rd_u32(&rd, &fl) == -1)
+			break;
+		printf("flag %u ", uid);
+		print_flags(fl);
+		if (print_kws(&rd) == -1)
+			break;
+	}
+	if (!rd_done(&rd))
+		printf("sync trailing bytes\n");
+	printf("sync 0 uidnext=%u exp=%u new=%u flag=%u nkw=%u\n", next, nexp, nnew, nflag, nkw);
+	if (p != NULL)
+		munmap(p, plen);
+	ipc_drop_fd(&A);
+}
+
+/* MSG_CHANGED seen on c, waiting ms for more (any other message is a
+ * protocol error of the store: printed). */
+static void
+do_changed(struct pchan *c, int ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+
+	for (;;) {
+		struct pollfd pf[2] = { { c->fd, POLLIN, 0 }, { ctl, POLLIN, 0 } };
+		uint64_t now = now_ms();
+
+		if (now >= end)
+			break;
+		if (poll(pf, 2, (int)(end - now)) <= 0)
+			continue;
+		if (pf[1].revents & POLLIN) {
+			uint32_t t;
+			control_one(&t, NULL, 0);
+		}
+		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			int r = ipc_recv(c->fd, &A);
+
+			if (r <= 0) {
+				printf("changed eof\n");
+				return;
+			}
+			if (A.hdr.type == MSG_CHANGED && A.hdr.id == 0 && A.hdr.len == 0 &&
+			    A.fd < 0)
+				c->changed++;
+			else
+				printf("changed unexpected %s id=%u\n", msg_name(A.hdr.type),
+				    A.hdr.id);
+			ipc_drop_fd(&A);
+		}
+	}
+	printf("changed %u\n", c->changed);
+	c->changed = 0;
+}
+
 /* ---- the script ---- */
 
 static uint32_t
@@ -1339,6 +1689,31 @@ run_line(char *line)
 	} else if (strcmp(av[0], "frename") == 0) {
 		NEED(4);
 		do_folder(av[0], chan_get(av[1]), MSG_FOLDER_RENAME, 0, av[2], av[3]);
+	} else if (strcmp(av[0], "select") == 0 || strcmp(av[0], "examine") == 0) {
+		NEED(3);
+		do_select(chan_get(av[1]), av[0], av[0][0] == 'e', av[2]);
+	} else if (strcmp(av[0], "fetch") == 0) {
+		NEED(4);
+		do_fetch(chan_get(av[1]), av[2], av[3], ac > 4 ? av[4] : NULL);
+	} else if (strcmp(av[0], "sync") == 0) {
+		NEED(2);
+		do_sync(chan_get(av[1]));
+	} else if (strcmp(av[0], "unselect") == 0) {
+		uint32_t st;
+		int r;
+		NEED(2);
+		ipc_init(&M, MSG_UNSELECT, 0);
+		r = call(chan_get(av[1]), 10000);
+		if (r == 0)
+			printf("unselect eof\n");
+		else if (r != 1 || A.hdr.type != MSG_UNSELECT_R || ipc_get_u32(&A, &st) == -1 ||
+		    ipc_end(&A) == -1)
+			printf("unselect malformed answer\n");
+		else
+			printf("unselect %u\n", st);
+	} else if (strcmp(av[0], "changed") == 0) {
+		NEED(2);
+		do_changed(chan_get(av[1]), ac > 2 ? atoi(av[2]) : 500);
 	} else if (strcmp(av[0], "list") == 0) {
 		struct pchan *c;
 		NEED(2);
