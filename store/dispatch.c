@@ -233,6 +233,8 @@ static const struct dispatch_row table[] = {
 	  RUN_AFTER_COMMIT, NULL, handle_view_sync },
 	{ MSG_UNSELECT, IMAP_K, CS_SELECTED, 0, 0, FD_FORBIDDEN, MSG_UNSELECT_R,
 	  RUN_AFTER_COMMIT, NULL, handle_unselect },
+	{ MSG_FOLDER_STATUS, IMAP_K, IMAP_S, 4, FNAME_MAX, FD_FORBIDDEN,
+	  MSG_FOLDER_STATUS_R, RUN_AFTER_COMMIT, decode_folder, handle_folder_status },
 	{ MSG_MBOX_STAT, CONTROL_K, CS_OPEN, 4 + 1, 4 + LIM_NAME, FD_FORBIDDEN, MSG_MBOX_STAT_R,
 	  RUN_AFTER_COMMIT, decode_mbox_stat, handle_mbox_stat },
 };

@@ -221,6 +221,7 @@ void handle_select(struct chan *c, struct store_req *r);
 void handle_fetch(struct chan *c, struct store_req *r);
 void handle_view_sync(struct chan *c, struct store_req *r);
 void handle_unselect(struct chan *c, struct store_req *r);
+void handle_folder_status(struct chan *c, struct store_req *r);
 /* Drops the channel's view, if any (UNSELECT, a new SELECT, the channel
  * closing): back to CS_IMAP.  Never with a mailbox lock held (closing
  * the view's descriptor would drop the process's fcntl lock on it). */

@@ -957,3 +957,85 @@ handle_unselect(struct chan *c, struct store_req *r)
 	ipc_put_u32(&m, STORE_OK);
 	chan_send(c, &m);
 }
+
+/* ---- MSG_FOLDER_STATUS ---- */
+
+/*
+ * STATUS (RFC 3501 6.3.10): the folder brought up to date as SELECT does
+ * (UIDs for the messages lacking one, the table's UIDNEXT), counted, and
+ * no view made.  RECENT counts the messages at or above the folder's
+ * recent floor without raising it: a STATUS takes \Recent from no one.
+ */
+void
+handle_folder_status(struct chan *c, struct store_req *r)
+{
+	static struct ipc_msg m;
+	struct foldertab t;
+	struct folder *f;
+	struct mailbox mb;
+	struct mbox_list l;
+	struct floor_ent *fl;
+	const char *why = NULL;
+	uint32_t fid, saved_next, unseen = 0, recent = 0;
+	uint64_t size = 0;
+	int areafd, renumbered;
+
+	if ((areafd = imap_area_open(c->account)) == -1) {
+		text_reply(c, MSG_FOLDER_STATUS_R, r->id, STORE_TEMPFAIL, text_temp);
+		return;
+	}
+	if (imap_table_load(c->account, areafd, &t) == -1) {
+		close(areafd);
+		text_reply(c, MSG_FOLDER_STATUS_R, r->id, STORE_TEMPFAIL, text_temp);
+		return;
+	}
+	if ((f = foldertab_find(&t, r->folder[0], r->folderlen[0], &why)) == NULL ||
+	    (f->flags & FF_NOFOLDER)) {
+		char text[256];
+		enum ft_class cl = f ? FTC_CANNOT : foldertab_why_class(why);
+
+		snprintf(text, sizeof(text), "Folder %s", f ? "has no status "
+		    "(\\Noselect: it holds no messages)" : why);
+		text_reply(c, MSG_FOLDER_STATUS_R, r->id, cl == FTC_NOSUCH ? STORE_NOSUCH :
+		    cl == FTC_LIMIT ? STORE_LIMIT : STORE_CANNOT, text);
+		foldertab_free(&t);
+		close(areafd);
+		return;
+	}
+	fid = f->id;
+	saved_next = f->uidnext;
+	mbox_list_init(&l);
+	if (folder_state(c, areafd, &t, fid, &mb, &l, &renumbered) == -1 ||
+	    (f = folder_by_id(&t, fid)) == NULL) {
+		if (mb.fd != -1)
+			mb_close(&mb);
+		mbox_list_free(&l);
+		foldertab_free(&t);
+		close(areafd);
+		text_reply(c, MSG_FOLDER_STATUS_R, r->id, STORE_TEMPFAIL, text_temp);
+		return;
+	}
+	close(areafd);
+	if (mb.fd != -1)
+		mb_close(&mb);
+	fl = floor_get(c->account, fid, f->uidvalidity, renumbered ? 1 : saved_next);
+	for (size_t i = 0; i < l.n; i++) {
+		if (!(l.v[i].mflags & MF_SEEN))
+			unseen++;
+		if (l.v[i].imapuid >= fl->floor)
+			recent++;
+		size += l.v[i].wire;
+	}
+	ipc_init(&m, MSG_FOLDER_STATUS_R, r->id);
+	ipc_put_u32(&m, STORE_OK);
+	ipc_put_str(&m, "");
+	ipc_put_u32(&m, (uint32_t)l.n);
+	ipc_put_u32(&m, f->uidnext);
+	ipc_put_u32(&m, f->uidvalidity);
+	ipc_put_u32(&m, unseen);
+	ipc_put_u32(&m, recent);
+	ipc_put_u64(&m, size);
+	mbox_list_free(&l);
+	foldertab_free(&t);
+	chan_send(c, &m);
+}
