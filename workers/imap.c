@@ -20,13 +20,19 @@
  * and a trailing literal announcement kept (conn.c), so nothing a client
  * sends can desynchronise the session.
  *
- * What this version serves: the not-authenticated and authenticated
- * states (CAPABILITY NOOP LOGOUT STARTTLS AUTHENTICATE LOGIN ID ENABLE
- * NAMESPACE LIST LSUB CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE).
- * Selecting a folder and everything after it (SELECT EXAMINE STATUS
- * APPEND, the selected state) waits for the store's views (issue 13):
- * those commands answer NO [CANNOT], and CAPABILITY names only what is
- * served.
+ * The selected state is a view the store keeps for this channel (msg.h
+ * "IMAP views"): SELECT/EXAMINE copy its messages' UIDs, flags, sizes and
+ * dates into im->view; FETCH asks the store for the bytes it needs
+ * (headers only when the items allow) in batches and builds each
+ * response in imap_fetch.c; NOOP, CHECK and IDLE ask for what changed
+ * (VIEW_SYNC) and send EXPUNGE / EXISTS / FETCH FLAGS, never during
+ * FETCH (RFC 3501 7.4.1).  IDLE waits on the client and on the store's
+ * unasked MSG_CHANGED at once.
+ *
+ * What this version serves: everything above, STATUS and APPEND.  Not
+ * yet (issue 13/14): STORE, EXPUNGE, COPY, MOVE (they need the store's
+ * flag journal and expunge) and SEARCH; they answer NO [CANNOT], and
+ * CAPABILITY names only what is served.
  */
 #include <errno.h>
 #include <poll.h>
@@ -193,7 +199,7 @@ capabilities(const struct imap *im, char *buf, size_t size)
 	    pre && starttls_offered(im) ? " STARTTLS" : "",
 	    pre && !plain ? " LOGINDISABLED" : "",
 	    pre && plain ? " AUTH=PLAIN SASL-IR" : "",
-	    pre ? "" : " NAMESPACE CHILDREN SPECIAL-USE");
+	    pre ? "" : " NAMESPACE CHILDREN SPECIAL-USE IDLE UNSELECT");
 }
 
 /* ----------------------------------------------------- connection events */

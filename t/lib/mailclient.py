@@ -33,6 +33,16 @@ IMAP
                        imaplib: LIST, CREATE (a hierarchy, a non-ASCII name
                        in modified UTF-7), SUBSCRIBE/LSUB, RENAME, DELETE;
                        prints each answer
+  imap-read PORT USER PASS
+                       imaplib: SELECT INBOX, FETCH of every item, STATUS,
+                       APPEND to Sent and back, EXAMINE; prints each answer
+  imap-pop3-expunge IMAPPORT POP3PORT USER PASS
+                       an IMAP view of INBOX, then POP3 DELE 1 + QUIT: the
+                       view still FETCHes message 1, NOOP reports the
+                       EXPUNGE
+  imap-idle PORT USER PASS SMTPPORT
+                       SELECT INBOX, IDLE, a delivery over SMTP: prints the
+                       untagged lines IDLE brought and the seconds it took
 
 TLS
   tls-inject smtp|pop3 PORT
@@ -1051,6 +1061,106 @@ def cmd_imap_folders(port, user, pw):
     show("bad name", lambda: m.create("a/../b"))
     show("bad utf7", lambda: m.create("&Jjo"))
     show("logout", lambda: m.logout())
+
+
+def imap_show(m):
+    import imaplib
+
+    def show(what, call):
+        try:
+            typ, data = call()
+        except imaplib.IMAP4.error as e:   # a BAD answer
+            print(what, "BAD", str(e))
+            return "BAD", []
+        flat = []
+        for d in data:
+            if isinstance(d, tuple):
+                flat.append(d[0].decode("latin-1") + " " + repr(d[1]))
+            elif isinstance(d, bytes):
+                flat.append(d.decode("latin-1"))
+            else:
+                flat.append(str(d))
+        print(what, typ, " | ".join(flat))
+        return typ, data
+    return show
+
+
+def cmd_imap_read(port, user, pw):
+    import imaplib
+    m = imaplib.IMAP4("127.0.0.1", int(port), timeout=20)
+    show = imap_show(m)
+    show("login", lambda: m.login(user, pw))
+    show("select", lambda: m.select("INBOX"))
+    for k in ("EXISTS", "RECENT", "UIDVALIDITY", "UIDNEXT", "FLAGS", "PERMANENTFLAGS"):
+        print("untagged", k, m.untagged_responses.get(k))
+    show("fetch meta", lambda: m.uid("FETCH", "1:*", "(UID FLAGS RFC822.SIZE INTERNALDATE)"))
+    show("fetch headers", lambda: m.uid(
+        "FETCH", "1:*", "(BODY.PEEK[HEADER.FIELDS (From Subject)])"))
+    typ, data = show("fetch body", lambda: m.fetch("1", "(RFC822.SIZE BODY.PEEK[])"))
+    if typ == "OK":
+        head, body = data[0]
+        size = int(head.decode().split("RFC822.SIZE ")[1].split()[0])
+        print("body size", len(body), "RFC822.SIZE", size)
+    show("fetch envelope", lambda: m.fetch("2", "(ENVELOPE BODYSTRUCTURE)"))
+    show("fetch bad seq", lambda: m.fetch("99", "FLAGS"))
+    show("uid fetch none", lambda: m.uid("FETCH", "90:99", "FLAGS"))
+    show("status", lambda: m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN RECENT)"))
+    msg = b"From: a@example.org\r\nSubject: appended\r\n\r\nhello append\r\n"
+    show("append", lambda: m.append("Sent", "(\\Seen)", '"05-Dec-2026 06:00:00 +0000"', msg))
+    show("append missing", lambda: m.append("NoSuch", None, None, msg))
+    show("examine sent", lambda: m.select("Sent", readonly=True))
+    show("fetch appended", lambda: m.fetch("1", "(FLAGS INTERNALDATE BODY.PEEK[])"))
+    show("close", lambda: m.close())
+    show("logout", lambda: m.logout())
+
+
+def cmd_imap_pop3_expunge(port, pop3_port, user, pw):
+    import imaplib
+    m = imaplib.IMAP4("127.0.0.1", int(port), timeout=20)
+    m.login(user, pw)
+    m.select("INBOX")
+    p = poplib_login(pop3_port, user, pw)
+    p.dele(1)
+    p.quit()
+    typ, data = m.fetch("1", "(BODY.PEEK[TEXT])")
+    print("fetch after pop3 dele:", typ, data[0][1].decode().strip())
+    tag = m._new_tag().decode()
+    m.send(("%s NOOP\r\n" % tag).encode())
+    while True:
+        line = m.readline().decode().strip()
+        if line.startswith(tag):
+            break
+        print("noop:", line)
+    typ, data = m.select("INBOX")
+    print("exists after:", data[0].decode())
+    m.logout()
+
+
+def cmd_imap_idle(port, user, pw, smtp_port):
+    import imaplib
+    import smtplib
+    m = imaplib.IMAP4("127.0.0.1", int(port), timeout=20)
+    m.login(user, pw)
+    m.select("INBOX")
+    tag = m._new_tag().decode()
+    m.send(("%s IDLE\r\n" % tag).encode())
+    print("idle:", m.readline().decode().strip())
+    t0 = time.time()
+    with smtplib.SMTP("127.0.0.1", int(smtp_port), timeout=20) as c:
+        c.sendmail("x@example.org", [user + "@example.org"],
+                   "Subject: wake\r\n\r\nwake up\r\n")
+    sent = time.time()
+    got = []
+    m.sock.settimeout(10)
+    while True:
+        line = m.readline().decode().strip()
+        got.append(line)
+        if line.endswith("EXISTS"):
+            break
+    print("after", round(time.time() - sent, 3), "s:", " | ".join(got))
+    m.send(b"DONE\r\n")
+    print("done:", m.readline().decode().strip())
+    m.logout()
 
 
 def after_upgrade(sock, quit_ok):
@@ -2271,6 +2381,8 @@ COMMANDS = {
     "bigline": cmd_bigline, "send": cmd_send, "send-text": cmd_send_text,
     "parallel": cmd_parallel, "pop3-batch": cmd_pop3_batch,
     "imap-batch": cmd_imap_batch, "imap-folders": cmd_imap_folders,
+    "imap-read": cmd_imap_read, "imap-idle": cmd_imap_idle,
+    "imap-pop3-expunge": cmd_imap_pop3_expunge,
     "tls-inject": cmd_tls_inject, "mbox-bodies": cmd_mbox_bodies,
     "limit": cmd_limit, "burst": cmd_burst, "rate": cmd_rate, "slow": cmd_slow,
     "flood": flood_collect, "sessions": cmd_sessions, "abuse": cmd_abuse,
