@@ -46,6 +46,12 @@ msg_name(uint32_t type)
 	case MSG_FOLDER_STATUS_R: return "MSG_FOLDER_STATUS_R";
 	case MSG_IMAP_APPEND: return "MSG_IMAP_APPEND";
 	case MSG_IMAP_APPEND_R: return "MSG_IMAP_APPEND_R";
+	case MSG_STORE_FLAGS: return "MSG_STORE_FLAGS";
+	case MSG_STORE_FLAGS_R: return "MSG_STORE_FLAGS_R";
+	case MSG_EXPUNGE: return "MSG_EXPUNGE";
+	case MSG_EXPUNGE_R: return "MSG_EXPUNGE_R";
+	case MSG_COPY: return "MSG_COPY";
+	case MSG_COPY_R: return "MSG_COPY_R";
 	case MSG_MBOX_STAT: return "MSG_MBOX_STAT";
 	case MSG_MBOX_STAT_R: return "MSG_MBOX_STAT_R";
 	case MSG_AUTH_CHANNEL: return "MSG_AUTH_CHANNEL";

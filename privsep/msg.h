@@ -230,6 +230,36 @@ enum msg_type {
 			     STORE_NOSPACE; STORE_BADMSG: the message cannot
 			     be stored), str text; when STORE_OK: u32
 			     uidvalidity, u32 uid (RFC 4315 APPENDUID) */
+	MSG_STORE_FLAGS,   /* u32 op (enum flags_op), u32 flags (VF_* without
+			     VF_RECENT), u32 nkw (0..IMAP_FLAG_KEYWORDS_MAX_COUNT),
+			     nkw x str keyword, u32 n (1..IMAP_FETCH_BATCH_MAX
+			     _COUNT), n x u32 uid (in the view, ascending).
+			     Refused on a read-only view */
+	MSG_STORE_FLAGS_R, /* u32 status, str text; when STORE_OK: u32 nkw (the
+			     folder's keyword list when it grew, else 0), u32
+			     m, fd = sealed memfd (none when both are 0): nkw x
+			     str keyword, m x (u32 uid, u32 flags, u32 k, k x u32
+			     keyword index): the flags each message named has
+			     now.  Durable as the flag journal is (DESIGN.md) */
+	MSG_EXPUNGE,       /* u32 n (0..IMAP_FETCH_BATCH_MAX_COUNT), n x u32
+			     uid: the \Deleted messages of the view among
+			     those (n = 0: every one) go, as crash-safe as POP3
+			     UPDATE.  Refused on a read-only view */
+	MSG_EXPUNGE_R,     /* u32 status, str text; when STORE_OK: u32 m, fd =
+			     sealed memfd (none when m is 0): m x u32 uid
+			     expunged, ascending; the view no longer has them */
+	MSG_COPY,          /* u32 move (0 COPY, 1 MOVE), str target folder, u32 n
+			     (1..IMAP_FETCH_BATCH_MAX_COUNT), n x u32 uid (in
+			     the view, ascending).  MOVE: the source messages
+			     go from the source after the copies are durable
+			     (a crash leaves a message in the source, the target
+			     or both, never neither) */
+	MSG_COPY_R,        /* u32 status (STORE_NOSUCH: no such target,
+			     [TRYCREATE]), str text; when STORE_OK: u32
+			     uidvalidity (the target's), u32 m, fd = sealed
+			     memfd: m x (u32 source uid, u32 target uid) (RFC
+			     4315 COPYUID); for MOVE the view no longer has the
+			     source ones */
 	MSG_FOLDER_STATUS, /* str name: STATUS (RFC 3501 6.3.10), no view made */
 	MSG_FOLDER_STATUS_R, /* u32 status, str text; when STORE_OK: u32
 			     messages, u32 uidnext, u32 uidvalidity, u32
@@ -277,6 +307,13 @@ enum chan_kind {
 	CHAN_POP3 = 2,
 	CHAN_CONTROL = 3,     /* the control process: mailbox statistics only */
 	CHAN_IMAP = 4,        /* an IMAP worker: login, folders, views, flags */
+};
+
+/* MSG_STORE_FLAGS: how the flags given change the message's */
+enum flags_op {
+	FLAGS_SET = 1,            /* FLAGS */
+	FLAGS_ADD = 2,            /* +FLAGS */
+	FLAGS_REMOVE = 3,         /* -FLAGS */
 };
 
 /* MSG_FETCH: what of each message */
