@@ -848,14 +848,6 @@ unselect(struct imap *im, struct imap_cmd *c)
 	out(im, "%s OK %s completed", c->tag, imap_verb_name(c->verb));
 }
 
-/* CLOSE: UNSELECT plus the silent expunge of \Deleted messages, of which
- * there are none while flags cannot be stored (issue 13). */
-static void
-do_close(struct imap *im, struct imap_cmd *c)
-{
-	unselect(im, c);
-}
-
 /*
  * A sequence set into the view's indexes: sel[i] set for each message
  * named.  By sequence number (a number past the last is an error, RFC
@@ -910,6 +902,47 @@ resolve_set(struct imap *im, const char *tag, const struct imap_seqrange *set,
 	return 0;
 }
 
+static void flags_changed(struct imap *im, const struct sc_flagchange *fc, uint32_t m,
+    bool silent, bool uid_cmd);
+
+/* Sets \\Seen on the messages idx[0..n) of the view that lack it;
+ * seen_now[k] for each that changed.  false when the command is over
+ * (answered). */
+static bool
+mark_seen(struct imap *im, struct imap_cmd *c, const uint32_t *idx, uint32_t n,
+    unsigned char *seen_now)
+{
+	struct sc_view *v = &im->view;
+	struct sc_flagchange *fc = NULL;
+	uint32_t uids[IMAP_FETCH_BATCH_MAX_COUNT], k = 0, status = STORE_TEMPFAIL, m = 0;
+	char text[LIM_LOGLINE];
+	int r;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (!(v->m[idx[i]].flags & VF_SEEN)) {
+			uids[k++] = v->m[idx[i]].uid;
+			seen_now[i] = 1;
+		}
+	if (k == 0)
+		return true;
+	text[0] = '\0';
+	r = sc_store_flags(im->s, FLAGS_ADD, VF_SEEN, NULL, 0, uids, k, &status, text,
+	    sizeof(text), v, &fc, &m);
+	if (r == SC_UNAVAILABLE || r < 0) {
+		store_lost(im);
+		return false;
+	}
+	if (status != STORE_OK) {
+		/* the bodies are still served; \\Seen stays unset */
+		log_warnx("imap %s: setting \\Seen: %s", im->s->sessid, text);
+		memset(seen_now, 0, n);
+		return true;
+	}
+	flags_changed(im, fc, m, true, false);
+	free(fc);
+	return true;
+}
+
 /* The bytes of one fetched message out of the answer's memfd. */
 static unsigned char *
 fetched_bytes(const struct sc_fetched *f, uint32_t i, size_t *len)
@@ -932,6 +965,7 @@ do_fetch(struct imap *im, struct imap_cmd *c)
 {
 	const struct sc_view *v = &im->view;
 	uint32_t need = imap_fetch_needs(&c->a.fetch), *batch = NULL;
+	bool sets_seen = !im->readonly && imap_fetch_sets_seen(&c->a.fetch);
 	unsigned char *sel;
 	struct ibuf resp;
 	const char *why = NULL;
@@ -947,6 +981,7 @@ do_fetch(struct imap *im, struct imap_cmd *c)
 	for (uint32_t i = 0; i < v->n && !failed && !im->c->error; ) {
 		struct sc_fetched f;
 		uint32_t idx[IMAP_FETCH_BATCH_MAX_COUNT], nb = 0, status = STORE_OK;
+		unsigned char seen_now[IMAP_FETCH_BATCH_MAX_COUNT];
 		char text[LIM_LOGLINE];
 
 		/* the next batch of selected messages */
@@ -981,6 +1016,17 @@ do_fetch(struct imap *im, struct imap_cmd *c)
 			if (f.n < nb)
 				i = idx[f.n];
 		}
+		/* the implicit \\Seen of a read-write view, stored before the
+		 * bytes go out (a client that sees the body sees it read) */
+		memset(seen_now, 0, sizeof(seen_now));
+		if (sets_seen && !mark_seen(im, c, idx, f.n, seen_now)) {
+			if (f.fd >= 0)
+				close(f.fd);
+			free(sel);
+			free(batch);
+			ib_free(&resp);
+			return;
+		}
 		for (uint32_t k = 0; k < f.n && !failed; k++) {
 			unsigned char *msg = NULL;
 			size_t len = 0;
@@ -992,7 +1038,7 @@ do_fetch(struct imap *im, struct imap_cmd *c)
 			}
 			ib_reset(&resp);
 			if (imap_fetch_response(&resp, idx[k] + 1, &v->m[idx[k]], v,
-			    &c->a.fetch, c->uid, msg, len, &why) < 0) {
+			    &c->a.fetch, c->uid, seen_now[k], msg, len, &why) < 0) {
 				out(im, "%s NO [LIMIT] %s", c->tag, why ? why : "response too large");
 				failed = 1;
 			} else
@@ -1164,6 +1210,340 @@ do_status(struct imap *im, struct imap_cmd *c)
 	out(im, "%s OK STATUS completed", c->tag);
 }
 
+/* The index of uid in the view, or v->n. */
+static uint32_t
+view_index(const struct sc_view *v, uint32_t uid)
+{
+	uint32_t lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (v->m[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < v->n && v->m[lo].uid == uid ? lo : v->n;
+}
+
+/* Removes the expunged uids[0..n) (ascending) from the view, each told
+ * with the sequence number it has at that moment (unless silent). */
+static void
+view_expunged(struct imap *im, const uint32_t *uids, uint32_t n, bool silent)
+{
+	struct sc_view *v = &im->view;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t j = view_index(v, uids[i]);
+
+		if (j == v->n)
+			continue;
+		if (!silent)
+			out(im, "* %u EXPUNGE", j + 1);
+		memmove(&v->m[j], &v->m[j + 1], (size_t)(v->n - j - 1) * sizeof(v->m[0]));
+		v->n--;
+	}
+}
+
+/* The selected messages' UIDs, ascending, into a new array (*n of them). */
+static uint32_t *
+selected_uids(const struct sc_view *v, const unsigned char *sel, uint32_t *n)
+{
+	uint32_t *u = xcalloc(v->n + 1, sizeof(*u)), k = 0;
+
+	for (uint32_t i = 0; i < v->n; i++)
+		if (sel[i])
+			u[k++] = v->m[i].uid;
+	*n = k;
+	return u;
+}
+
+static const struct { uint32_t imap, vf; } flag_map[] = {
+	{ IMAP_F_SEEN, VF_SEEN }, { IMAP_F_ANSWERED, VF_ANSWERED },
+	{ IMAP_F_FLAGGED, VF_FLAGGED }, { IMAP_F_DELETED, VF_DELETED },
+	{ IMAP_F_DRAFT, VF_DRAFT },
+};
+
+static uint32_t
+vflags(uint32_t imap_sys)
+{
+	uint32_t f = 0;
+
+	for (size_t i = 0; i < sizeof(flag_map) / sizeof(flag_map[0]); i++)
+		if (imap_sys & flag_map[i].imap)
+			f |= flag_map[i].vf;
+	return f;
+}
+
+/* Applies the store's answer to the view; sends FETCH FLAGS unless silent. */
+static void
+flags_changed(struct imap *im, const struct sc_flagchange *fc, uint32_t m, bool silent,
+    bool uid_cmd)
+{
+	struct sc_view *v = &im->view;
+
+	for (uint32_t i = 0; i < m; i++) {
+		uint32_t j = view_index(v, fc[i].uid);
+		struct ibuf b;
+
+		if (j == v->n)
+			continue;
+		v->m[j].flags = fc[i].flags | (v->m[j].flags & VF_RECENT);
+		v->m[j].kwoff = fc[i].kwoff;
+		v->m[j].nkw = fc[i].nkw;
+		if (silent)
+			continue;
+		ib_init(&b, 64 * 1024);
+		ib_adds(&b, "* ");
+		ib_addu64(&b, j + 1);
+		ib_adds(&b, " FETCH (");
+		if (uid_cmd) {
+			ib_adds(&b, "UID ");
+			ib_addu64(&b, fc[i].uid);
+			ib_addc(&b, ' ');
+		}
+		ib_adds(&b, "FLAGS ");
+		imap_flags_list(&b, v->m[j].flags, v, fc[i].kwoff, fc[i].nkw);
+		ib_adds(&b, ")\r\n");
+		out_ibuf(im, &b);
+	}
+}
+
+static bool
+refuse_readonly(struct imap *im, const char *tag)
+{
+	if (!im->readonly)
+		return false;
+	out(im, "%s NO [READ-ONLY] The folder is selected read-only (EXAMINE)", tag);
+	return true;
+}
+
+/* One STORE request for uids[0..n); false when the command is over
+ * (answered). */
+static bool
+store_batch(struct imap *im, struct imap_cmd *c, uint32_t op, uint32_t flags,
+    const uint32_t *uids, uint32_t n, bool silent)
+{
+	struct sc_flagchange *fc = NULL;
+	char text[LIM_LOGLINE];
+	uint32_t status = STORE_TEMPFAIL, m = 0;
+	int r;
+
+	text[0] = '\0';
+	r = sc_store_flags(im->s, op, flags, c->a.store.flags.kw,
+	    (uint32_t)c->a.store.flags.nkw, uids, n, &status, text, sizeof(text),
+	    &im->view, &fc, &m);
+	if (r == SC_UNAVAILABLE || r < 0) {
+		store_lost(im);
+		return false;
+	}
+	if (status != STORE_OK) {
+		folder_answer(im, c->tag, "STORE", r, status, text);
+		return false;
+	}
+	flags_changed(im, fc, m, silent, c->uid);
+	free(fc);
+	return true;
+}
+
+static void
+do_store(struct imap *im, struct imap_cmd *c)
+{
+	const struct imap_store *st = &c->a.store;
+	uint32_t op = st->op == IMAP_STORE_SET ? FLAGS_SET : st->op == IMAP_STORE_ADD ?
+	    FLAGS_ADD : FLAGS_REMOVE, n = 0, *uids;
+	unsigned char *sel;
+
+	if (refuse_readonly(im, c->tag))
+		return;
+	sel = xcalloc(im->view.n + 1, 1);
+	if (resolve_set(im, c->tag, c->a.seq, c->a.nseq, c->uid, sel) < 0) {
+		free(sel);
+		return;
+	}
+	uids = selected_uids(&im->view, sel, &n);
+	free(sel);
+	for (uint32_t i = 0; i < n; i += IMAP_FETCH_BATCH_MAX_COUNT) {
+		uint32_t k = n - i < IMAP_FETCH_BATCH_MAX_COUNT ? n - i :
+		    IMAP_FETCH_BATCH_MAX_COUNT;
+
+		if (!store_batch(im, c, op, vflags(st->flags.sys), uids + i, k, st->silent)) {
+			free(uids);
+			return;
+		}
+	}
+	free(uids);
+	out(im, "%s OK %sSTORE completed", c->tag, c->uid ? "UID " : "");
+}
+
+/* EXPUNGE / UID EXPUNGE / CLOSE's silent one.  false when answered. */
+static bool
+expunge(struct imap *im, struct imap_cmd *c, const uint32_t *uids, uint32_t n,
+    bool silent)
+{
+	char text[LIM_LOGLINE];
+	uint32_t status = STORE_TEMPFAIL, m = 0, *gone = NULL;
+	int r;
+
+	text[0] = '\0';
+	r = sc_expunge(im->s, uids, n, &status, text, sizeof(text), &gone, &m);
+	if (r == SC_UNAVAILABLE || r < 0) {
+		store_lost(im);
+		return false;
+	}
+	if (status != STORE_OK) {
+		folder_answer(im, c->tag, "EXPUNGE", r, status, text);
+		return false;
+	}
+	view_expunged(im, gone, m, silent);
+	free(gone);
+	return true;
+}
+
+static void
+do_expunge(struct imap *im, struct imap_cmd *c)
+{
+	uint32_t n = 0, *uids = NULL;
+
+	if (refuse_readonly(im, c->tag))
+		return;
+	if (!c->uid) {
+		if (!expunge(im, c, NULL, 0, false))
+			return;
+	} else {
+		unsigned char *sel = xcalloc(im->view.n + 1, 1);
+
+		if (resolve_set(im, c->tag, c->a.seq, c->a.nseq, 1, sel) < 0) {
+			free(sel);
+			return;
+		}
+		uids = selected_uids(&im->view, sel, &n);
+		free(sel);
+		for (uint32_t done = 0; done < n; ) {
+			uint32_t k = n - done < IMAP_FETCH_BATCH_MAX_COUNT ? n - done :
+			    IMAP_FETCH_BATCH_MAX_COUNT;
+
+			if (!expunge(im, c, uids + done, k, false)) {
+				free(uids);
+				return;
+			}
+			done += k;
+		}
+		free(uids);
+	}
+	out(im, "%s OK %sEXPUNGE completed", c->tag, c->uid ? "UID " : "");
+}
+
+/* "1:3,7" of uids[0..n) (ascending runs compressed) into b. */
+static void
+add_uidset(struct ibuf *b, const uint32_t *u, uint32_t n, uint32_t stride)
+{
+	for (uint32_t i = 0; i < n; ) {
+		uint32_t j = i;
+
+		while (j + 1 < n && u[(j + 1) * stride] == u[j * stride] + 1)
+			j++;
+		if (i > 0)
+			ib_addc(b, ',');
+		ib_addu64(b, u[i * stride]);
+		if (j > i) {
+			ib_addc(b, ':');
+			ib_addu64(b, u[j * stride]);
+		}
+		i = j + 1;
+	}
+}
+
+static void
+do_copy(struct imap *im, struct imap_cmd *c)
+{
+	bool move = c->verb == IV_MOVE;
+	char name[IMAP_MAILBOX_MAX_BYTES * 2 + 1], text[LIM_LOGLINE];
+	uint32_t n = 0, *uids, *all = NULL, nall = 0, uidvalidity = 0;
+	unsigned char *sel;
+	struct ibuf b;
+
+	if (move && refuse_readonly(im, c->tag))
+		return;
+	if (folder_arg(im, c->tag, c->a.mailbox, c->a.mailbox_len, name, sizeof(name)) < 0)
+		return;
+	sel = xcalloc(im->view.n + 1, 1);
+	if (resolve_set(im, c->tag, c->a.seq, c->a.nseq, c->uid, sel) < 0) {
+		free(sel);
+		return;
+	}
+	uids = selected_uids(&im->view, sel, &n);
+	free(sel);
+	all = xcalloc(2 * (size_t)n + 2, sizeof(*all));
+	for (uint32_t done = 0; done < n; ) {
+		uint32_t k = n - done < IMAP_FETCH_BATCH_MAX_COUNT ? n - done :
+		    IMAP_FETCH_BATCH_MAX_COUNT, status = STORE_TEMPFAIL, m = 0, *pairs = NULL;
+		int r;
+
+		text[0] = '\0';
+		r = sc_copy(im->s, move, name, uids + done, k, &status, text, sizeof(text),
+		    &uidvalidity, &pairs, &m);
+		if (r == SC_UNAVAILABLE || r < 0) {
+			store_lost(im);
+			goto out;
+		}
+		if (status != STORE_OK) {
+			clean_text(text);
+			if (status == STORE_NOSUCH)
+				out(im, "%s NO [TRYCREATE] %s", c->tag, text);
+			else
+				folder_answer(im, c->tag, move ? "MOVE" : "COPY", r, status, text);
+			goto out;
+		}
+		memcpy(all + 2 * (size_t)nall, pairs, 2 * (size_t)m * sizeof(*pairs));
+		nall += m;
+		free(pairs);
+		done += k;
+	}
+	ib_init(&b, 64 + 24 * (size_t)nall);
+	if (nall > 0) {
+		ib_adds(&b, "[COPYUID ");
+		ib_addu64(&b, uidvalidity);
+		ib_addc(&b, ' ');
+		add_uidset(&b, all, nall, 2);
+		ib_addc(&b, ' ');
+		add_uidset(&b, all + 1, nall, 2);
+		ib_adds(&b, "] ");
+	}
+	ib_addc(&b, '\0');
+	if (ib_failed(&b))
+		b.len = 0;
+	if (move) {
+		uint32_t *src = xcalloc(nall + 1, sizeof(*src));
+
+		/* RFC 6851 4.3: COPYUID untagged, then the EXPUNGEs */
+		if (nall > 0 && b.len > 0)
+			out(im, "* OK %sMoved", (const char *)b.p);
+		for (uint32_t i = 0; i < nall; i++)
+			src[i] = all[2 * i];
+		view_expunged(im, src, nall, false);
+		free(src);
+		out(im, "%s OK %sMOVE completed", c->tag, c->uid ? "UID " : "");
+	} else
+		out(im, "%s OK %s%sCOPY completed", c->tag, b.len > 0 ? (const char *)b.p : "",
+		    c->uid ? "UID " : "");
+	ib_free(&b);
+out:
+	free(uids);
+	free(all);
+}
+
+/* CLOSE: the silent expunge of the \\Deleted messages of a read-write
+ * view (RFC 3501 6.4.2), then UNSELECT. */
+static void
+do_close(struct imap *im, struct imap_cmd *c)
+{
+	if (!im->readonly && !expunge(im, c, NULL, 0, true))
+		return;
+	unselect(im, c);
+}
+
 /* ------------------------------------------------ what is not served yet */
 
 static void
@@ -1208,11 +1588,11 @@ static const struct imap_cmdtab {
 	{ IV_CLOSE,        IS_SELECTED, do_close },
 	{ IV_UNSELECT,     IS_SELECTED, unselect },
 	{ IV_FETCH,        IS_SELECTED, do_fetch },
-	{ IV_EXPUNGE,      IS_SELECTED, do_not_yet },
+	{ IV_EXPUNGE,      IS_SELECTED, do_expunge },
 	{ IV_SEARCH,       IS_SELECTED, do_not_yet },
-	{ IV_STORE,        IS_SELECTED, do_not_yet },
-	{ IV_COPY,         IS_SELECTED, do_not_yet },
-	{ IV_MOVE,         IS_SELECTED, do_not_yet },
+	{ IV_STORE,        IS_SELECTED, do_store },
+	{ IV_COPY,         IS_SELECTED, do_copy },
+	{ IV_MOVE,         IS_SELECTED, do_copy },
 };
 
 static void

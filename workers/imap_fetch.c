@@ -68,6 +68,17 @@ header_only(const struct imap_section *s)
 	    s->spec == IMAP_SEC_HEADER_FIELDS || s->spec == IMAP_SEC_HEADER_FIELDS_NOT);
 }
 
+int
+imap_fetch_sets_seen(const struct imap_fetch *f)
+{
+	if (f->atts & (IMAP_FA_RFC822 | IMAP_FA_RFC822_TEXT))
+		return 1;
+	for (size_t i = 0; i < f->nsec; i++)
+		if (!f->sec[i].peek)
+			return 1;
+	return 0;
+}
+
 uint32_t
 imap_fetch_needs(const struct imap_fetch *f)
 {
@@ -152,7 +163,7 @@ add_section(struct ibuf *out, const struct imap_section *s, const struct mime_ms
 
 int
 imap_fetch_response(struct ibuf *out, uint32_t seq, const struct sc_vmsg *m,
-    const struct sc_view *v, const struct imap_fetch *f, int uid_cmd,
+    const struct sc_view *v, const struct imap_fetch *f, int uid_cmd, int flags_too,
     const unsigned char *msg, size_t len, const char **why)
 {
 	struct mime_msg mm;
@@ -174,7 +185,7 @@ imap_fetch_response(struct ibuf *out, uint32_t seq, const struct sc_vmsg *m,
 		ib_adds(out, "UID ");
 		ib_addu64(out, m->uid);
 	}
-	if (f->atts & IMAP_FA_FLAGS) {
+	if ((f->atts & IMAP_FA_FLAGS) || flags_too) {
 		SEP();
 		ib_adds(out, "FLAGS ");
 		imap_flags_list(out, m->flags, v, m->kwoff, m->nkw);

@@ -18,14 +18,19 @@
  * FETCH_HEADER or FETCH_WHOLE (enum fetch_what). */
 uint32_t imap_fetch_needs(const struct imap_fetch *f);
 
+/* Do the items set \Seen (BODY[...] without PEEK, RFC822, RFC822.TEXT;
+ * RFC 3501 6.4.5)? */
+int imap_fetch_sets_seen(const struct imap_fetch *f);
+
 /*
  * Appends "* SEQ FETCH (...)" and its CRLF to out for message m of view v
- * (the UID item too when uid_cmd).  msg[0..len) are the bytes
+ * (the UID item too when uid_cmd, FLAGS too when flags_too: the fetch
+ * has just set \Seen).  msg[0..len) are the bytes
  * imap_fetch_needs() asked for (NULL when it said 0).  0, or -1 with *why
  * (out passed its max: the caller answers NO).
  */
 int imap_fetch_response(struct ibuf *out, uint32_t seq, const struct sc_vmsg *m,
-    const struct sc_view *v, const struct imap_fetch *f, int uid_cmd,
+    const struct sc_view *v, const struct imap_fetch *f, int uid_cmd, int flags_too,
     const unsigned char *msg, size_t len, const char **why);
 
 /* The FLAGS list of a message, "(\Seen kw)", appended to out. */

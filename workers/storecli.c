@@ -721,6 +721,35 @@ read_records(struct ipc_reader *r, uint32_t nkw, uint32_t n, struct sc_view *v,
 	return 0;
 }
 
+/* n flag records (u32 uid, u32 flags, u32 k, k x u32 keyword index) into
+ * a new *out; their keyword indexes are appended to v->kwidx.  0 / -1. */
+static int
+read_flag_records(struct ipc_reader *r, uint32_t n, struct sc_view *v,
+    struct sc_flagchange **out)
+{
+	*out = n ? xcalloc(n, sizeof(**out)) : NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		struct sc_flagchange *c = &(*out)[i];
+		uint32_t k;
+
+		if (rd_u32(r, &c->uid) < 0 || rd_u32(r, &c->flags) < 0 ||
+		    rd_u32(r, &k) < 0 || k > v->nkw)
+			return -1;
+		c->kwoff = v->nkwidx;
+		c->nkw = k;
+		v->kwidx = xreallocarray(v->kwidx, (size_t)v->nkwidx + k + 1,
+		    sizeof(*v->kwidx));
+		for (uint32_t j = 0; j < k; j++) {
+			uint32_t x;
+
+			if (rd_u32(r, &x) < 0 || x >= v->nkw)
+				return -1;
+			v->kwidx[v->nkwidx++] = x;
+		}
+	}
+	return 0;
+}
+
 /* The memfd of an answer, read whole (at most max bytes). */
 static unsigned char *
 read_memfd(int fd, size_t max, size_t *len)
@@ -889,26 +918,8 @@ sc_view_sync(struct session *s, uint32_t *status, char *text, size_t textsz,
 		y->first_new = v->n;
 		if (!bad)
 			bad = read_records(&r, 0, nnew, v, above) < 0;
-		y->flag = nflag ? xcalloc(nflag, sizeof(*y->flag)) : NULL;
-		for (uint32_t i = 0; !bad && i < nflag; i++) {
-			struct sc_flagchange *c = &y->flag[i];
-			uint32_t k;
-
-			bad = rd_u32(&r, &c->uid) < 0 || rd_u32(&r, &c->flags) < 0 ||
-			    rd_u32(&r, &k) < 0 || k > v->nkw;
-			c->kwoff = v->nkwidx;
-			c->nkw = k;
-			if (!bad)
-				v->kwidx = xreallocarray(v->kwidx, (size_t)v->nkwidx + k + 1,
-				    sizeof(*v->kwidx));
-			for (uint32_t j = 0; !bad && j < k; j++) {
-				uint32_t x;
-
-				bad = rd_u32(&r, &x) < 0 || x >= v->nkw;
-				if (!bad)
-					v->kwidx[v->nkwidx++] = x;
-			}
-		}
+		if (!bad)
+			bad = read_flag_records(&r, nflag, v, &y->flag) < 0;
 		y->nflag = nflag;
 		if (!bad)
 			bad = !rd_done(&r);
@@ -1001,6 +1012,159 @@ sc_imap_append(struct session *s, int fd, const char *folder, uint32_t flags,
 	    ipc_end(&answer) < 0) {
 		*status = STORE_TEMPFAIL;
 		return malformed(s, MSG_IMAP_APPEND_R);
+	}
+	return 0;
+}
+
+int
+sc_store_flags(struct session *s, uint32_t op, uint32_t flags, const char *const *kw,
+    uint32_t nkw, const uint32_t *uids, uint32_t n, uint32_t *status, char *text,
+    size_t textsz, struct sc_view *v, struct sc_flagchange **out, uint32_t *m)
+{
+	struct ipc_reader r;
+	unsigned char *buf = NULL;
+	uint32_t fkw = 0;
+	size_t len = 0;
+	int fd, bad;
+
+	*out = NULL;
+	*m = 0;
+	*status = STORE_TEMPFAIL;
+	if (n == 0 || n > IMAP_FETCH_BATCH_MAX_COUNT)
+		return SC_MALFORMED;
+	ipc_init(&request, MSG_STORE_FLAGS, 0);
+	ipc_put_u32(&request, op);
+	ipc_put_u32(&request, flags);
+	ipc_put_u32(&request, nkw);
+	for (uint32_t i = 0; i < nkw; i++)
+		ipc_put_str(&request, kw[i]);
+	ipc_put_u32(&request, n);
+	for (uint32_t i = 0; i < n; i++)
+		ipc_put_u32(&request, uids[i]);
+	if (call(s, MSG_STORE_FLAGS_R, STORE_COMMIT_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	fd = answer.fd;
+	answer.fd = -1;
+	bad = ipc_get_u32(&answer, status) < 0 || ipc_get_str(&answer, text, textsz) < 0;
+	if (!bad && *status == STORE_OK)
+		bad = ipc_get_u32(&answer, &fkw) < 0 || ipc_get_u32(&answer, m) < 0 || *m > n ||
+		    ((fkw | *m) != 0 && (buf = read_memfd(fd, SC_VIEW_MAX_BYTES, &len)) == NULL);
+	if (!bad && ipc_end(&answer) < 0)
+		bad = 1;
+	if (!bad && *status == STORE_OK) {
+		rd_init(&r, buf, len);
+		bad = (fkw > 0 && read_records(&r, fkw, 0, v, 0) < 0) ||
+		    read_flag_records(&r, *m, v, out) < 0 || !rd_done(&r);
+	}
+	if (!bad && *status != STORE_OK && fd >= 0)
+		bad = 1;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	if (bad) {
+		free(*out);
+		*out = NULL;
+		*m = 0;
+		*status = STORE_TEMPFAIL;
+		return malformed(s, MSG_STORE_FLAGS_R);
+	}
+	return 0;
+}
+
+/* A u32 list memfd of m entries (m x each u32 of a record of per u32s). */
+static int
+read_u32s(int fd, uint32_t m, uint32_t per, uint32_t **out)
+{
+	unsigned char *buf;
+	size_t len;
+
+	*out = NULL;
+	if (m == 0)
+		return fd < 0 ? 0 : -1;
+	if ((buf = read_memfd(fd, (size_t)m * per * 4, &len)) == NULL ||
+	    len != (size_t)m * per * 4) {
+		free(buf);
+		return -1;
+	}
+	*out = xcalloc((size_t)m * per, sizeof(uint32_t));
+	memcpy(*out, buf, len);
+	free(buf);
+	return 0;
+}
+
+int
+sc_expunge(struct session *s, const uint32_t *uids, uint32_t n, uint32_t *status,
+    char *text, size_t textsz, uint32_t **out, uint32_t *m)
+{
+	int fd, bad;
+
+	*out = NULL;
+	*m = 0;
+	*status = STORE_TEMPFAIL;
+	if (n > IMAP_FETCH_BATCH_MAX_COUNT)
+		return SC_MALFORMED;
+	ipc_init(&request, MSG_EXPUNGE, 0);
+	ipc_put_u32(&request, n);
+	for (uint32_t i = 0; i < n; i++)
+		ipc_put_u32(&request, uids[i]);
+	if (call(s, MSG_EXPUNGE_R, STORE_COMMIT_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	fd = answer.fd;
+	answer.fd = -1;
+	bad = ipc_get_u32(&answer, status) < 0 || ipc_get_str(&answer, text, textsz) < 0 ||
+	    (*status == STORE_OK && (ipc_get_u32(&answer, m) < 0 || *m > SC_VIEW_MAX_COUNT ||
+	    read_u32s(fd, *m, 1, out) < 0)) || ipc_end(&answer) < 0 ||
+	    (*status != STORE_OK && fd >= 0);
+	for (uint32_t i = 1; !bad && i < *m; i++)
+		bad = (*out)[i] <= (*out)[i - 1];
+	if (fd >= 0)
+		close(fd);
+	if (bad) {
+		free(*out);
+		*out = NULL;
+		*m = 0;
+		*status = STORE_TEMPFAIL;
+		return malformed(s, MSG_EXPUNGE_R);
+	}
+	return 0;
+}
+
+int
+sc_copy(struct session *s, int move, const char *target, const uint32_t *uids, uint32_t n,
+    uint32_t *status, char *text, size_t textsz, uint32_t *uidvalidity, uint32_t **pairs,
+    uint32_t *m)
+{
+	int fd, bad;
+
+	*pairs = NULL;
+	*m = 0;
+	*uidvalidity = 0;
+	*status = STORE_TEMPFAIL;
+	if (n == 0 || n > IMAP_FETCH_BATCH_MAX_COUNT)
+		return SC_MALFORMED;
+	ipc_init(&request, MSG_COPY, 0);
+	ipc_put_u32(&request, move ? 1 : 0);
+	ipc_put_str(&request, target);
+	ipc_put_u32(&request, n);
+	for (uint32_t i = 0; i < n; i++)
+		ipc_put_u32(&request, uids[i]);
+	if (call(s, MSG_COPY_R, STORE_COMMIT_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	fd = answer.fd;
+	answer.fd = -1;
+	bad = ipc_get_u32(&answer, status) < 0 || ipc_get_str(&answer, text, textsz) < 0 ||
+	    (*status == STORE_OK && (ipc_get_u32(&answer, uidvalidity) < 0 ||
+	    *uidvalidity == 0 || ipc_get_u32(&answer, m) < 0 || *m > n ||
+	    read_u32s(fd, *m, 2, pairs) < 0)) || ipc_end(&answer) < 0 ||
+	    (*status != STORE_OK && fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	if (bad) {
+		free(*pairs);
+		*pairs = NULL;
+		*m = 0;
+		*status = STORE_TEMPFAIL;
+		return malformed(s, MSG_COPY_R);
 	}
 	return 0;
 }

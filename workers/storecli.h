@@ -244,6 +244,27 @@ int sc_imap_append(struct session *s, int fd, const char *folder, uint32_t flags
     const char *const *kw, uint32_t nkw, uint64_t date, uint32_t *status, char *text,
     size_t textsz, uint32_t *uidvalidity, uint32_t *uid);
 
+/*
+ * MSG_STORE_FLAGS: op (enum flags_op) of flags (VF_*) and keywords kw on
+ * uids[0..n) of the view (ascending, 1..IMAP_FETCH_BATCH_MAX_COUNT).  0
+ * with *status and, when STORE_OK, *m changes in a new *out (free it):
+ * the flags each message has now; new keywords are added to v's list.
+ */
+int sc_store_flags(struct session *s, uint32_t op, uint32_t flags, const char *const *kw,
+    uint32_t nkw, const uint32_t *uids, uint32_t n, uint32_t *status, char *text,
+    size_t textsz, struct sc_view *v, struct sc_flagchange **out, uint32_t *m);
+
+/* MSG_EXPUNGE of the \Deleted messages among uids[0..n) (n 0: all of
+ * them): *m UIDs expunged, ascending, in a new *out (free it). */
+int sc_expunge(struct session *s, const uint32_t *uids, uint32_t n, uint32_t *status,
+    char *text, size_t textsz, uint32_t **out, uint32_t *m);
+
+/* MSG_COPY (move 1: MOVE) of uids[0..n) to target (UTF-8): the target's
+ * UIDVALIDITY and *m (source, target) UID pairs in a new *pairs. */
+int sc_copy(struct session *s, int move, const char *target, const uint32_t *uids,
+    uint32_t n, uint32_t *status, char *text, size_t textsz, uint32_t *uidvalidity,
+    uint32_t **pairs, uint32_t *m);
+
 /* MSG_FOLDER_STATUS of name (UTF-8). */
 struct sc_status {
 	uint32_t messages, uidnext, uidvalidity, unseen, recent;

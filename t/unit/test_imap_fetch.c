@@ -37,7 +37,7 @@ fetch(const char *items, int uid_cmd, const struct sc_view *v, int with_msg)
 	ib_init(&out, 1 << 20);
 	if (with_msg && imap_fetch_needs(&cmd->a.fetch) == 0)
 		with_msg = 0;
-	if (imap_fetch_response(&out, 1, &v->m[0], v, &cmd->a.fetch, uid_cmd,
+	if (imap_fetch_response(&out, 1, &v->m[0], v, &cmd->a.fetch, uid_cmd, 0,
 	    with_msg ? (const unsigned char *)MSG : NULL, with_msg ? strlen(MSG) : 0,
 	    &why) < 0) {
 		ib_free(&out);
