@@ -11,6 +11,8 @@ SMTP=${DEMO_SMTP_PORT:-2525}
 POP3=${DEMO_POP3_PORT:-1110}
 SMTPS=${DEMO_SMTPS_PORT:-4465}
 POP3S=${DEMO_POP3S_PORT:-9995}
+IMAP=${DEMO_IMAP_PORT:-1143}
+IMAPS=${DEMO_IMAPS_PORT:-9993}
 
 mkdir -p "$D"
 chmod 755 "$D"
@@ -50,6 +52,8 @@ listen smtp 127.0.0.1:$SMTP
 listen pop3 127.0.0.1:$POP3
 listen smtps 127.0.0.1:$SMTPS
 listen pop3s 127.0.0.1:$POP3S
+listen imap 127.0.0.1:$IMAP
+listen imaps 127.0.0.1:$IMAPS
 tls-cert $D/cert.pem
 tls-key $D/key.pem
 spool $D/spool
@@ -60,6 +64,7 @@ pidfile $D/postern.pid
 control-socket $D/control.sock
 smtp-min-spare 2
 pop3-min-spare 2
+imap-min-spare 2
 EOC
 "$BIN" -n -f "$D/postern.conf"
 cat <<EOM
@@ -75,6 +80,13 @@ postern demo: accounts alice (password alicepw) and bob (bobpw), domain example.
     openssl s_client -connect 127.0.0.1:$POP3S -crlf -CAfile $D/cert.pem     (pop3s)
     swaks --server 127.0.0.1:$SMTP --tls --to alice@example.org
     curl -s --ssl-reqd --cacert $D/cert.pem pop3://alice:alicepw@localhost:$POP3/1
+  IMAP (STARTTLS on $IMAP, implicit TLS on $IMAPS):
+    curl -s imap://alice:alicepw@127.0.0.1:$IMAP/INBOX\;UID=1
+    curl -s --cacert $D/cert.pem imaps://alice:alicepw@localhost:$IMAPS/
+    openssl s_client -connect 127.0.0.1:$IMAP -starttls imap -crlf -CAfile $D/cert.pem
+    neomutt -f imaps://alice@localhost:$IMAPS/INBOX      (set ssl_ca_certificates_file=$D/cert.pem)
+    mbsync: IMAPAccount demo / Host localhost / Port $IMAPS / User alice / Pass alicepw /
+            SSLType IMAPS / CertificateFile $D/cert.pem  (then an IMAPStore and a Channel)
   state:  $(dirname "$BIN")/posternctl -f $D/postern.conf status   (also: who, stats, mailbox alice)
   mailboxes: $D/spool/        stop: Ctrl-C
 
