@@ -116,11 +116,14 @@ enum msg_type {
 	 * name: "Folder does not exist"). */
 	MSG_IMAP_AUTH = 140, /* str name, str password, str client address: the
 			     same check, delays and throttle as MSG_AUTH, but
-			     nothing is locked: IMAP sessions share mailboxes */
-	MSG_IMAP_AUTH_R,  /* u32 enum auth_status, u32 delay_ms (as MSG_AUTH_R),
-			     then when AUTH_OK: str account.  The first login
-			     of an account makes its folder table and the
-			     configured special-use folders */
+			     nothing is locked (IMAP sessions share mailboxes)
+			     and login-delay is POP3's only */
+	MSG_IMAP_AUTH_R,  /* u32 enum auth_status (AUTH_OK, AUTH_BAD or
+			     AUTH_TEMP: never AUTH_INUSE nor AUTH_LOGIN_DELAY),
+			     u32 delay_ms (as MSG_AUTH_R), then when AUTH_OK:
+			     str account.  The first login of an account makes
+			     its folder table and the configured special-use
+			     folders; a damaged table is AUTH_TEMP */
 	MSG_FOLDER_LIST,  /* empty: the account's folder table */
 	MSG_FOLDER_LIST_R, /* u32 status, str text; when STORE_OK: u32 n, fd =
 			     sealed memfd: n x (u32 attrs (enum folder_attr
