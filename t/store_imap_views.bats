@@ -379,7 +379,7 @@ END
 	grep -q '^commit 0 2$' <<<"$output"
 	grep -q '^select 0 uidvalidity=[0-9]* uidnext=5 n=1 nkw=0$' <<<"$output"
 	grep -q '^msg 4 recent ' <<<"$output"
-	[ "$(grep -c '^msg 2 ' <<<"$output")" -eq 0 ]
+	[ "$(sed -n '/^unselect 0/,$p' <<<"$output" | grep -c '^msg 2 ')" -eq 0 ]
 	# one UIDVALIDITY throughout
 	[ "$(grep -o '^select 0 uidvalidity=[0-9]*' <<<"$output" | sort -u | wc -l)" -eq 1 ]
 }
@@ -411,6 +411,29 @@ END
 	grep -q '^fetch 0 m=2 2:[0-9]* 3:[0-9]*$' <<<"$output"
 	grep -q '^sync 0 uidnext=4 exp=0 new=0 flag=0 nkw=0$' <<<"$output"
 	[ "$(grep -c ' imapuid=[123]$' "$SD/spool/alice")" -eq 3 ]
+}
+
+@test "another program's rewrite (a new file): SYNC reports the expunged, the new, the changed flags and the grown keyword list" {
+	mbox "$SD/spool/alice" "5:S:-" "6:-:-"
+	mbox "$SD/new" "5:FS:Later" "7:-:-"
+	run peer <<END
+start
+$(login i alice)
+select i INBOX
+fetch i whole 6 $SD/six
+sh mv $SD/new $SD/spool/alice
+fetch i whole 6 $SD/six-after
+sync i
+fetch i whole 5,7
+END
+	echo "$output"
+	grep -q '^select 0 uidvalidity=[0-9]* uidnext=7 n=2 nkw=0$' <<<"$output"
+	cmp "$SD/six" "$SD/six-after"
+	grep -q '^exp 6$' <<<"$output"
+	grep -q '^new 7 recent [0-9]* [0-9]* -$' <<<"$output"
+	grep -q '^flag 5 seen,flagged,recent Later$' <<<"$output"
+	grep -q '^sync 0 uidnext=8 exp=1 new=1 flag=1 nkw=1$' <<<"$output"
+	grep -q '^fetch 0 m=2 5:[0-9]* 7:[0-9]*$' <<<"$output"
 }
 
 @test "hostile view requests drop only their channel" {
