@@ -734,7 +734,7 @@ handle_fetch(struct chan *c, struct store_req *r)
 	size_t n = 0, len = 0;
 	int fd;
 
-	pick = xcalloc(r->nuid, sizeof(*pick));
+	pick = xcalloc(r->nuid, sizeof(const struct mbox_ent *));
 	lens = xcalloc(r->nuid, sizeof(*lens));
 	/* every UID must be in the view: the worker names only what it was
 	 * told (the decoder checked they ascend) */
