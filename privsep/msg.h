@@ -193,7 +193,10 @@ enum msg_type {
 	 * the From_ line), u32 k, k x u32 keyword index (into the keyword
 	 * list sent with it). */
 	MSG_SELECT = 220,  /* u32 readonly (EXAMINE), str name: the channel's
-			     view of that folder (any previous view dropped) */
+			     view of that folder (any previous view dropped,
+			     also when the SELECT fails: STORE_NOSUCH for a
+			     missing name, STORE_CANNOT for a \Noselect or
+			     invalid one, STORE_TEMPFAIL) */
 	MSG_SELECT_R,      /* u32 status, str text; when STORE_OK: u32
 			     uidvalidity, u32 uidnext, u32 n messages, u32
 			     nkw keywords, fd = sealed memfd: nkw x str keyword
@@ -205,6 +208,8 @@ enum msg_type {
 	MSG_FETCH_R,       /* u32 status, str text; when STORE_OK: u32 m
 			     (1..n: the first m uids asked; the store stops
 			     after IMAP_FETCH_BATCH_MAX_BYTES, at least one),
+			     (the budget counts the message bytes read, whole
+			     messages also for FETCH_HEADER),
 			     m x (u32 uid, u64 length), fd = sealed memfd with
 			     the m messages (or headers) one after the other,
 			     LF line ends, unquoted, without postern's internal
@@ -219,7 +224,10 @@ enum msg_type {
 			     records (new messages, ascending UIDs above every
 			     one the view had), nflag x (u32 uid, u32 flags, u32
 			     k, k x u32 keyword index): flags changed by
-			     another session.  The view is then up to date */
+			     another session.  The view is then up to date.
+			     STORE_NOSUCH (text says why): the folder was
+			     deleted or its UIDVALIDITY changed; the view is
+			     dropped (the channel is back to no view) */
 	MSG_UNSELECT,      /* empty: drop the view (CLOSE, UNSELECT) */
 	MSG_UNSELECT_R,    /* u32 status */
 	MSG_IMAP_APPEND,   /* fd = sealed memfd with the message as the client
@@ -273,7 +281,9 @@ enum msg_type {
 			     another session), coalesced: one until the channel
 			     next sends MSG_VIEW_SYNC.  The only message the
 			     store sends without a request; the worker reads it
-			     wherever it waits for an answer */
+			     wherever it waits for an answer.  Never blocks the
+			     store: on a full socket it is sent when there is
+			     room, never dropped and never twice */
 
 	MSG_TYPE_MAX
 };

@@ -11,6 +11,11 @@
  *                        store_imap.c  IMAP_AUTH, FOLDER_LIST, _CREATE,
  *                                      _DELETE, _RENAME, _SUBSCRIBE: the
  *                                      account's folder area and table
+ *                        store_view.c  SELECT, FETCH, VIEW_SYNC, UNSELECT:
+ *                                      a channel's view of one folder (the
+ *                                      file it was made from kept open),
+ *                                      through the table store_imap.c
+ *                                      loads and saves (imap_table_*)
  *                        store_ctl.c   MBOX_STAT
  *                        store_login.c the login steps store_pop3.c and
  *                                      store_imap.c share (throttle, auth
@@ -27,7 +32,10 @@
  *                                    the INBOX UID state deliveries use
  *                        chan.c      the channels: the process state S and
  *                                    the two primitives a handler answers
- *                                    with, chan_send() and chan_drop()
+ *                                    with, chan_send() and chan_drop(); and
+ *                                    chan_changed(), the unasked
+ *                                    MSG_CHANGED to a folder's views
+ *                                    (coalesced, owed on a full socket)
  *   4. the files         mailbox.c   open, lock, scan, index, append, rewrite
  *                        foldertab.c an account's folder table: load, edit,
  *                                    save atomically (foldername.c: the

@@ -70,6 +70,8 @@ struct view {
 	uint32_t uidvalidity, uidnext;
 	int readonly;
 	int fd;                 /* the file the entries were read from; -1: none */
+	dev_t dev;              /* that file */
+	ino_t ino;
 	struct mbox_list l;     /* ascending UIDs */
 	struct vmeta *meta;     /* l.n of them */
 	uint32_t *kwidx;
@@ -292,6 +294,29 @@ view_add(struct view *v, const struct mbox_ent *e)
 	v->meta = xreallocarray(v->meta, v->l.n, sizeof(*v->meta));
 	memset(&v->meta[v->l.n - 1], 0, sizeof(v->meta[0]));
 	return read_meta(v, v->fd, e, &v->meta[v->l.n - 1]);
+}
+
+/* Adds entry e of the same file as entry k of old, whose bytes it
+ * still has (same offset, length, skip and head hash): its date and
+ * keywords are old's (v's keyword list starts with old's). */
+static int
+view_add_same(struct view *v, const struct mbox_ent *e, const struct view *old, size_t k)
+{
+	const struct vmeta *om = &old->meta[k];
+	struct vmeta *m;
+
+	if (mbox_list_push(&v->l, e) == -1)
+		return -1;
+	v->meta = xreallocarray(v->meta, v->l.n, sizeof(*v->meta));
+	m = &v->meta[v->l.n - 1];
+	*m = *om;
+	m->kw = (uint32_t)v->nkwidx;
+	if (om->nkw > 0) {
+		v->kwidx = xreallocarray(v->kwidx, v->nkwidx + om->nkw, sizeof(*v->kwidx));
+		memcpy(v->kwidx + v->nkwidx, old->kwidx + om->kw, om->nkw * sizeof(*v->kwidx));
+		v->nkwidx += om->nkw;
+	}
+	return 0;
 }
 
 /* The entry of uid in v (binary search: UIDs ascend), or -1. */
@@ -635,6 +660,8 @@ handle_select(struct chan *c, struct store_req *r)
 	}
 	close(areafd);
 	v->fd = mb.fd;
+	v->dev = mb.dev;
+	v->ino = mb.ino;
 	v->uidvalidity = f->uidvalidity;
 	v->uidnext = f->uidnext;
 	fl = floor_get(c->account, fid, v->uidvalidity, renumbered ? 1 : saved_next);
@@ -707,7 +734,7 @@ handle_fetch(struct chan *c, struct store_req *r)
 	size_t n = 0, len = 0;
 	int fd;
 
-	pick = xcalloc(r->nuid, sizeof(*pick));
+	pick = xcalloc(r->nuid, sizeof(const struct mbox_ent *));
 	lens = xcalloc(r->nuid, sizeof(*lens));
 	/* every UID must be in the view: the worker names only what it was
 	 * told (the decoder checked they ascend) */
@@ -803,7 +830,7 @@ handle_view_sync(struct chan *c, struct store_req *r)
 	struct floor_ent *fl;
 	struct obuf b = { NULL, 0, 0 };
 	uint32_t nexp = 0, nnew = 0, nflag = 0, nkw, vmax;
-	int areafd, renumbered, fd = -1;
+	int areafd, renumbered, fd = -1, same;
 
 	/* this request answers any MSG_CHANGED sent or owed */
 	c->changed_told = 0;
@@ -856,6 +883,11 @@ handle_view_sync(struct chan *c, struct store_req *r)
 	nv = view_new(v->fid);
 	nv->readonly = v->readonly;
 	nv->fd = mb.fd;
+	nv->dev = mb.dev;
+	nv->ino = mb.ino;
+	/* the same file (appended to, or not changed): an entry with the same
+	 * place and head hash has the same first lines, not read again */
+	same = mb.fd != -1 && v->fd != -1 && mb.dev == v->dev && mb.ino == v->ino;
 	nv->uidvalidity = v->uidvalidity;
 	nv->uidnext = f->uidnext > v->uidnext ? f->uidnext : v->uidnext;
 	nv->kw = xcalloc(v->nkw ? v->nkw : 1, sizeof(*nv->kw));
@@ -869,7 +901,10 @@ handle_view_sync(struct chan *c, struct store_req *r)
 
 		if (l.v[i].imapuid <= vmax && k < 0)
 			continue;
-		if (view_add(nv, &l.v[i]) == -1) {
+		if ((same && k >= 0 && l.v[i].off == v->l.v[k].off &&
+		    l.v[i].len == v->l.v[k].len && l.v[i].skip == v->l.v[k].skip &&
+		    l.v[i].head == v->l.v[k].head ? view_add_same(nv, &l.v[i], v, (size_t)k) :
+		    view_add(nv, &l.v[i])) == -1) {
 			log_warn("store: %s: reading a message's first lines", c->account);
 			mbox_list_free(&l);
 			view_free(nv);

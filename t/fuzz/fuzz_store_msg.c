@@ -2,7 +2,9 @@
  * libFuzzer: the store's request path over arbitrary bytes, without
  * touching files: the frame check (ipc_parse), the dispatch table for
  * every channel kind (IMAP included), state and fd presence, and the
- * decoders (the folder names: bytes up to the ceiling, NUL-terminated).
+ * decoders (the folder names: bytes up to the ceiling, NUL-terminated;
+ * the IMAP views' SELECT and FETCH: a FETCH decoded has 1..the batch
+ * count of strictly ascending UIDs).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct ipc_msg m;
 	static const unsigned kinds[] = { 0, CHAN_SMTP, CHAN_POP3, CHAN_CONTROL, CHAN_IMAP,
 	    31, 77 };
-	static const unsigned states[] = { CS_OPEN, CS_BOUND, CS_AUTHING, CS_IMAP };
+	static const unsigned states[] = { CS_OPEN, CS_BOUND, CS_AUTHING, CS_IMAP, CS_SELECTED };
 	struct store_req r;
 	const char *why;
 
@@ -54,6 +56,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (r.type == MSG_DELE && (r.ndele == 0 || r.ndele > LIM_DELE_BATCH))
 			abort();
+		if (r.type == MSG_SELECT && (r.on > 1 || r.folder[0] == NULL ||
+		    r.folderlen[0] > FOLDER_NAME_CEIL_BYTES))
+			abort();
+		if (r.type == MSG_FETCH) {
+			if ((r.what != FETCH_WHOLE && r.what != FETCH_HEADER) || r.nuid == 0 ||
+			    r.nuid > IMAP_FETCH_BATCH_MAX_COUNT || r.uids == NULL || r.uids[0] == 0)
+				abort();
+			for (uint32_t i = 1; i < r.nuid; i++)
+				if (r.uids[i] <= r.uids[i - 1])
+					abort();
+		}
 		if (strlen(r.local) > LIM_PATH || strlen(r.password) > LIM_PASSWORD)
 			abort();
 		if ((r.type == MSG_FOLDER_CREATE || r.type == MSG_FOLDER_DELETE ||

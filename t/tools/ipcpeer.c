@@ -1291,8 +1291,8 @@ do_select(struct pchan *c, const char *cmd, int readonly, const char *a)
 {
 	char text[512];
 	uint32_t st, uv, next, n, nkw;
-	unsigned char *p;
-	size_t plen, len;
+	unsigned char *p = NULL;
+	size_t plen = 0, len;
 	struct ipc_reader rd;
 	char *name = folder_arg(a, &len);
 	int r;
@@ -1347,8 +1347,8 @@ do_fetch(struct pchan *c, const char *what, const char *list, const char *file)
 {
 	char text[512];
 	uint32_t st, m, n = 0;
-	unsigned char *p;
-	size_t plen;
+	unsigned char *p = NULL;
+	size_t plen = 0;
 	uint64_t total = 0;
 	int r;
 
