@@ -624,3 +624,23 @@ handle_folder_subscribe(struct chan *c, struct store_req *r)
 		save_and_answer(c, r, dirfd, &t);
 	close(dirfd);
 }
+
+/* ---- for store_view.c (store_int.h) ---- */
+
+int
+imap_area_open(const char *account)
+{
+	return area_open(account);
+}
+
+int
+imap_table_load(const char *account, int dirfd, struct foldertab *t)
+{
+	return table_load(account, dirfd, t);
+}
+
+int
+imap_table_save(const char *account, int dirfd, const struct foldertab *t)
+{
+	return table_save(account, dirfd, t);
+}

@@ -73,7 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mbox_list_free(&l);
 
 	/* the input as a message: it must come back as itself (LF form) */
-	rec = mbox_encode(data, size, "fuzz@example.org", "0123456789abcdef", 0, 0, &rl, &wire);
+	rec = mbox_encode(data, size, "fuzz@example.org", "0123456789abcdef", 0, 0, NULL, 0, 0, &rl, &wire);
 	if (rec != NULL) {
 		mbox_list_init(&l);
 		if (mbox_parse(rec, rl, 0, &l, &good, &st) != 0 || st != MBP_OK || l.n != 1 ||
