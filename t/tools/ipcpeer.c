@@ -52,6 +52,9 @@
  *                                 generated message: "iappend ST
  *                                 uidvalidity=V uid=U", "iappend ST TEXT"
  *                                 or "iappend eof")
+ *   burst smtp|imap ROUNDS K ACCOUNT  (ROUNDS x K APPENDs, K at once on
+ *                                 K channels: "burst KIND ok=N of M in
+ *                                 MS ms (R a second)")
  *   iboth SMTP IMAP ACCOUNT N    (N times: an SMTP APPEND to ACCOUNT and
  *                                 an IMAP APPEND to its INBOX sent
  *                                 together, so that the store reads both
@@ -1369,6 +1372,71 @@ wait_answer(struct pchan *c, uint32_t id, int ms)
 	}
 }
 
+/* burst: R rounds of K APPENDs (smtp: MSG_APPEND, imap: MSG_IMAP_APPEND to
+ * INBOX) sent on K channels before any answer: what the store's passes
+ * make of concurrent requests.  Prints the rate. */
+static void
+do_burst(const char *kind, int rounds, int k, const char *account)
+{
+	struct pchan *ch[MAXCHAN];
+	uint32_t ids[MAXCHAN];
+	int imap = strcmp(kind, "imap") == 0, ok = 0;
+	uint64_t t0;
+
+	if (k < 1 || k > MAXCHAN - 8)
+		die("burst: 1..%d channels", MAXCHAN - 8);
+	for (int j = 0; j < k; j++) {
+		char name[32], acc[LIM_NAME + 1];
+		uint32_t delay;
+
+		snprintf(name, sizeof(name), "burst%d", j);
+		ch[j] = chan_open(name, imap ? CHAN_IMAP : CHAN_SMTP);
+		if (imap && do_imap_auth(ch[j], account, pass(), "127.0.0.1", &delay, acc,
+		    sizeof(acc)) != AUTH_OK)
+			die("burst: imap login failed");
+	}
+	t0 = now_ms();
+	for (int r = 0; r < rounds; r++) {
+		for (int j = 0; j < k; j++) {
+			size_t len;
+			char *g = gen_message((unsigned long)r * (unsigned long)k + (unsigned long)j + 1,
+			    &len);
+			int fd;
+
+			if (imap)
+				fd = put_iappend("INBOX", 0, 0, g, len, NULL);
+			else {
+				fd = make_memfd(g, len, 1);
+				ipc_init(&M, MSG_APPEND, 0);
+				ipc_put_str(&M, "ipcpeer");
+				ipc_put_str(&M, "s@example.org");
+				ipc_put_u32(&M, 1);
+				ipc_put_str(&M, account);
+				ipc_set_fd(&M, fd);
+			}
+			M.hdr.id = ids[j] = next_id++;
+			if (ipc_send(ch[j]->fd, &M) == -1)
+				die("burst: send: %s", strerror(errno));
+			close(fd);
+			free(g);
+		}
+		for (int j = 0; j < k; j++) {
+			uint32_t st;
+
+			if (wait_answer(ch[j], ids[j], 30000) == 1 && ipc_get_u32(&A, &st) == 0 &&
+			    st == STORE_OK)
+				ok++;
+			ipc_drop_fd(&A);
+		}
+	}
+	{
+		uint64_t ms = now_ms() - t0;
+
+		printf("burst %s ok=%d of %d in %llu ms (%.0f a second)\n", kind, ok, rounds * k,
+		    (unsigned long long)ms, ms ? ok * 1000.0 / (double)ms : 0.0);
+	}
+}
+
 /* iboth: an SMTP APPEND and an IMAP APPEND sent before either answer. */
 static void
 do_iboth(struct pchan *s, struct pchan *i, const char *account, int n)
@@ -1709,6 +1777,9 @@ run_line(char *line)
 			printf("iappend 0 uidvalidity=%u uid=%u\n", uv, uid);
 		else
 			printf("iappend %d %s\n", st, text);
+	} else if (strcmp(av[0], "burst") == 0) {
+		NEED(5);
+		do_burst(av[1], atoi(av[2]), atoi(av[3]), av[4]);
 	} else if (strcmp(av[0], "iboth") == 0) {
 		NEED(5);
 		do_iboth(chan_get(av[1]), chan_get(av[2]), av[3], atoi(av[4]));
