@@ -221,57 +221,68 @@ kw_prepare(const struct store_req *r, struct xp_kw *kw, size_t *nkw)
 	return 0;
 }
 
-/* Would the folder (file fd, messages l) have more than its limit of
- * keywords with kw[0..nkw) added?  Reads each message's X-Postern line
- * (one pread a message: only when the APPEND has keywords).  1 over, 0
- * not, -1 could not read. */
+/* Is s[0..n) one of have[0..nhave) (ignoring ASCII case)? */
+static int
+kw_known(char (*have)[IMAP_KEYWORD_MAX_BYTES + 1], size_t nhave, const char *s, size_t n)
+{
+	for (size_t j = 0; j < nhave; j++)
+		if (xp_keyword_cmp(have[j], strlen(have[j]), s, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Would the folder (file fd, messages l) have more than its limit of
+ * keywords (FOLDER_KEYWORDS_DEFAULT_COUNT) with kw[0..nkw) added?  Reads
+ * the X-Postern lines (one pread a message), newest first, and stops as
+ * soon as every keyword of the APPEND is one the folder has: a client
+ * mostly sets the keywords recent messages have, so this usually reads
+ * a few messages.  1 over, 0 not, -1 could not read.
+ */
 static int
 kw_over(int fd, const struct mbox_list *l, const struct xp_kw *kw, size_t nkw)
 {
 	static unsigned char head[APPEND_HEAD_BYTES];
-	static char have[FOLDER_KEYWORDS_DEFAULT_COUNT + 1][IMAP_KEYWORD_MAX_BYTES + 1];
-	size_t nhave = 0;
+	static char have[FOLDER_KEYWORDS_DEFAULT_COUNT][IMAP_KEYWORD_MAX_BYTES + 1];
+	size_t nhave = 0, missing;
+	int full = 0;                 /* the folder has more than have[] holds */
 
-	for (size_t i = 0; i < nkw + l->n; i++) {
-		struct xp_kw one[FOLDER_KEYWORDS_MAX_COUNT];
+	for (size_t i = l->n; i-- > 0;) {
+		const struct mbox_ent *e = &l->v[i];
+		const unsigned char *nl;
 		struct xpostern xp;
-		size_t none = 0;
+		const char *why;
+		size_t want = e->skip;
 
-		if (i < nkw)
-			one[none++] = kw[i];
-		else {
-			const struct mbox_ent *e = &l->v[i - nkw];
-			const unsigned char *nl;
-			const char *why;
-			size_t want = e->skip;
+		if (!(e->flags & MBE_POSTERN) || want > sizeof(head))
+			continue;
+		if (pread_full(fd, head, want, (off_t)e->off) != (ssize_t)want)
+			return -1;
+		if ((nl = memchr(head, '\n', want)) == NULL || xpostern_parse(nl + 1,
+		    want - (size_t)(nl + 1 - head), &xp, &why) == -1 || xp.nkw == 0)
+			continue;
+		for (uint32_t k = 0; k < xp.nkw; k++) {
+			const char *s = (const char *)nl + 1 + xp.kw_off[k];
 
-			if (!(e->flags & MBE_POSTERN) || want > sizeof(head))
+			if (kw_known(have, nhave, s, xp.kw_len[k]))
 				continue;
-			if (pread_full(fd, head, want, (off_t)e->off) != (ssize_t)want)
-				return -1;
-			if ((nl = memchr(head, '\n', want)) == NULL ||
-			    xpostern_parse(nl + 1, want - (size_t)(nl + 1 - head), &xp, &why) == -1)
+			if (nhave == FOLDER_KEYWORDS_DEFAULT_COUNT) {
+				full = 1;
 				continue;
-			for (uint32_t k = 0; k < xp.nkw; k++) {
-				one[none].s = (const char *)nl + 1 + xp.kw_off[k];
-				one[none++].n = xp.kw_len[k];
 			}
+			memcpy(have[nhave], s, xp.kw_len[k]);
+			have[nhave++][xp.kw_len[k]] = '\0';
 		}
-		for (size_t k = 0; k < none; k++) {
-			int known = 0;
-
-			for (size_t j = 0; j < nhave && !known; j++)
-				known = xp_keyword_cmp(have[j], strlen(have[j]), one[k].s,
-				    one[k].n) == 0;
-			if (known)
-				continue;
-			if (nhave == FOLDER_KEYWORDS_DEFAULT_COUNT)
-				return 1;
-			memcpy(have[nhave], one[k].s, one[k].n);
-			have[nhave++][one[k].n] = '\0';
-		}
+		missing = 0;
+		for (size_t k = 0; k < nkw; k++)
+			missing += !kw_known(have, nhave, kw[k].s, kw[k].n);
+		if (missing == 0)
+			return 0;
 	}
-	return 0;
+	missing = 0;
+	for (size_t k = 0; k < nkw; k++)
+		missing += !kw_known(have, nhave, kw[k].s, kw[k].n);
+	return missing > 0 && (full || nhave + missing > FOLDER_KEYWORDS_DEFAULT_COUNT);
 }
 
 /* ---- the write ---- */
