@@ -206,6 +206,9 @@
 #define APPEND_MEMFD_SLACK_BYTES  (64u * 1024)
 /* An APPEND body up to this is read; a larger one is mapped. */
 #define APPEND_READ_MAX_BYTES     (256u * 1024)
+/* The latest internal date an IMAP APPEND may give (Unix seconds): the
+ * last second of the year 9999, the most RFC 3501's date-time can say. */
+#define IMAP_APPEND_DATE_MAX      253402300799ull
 /* Mailbox descriptors kept open between group commits. */
 #define MBCACHE_MAX_COUNT         32
 /* Waiting for a mailbox's fcntl lock and dotlock. */

@@ -102,6 +102,49 @@ decode_mbox_stat(struct ipc_msg *m, struct store_req *r, const char **why)
 	return ipc_get_str(m, r->name, sizeof(r->name));
 }
 
+/* IMAP_APPEND (the folder name is read by get_folder(), below): u32
+ * flags, u32 nkw, nkw x str keyword, u64 internal date */
+static int get_folder(struct ipc_msg *m, struct store_req *r, int i, const char **why);
+
+static int
+decode_imap_append(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	size_t total = 0;
+
+	if (get_folder(m, r, 0, why) == -1 || ipc_get_u32(m, &r->aflags) == -1 ||
+	    ipc_get_u32(m, &r->nkw) == -1)
+		return -1;
+	if (r->aflags & ~(uint32_t)(VF_SEEN | VF_ANSWERED | VF_FLAGGED | VF_DELETED |
+	    VF_DRAFT)) {
+		*why = "APPEND flags not VF_* (or \\Recent)";
+		return -1;
+	}
+	if (r->nkw > IMAP_FLAG_KEYWORDS_MAX_COUNT) {
+		*why = "APPEND keyword count out of range";
+		return -1;
+	}
+	/* the payload holds them all: at most its size in bytes */
+	r->kwbuf = xmalloc(m->hdr.len + 1);
+	r->kwlen = xcalloc(r->nkw + 1, sizeof(*r->kwlen));
+	for (uint32_t i = 0; i < r->nkw; i++) {
+		const void *p;
+		size_t n;
+
+		if (ipc_get_bytes(m, &p, &n) == -1)
+			return -1;
+		memcpy(r->kwbuf + total, p, n);
+		r->kwlen[i] = (uint32_t)n;
+		total += n;
+	}
+	if (ipc_get_u64(m, &r->adate) == -1)
+		return -1;
+	if (r->adate > IMAP_APPEND_DATE_MAX) {
+		*why = "APPEND internal date after the year 9999";
+		return -1;
+	}
+	return 0;
+}
+
 /* One folder name into r->folder[i]: any bytes (NUL included) up to the
  * ceiling; foldername.h judges them in the handler, with a status. */
 static int
@@ -237,6 +280,9 @@ static const struct dispatch_row table[] = {
 	  MSG_FOLDER_STATUS_R, RUN_AFTER_COMMIT, decode_folder, handle_folder_status },
 	{ MSG_MBOX_STAT, CONTROL_K, CS_OPEN, 4 + 1, 4 + LIM_NAME, FD_FORBIDDEN, MSG_MBOX_STAT_R,
 	  RUN_AFTER_COMMIT, decode_mbox_stat, handle_mbox_stat },
+	/* with a view too (the selected state, when there is one) */
+	{ MSG_IMAP_APPEND, IMAP_K, CS_IMAP, 4 + 4 + 4 + 8, IPC_MAX_PAYLOAD, FD_REQUIRED,
+	  MSG_IMAP_APPEND_R, RUN_AFTER_COMMIT, decode_imap_append, handle_imap_append },
 };
 
 const struct dispatch_row *
@@ -284,6 +330,10 @@ dispatch_check(const struct ipc_msg *m, unsigned kind, unsigned state,
 void
 req_free(struct store_req *r)
 {
+	free(r->kwbuf);
+	r->kwbuf = NULL;
+	free(r->kwlen);
+	r->kwlen = NULL;
 	free(r->acc);
 	r->acc = NULL;
 	free(r->dele);

@@ -82,6 +82,14 @@ struct store_req {
 	uint32_t msgno, lines, ahead;            /* RETR */
 	uint32_t ndele;                          /* DELE */
 	uint32_t *dele;                          /* malloc'ed, ndele entries */
+	/* IMAP_APPEND: flags (VF_* without VF_RECENT), internal date (0
+	 * now), keywords as sent (any bytes, any length the payload holds:
+	 * the handler judges them): kwlen[i] bytes each, one after the other
+	 * in kwbuf (both malloc'ed, freed by req_free()) */
+	uint32_t aflags, nkw;
+	uint64_t adate;
+	char *kwbuf;
+	uint32_t *kwlen;
 	/* FOLDER_*: the names as sent (0..FOLDER_NAME_CEIL_BYTES bytes, any
 	 * bytes: foldername.h judges them), malloc'ed and NUL-terminated
 	 * after len bytes; [1] is RENAME's new name */

@@ -17,7 +17,8 @@
  *                                          and keywords; a delivery to an
  *                                          INBOX with UIDs writes its IMAP
  *                                          UID, a rewrite the rest)
- *     Return-Path: <sender>\n
+ *     Return-Path: <sender>\n              (none for an IMAP APPEND, whose
+ *                                          From_ line says MAILER-DAEMON)
  *     <the message: CRLF -> LF, mboxrd-quoted, last line ended by LF>
  *     \n                                   (the blank separator line)
  *   N is the exact byte length of the record, from the start of its From_
@@ -727,34 +728,40 @@ copy_quoted(const unsigned char *msg, size_t n, unsigned char *out, size_t o)
 
 unsigned char *
 mbox_encode(const unsigned char *msg, size_t n, const char *sender,
-    const char *uid, uint32_t imapuid, time_t when, size_t *outlen,
-    uint64_t *wire)
+    const char *uid, uint32_t imapuid, uint32_t flags, const struct xp_kw *kw,
+    size_t nkw, time_t when, size_t *outlen, uint64_t *wire)
 {
-	char fromline[700], rpline[700], xline[128];
-	size_t fl, rl, xl, bodyq, o;
+	char fromline[700], rpline[700], *xline;
+	size_t fl, rl, xl, bodyq, o, xsz;
 	uint64_t w, total;
 	unsigned char *out;
 	int r;
 
-	if (envelope_lines(sender, when, fromline, sizeof(fromline), &fl,
+	if (envelope_lines(sender ? sender : "", when, fromline, sizeof(fromline), &fl,
 	    rpline, sizeof(rpline), &rl) == -1)
 		return NULL;
-	w = rl + 1;
+	if (sender == NULL)
+		rl = 0;                 /* IMAP APPEND: no Return-Path line */
+	w = rl == 0 ? 0 : rl + 1;
 	/* pass 1: the quoted size and the wire octets */
 	bodyq = quoted_size(msg, n, &w);
 	if (bodyq > SIZE_MAX / 2)
 		return NULL;
-	/* no flags, no keywords: the line is at most 106 bytes */
-	r = xpostern_format(xline, sizeof(xline), uid, imapuid, 0, NULL, 0,
+	/* without keywords the line is at most 106 bytes */
+	xsz = nkw == 0 ? 128 : XPOSTERN_LINE_MAX_BYTES + 1;
+	if ((xline = malloc(xsz)) == NULL)
+		return NULL;
+	r = xpostern_format(xline, xsz, uid, imapuid, flags, kw, nkw,
 	    (uint64_t)fl + rl + bodyq + 1, &total, NULL);
-	if (r == -1 || total > SIZE_MAX / 2)
+	if (r == -1 || total > SIZE_MAX / 2 || (out = malloc((size_t)total)) == NULL) {
+		free(xline);
 		return NULL;
+	}
 	xl = (size_t)r;
-	if ((out = malloc((size_t)total)) == NULL)
-		return NULL;
 	memcpy(out, fromline, fl);
 	memcpy(out + fl, xline, xl);
 	memcpy(out + fl + xl, rpline, rl);
+	free(xline);
 	o = copy_quoted(msg, n, out, fl + xl + rl);
 	out[o++] = '\n';
 	if (o != total) {

@@ -92,15 +92,21 @@ int mbox_uid_ok(const char *s, size_t n);
 void mbox_new_uid(char out[MBOX_UID_MAX + 1]);
 
 /*
- * Builds the on-disk record of one delivery: From_ line, X-Postern line
- * (UIDL uid, and IMAP UID imapuid unless 0), Return-Path, the message
- * (CRLF -> LF, mboxrd-quoted, a final line end added when missing) and
- * the blank separator.  *wire gets the octets RETR will report.  Returns
- * a malloc'ed buffer (NULL on ENOMEM or overflow).
+ * Builds the on-disk record of one message: From_ line (sender, date
+ * when), X-Postern line (UIDL uid, and IMAP UID imapuid unless 0, flags
+ * MF_* and keywords kw[0..nkw) as xpostern_format() takes them),
+ * Return-Path (none when sender is NULL: an IMAP APPEND, whose From_
+ * line then says MAILER-DAEMON), the message (CRLF -> LF, any other byte
+ * kept, mboxrd-quoted, a final line end added when missing) and the blank
+ * separator.  *wire gets the octets RETR will report.  Returns a
+ * malloc'ed buffer (NULL on ENOMEM, overflow, or keywords xpostern_format()
+ * refuses).
  */
+struct xp_kw;
 unsigned char *mbox_encode(const unsigned char *msg, size_t n,
-    const char *sender, const char *uid, uint32_t imapuid, time_t when,
-    size_t *outlen, uint64_t *wire);
+    const char *sender, const char *uid, uint32_t imapuid, uint32_t flags,
+    const struct xp_kw *kw, size_t nkw, time_t when, size_t *outlen,
+    uint64_t *wire);
 
 /* Octets RETR reports for quoted content c[0..n). */
 uint64_t mbox_wire_octets(const unsigned char *c, size_t n);

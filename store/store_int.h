@@ -201,6 +201,13 @@ void handle_lookup(struct chan *c, struct store_req *r);
 void batch_begin(void);
 void batch_append(struct chan *c, struct store_req *r);   /* MSG_APPEND */
 void batch_finish(void);
+/* The memfd of an APPEND (also IMAP's): sealed, a regular file, at
+ * most max-message-size + slack; read or mapped into *p, *n bytes.  0,
+ * 1 with *st (too big: STORE_BADMSG; unreadable: STORE_TEMPFAIL), -1
+ * with c dropped.  unmap_message() lets it go. */
+int map_message(struct chan *c, struct store_req *r, const unsigned char **p,
+    size_t *n, uint32_t *st);
+void unmap_message(const unsigned char *p, size_t n);
 /* store_pop3.c */
 void handle_auth(struct chan *c, struct store_req *r);
 void handle_retr(struct chan *c, struct store_req *r);
@@ -236,5 +243,20 @@ void handle_folder_status(struct chan *c, struct store_req *r);
 void view_drop(struct chan *c);
 /* store_ctl.c */
 void handle_mbox_stat(struct chan *c, struct store_req *r);
+
+/* store_append.c */
+void handle_imap_append(struct chan *c, struct store_req *r);
+/*
+ * Makes folder fid (0 INBOX) of account UID-complete: mb is open with
+ * both locks held and l its messages as scanned (for INBOX, the mailbox
+ * cache's entry was dropped first: mbc_forget(), no lock held then).
+ * When a message lacks a UID, mb_assign_uids() gives them from the
+ * table's UIDNEXT; when the UIDs are out of order every message is
+ * renumbered after the folder's new UIDVALIDITY is saved in t (areafd
+ * the account's folder directory), and *renumbered is set.  l is then
+ * rescanned.  0, or -1 logged (the file kept whole).
+ */
+int folder_uids_complete(const char *account, int areafd, struct foldertab *t,
+    uint32_t fid, struct mailbox *mb, struct mbox_list *l, int *renumbered);
 
 #endif

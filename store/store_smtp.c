@@ -109,8 +109,9 @@ append_reply(struct chan *c, uint32_t id, uint32_t status, const char *text)
 	chan_send(c, &m);
 }
 
-/* Checks the memfd: sealed, regular, not too big.  Reads or maps it. */
-static int
+/* Checks the memfd: sealed, regular, not too big.  Reads or maps it
+ * (store_int.h: IMAP APPEND's too). */
+int
 map_message(struct chan *c, struct store_req *r, const unsigned char **p,
     size_t *n, uint32_t *st)
 {
@@ -156,7 +157,7 @@ map_message(struct chan *c, struct store_req *r, const unsigned char **p,
 	return 0;
 }
 
-static void
+void
 unmap_message(const unsigned char *p, size_t n)
 {
 	if (p == NULL)
@@ -217,12 +218,12 @@ record_for(struct delivery *d, uint32_t imapuid, size_t *len, unsigned char **ow
 
 	*own = NULL;
 	if (imapuid != 0) {
-		*own = mbox_encode(d->msg, d->msglen, d->sender, d->uid, imapuid,
+		*own = mbox_encode(d->msg, d->msglen, d->sender, d->uid, imapuid, 0, NULL, 0,
 		    d->when, len, &wire);
 		return *own;
 	}
 	if (d->rec == NULL)
-		d->rec = mbox_encode(d->msg, d->msglen, d->sender, d->uid, 0,
+		d->rec = mbox_encode(d->msg, d->msglen, d->sender, d->uid, 0, 0, NULL, 0,
 		    d->when, &d->reclen, &wire);
 	*len = d->reclen;
 	return d->rec;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/mbox.h"
+#include "store/xpostern.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -72,19 +73,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	mbox_list_free(&l);
 
-	/* the input as a message: it must come back as itself (LF form) */
-	rec = mbox_encode(data, size, "fuzz@example.org", "0123456789abcdef", 0, 0, &rl, &wire);
-	if (rec != NULL) {
+	/* the input as a message: it must come back as itself (LF form), as
+	 * an SMTP delivery (Return-Path) and as an IMAP APPEND (no
+	 * Return-Path; IMAP UID, flags and keywords on the X-Postern line) */
+	for (int imap = 0; imap <= 1; imap++) {
+		static const struct xp_kw kw[] = { { "Junk", 4 }, { "$Forwarded", 10 } };
+		const char *rpl = imap ? "" : "Return-Path: <fuzz@example.org>\n";
+
+		rec = mbox_encode(data, size, imap ? NULL : "fuzz@example.org", "0123456789abcdef",
+		    imap ? 7 : 0, imap ? MF_SEEN | MF_DRAFT : 0, imap ? kw : NULL, imap ? 2 : 0, 0,
+		    &rl, &wire);
+		if (rec == NULL)
+			continue;
 		mbox_list_init(&l);
 		if (mbox_parse(rec, rl, 0, &l, &good, &st) != 0 || st != MBP_OK || l.n != 1 ||
-		    good != rl || l.v[0].wire != wire || !(l.v[0].flags & MBE_POSTERN))
+		    good != rl || l.v[0].wire != wire || !(l.v[0].flags & MBE_POSTERN) ||
+		    l.v[0].imapuid != (imap ? 7u : 0u) ||
+		    l.v[0].mflags != (imap ? MF_SEEN | MF_DRAFT : 0u))
 			abort();
 		{
 			unsigned char *out = malloc(l.v[0].clen + 1);
 			size_t n = mbox_unquote(rec + l.v[0].skip, l.v[0].clen, UINT32_MAX, out);
-			size_t rp = strlen("Return-Path: <fuzz@example.org>\n"), o = rp;
+			size_t rp = strlen(rpl), o = rp;
 
-			if (n < rp || memcmp(out, "Return-Path: <fuzz@example.org>\n", rp) != 0)
+			if (n < rp || memcmp(out, rpl, rp) != 0)
 				abort();
 			for (size_t i = 0; i < size; i++) {
 				if (data[i] == '\r' && i + 1 < size && data[i + 1] == '\n')

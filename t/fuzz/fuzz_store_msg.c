@@ -4,7 +4,8 @@
  * every channel kind (IMAP included), state and fd presence, and the
  * decoders (the folder names: bytes up to the ceiling, NUL-terminated;
  * the IMAP views' SELECT and FETCH: a FETCH decoded has 1..the batch
- * count of strictly ascending UIDs).
+ * count of strictly ascending UIDs; IMAP APPEND's flags, keywords and
+ * internal date).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,6 +47,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    (row->type >= MSG_FOLDER_LIST && row->type <= MSG_FOLDER_SUBSCRIBE_R &&
 				    (kinds[k] != CHAN_IMAP || states[s] != CS_IMAP))))
 					abort();
+				/* IMAP APPEND: a logged-in IMAP channel, with its memfd */
+				if (row != NULL && row->type == MSG_IMAP_APPEND &&
+				    (kinds[k] != CHAN_IMAP || !(states[s] & CS_IMAP) || fd < 0))
+					abort();
 			}
 	m.fd = -1;
 	if (req_decode(&m, &r, &why) == 0) {
@@ -76,6 +81,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (r.type == MSG_FOLDER_SUBSCRIBE && r.on > 1)
 			abort();
+		if (r.type == MSG_IMAP_APPEND) {
+			uint64_t kwbytes = 0;
+
+			if (r.folder[0] == NULL || r.folder[1] != NULL ||
+			    (r.aflags & ~(uint32_t)(VF_SEEN | VF_ANSWERED | VF_FLAGGED |
+			    VF_DELETED | VF_DRAFT)) != 0 || r.nkw > IMAP_FLAG_KEYWORDS_MAX_COUNT ||
+			    r.adate > IMAP_APPEND_DATE_MAX || r.kwbuf == NULL || r.kwlen == NULL)
+				abort();
+			for (uint32_t i = 0; i < r.nkw; i++)
+				kwbytes += r.kwlen[i];
+			/* every keyword byte was in the payload; reading them all is
+			 * in bounds (ASan checks) */
+			if (kwbytes > m.hdr.len)
+				abort();
+			{
+				volatile unsigned char sink = 0;
+
+				for (uint64_t i = 0; i < kwbytes; i++)
+					sink ^= (unsigned char)r.kwbuf[i];
+				(void)sink;
+			}
+		}
 		for (int i = 0; i < 2; i++)
 			if (r.folder[i] != NULL && (r.folderlen[i] > FOLDER_NAME_CEIL_BYTES ||
 			    r.folder[i][r.folderlen[i]] != '\0'))

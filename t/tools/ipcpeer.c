@@ -44,6 +44,22 @@
  *       "@empty" the empty name; "@name:N" N bytes in 200-byte components
  *       ("aaa.../aaa..."); "@comp:N" one component of N bytes; a name
  *       printed by flist is escaped the same way
+ *   iappend NAME FOLDER FLAGS DATE FILE|@N [KW,KW...]
+ *                                (MSG_IMAP_APPEND: FLAGS a comma list of
+ *                                 seen, answered, flagged, deleted, draft,
+ *                                 or "-"; DATE Unix seconds, 0 now; FILE
+ *                                 bytes as they are, LF made CRLF; @N a
+ *                                 generated message: "iappend ST
+ *                                 uidvalidity=V uid=U", "iappend ST TEXT"
+ *                                 or "iappend eof")
+ *   burst smtp|imap ROUNDS K ACCOUNT  (ROUNDS x K APPENDs, K at once on
+ *                                 K channels: "burst KIND ok=N of M in
+ *                                 MS ms (R a second)")
+ *   iboth SMTP IMAP ACCOUNT N    (N times: an SMTP APPEND to ACCOUNT and
+ *                                 an IMAP APPEND to its INBOX sent
+ *                                 together, so that the store reads both
+ *                                 in one pass, then both answers:
+ *                                 "iboth ok=K of N")
  *   killafter US                 (SIGKILL to the store US microseconds
  *                                 from now, from a child: the next
  *                                 request may be cut anywhere)
@@ -65,6 +81,9 @@
  *                                 "changed N")
  *   faults appends KILLS SECONDS RCPT
  *   faults commit KILLS SECONDS RCPT
+ *   faults iappends KILLS SECONDS RCPT   (IMAP APPENDs to RCPT's INBOX,
+ *                                 the store killed at random moments;
+ *                                 checked through POP3 as "appends")
  */
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -799,6 +818,12 @@ rnd(uint64_t n)
  * exactly once, each whole.  Prints a summary; returns 0 when good. */
 /* Messages marked by a COMMIT whose answer never came (the store was
  * killed): group g's messages must be all present or all gone. */
+static int verify_no_rp;       /* the messages came by IMAP APPEND */
+static int do_imap_auth(struct pchan *c, const char *user, const char *pass,
+    const char *addr, uint32_t *delay, char *acc, size_t accsz);
+static int do_iappend(struct pchan *c, const char *folder, uint32_t flags, uint64_t date,
+    const char *text, size_t n, const char *kws, char *out, size_t outsz,
+    uint32_t *uidvalidity, uint32_t *uid);
 static unsigned *grp;          /* per message number: its group, 0 none */
 static unsigned ngrp;
 
@@ -835,8 +860,10 @@ verify(const char *rcpt, const unsigned char *acked, unsigned long max,
 			bad++;
 		} else {
 			char *g = gen_message(n, &wl);
-			/* expected: Return-Path line + the generated text */
-			snprintf(want, sizeof(want), "Return-Path: <s@example.org>\n%s", g);
+			/* expected: Return-Path line + the generated text (an
+			 * IMAP APPEND has no Return-Path) */
+			snprintf(want, sizeof(want), "%s%s", verify_no_rp ? "" :
+			    "Return-Path: <s@example.org>\n", g);
 			free(g);
 			if (strcmp(b, want) != 0) {
 				printf("verify: message %u (n=%lu) is not whole\n", i, n);
@@ -964,6 +991,36 @@ faults(const char *mode, int kills, int seconds, const char *rcpt)
 					}
 				}
 			}
+		} else if (strcmp(mode, "iappends") == 0) {
+			uint32_t delay, uv, uid;
+			char acc[LIM_NAME + 1];
+
+			c = chan_open("i", CHAN_IMAP);
+			if (do_imap_auth(c, rcpt, pass(), "127.0.0.1", &delay, acc,
+			    sizeof(acc)) != AUTH_OK)
+				die("faults: imap login failed");
+			child = fork();
+			if (child == 0) {
+				usleep((useconds_t)(kill_after * 1000));
+				kill(store_pid, SIGKILL);
+				_exit(0);
+			}
+			for (;;) {
+				size_t len;
+				char *g = gen_message(next, &len);
+				int st = do_iappend(c, "INBOX", 0, 0, g, len, NULL, text,
+				    sizeof(text), &uv, &uid);
+
+				free(g);
+				if (st == STORE_OK) {
+					acked[next] = 1;
+					nacked++;
+				}
+				next++;
+				if (st < 0 || next >= max - 100)
+					break;
+			}
+			waitpid(child, NULL, 0);
 		} else {
 			c = chan_open("w", CHAN_SMTP);
 			child = fork();
@@ -994,6 +1051,7 @@ faults(const char *mode, int kills, int seconds, const char *rcpt)
 	}
 	if (store_start(err, sizeof(err)) == -1)
 		die("store start: %s", err);
+	verify_no_rp = strcmp(mode, "iappends") == 0;
 	if (verify(rcpt, acked, next, commit_mode ? gone : NULL, &present) == 0)
 		printf("faults ok kills=%d acked=%lu present=%d commits=%d committed=%d\n",
 		    done, nacked, present, commits, committed);
@@ -1538,6 +1596,237 @@ type_from(const char *s)
 	return (uint32_t)strtoul(s, NULL, 0);
 }
 
+/* ---- IMAP APPEND ---- */
+
+/* The flags argument of iappend: a comma list, or "-". */
+static uint32_t
+flags_arg(const char *a)
+{
+	static const struct { const char *n; uint32_t bit; } fl[] = {
+		{ "seen", VF_SEEN }, { "answered", VF_ANSWERED }, { "flagged", VF_FLAGGED },
+		{ "deleted", VF_DELETED }, { "draft", VF_DRAFT }, { "recent", VF_RECENT },
+		{ "bad", 0x80000000u },
+	};
+	char b[256], *save = NULL, *tok;
+	uint32_t f = 0;
+
+	if (strcmp(a, "-") == 0)
+		return 0;
+	strlcpy_(b, a, sizeof(b));
+	for (tok = strtok_r(b, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		for (i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
+			if (strcmp(tok, fl[i].n) == 0)
+				break;
+		if (i == sizeof(fl) / sizeof(fl[0]))
+			die("iappend: unknown flag %s", tok);
+		f |= fl[i].bit;
+	}
+	return f;
+}
+
+/* Puts an MSG_IMAP_APPEND of text in M (fd: the caller closes it).  kws
+ * a comma list or NULL; a keyword "@long" is 60 bytes. */
+static int
+put_iappend(const char *folder, uint32_t flags, uint64_t date, const char *text,
+    size_t n, const char *kws)
+{
+	int fd = make_memfd(text, n, 1);
+	char b[8192], *save = NULL, *tok, *name;
+	uint32_t nkw = 0;
+	size_t nl;
+
+	name = folder_arg(folder, &nl);
+	ipc_init(&M, MSG_IMAP_APPEND, 0);
+	ipc_put_bytes(&M, name, nl);
+	free(name);
+	ipc_put_u32(&M, flags);
+	if (kws != NULL && strcmp(kws, "-") != 0) {
+		strlcpy_(b, kws, sizeof(b));
+		for (tok = strtok_r(b, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			nkw++;
+	}
+	ipc_put_u32(&M, nkw);
+	if (nkw > 0) {
+		strlcpy_(b, kws, sizeof(b));
+		for (tok = strtok_r(b, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			ipc_put_str(&M, strcmp(tok, "@long") == 0 ?
+			    "k123456789k123456789k123456789k123456789k123456789k123456789" : tok);
+	}
+	ipc_put_u64(&M, date);
+	ipc_set_fd(&M, fd);
+	return fd;
+}
+
+/* The MSG_IMAP_APPEND_R in A: the status, or -1 malformed. */
+static int
+get_iappend_r(char *out, size_t outsz, uint32_t *uidvalidity, uint32_t *uid)
+{
+	uint32_t st;
+
+	*uidvalidity = *uid = 0;
+	if (A.hdr.type != MSG_IMAP_APPEND_R || ipc_get_u32(&A, &st) == -1 ||
+	    ipc_get_str(&A, out, outsz) == -1)
+		return -1;
+	if (st == STORE_OK && (ipc_get_u32(&A, uidvalidity) == -1 ||
+	    ipc_get_u32(&A, uid) == -1))
+		return -1;
+	if (ipc_end(&A) == -1 || A.fd >= 0)
+		return -1;
+	return (int)st;
+}
+
+/* MSG_IMAP_APPEND; the status, or -1 timeout or malformed, -2 EOF. */
+static int
+do_iappend(struct pchan *c, const char *folder, uint32_t flags, uint64_t date,
+    const char *text, size_t n, const char *kws, char *out, size_t outsz,
+    uint32_t *uidvalidity, uint32_t *uid)
+{
+	int fd = put_iappend(folder, flags, date, text, n, kws), r;
+
+	r = call(c, 10000);
+	close(fd);
+	if (r != 1)
+		return r == 0 ? -2 : -1;
+	return get_iappend_r(out, outsz, uidvalidity, uid);
+}
+
+/* The answer of id on c (logs drained meanwhile): 1 in A, 0 EOF, -1. */
+static int
+wait_answer(struct pchan *c, uint32_t id, int ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+
+	for (;;) {
+		struct pollfd p[2] = { { c->fd, POLLIN, 0 }, { ctl, POLLIN, 0 } };
+		uint64_t now = now_ms();
+		int r;
+
+		if (now >= end)
+			return -1;
+		if (poll(p, ctl == -1 ? 1 : 2, (int)(end - now)) <= 0)
+			continue;
+		if (p[1].revents & POLLIN) {
+			uint32_t t;
+			control_one(&t, NULL, 0);
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			r = ipc_recv(c->fd, &A);
+			if (r == 1 && A.hdr.id != id) {
+				ipc_drop_fd(&A);
+				continue;
+			}
+			return r == 1 ? 1 : r == 0 ? 0 : -1;
+		}
+	}
+}
+
+/* burst: R rounds of K APPENDs (smtp: MSG_APPEND, imap: MSG_IMAP_APPEND to
+ * INBOX) sent on K channels before any answer: what the store's passes
+ * make of concurrent requests.  Prints the rate. */
+static void
+do_burst(const char *kind, int rounds, int k, const char *account)
+{
+	struct pchan *ch[MAXCHAN];
+	uint32_t ids[MAXCHAN];
+	int imap = strcmp(kind, "imap") == 0, ok = 0;
+	uint64_t t0;
+
+	if (k < 1 || k > MAXCHAN - 8)
+		die("burst: 1..%d channels", MAXCHAN - 8);
+	for (int j = 0; j < k; j++) {
+		char name[32], acc[LIM_NAME + 1];
+		uint32_t delay;
+
+		snprintf(name, sizeof(name), "burst%d", j);
+		ch[j] = chan_open(name, imap ? CHAN_IMAP : CHAN_SMTP);
+		if (imap && do_imap_auth(ch[j], account, pass(), "127.0.0.1", &delay, acc,
+		    sizeof(acc)) != AUTH_OK)
+			die("burst: imap login failed");
+	}
+	t0 = now_ms();
+	for (int r = 0; r < rounds; r++) {
+		for (int j = 0; j < k; j++) {
+			size_t len;
+			char *g = gen_message((unsigned long)r * (unsigned long)k + (unsigned long)j + 1,
+			    &len);
+			int fd;
+
+			if (imap)
+				fd = put_iappend("INBOX", 0, 0, g, len, NULL);
+			else {
+				fd = make_memfd(g, len, 1);
+				ipc_init(&M, MSG_APPEND, 0);
+				ipc_put_str(&M, "ipcpeer");
+				ipc_put_str(&M, "s@example.org");
+				ipc_put_u32(&M, 1);
+				ipc_put_str(&M, account);
+				ipc_set_fd(&M, fd);
+			}
+			M.hdr.id = ids[j] = next_id++;
+			if (ipc_send(ch[j]->fd, &M) == -1)
+				die("burst: send: %s", strerror(errno));
+			close(fd);
+			free(g);
+		}
+		for (int j = 0; j < k; j++) {
+			uint32_t st;
+
+			if (wait_answer(ch[j], ids[j], 30000) == 1 && ipc_get_u32(&A, &st) == 0 &&
+			    st == STORE_OK)
+				ok++;
+			ipc_drop_fd(&A);
+		}
+	}
+	{
+		uint64_t ms = now_ms() - t0;
+
+		printf("burst %s ok=%d of %d in %llu ms (%.0f a second)\n", kind, ok, rounds * k,
+		    (unsigned long long)ms, ms ? ok * 1000.0 / (double)ms : 0.0);
+	}
+}
+
+/* iboth: an SMTP APPEND and an IMAP APPEND sent before either answer. */
+static void
+do_iboth(struct pchan *s, struct pchan *i, const char *account, int n)
+{
+	int ok = 0;
+
+	for (int k = 0; k < n; k++) {
+		char text[512];
+		size_t len;
+		char *g = gen_message((unsigned long)k + 1, &len);
+		uint32_t sid, iid, st, uv, uid;
+		int sfd = make_memfd(g, len, 1), ifd, good = 1;
+
+		ipc_init(&M, MSG_APPEND, 0);
+		ipc_put_str(&M, "ipcpeer");
+		ipc_put_str(&M, "s@example.org");
+		ipc_put_u32(&M, 1);
+		ipc_put_str(&M, account);
+		ipc_set_fd(&M, sfd);
+		M.hdr.id = sid = next_id++;
+		if (ipc_send(s->fd, &M) == -1)
+			die("iboth: send: %s", strerror(errno));
+		close(sfd);
+		ifd = put_iappend("INBOX", VF_SEEN, 0, g, len, NULL);
+		M.hdr.id = iid = next_id++;
+		if (ipc_send(i->fd, &M) == -1)
+			die("iboth: send: %s", strerror(errno));
+		close(ifd);
+		free(g);
+		if (wait_answer(s, sid, 10000) != 1 || A.hdr.type != MSG_APPEND_R ||
+		    ipc_get_u32(&A, &st) == -1 || st != STORE_OK)
+			good = 0;
+		if (wait_answer(i, iid, 10000) != 1 ||
+		    get_iappend_r(text, sizeof(text), &uv, &uid) != STORE_OK)
+			good = 0;
+		ok += good;
+	}
+	printf("iboth ok=%d of %d\n", ok, n);
+}
+
 static void
 run_line(char *line)
 {
@@ -1843,6 +2132,32 @@ run_line(char *line)
 			close(f2);
 		}
 		printf("%s sent\n", av[0]);
+	} else if (strcmp(av[0], "iappend") == 0) {
+		uint32_t uv, uid;
+		size_t len;
+		char *b;
+		int st;
+		NEED(6);
+		if (av[5][0] == '@') {
+			b = gen_message(strtoul(av[5] + 1, NULL, 10), &len);
+		} else
+			b = read_file(av[5], &len);
+		st = do_iappend(chan_get(av[1]), av[2], flags_arg(av[3]),
+		    strtoull(av[4], NULL, 10), b, len, ac > 6 ? av[6] : NULL, text,
+		    sizeof(text), &uv, &uid);
+		free(b);
+		if (st == -2)
+			printf("iappend eof\n");
+		else if (st == STORE_OK)
+			printf("iappend 0 uidvalidity=%u uid=%u\n", uv, uid);
+		else
+			printf("iappend %d %s\n", st, text);
+	} else if (strcmp(av[0], "burst") == 0) {
+		NEED(5);
+		do_burst(av[1], atoi(av[2]), atoi(av[3]), av[4]);
+	} else if (strcmp(av[0], "iboth") == 0) {
+		NEED(5);
+		do_iboth(chan_get(av[1]), chan_get(av[2]), av[3], atoi(av[4]));
 	} else if (strcmp(av[0], "faults") == 0) {
 		NEED(5);
 		faults(av[1], atoi(av[2]), atoi(av[3]), av[4]);

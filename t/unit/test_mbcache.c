@@ -58,7 +58,7 @@ deliver(const char *name, int n)
 	u = mbc_uid_next((size_t)t);
 	mbox_new_uid(uid);
 	snprintf(msg, sizeof(msg), "Subject: %d\r\n\r\nbody %d\r\n", n, n);
-	rec = mbox_encode((unsigned char *)msg, strlen(msg), "s@x", uid, u, time(NULL), &rl, &w);
+	rec = mbox_encode((unsigned char *)msg, strlen(msg), "s@x", uid, u, 0, NULL, 0, time(NULL), &rl, &w);
 	if (rec == NULL || mb_append(mbc_mb((size_t)t), rec, rl) == -1)
 		return -1;
 	free(rec);

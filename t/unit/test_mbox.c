@@ -88,7 +88,7 @@ deliver(const char *name, const void *msg, size_t n, char *uid_out)
 	mbox_new_uid(uid);
 	if (uid_out)
 		memcpy(uid_out, uid, strlen(uid) + 1);   /* MBOX_UID_MAX + 1 */
-	rec = mbox_encode(msg, n, "s@example.org", uid, 0, time(NULL), &rl, &wire);
+	rec = mbox_encode(msg, n, "s@example.org", uid, 0, 0, NULL, 0, time(NULL), &rl, &wire);
 	r = rec ? mb_append(&mb, rec, rl) : -1;
 	if (r == 0)
 		r = mb_fsync(&mb);
@@ -402,7 +402,7 @@ write_uids(const char *name, const char *const *uids, size_t n)
 		uint64_t w;
 		int ml = snprintf(msg, sizeof(msg), "Subject: m%zu\r\n\r\nbody %zu\r\n", i, i);
 		unsigned char *rec = mbox_encode((unsigned char *)msg, (size_t)ml, "s@x",
-		    uids[i], 0, 0, &rl, &w);
+		    uids[i], 0, 0, NULL, 0, 0, &rl, &w);
 
 		if (rec == NULL || write(fd, rec, rl) != (ssize_t)rl)
 			exit(1);
@@ -602,7 +602,7 @@ append_noscan(const char *name, const char *msg)
 
 	mbox_new_uid(uid);
 	rec = mbox_encode((const unsigned char *)msg, strlen(msg), "s@example.org", uid,
-	    0, time(NULL), &rl, &w);
+	    0, 0, NULL, 0, time(NULL), &rl, &w);
 	if (fd == -1 || rec == NULL || write(fd, rec, rl) != (ssize_t)rl)
 		exit(1);
 	free(rec);
@@ -1160,7 +1160,7 @@ test_assign_foreign(void)
 
 		assign("f", 1, 1, NULL, &next, &renum, &why);
 		mbox_new_uid(uid);
-		rec = mbox_encode((const unsigned char *)"S: 5\r\n\r\n5\r\n", 11, "s@x", uid, next,
+		rec = mbox_encode((const unsigned char *)"S: 5\r\n\r\n5\r\n", 11, "s@x", uid, next, 0, NULL, 0,
 		    0, &rl, &w);
 		/* as a delivery appends: a line end first where the file lacks one */
 		mb_init(&mb, dfd, "f");
@@ -1211,7 +1211,7 @@ test_assign_old_postern(void)
 		int fd = openat(dfd, "d", O_WRONLY | O_APPEND);
 
 		mbox_new_uid(uid);
-		rec = mbox_encode((const unsigned char *)"S: 6\r\n\r\n6\r\n", 11, "s@x", uid, 0,
+		rec = mbox_encode((const unsigned char *)"S: 6\r\n\r\n6\r\n", 11, "s@x", uid, 0, 0, NULL, 0,
 		    0, &rl, &w);
 		if (fd == -1 || rec == NULL || write(fd, rec, rl) != (ssize_t)rl)
 			exit(1);
@@ -1542,7 +1542,7 @@ test_big(void)
 		int n = snprintf(msg, sizeof(msg), "Subject: %zu\r\n\r\nbody %zu\r\n", i, i);
 
 		mbox_new_uid(uid);
-		rec = mbox_encode((unsigned char *)msg, (size_t)n, "s@x", uid, 0, 0, &rl, &w);
+		rec = mbox_encode((unsigned char *)msg, (size_t)n, "s@x", uid, 0, 0, NULL, 0, 0, &rl, &w);
 		fwrite(rec, 1, rl, f);
 		free(rec);
 	}

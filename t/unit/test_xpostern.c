@@ -286,7 +286,7 @@ test_format(void)
 		const unsigned char *l2, *e2;
 
 		rec = mbox_encode((const unsigned char *)msg, strlen(msg), "a@b",
-		    "0123456789abcdef", 0, 0, &rl, &wire);
+		    "0123456789abcdef", 0, 0, NULL, 0, 0, &rl, &wire);
 		l2 = (const unsigned char *)memchr(rec, '\n', rl) + 1;
 		e2 = (const unsigned char *)memchr(l2, '\n', rl - (size_t)(l2 - rec)) + 1;
 		n = xpostern_format(out, sizeof(out), "0123456789abcdef", 0, 0, NULL, 0,
