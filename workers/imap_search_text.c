@@ -213,7 +213,7 @@ sm_cp(struct smatch *sm, uint32_t c)
 
 	if (sm->found)
 		return;
-	c = sfold(c);
+	c = c < 0x80 ? (c >= 'A' && c <= 'Z' ? c + 32 : c) : sfold(c);
 	while (q > 0 && nd->pat[q] != c)
 		q = nd->fail[q - 1];
 	if (nd->pat[q] == c)
@@ -274,11 +274,37 @@ sm_begin(struct smatch *sm, enum scs cs)
 		sm->found = 1;
 }
 
+/* The hot loop: ASCII outside a UTF-8 sequence goes straight to the
+ * automaton; at its start state, bytes that cannot begin a match are
+ * skipped (an ASCII first code point matches only itself in either case,
+ * or a non-ASCII one like U+017F, so only ASCII is skipped). */
 void
 sm_bytes(struct smatch *sm, const unsigned char *p, size_t n)
 {
-	for (size_t i = 0; i < n && !sm->found; i++)
-		sm_byte(sm, p[i]);
+	const struct snd *nd = sm->nd;
+	size_t i = 0;
+	uint32_t p0 = nd->m > 0 ? nd->pat[0] : 0;
+	unsigned char lo = p0 < 0x80 ? (unsigned char)p0 : 0;
+	unsigned char up = lo >= 'a' && lo <= 'z' ? (unsigned char)(lo - 32) : lo;
+
+	while (i < n && !sm->found) {
+		unsigned char b = p[i];
+
+		if (b >= 0x80 || sm->need != 0) {
+			sm_byte(sm, b);
+			i++;
+			continue;
+		}
+		if (sm->q == 0 && lo != 0) {
+			while (i < n && p[i] < 0x80 && p[i] != lo && p[i] != up)
+				i++;
+			if (i == n || p[i] >= 0x80)
+				continue;
+			b = p[i];
+		}
+		sm_cp(sm, b);
+		i++;
+	}
 }
 
 void
@@ -467,9 +493,12 @@ sm_header_value(struct smatch *sm, const unsigned char *p, size_t n)
 			if (after_word)
 				sm_flush(sm);
 			sm->cs = SCS_UTF8;
-			sm_byte(sm, p[i]);
 			after_word = 0;
-			i++;
+			wl = i + 1;     /* a run of plain text */
+			while (wl < n && !is_blank(p[wl]) && p[wl] != '=')
+				wl++;
+			sm_bytes(sm, p + i, wl - i);
+			i = wl;
 			continue;
 		}
 		sm_flush(sm);
