@@ -30,6 +30,8 @@ sfold(uint32_t c)
 		return c;
 	}
 	if (c < 0x180) {                        /* Latin Extended-A */
+		if (c == 0x130 || c == 0x131)
+			return c;                       /* dotted and dotless i */
 		if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
 			return c | 1u;
 		if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
@@ -60,8 +62,13 @@ sfold(uint32_t c)
 			return c + 80;
 		if (c <= 0x42f)
 			return c + 32;
-		if ((c >= 0x460 && c <= 0x481) || (c >= 0x48a && c <= 0x4bf))
+		if ((c >= 0x460 && c <= 0x481) || (c >= 0x48a && c <= 0x4bf) ||
+		    (c >= 0x4d0 && c <= 0x4ff))
 			return c | 1u;
+		if (c == 0x4c0)
+			return 0x4cf;
+		if (c >= 0x4c1 && c <= 0x4ce)
+			return (c & 1u) ? c + 1 : c;
 		return c;
 	}
 	return c;
@@ -240,6 +247,16 @@ sm_flush(struct smatch *sm)
 	sm->need = sm->npend = 0;
 }
 
+/* Switches charsets; a UTF-8 sequence under way ends unless it goes on
+ * in the same charset. */
+static void
+sm_charset(struct smatch *sm, enum scs cs)
+{
+	if (sm->cs != cs)
+		sm_flush(sm);
+	sm->cs = cs;
+}
+
 static void
 sm_byte(struct smatch *sm, unsigned char b)
 {
@@ -344,7 +361,9 @@ b64val(unsigned char c)
 	return -1;
 }
 
-/* Base64 bytes decoded, anything outside the alphabet skipped. */
+/* Base64 bytes decoded, anything outside the alphabet skipped; padding
+ * ends a quantum (so that base64 chunks written one after the other, each
+ * padded, decode as each would alone). */
 static void
 sm_base64(struct smatch *sm, const unsigned char *p, size_t n)
 {
@@ -354,6 +373,10 @@ sm_base64(struct smatch *sm, const unsigned char *p, size_t n)
 	for (size_t i = 0; i < n && !sm->found; i++) {
 		int v = b64val(p[i]);
 
+		if (p[i] == '=') {
+			acc = 0;
+			bits = 0;
+		}
 		if (v < 0)
 			continue;
 		acc = (acc << 6) | (uint32_t)v;
@@ -490,9 +513,7 @@ sm_header_value(struct smatch *sm, const unsigned char *p, size_t n)
 			sm_bytes(sm, p + blank_at, blank);
 		blank = 0;
 		if (wl == 0) {
-			if (after_word)
-				sm_flush(sm);
-			sm->cs = SCS_UTF8;
+			sm_charset(sm, SCS_UTF8);
 			after_word = 0;
 			wl = i + 1;     /* a run of plain text */
 			while (wl < n && !is_blank(p[wl]) && p[wl] != '=')
@@ -501,14 +522,13 @@ sm_header_value(struct smatch *sm, const unsigned char *p, size_t n)
 			i = wl;
 			continue;
 		}
-		sm_flush(sm);
-		sm->cs = scs_of(w.cs, w.cslen);
+		/* a character split over two words of one charset (RFC 2047
+		 * 5 forbids it; some mailers do it) still decodes */
+		sm_charset(sm, scs_of(w.cs, w.cslen));
 		if (w.b64)
 			sm_base64(sm, w.text, w.textlen);
 		else
 			sm_qp(sm, w.text, w.textlen, 1);
-		sm_flush(sm);
-		sm->cs = SCS_UTF8;
 		after_word = 1;
 		i += wl;
 	}

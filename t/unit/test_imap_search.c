@@ -388,6 +388,25 @@ test_strings(void)
 	CHECK(hit("SUBJECT \"bro=ken\"", broken) == 1,
 	    "a Q word with a bad escape keeps the '='");
 	CHECK(hit("BODY hello", broken) == 1, "base64 with junk around it");
+
+	static const char chunks[] = "Content-Transfer-Encoding: base64\n\n"
+	    "aGk=\naGVsbG8=\nd29ybGQ=\n";     /* "hi" "hello" "world" */
+	static const char folds[] = "Subject: \xc5\x8a\xc4\xb0 \xd3\x81 \xc3\x9f\n\nx\n";
+
+	CHECK(hit("SUBJECT \"caf\xc3\xa9!\"",
+	    "Subject: =?utf-8?q?caf=C3?= =?utf-8?q?=A9!?=\n\n") == 1,
+	    "a UTF-8 character split over two encoded words");
+	CHECK(hit("SUBJECT \"a\xc3\xa9 b\"",
+	    "Subject: =?iso-8859-1?q?a=E9?= b\n\n") == 1,
+	    "a Latin-1 word, then plain text");
+	CHECK(hit("BODY hihelloworld", chunks) == 1,
+	    "base64 chunks, each padded, one after the other");
+	CHECK(hit("SUBJECT \"\xc5\x8b\xc4\xb0\"", folds) == 1 &&
+	    hit("SUBJECT \"\xc5\x8b\xc4\xb1\"", folds) == 0,
+	    "Latin Extended-A folds; dotted I is not dotless i");
+	CHECK(hit("SUBJECT \"\xd3\x82\"", folds) == 1, "Cyrillic Extended folds");
+	CHECK(hit("SUBJECT \"\xc3\x9f\"", folds) == 1 &&
+	    hit("SUBJECT ss", folds) == 0, "sharp s is itself (simple folding)");
 	CHECK(hit("SUBJECT {6}\r\ncaf\xe9 \xff", raw8) == 1,
 	    "8-bit bytes that are not UTF-8 match themselves");
 	CHECK(hit("SUBJECT \"caf\xc3\xa9\"", raw8) == 0,
