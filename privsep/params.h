@@ -168,6 +168,14 @@
 #define IMAP_FETCH_BATCH_MAX_COUNT 1024
 #define IMAP_FETCH_BATCH_MAX_BYTES (8u * 1024u * 1024u)
 
+/* SEARCH (imap_search.h): NOT, OR and parenthesised lists nested in one
+ * program (the parser bounds lists to IMAP_NEST_MAX_COUNT, this bounds
+ * "NOT NOT NOT ..." and "OR OR OR ..." chains too), and the string keys
+ * (BODY TEXT SUBJECT HEADER ...) in one: each one reads every message
+ * once, so this bounds the CPU a search costs per message byte. */
+#define IMAP_SEARCH_NEST_MAX_COUNT    64
+#define IMAP_SEARCH_STRKEYS_MAX_COUNT 64
+
 /* ----------------------------------------- workers: IMAP MIME (mime.h) */
 
 /* Header lines (a folded field counts each of its lines) and bytes parsed
