@@ -98,3 +98,16 @@ uidl() { pop3_batch 'USER alice\r\nPASS alicepw\r\nUIDL\r\nQUIT\r\n' | grep '^[0
 	[ "${lines[3]}" = "c OK NOOP completed" ]
 	! grep -q '^+ ' <<<"$output"
 }
+
+@test "SEARCH and UID SEARCH: all, header and body keys, OR, a refused charset" {
+	run imap_batch 'a LOGIN alice alicepw\r\nb SELECT INBOX\r\nc SEARCH ALL\r\nd UID SEARCH SUBJECT second\r\ne SEARCH BODY "one"\r\nf SEARCH CHARSET KOI8-R ALL\r\ng SEARCH OR UNSEEN FROM nobody\r\nh SEARCH NOT TEXT body\r\ni SEARCH (\r\nj LOGOUT\r\n'
+	echo "$output"
+	grep -qx '\* SEARCH 1 2' <<<"$output"
+	[ "$(grep -A1 '^b OK' <<<"$output" | tail -1)" = "* SEARCH 1 2" ]
+	grep -qx 'c OK SEARCH completed' <<<"$output"
+	[ "$(grep -B1 '^d OK' <<<"$output" | head -1)" = "* SEARCH 2" ]
+	[ "$(grep -B1 '^e OK' <<<"$output" | head -1)" = "* SEARCH 1" ]
+	grep -q '^f NO \[BADCHARSET (US-ASCII UTF-8)\] ' <<<"$output"
+	[ "$(grep -B1 '^h OK' <<<"$output" | head -1)" = "* SEARCH" ]
+	grep -q '^i BAD ' <<<"$output"
+}

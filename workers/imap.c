@@ -54,6 +54,7 @@
 #include "imap_fetch.h"
 #include "imap_list.h"
 #include "imap_parse.h"
+#include "imap_search.h"
 #include "mutf7.h"
 #include "pop3_parse.h"
 #include "storecli.h"
@@ -1534,6 +1535,100 @@ out:
 	free(all);
 }
 
+/*
+ * SEARCH / UID SEARCH: the keys compiled once (imap_search.c); each
+ * message first against what the view knows, and only the ones the view
+ * cannot decide are fetched from the store, in batches, headers only when
+ * the keys allow.  No untagged EXPUNGE may come during it (RFC 3501
+ * 7.4.1): the view is not synced.
+ */
+static void
+do_search(struct imap *im, struct imap_cmd *c)
+{
+	const struct sc_view *v = &im->view;
+	struct imap_search *prog = NULL;
+	const char *code = NULL, *why = NULL;
+	uint32_t need, n = v->n, *batch, nb = 0;
+	uint32_t idx[IMAP_FETCH_BATCH_MAX_COUNT];
+	unsigned char *hit;
+	struct ibuf b;
+
+	if (imap_search_compile(c, &prog, &code, &why) < 0) {
+		if (code != NULL)
+			out(im, "%s NO [%s] %s", c->tag, code, why ? why : "Cannot search");
+		else
+			bad(im, c->tag, NULL, why ? why : "Invalid search");
+		return;
+	}
+	need = imap_search_needs(prog);
+	hit = xcalloc(n + 1, 1);
+	batch = xcalloc(IMAP_FETCH_BATCH_MAX_COUNT, sizeof(*batch));
+	for (uint32_t i = 0; i <= n; i++) {
+		int r = -1;
+
+		if (i < n) {
+			r = imap_search_match(prog, i + 1, n, &v->m[i], v, NULL, 0);
+			if (r >= 0)
+				hit[i] = (unsigned char)r;
+			else {
+				idx[nb] = i;
+				batch[nb++] = v->m[i].uid;
+			}
+		}
+		/* a full batch, or the end: the undecided ones with their bytes */
+		while (nb > 0 && (nb == IMAP_FETCH_BATCH_MAX_COUNT || i == n)) {
+			struct sc_fetched f;
+			char text[LIM_LOGLINE];
+			uint32_t status = STORE_TEMPFAIL;
+			int rr = sc_fetch(im->s, need ? need : FETCH_WHOLE, batch, nb, &status,
+			    text, sizeof(text), &f);
+
+			if (rr < 0 || status != STORE_OK) {
+				if (rr == SC_UNAVAILABLE || rr < 0)
+					store_lost(im);
+				else {
+					clean_text(text);
+					out(im, "%s NO [UNAVAILABLE] %s", c->tag, text);
+				}
+				goto out;
+			}
+			for (uint32_t k = 0; k < f.n; k++) {
+				size_t len = 0;
+				unsigned char *msg = fetched_bytes(&f, k, &len);
+
+				if (msg == NULL) {
+					close(f.fd);
+					out(im, "%s NO [SERVERBUG] Cannot read a message", c->tag);
+					goto out;
+				}
+				hit[idx[k]] = imap_search_match(prog, idx[k] + 1, n, &v->m[idx[k]],
+				    v, msg, len) == 1;
+				explicit_bzero(msg, len);
+				free(msg);
+			}
+			close(f.fd);
+			/* the store may answer fewer (its byte bound): the rest again */
+			memmove(batch, batch + f.n, (size_t)(nb - f.n) * sizeof(*batch));
+			memmove(idx, idx + f.n, (size_t)(nb - f.n) * sizeof(*idx));
+			nb -= f.n;
+		}
+	}
+	ib_init(&b, 16 + 11 * (size_t)n);
+	ib_adds(&b, "* SEARCH");
+	for (uint32_t i = 0; i < n; i++)
+		if (hit[i]) {
+			ib_addc(&b, ' ');
+			ib_addu64(&b, c->uid ? v->m[i].uid : i + 1);
+		}
+	ib_adds(&b, "\r\n");
+	out_ibuf(im, &b);
+	out(im, "%s OK %sSEARCH completed", c->tag, c->uid ? "UID " : "");
+out:
+	imap_search_free(prog);
+	free(hit);
+	free(batch);
+}
+
 /* CLOSE: the silent expunge of the \\Deleted messages of a read-write
  * view (RFC 3501 6.4.2), then UNSELECT. */
 static void
@@ -1542,15 +1637,6 @@ do_close(struct imap *im, struct imap_cmd *c)
 	if (!im->readonly && !expunge(im, c, NULL, 0, true))
 		return;
 	unselect(im, c);
-}
-
-/* ------------------------------------------------ what is not served yet */
-
-static void
-do_not_yet(struct imap *im, struct imap_cmd *c)
-{
-	out(im, "%s NO [CANNOT] %s is not served by this version of postern yet",
-	    c->tag, imap_verb_name(c->verb));
 }
 
 /* ------------------------------------------------------- command table */
@@ -1589,7 +1675,7 @@ static const struct imap_cmdtab {
 	{ IV_UNSELECT,     IS_SELECTED, unselect },
 	{ IV_FETCH,        IS_SELECTED, do_fetch },
 	{ IV_EXPUNGE,      IS_SELECTED, do_expunge },
-	{ IV_SEARCH,       IS_SELECTED, do_not_yet },
+	{ IV_SEARCH,       IS_SELECTED, do_search },
 	{ IV_STORE,        IS_SELECTED, do_store },
 	{ IV_COPY,         IS_SELECTED, do_copy },
 	{ IV_MOVE,         IS_SELECTED, do_copy },
