@@ -281,7 +281,7 @@ static const struct dispatch_row table[] = {
 	{ MSG_MBOX_STAT, CONTROL_K, CS_OPEN, 4 + 1, 4 + LIM_NAME, FD_FORBIDDEN, MSG_MBOX_STAT_R,
 	  RUN_AFTER_COMMIT, decode_mbox_stat, handle_mbox_stat },
 	/* with a view too (the selected state, when there is one) */
-	{ MSG_IMAP_APPEND, IMAP_K, CS_IMAP, 4 + 4 + 4 + 8, IPC_MAX_PAYLOAD, FD_REQUIRED,
+	{ MSG_IMAP_APPEND, IMAP_K, IMAP_S, 4 + 4 + 4 + 8, IPC_MAX_PAYLOAD, FD_REQUIRED,
 	  MSG_IMAP_APPEND_R, RUN_AFTER_COMMIT, decode_imap_append, handle_imap_append },
 };
 

@@ -88,7 +88,7 @@ uidl() { pop3_batch 'USER alice\r\nPASS alicepw\r\nUIDL\r\nQUIT\r\n' | grep '^[0
 	echo "$output"
 	grep -q '^append OK \[APPENDUID [0-9]* 1\] APPEND completed' <<<"$output"
 	grep -q '^append missing NO \[TRYCREATE\] ' <<<"$output"
-	grep -qF 'fetch appended OK 1 (FLAGS (\Seen) INTERNALDATE "05-Dec-2026 06:00:00 +0000" BODY[] {57}' <<<"$output"
+	grep -qF 'fetch appended OK 1 (FLAGS (\Seen) INTERNALDATE "05-Dec-2026 06:00:00 +0000" BODY[] {56}' <<<"$output"
 	postern_stop
 	postern_conf_set max-message-size 1K
 	imap_start
