@@ -67,6 +67,10 @@ static const char *const use_attr[] = {
 	"\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive",
 };
 
+/* A folder name decoded to UTF-8, NUL included: the longest the store's
+ * table may hold (max-folder-name-length at most) */
+#define IMAP_NAME_BUF (FOLDER_NAME_CEIL_BYTES + 1)
+
 enum imap_state {
 	IS_NOTAUTH = 0x1,
 	IS_AUTH = 0x2,
@@ -89,7 +93,7 @@ struct imap {
 	/* the selected folder */
 	struct sc_view view;
 	bool readonly;
-	char selected[IMAP_MAILBOX_MAX_BYTES * 2 + 1];   /* UTF-8, for logs */
+	char selected[IMAP_NAME_BUF];   /* UTF-8, for logs */
 	uint32_t fetched;
 	int append_fd;                  /* APPEND's message, sealed; -1 none */
 	bool refused_no;                /* the refused literal is a NO, not BAD */
@@ -536,7 +540,7 @@ static void
 folder_op(struct imap *im, struct imap_cmd *c, uint32_t type, const char *what,
     uint32_t on)
 {
-	char name[IMAP_MAILBOX_MAX_BYTES * 2 + 1], name2[IMAP_MAILBOX_MAX_BYTES * 2 + 1];
+	char name[IMAP_NAME_BUF], name2[IMAP_NAME_BUF];
 	char text[LIM_LOGLINE];
 	uint32_t status = STORE_TEMPFAIL;
 	size_t n;
@@ -631,7 +635,7 @@ do_list(struct imap *im, struct imap_cmd *c)
 {
 	bool lsub = c->verb == IV_LSUB;
 	const char *verb = lsub ? "LSUB" : "LIST";
-	char ref[IMAP_MAILBOX_MAX_BYTES * 2 + 1], pat[IMAP_MAILBOX_MAX_BYTES * 2 + 1];
+	char ref[IMAP_NAME_BUF], pat[IMAP_NAME_BUF];
 	char full[IMAP_LIST_PATTERN_MAX + 1], text[LIM_LOGLINE];
 	const char *patw;
 	struct sc_folders f;
@@ -715,7 +719,7 @@ flags_lines(struct imap *im)
 static void
 do_select(struct imap *im, struct imap_cmd *c)
 {
-	char name[IMAP_MAILBOX_MAX_BYTES * 2 + 1], text[LIM_LOGLINE];
+	char name[IMAP_NAME_BUF], text[LIM_LOGLINE];
 	uint32_t status = STORE_TEMPFAIL, recent = 0, unseen = 0;
 	int r;
 
@@ -1143,7 +1147,7 @@ do_append(struct imap *im, struct imap_cmd *c)
 		{ IMAP_F_FLAGGED, VF_FLAGGED }, { IMAP_F_DELETED, VF_DELETED },
 		{ IMAP_F_DRAFT, VF_DRAFT },
 	};
-	char name[IMAP_MAILBOX_MAX_BYTES * 2 + 1], text[LIM_LOGLINE];
+	char name[IMAP_NAME_BUF], text[LIM_LOGLINE];
 	uint32_t status = STORE_TEMPFAIL, flags = 0, uidvalidity, uid;
 	int r;
 
@@ -1179,7 +1183,7 @@ do_append(struct imap *im, struct imap_cmd *c)
 static void
 do_status(struct imap *im, struct imap_cmd *c)
 {
-	char name[IMAP_MAILBOX_MAX_BYTES * 2 + 1], text[LIM_LOGLINE];
+	char name[IMAP_NAME_BUF], text[LIM_LOGLINE];
 	uint32_t status = STORE_TEMPFAIL, items = c->a.status;
 	struct sc_status st;
 	struct ibuf b;
@@ -1460,7 +1464,7 @@ static void
 do_copy(struct imap *im, struct imap_cmd *c)
 {
 	bool move = c->verb == IV_MOVE;
-	char name[IMAP_MAILBOX_MAX_BYTES * 2 + 1], text[LIM_LOGLINE];
+	char name[IMAP_NAME_BUF], text[LIM_LOGLINE];
 	uint32_t n = 0, *uids, *all = NULL, nall = 0, uidvalidity = 0;
 	unsigned char *sel;
 	struct ibuf b;
