@@ -1,6 +1,6 @@
 #!/bin/sh
 # Checks that every program the tests call is installed and can do what
-# the tests ask of it (swaks with TLS, curl with pop3s/smtps, python3 with
+# the tests ask of it (swaks with TLS, curl with pop3s/smtps/imaps, python3 with
 # ssl ...).  One line per missing tool, naming the Debian package that
 # provides it, then the apt-get line; exit 1 if anything is missing.
 #   check-tools.sh          the tools `make check` needs
@@ -9,14 +9,16 @@
 # runs this first in the suite, .ci/run right after installing.
 # Each row: WHAT|PACKAGE|SHELL TEST (true when the tool is usable).
 TOOLS='bats|bats|command -v bats
-python3 with ssl, poplib, smtplib|python3|python3 -c "import ssl, poplib, smtplib"
+python3 with ssl, poplib, smtplib, imaplib|python3|python3 -c "import ssl, poplib, smtplib, imaplib"
 openssl|openssl|command -v openssl
 swaks|swaks|command -v swaks
 swaks --tls (Perl Net::SSLeay)|libnet-ssleay-perl|perl -MNet::SSLeay -e 1
 swaks --tls (Perl IO::Socket::SSL)|libio-socket-ssl-perl|perl -MIO::Socket::SSL -e 1
-curl with pop3 pop3s smtp smtps|curl|curl -V | grep -q "^Protocols:.* pop3s .*smtps"
+curl with pop3 pop3s smtp smtps imap imaps|curl|curl -V | grep -q "^Protocols:.* imaps .* pop3s .*smtps"
 mpop|mpop|command -v mpop
 fetchmail|fetchmail|command -v fetchmail
+mbsync|isync|command -v mbsync
+offlineimap|offlineimap3|command -v offlineimap
 pgrep and pkill|procps|command -v pgrep && command -v pkill
 setpriv and unshare|util-linux|command -v setpriv && command -v unshare
 ip (network namespace test addresses)|iproute2|command -v ip

@@ -4,7 +4,8 @@
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 #   build: build-essential pkg-config libssl-dev libcap-dev libcrypt-dev openssl
 #   tests: bats and the real clients they drive (swaks curl python3 openssl
-#          netcat socat mpop fetchmail), procps (pgrep), util-linux (setpriv),
+#          netcat socat mpop fetchmail, and for IMAP isync (mbsync) and
+#          offlineimap3), procps (pgrep), util-linux (setpriv),
 #          passwd (useradd), iproute2 (ip, t/ipv6.bats); swaks --tls needs libnet-ssleay-perl and
 #          libio-socket-ssl-perl, which are only "Recommends" of swaks and so
 #          left out by --no-install-recommends: they are named here.
@@ -14,7 +15,7 @@
 #   install-deps.sh list    prints the packages of `check`, one a line
 BUILD_PKGS="build-essential pkg-config libssl-dev libcap-dev libcrypt-dev openssl"
 CHECK_PKGS="bats swaks libnet-ssleay-perl libio-socket-ssl-perl curl python3 iproute2 \
-procps netcat-openbsd socat mpop fetchmail util-linux passwd \
+procps netcat-openbsd socat mpop fetchmail isync offlineimap3 util-linux passwd \
 clang libclang-rt-14-dev cppcheck clang-tidy"
 case ${1:-check} in
 build) PKGS=$BUILD_PKGS ;;
