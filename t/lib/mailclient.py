@@ -40,12 +40,14 @@ IMAP
                        an IMAP view of INBOX, then POP3 DELE 1 + QUIT: the
                        view still FETCHes message 1, NOOP reports the
                        EXPUNGE
+  imap-starttls PORT CAFILE USER PASS
+                       imaplib: CAPABILITY before and after STARTTLS, LOGIN
   imap-idle PORT USER PASS SMTPPORT
                        SELECT INBOX, IDLE, a delivery over SMTP: prints the
                        untagged lines IDLE brought and the seconds it took
 
 TLS
-  tls-inject smtp|pop3 PORT
+  tls-inject smtp|pop3|imap PORT
                        STARTTLS (or STLS) with a command behind it in the
                        same write; after the handshake that command gets
                        no answer for 2 s; then QUIT is answered
@@ -1114,6 +1116,19 @@ def cmd_imap_read(port, user, pw):
     show("logout", lambda: m.logout())
 
 
+def cmd_imap_starttls(port, cafile, user, pw):
+    import imaplib
+    m = imaplib.IMAP4("127.0.0.1", int(port), timeout=20)
+    print("before:", " ".join(sorted(m.capabilities)))
+    ctx = ssl.create_default_context(cafile=cafile)
+    ctx.check_hostname = False
+    m.starttls(ssl_context=ctx)
+    print("after:", " ".join(sorted(m.capabilities)))
+    typ, _ = m.login(user, pw)
+    print("login:", typ)
+    m.logout()
+
+
 def cmd_imap_pop3_expunge(port, pop3_port, user, pw):
     import imaplib
     m = imaplib.IMAP4("127.0.0.1", int(port), timeout=20)
@@ -1163,9 +1178,9 @@ def cmd_imap_idle(port, user, pw, smtp_port):
     m.logout()
 
 
-def after_upgrade(sock, quit_ok):
+def after_upgrade(sock, quit_ok, quit=b"QUIT\r\n"):
     """TLS handshake on sock; no answer may come for 2 s (the command
-    injected behind STARTTLS/STLS was discarded); QUIT gets quit_ok."""
+    injected behind STARTTLS/STLS was discarded); quit gets quit_ok."""
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -1178,7 +1193,7 @@ def after_upgrade(sock, quit_ok):
     except socket.timeout:
         pass
     t.settimeout(10)
-    t.sendall(b"QUIT\r\n")
+    t.sendall(quit)
     first = t.recv(1000).decode()
     print("after QUIT:", first)
     assert first.startswith(quit_ok), first
@@ -1202,6 +1217,13 @@ def cmd_tls_inject(proto, port):
         assert smtp_reply()[0].startswith("220"), "no 220 for STARTTLS"
         after_upgrade(s, "221")
         print("no answer to the injected RSET")
+    elif proto == "imap":
+        assert f.readline().startswith(b"* OK")
+        s.sendall(b"a STARTTLS\r\nb LOGIN alice alicepw\r\n")   # LOGIN injected
+        line = f.readline()
+        assert line.startswith(b"a OK"), line
+        after_upgrade(s, "* BYE", b"z LOGOUT\r\n")
+        print("no answer to the injected LOGIN")
     else:
         assert f.readline().startswith(b"+OK")
         s.sendall(b"STLS\r\nUSER x\r\n")            # one write: USER is injected
@@ -2382,7 +2404,7 @@ COMMANDS = {
     "parallel": cmd_parallel, "pop3-batch": cmd_pop3_batch,
     "imap-batch": cmd_imap_batch, "imap-folders": cmd_imap_folders,
     "imap-read": cmd_imap_read, "imap-idle": cmd_imap_idle,
-    "imap-pop3-expunge": cmd_imap_pop3_expunge,
+    "imap-pop3-expunge": cmd_imap_pop3_expunge, "imap-starttls": cmd_imap_starttls,
     "tls-inject": cmd_tls_inject, "mbox-bodies": cmd_mbox_bodies,
     "limit": cmd_limit, "burst": cmd_burst, "rate": cmd_rate, "slow": cmd_slow,
     "flood": flood_collect, "sessions": cmd_sessions, "abuse": cmd_abuse,
