@@ -118,6 +118,7 @@ static const struct keyword keywords[] = {
 
 	{ "imap-timeout",      KT_TIME,   FIELD(imap_timeout_ms), 30 * MIN, 24 * HOUR, 0 },
 	{ "imap-max-sessions-per-ip", KT_COUNT, FIELD(imap_max_sessions_per_ip), 0, 100000, 0 },
+	{ "max-sessions-per-user", KT_COUNT, FIELD(imap_max_sessions_per_user), 0, 10000, 0 },
 	{ "imap-max-line-length", KT_SIZE, FIELD(imap_max_line_length),
 	    IMAP_LINE_PRELOGIN_BYTES, CONN_INBUF_BYTES, 0 },
 

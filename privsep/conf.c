@@ -70,6 +70,8 @@ conf_defaults(struct conf *c)
 	 * sessions an account open all day, so an office of 100 behind one
 	 * NAT address is normal load */
 	c->imap_max_sessions_per_ip = 512;
+	/* Dovecot's mail_max_userip_connections: one person's devices */
+	c->imap_max_sessions_per_user = 10;
 
 	c->quota = 0;
 

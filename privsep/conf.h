@@ -94,6 +94,8 @@ struct conf {
 
 	/* IMAP */
 	uint32_t imap_timeout_ms;           /* the autologout timer (RFC 3501 5.4) */
+	uint32_t imap_max_sessions_per_user; /* IMAP sessions of one account
+					       from one address (0: no limit) */
 	uint32_t imap_max_sessions_per_ip;  /* max-sessions-per-ip of IMAP, whose
 					       clients hold sessions for hours */
 	uint32_t imap_max_line_length;      /* a command line after login, CRLF

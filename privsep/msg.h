@@ -400,6 +400,8 @@ enum auth_status {
 	AUTH_TEMP = 3,        /* -ERR [SYS/TEMP] */
 	AUTH_LOGIN_DELAY = 4, /* -ERR [LOGIN-DELAY]: logged in less than
 				 login-delay seconds ago (RFC 2449 8.1.1) */
+	AUTH_TOO_MANY = 5,    /* IMAP: the account has max-sessions-per-user
+				 sessions from this address already */
 };
 
 /* Printable name of a message type, for logs ("MSG_APPEND"). */

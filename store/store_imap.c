@@ -250,6 +250,23 @@ imap_auth_reply(struct chan *c, uint32_t reqid, uint32_t st, uint32_t delay, int
 	chan_send(c, &m);
 }
 
+/* The IMAP channels logged in to account from addr (the worker's word for
+ * the address: a worker that lies can only lock its own account out). */
+static uint32_t
+sessions_of(const char *account, const char *addr)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < S.nch; i++) {
+		const struct chan *o = S.ch[i];
+
+		if (!o->dead && o->kind == CHAN_IMAP && (o->state & (CS_IMAP | CS_SELECTED)) &&
+		    strcmp(o->account, account) == 0 && strcmp(o->addr, addr) == 0)
+			n++;
+	}
+	return n;
+}
+
 /*
  * A right password (store_login.c): the folder area, the table (made when
  * missing), the configured special-use folders that are missing (their
@@ -267,6 +284,13 @@ imap_bind(struct chan *c, const char *name, const char *addr, uint64_t now, int 
 
 	(void)now;
 	(void)fd;
+	if (S.conf.imap_max_sessions_per_user != 0 &&
+	    sessions_of(name, addr) >= S.conf.imap_max_sessions_per_user) {
+		log_info("store: imap worker %d: %s from %s: refused, %u sessions of the "
+		    "account from this address already (max-sessions-per-user)", (int)c->pid,
+		    name, addr, S.conf.imap_max_sessions_per_user);
+		return AUTH_TOO_MANY;
+	}
 	if ((dirfd = area_open(name)) == -1)
 		return AUTH_TEMP;
 	if ((r = table_load(name, dirfd, &t)) == -1) {
@@ -294,6 +318,7 @@ imap_bind(struct chan *c, const char *name, const char *addr, uint64_t now, int 
 		return AUTH_TEMP;
 	}
 	strlcpy_(c->account, name, sizeof(c->account));
+	strlcpy_(c->addr, addr, sizeof(c->addr));
 	c->state = CS_IMAP;
 	log_info("store: imap worker %d: %s from %s: logged in, %zu folder names%s",
 	    (int)c->pid, name, addr, t.n, r == 1 ? " (folder table made)" :

@@ -75,6 +75,7 @@ struct chan {
 	int dead;                    /* dropped: closed at the end of the pass */
 	/* POP3 when bound, IMAP when logged in (CS_IMAP) */
 	char account[LIM_NAME + 1];
+	char addr[LIM_ADDR + 1];     /* IMAP: the client's, as the worker said */
 	/* POP3, when bound */
 	int mfd;                     /* the mailbox, for RETR (-1: none) */
 	struct mbox_list snap;

@@ -173,3 +173,18 @@ $(chars y 5000)"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "max-sessions-per-user: one account's sessions from one address are bounded, as Dovecot's mail_max_userip_connections" {
+	postern_conf_set max-sessions-per-user 2
+	imap_start
+	run python3 "$MAILCLIENT" imap-logins "$IMAP_PORT" alice alicepw 3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q '^login 1 OK ' <<<"$output"
+	grep -q '^login 2 OK ' <<<"$output"
+	grep -q '^login 3 NO .*\[UNAVAILABLE\] Maximum number of connections from user+IP exceeded (max-sessions-per-user=2)' <<<"$output"
+	grep -qx 'after a logout OK' <<<"$output"
+	# another account from the same address is not counted with alice's
+	run imap_batch 'a LOGIN bob bobpw\r\nb LOGOUT\r\n'
+	[[ "${lines[1]}" == "a OK "* ]]
+}

@@ -304,6 +304,14 @@ login(struct imap *im, const char *tag, const char *user, char *pass)
 		    "try again later", tag);
 		return;
 	}
+	if (status == AUTH_TOO_MANY) {
+		log_info("imap %s: client=%s user=%s too many sessions", im->s->sessid,
+		    im->s->client, user);
+		out(im, "%s NO [UNAVAILABLE] Maximum number of connections from user+IP "
+		    "exceeded (max-sessions-per-user=%u)", tag,
+		    im->s->conf->imap_max_sessions_per_user);
+		return;
+	}
 	if (status == AUTH_LOGIN_DELAY) {
 		log_info("imap %s: client=%s user=%s login-delay not over",
 		    im->s->sessid, im->s->client, user);

@@ -40,6 +40,10 @@ IMAP
                        an IMAP view of INBOX, then POP3 DELE 1 + QUIT: the
                        view still FETCHes message 1, NOOP reports the
                        EXPUNGE
+  imap-logins PORT USER PASS N
+                       N sessions logged in at once (each held open):
+                       prints each LOGIN's answer, then one more after the
+                       first logged out
   imap-starttls PORT CAFILE USER PASS
                        imaplib: CAPABILITY before and after STARTTLS, LOGIN
   imap-idle PORT USER PASS SMTPPORT
@@ -1114,6 +1118,33 @@ def cmd_imap_read(port, user, pw):
     show("fetch appended", lambda: m.fetch("1", "(FLAGS INTERNALDATE BODY.PEEK[])"))
     show("close", lambda: m.close())
     show("logout", lambda: m.logout())
+
+
+def cmd_imap_logins(port, user, pw, n):
+    import imaplib
+    held = []
+    for i in range(int(n)):
+        m = imaplib.IMAP4("127.0.0.1", int(port), timeout=20)
+        try:
+            typ, data = m.login(user, pw)
+            print("login", i + 1, typ, data[0].decode())
+        except imaplib.IMAP4.error as e:
+            print("login", i + 1, "NO", str(e))
+        held.append(m)
+    held[0].logout()
+    time.sleep(0.5)
+    m = imaplib.IMAP4("127.0.0.1", int(port), timeout=20)
+    try:
+        typ, data = m.login(user, pw)
+        print("after a logout", typ)
+    except imaplib.IMAP4.error as e:
+        print("after a logout NO", str(e))
+    held.append(m)
+    for m in held[1:]:
+        try:
+            m.logout()
+        except (imaplib.IMAP4.error, OSError):
+            pass
 
 
 def cmd_imap_starttls(port, cafile, user, pw):
@@ -2405,6 +2436,7 @@ COMMANDS = {
     "imap-batch": cmd_imap_batch, "imap-folders": cmd_imap_folders,
     "imap-read": cmd_imap_read, "imap-idle": cmd_imap_idle,
     "imap-pop3-expunge": cmd_imap_pop3_expunge, "imap-starttls": cmd_imap_starttls,
+    "imap-logins": cmd_imap_logins,
     "tls-inject": cmd_tls_inject, "mbox-bodies": cmd_mbox_bodies,
     "limit": cmd_limit, "burst": cmd_burst, "rate": cmd_rate, "slow": cmd_slow,
     "flood": flood_collect, "sessions": cmd_sessions, "abuse": cmd_abuse,
