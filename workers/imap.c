@@ -1715,6 +1715,14 @@ dispatch(struct imap *im, struct imap_cmd *c)
 			bad(im, c->tag, NULL, "Not valid in this state");
 		return;
 	}
+	/* what others changed, told before the command's own answer (RFC
+	 * 3501 7.4.1: never during FETCH, STORE or SEARCH; their UID forms
+	 * may); NOOP, CHECK and IDLE sync themselves, SELECT starts afresh */
+	if (im->state == IS_SELECTED && c->verb != IV_NOOP && c->verb != IV_CHECK &&
+	    c->verb != IV_IDLE && c->verb != IV_SELECT && c->verb != IV_EXAMINE &&
+	    c->verb != IV_LOGOUT && (c->uid || (c->verb != IV_FETCH &&
+	    c->verb != IV_STORE && c->verb != IV_SEARCH)) && view_sync(im, false) < 0)
+		return;
 	row->action(im, c);
 }
 
