@@ -264,6 +264,26 @@ decode_expunge(struct ipc_msg *m, struct store_req *r, const char **why)
 	return get_uids(m, r, why);
 }
 
+/* COPY: u32 move (0 or 1), str target, u32 n (1..IMAP_FETCH_BATCH_MAX_COUNT),
+ * n x u32 uid */
+static int
+decode_copy(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	if (ipc_get_u32(m, &r->on) == -1)
+		return -1;
+	if (r->on > 1) {
+		*why = "COPY neither copy nor move";
+		return -1;
+	}
+	if (get_folder(m, r, 0, why) == -1 || ipc_get_u32(m, &r->nuid) == -1)
+		return -1;
+	if (r->nuid == 0 || r->nuid > IMAP_FETCH_BATCH_MAX_COUNT) {
+		*why = "COPY count out of range";
+		return -1;
+	}
+	return get_uids(m, r, why);
+}
+
 /* ---- the table ---- */
 
 static const struct dispatch_row table[] = {
@@ -311,6 +331,9 @@ static const struct dispatch_row table[] = {
 	  RUN_AFTER_COMMIT, decode_store_flags, handle_store_flags },
 	{ MSG_EXPUNGE, IMAP_K, CS_SELECTED, 4, 4 + 4 * IMAP_FETCH_BATCH_MAX_COUNT,
 	  FD_FORBIDDEN, MSG_EXPUNGE_R, RUN_AFTER_COMMIT, decode_expunge, handle_expunge },
+	{ MSG_COPY, IMAP_K, CS_SELECTED, 4 + 4 + 4 + 4,
+	  4 + FNAME_MAX + 4 + 4 * IMAP_FETCH_BATCH_MAX_COUNT, FD_FORBIDDEN, MSG_COPY_R,
+	  RUN_AFTER_COMMIT, decode_copy, handle_copy },
 	{ MSG_FOLDER_STATUS, IMAP_K, IMAP_S, 4, FNAME_MAX, FD_FORBIDDEN,
 	  MSG_FOLDER_STATUS_R, RUN_AFTER_COMMIT, decode_folder, handle_folder_status },
 	{ MSG_MBOX_STAT, CONTROL_K, CS_OPEN, 4 + 1, 4 + LIM_NAME, FD_FORBIDDEN, MSG_MBOX_STAT_R,

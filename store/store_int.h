@@ -268,6 +268,11 @@ struct foldertab;
 struct folder *folder_by_id(const struct foldertab *t, uint32_t fid);
 int folder_open(const char *account, int areafd, uint32_t fid, struct mailbox *mb,
     struct mbox_list *l);
+/* The folder brought up to date (UIDs for the messages lacking one, the
+ * table's UIDNEXT saved): *mb open (fd -1: no file) and unlocked, *l its
+ * messages.  0 / -1 logged. */
+int folder_state(struct chan *c, int areafd, struct foldertab *t, uint32_t fid,
+    struct mailbox *mb, struct mbox_list *l, int *renumbered);
 ssize_t view_find(const struct view *v, uint32_t uid);
 int view_readonly(const struct view *v);
 uint32_t view_uidvalidity(const struct view *v);
@@ -292,6 +297,7 @@ void view_remove(struct view *v, const uint32_t *uids, size_t n);
 void handle_store_flags(struct chan *c, struct store_req *r);
 /* store_expunge.c */
 void handle_expunge(struct chan *c, struct store_req *r);
+void handle_copy(struct chan *c, struct store_req *r);
 /* The messages of c's view among uids[0..n) (n 0: all) that are \Deleted
  * (any, when !only_deleted) leave its folder by a crash-safe rewrite:
  * *out (malloc'ed, ascending) the UIDs removed.  STORE_OK or a status,

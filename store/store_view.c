@@ -461,7 +461,7 @@ renumber(void *arg, const char **why)
  * the table's UIDNEXT raised to what the file needs and saved; *renumbered
  * when the UIDs were renumbered (a new UIDVALIDITY).  0, or -1 logged.
  */
-static int
+int
 folder_state(struct chan *c, int areafd, struct foldertab *t, uint32_t fid,
     struct mailbox *mb, struct mbox_list *l, int *renumbered)
 {
