@@ -266,6 +266,7 @@ fst_get(const char *account, uint32_t fid, uint32_t uidvalidity)
 			break;
 	if (i < ncache && cache[i]->j.uidvalidity == uidvalidity && !cache[i]->j.broken) {
 		cache[i]->used = ++clock_;
+		cache[i]->j.kw.max = S.conf.max_keywords;   /* a reload may change it */
 		return cache[i];
 	}
 	if (i < ncache) {
@@ -273,7 +274,7 @@ fst_get(const char *account, uint32_t fid, uint32_t uidvalidity)
 		fst_free(cache[i]);
 		cache[i] = cache[--ncache];
 	}
-	if ((fs = fst_open(account, fid, uidvalidity, FOLDER_KEYWORDS_DEFAULT_COUNT)) == NULL)
+	if ((fs = fst_open(account, fid, uidvalidity, S.conf.max_keywords)) == NULL)
 		return NULL;
 	if (ncache == FST_CACHE_MAX) {
 		size_t old = 0;
@@ -380,6 +381,40 @@ uint32_t
 fst_keywords(const struct fst *fs)
 {
 	return fs->j.kw.n;
+}
+
+void
+fst_pop3_seen(const char *account, uint32_t uid, uint32_t mflags)
+{
+	struct fst *fs = NULL;
+	struct fj_change ch;
+	struct fj_batch b;
+	const char *why = NULL;
+	size_t nokw = 0;
+
+	/* the cached journal when there is one: no table read a RETR */
+	for (size_t i = 0; i < ncache && fs == NULL; i++)
+		if (cache[i]->fid == 0 && strcmp(cache[i]->account, account) == 0 &&
+		    !cache[i]->j.broken)
+			fs = cache[i];
+	if (fs == NULL && (fs = fst_get_table(account, 0)) == NULL)
+		return;
+	fst_apply(fs, uid, &mflags, NULL, &nokw);
+	if (mflags & MF_SEEN)
+		return;
+	memset(&ch, 0, sizeof(ch));
+	ch.uid = uid;
+	ch.set = MF_SEEN;
+	/* no fsync of its own: the next STORE's, or none (a crash may lose
+	 * a \Seen set by POP3, never mail) */
+	fj_batch_init(&b);
+	if (fj_batch_add(&b, &fs->j, &ch, &why) == -1 || fj_append(&fs->j, &b, &why) == -1)
+		log_warnx("store: %s: flag journal: \\Seen after RETR: %s", account, why);
+	else {
+		net_apply(fs, &ch);
+		chan_changed(account, 0, NULL);
+	}
+	fj_batch_free(&b);
 }
 
 int

@@ -15,8 +15,8 @@
  * get MSG_CHANGED and learn the change at their VIEW_SYNC.
  *
  * Keywords: each must be an IMAP atom of 1..50 characters
- * (xp_keyword_ok()); a folder has at most FOLDER_KEYWORDS_DEFAULT_COUNT
- * of them (its journal's table: every keyword set in it since it was
+ * (xp_keyword_ok()); a folder has at most max-keywords (default
+ * FOLDER_KEYWORDS_DEFAULT_COUNT) of them (its journal's table: every keyword set in it since it was
  * made), one more is refused with STORE_LIMIT ([LIMIT]) and nothing is
  * changed.
  */
@@ -135,7 +135,7 @@ handle_store_flags(struct chan *c, struct store_req *r)
 			char t[160];
 
 			snprintf(t, sizeof(t), "Keyword %s: %s", r->fkw[i], why);
-			text_reply(c, r->id, fst_keywords(fs) >= FOLDER_KEYWORDS_DEFAULT_COUNT ?
+			text_reply(c, r->id, fst_keywords(fs) >= S.conf.max_keywords ?
 			    STORE_LIMIT : STORE_TEMPFAIL, t);
 			goto out;
 		}

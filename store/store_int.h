@@ -11,6 +11,13 @@
  *                        store_imap.c  IMAP_AUTH, FOLDER_LIST, _CREATE,
  *                                      _DELETE, _RENAME, _SUBSCRIBE: the
  *                                      account's folder area and table
+ *                        store_view.c  SELECT, FETCH, VIEW_SYNC, UNSELECT,
+ *                                      FOLDER_STATUS: the IMAP views
+ *                        store_flags.c STORE_FLAGS (through flagstate.c)
+ *                        store_expunge.c  EXPUNGE, COPY (and MOVE): the
+ *                                      rewrites and copies of a view's
+ *                                      messages (store_view.c's folder
+ *                                      and view helpers below them)
  *                        store_ctl.c   MBOX_STAT
  *                        store_login.c the login steps store_pop3.c and
  *                                      store_imap.c share (throttle, auth
@@ -25,6 +32,10 @@
  *                                    (repair once since start), the cache of
  *                                    open mailboxes and the pass's fsyncs,
  *                                    the INBOX UID state deliveries use
+ *                        flagstate.c the folders' flag journals, open, with
+ *                                    each UID's net change: read by the
+ *                                    views, appended by STORE, folded by
+ *                                    every rewrite (struct mb_fold)
  *                        chan.c      the channels: the process state S and
  *                                    the two primitives a handler answers
  *                                    with, chan_send() and chan_drop()
@@ -33,8 +44,7 @@
  *                                    save atomically (foldername.c: the
  *                                    names it takes)
  *                        flagjournal.c  a folder's flag journal: append,
- *                                    replay, reset after a fold (not wired
- *                                    to a request yet)
+ *                                    replay, reset after a fold
  *   5. the format        mbox.c      mboxrd records, From_ lines, UIDs
  *                        xpostern.c  the X-Postern line: UIDL, length, and
  *                                    the IMAP UID, flags and keywords
@@ -196,6 +206,10 @@ void fst_forget(const char *account, uint32_t fid);
 int fst_keyword(struct fst *fs, const char *s, size_t n, int make, const char **why);
 const char *fst_keyword_name(const struct fst *fs, uint32_t ix, size_t *n);
 uint32_t fst_keywords(const struct fst *fs);
+/* pop3-sets-seen: INBOX message uid (its line's flags mflags) was read
+ * by a POP3 RETR: \Seen from now on, in the journal without an fsync of
+ * its own (the IMAP views get MSG_CHANGED). */
+void fst_pop3_seen(const char *account, uint32_t uid, uint32_t mflags);
 /* Appends the changes ch[0..n) in one write and fsyncs: durable when 0;
  * -1 with *why (nothing applied). */
 int fst_write(struct fst *fs, const struct fj_change *ch, size_t n, const char **why);

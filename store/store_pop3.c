@@ -256,6 +256,10 @@ handle_retr(struct chan *c, struct store_req *r)
 	ipc_set_fd(&m, fd);
 	chan_send(c, &m);
 	close(fd);
+	/* pop3-sets-seen: the message RETR read (not TOP, not the read-ahead)
+	 * is \Seen for IMAP from now on */
+	if (S.conf.pop3_sets_seen && r->lines == LIM_ALL_LINES && e->imapuid != 0)
+		fst_pop3_seen(c->account, e->imapuid, e->mflags);
 }
 
 /* DELE marks, all or none (a number twice in one request is refused). */

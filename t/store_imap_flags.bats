@@ -160,3 +160,55 @@ END
 	echo "$output" | tail -20
 	[[ "$output" == *"faults ok kills=40 "* ]]
 }
+
+@test "pop3-sets-seen (default): a RETR sets \\Seen for IMAP, a TOP does not; off: neither" {
+	run peer < <(echo start; deliver 1 2 3; cat <<'END'
+chan i imap
+imapauth i alice alicepw
+select i INBOX
+chan p pop3
+auth p alice alicepw
+retr p 1
+retr p 2 0
+changed i 300
+sync i
+release p
+END
+	)
+	echo "$output"
+	[[ "$output" == *"changed 1"* ]]
+	grep -q '^flag 1 seen,recent -$' <<<"$output"
+	grep -q '^sync 0 uidnext=4 exp=0 new=0 flag=1 nkw=0$' <<<"$output"
+	PEER_OPTS+=(-S)
+	run peer < <(cat <<'END'
+start
+chan p pop3
+auth p alice alicepw
+retr p 3
+release p
+chan i imap
+imapauth i alice alicepw
+select i INBOX
+END
+	)
+	echo "$output"
+	grep -q '^msg 1 seen ' <<<"$output"
+	grep -q '^msg 2 - ' <<<"$output"
+	grep -q '^msg 3 - ' <<<"$output"
+}
+
+@test "max-keywords: a lower limit refuses the next keyword, an existing one can still be set" {
+	PEER_OPTS+=(-k 2)
+	run peer < <(echo start; deliver 1 2; cat <<'END'
+chan i imap
+imapauth i alice alicepw
+select i INBOX
+store i add - one,two 1
+store i add - three 2
+store i add - two 2
+END
+	)
+	echo "$output"
+	grep -q '^store 7 Keyword three: too many keywords in this folder$' <<<"$output"
+	grep -q '^flag 2 recent two$' <<<"$output"
+}

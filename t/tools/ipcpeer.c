@@ -6,6 +6,7 @@
  *           [-N nofile]   (the store's RLIMIT_NOFILE, soft and hard)
  *           [-F max-folders] [-L max-folder-name-length] [-D max-folder-depth]
  *           [-U imap-special-use bits (enum folder_use, e.g. 0x1f)]
+ *           [-k max-keywords] [-S (pop3-sets-seen off)]
  *           [-l logfile] SPOOL ACCOUNTS  < script
  *
  * It starts "$POSTERND -X store" the way the master does (fork + exec,
@@ -2577,7 +2578,7 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	conf_defaults(&conf);
-	while ((ch = getopt(argc, argv, "u:w:q:m:A:l:N:F:L:D:U:")) != -1) {
+	while ((ch = getopt(argc, argv, "u:w:q:m:A:l:N:F:L:D:U:k:S")) != -1) {
 		switch (ch) {
 		case 'u': user = optarg; break;
 		case 'w': wuser = optarg; break;
@@ -2590,6 +2591,8 @@ main(int argc, char **argv)
 		case 'L': conf.max_folder_name = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'D': conf.max_folder_depth = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'U': conf.imap_special_use = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'k': conf.max_keywords = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'S': conf.pop3_sets_seen = false; break;
 		default: die("usage: ipcpeer [-u user] [-q quota] [-m max] [-A aliases] "
 		    "[-l log] SPOOL ACCOUNTS < script");
 		}
