@@ -130,6 +130,8 @@ static const struct keyword keywords[] = {
 	{ "max-folder-name-length", KT_COUNT, FIELD(max_folder_name),
 	  FOLDER_NAME_MIN_BYTES, FOLDER_NAME_CEIL_BYTES, 0 },
 	{ "max-folder-depth",       KT_COUNT, FIELD(max_folder_depth), 1, FOLDER_DEPTH_CEIL_COUNT, 0 },
+	{ "max-keywords",           KT_COUNT, FIELD(max_keywords), 1, FOLDER_KEYWORDS_MAX_COUNT, 0 },
+	{ "pop3-sets-seen",         KT_BOOL,  FIELD(pop3_sets_seen), 0, 0, 0 },
 
 	{ "max-sessions-per-ip",        KT_COUNT, FIELD(max_sessions_per_ip), 0, 10000, 0 },
 	{ "max-conn-per-ip-per-minute", KT_COUNT, FIELD(max_conn_per_ip_per_min), 0, 100000, 0 },

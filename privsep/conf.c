@@ -79,6 +79,10 @@ conf_defaults(struct conf *c)
 	c->max_folders = FOLDERS_DEFAULT_COUNT;
 	c->max_folder_name = FOLDER_NAME_DEFAULT_BYTES;
 	c->max_folder_depth = FOLDER_DEPTH_DEFAULT_COUNT;
+	c->max_keywords = FOLDER_KEYWORDS_DEFAULT_COUNT;
+	/* as Dovecot (pop3_no_flag_updates = no): a message read by POP3 is
+	 * not new to the IMAP client on the same mailbox */
+	c->pop3_sets_seen = true;
 	/* half the pool per address, as Postfix's anvil count limit is half
 	 * its process limit; a rate an office behind one NAT address polling
 	 * every minute does not reach (postern.conf(5)); loopback exempt, as
@@ -176,7 +180,8 @@ conf_wire_ok(const struct conf *c)
 	    c->max_folders < 1 || c->max_folders > FOLDERS_CEIL_COUNT ||
 	    c->max_folder_name < FOLDER_NAME_MIN_BYTES ||
 	    c->max_folder_name > FOLDER_NAME_CEIL_BYTES ||
-	    c->max_folder_depth < 1 || c->max_folder_depth > FOLDER_DEPTH_CEIL_COUNT)
+	    c->max_folder_depth < 1 || c->max_folder_depth > FOLDER_DEPTH_CEIL_COUNT ||
+	    c->max_keywords < 1 || c->max_keywords > FOLDER_KEYWORDS_MAX_COUNT)
 		return 0;
 	return 1;
 }

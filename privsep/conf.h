@@ -111,6 +111,9 @@ struct conf {
 	uint32_t max_folders;               /* table entries per account */
 	uint32_t max_folder_name;           /* bytes of a folder name */
 	uint32_t max_folder_depth;          /* components of a folder name */
+	uint32_t max_keywords;              /* keywords a folder may have */
+	bool pop3_sets_seen;                /* a POP3 RETR sets the message's
+					       IMAP \Seen flag */
 
 	/* connection limits (per service) */
 	uint32_t max_sessions_per_ip;

@@ -235,6 +235,98 @@ decode_fetch(struct ipc_msg *m, struct store_req *r, const char **why)
 	return 0;
 }
 
+/* n x u32 uid, strictly ascending, each >= 1, into r->uids */
+static int
+get_uids(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	r->uids = xcalloc(r->nuid ? r->nuid : 1, sizeof(*r->uids));
+	for (uint32_t i = 0; i < r->nuid; i++) {
+		if (ipc_get_u32(m, &r->uids[i]) == -1)
+			return -1;
+		if (r->uids[i] == 0 || (i > 0 && r->uids[i] <= r->uids[i - 1])) {
+			*why = "UIDs not strictly ascending";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* STORE_FLAGS: u32 op, u32 flags, u32 nkw, nkw x str keyword, u32 n
+ * (1..IMAP_FETCH_BATCH_MAX_COUNT), n x u32 uid */
+static int
+decode_store_flags(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	if (ipc_get_u32(m, &r->fop) == -1 || ipc_get_u32(m, &r->fflags) == -1 ||
+	    ipc_get_u32(m, &r->nfkw) == -1)
+		return -1;
+	if (r->fop != FLAGS_SET && r->fop != FLAGS_ADD && r->fop != FLAGS_REMOVE) {
+		*why = "STORE of an unknown operation";
+		return -1;
+	}
+	if (r->fflags & ~(uint32_t)(VF_SEEN | VF_ANSWERED | VF_FLAGGED | VF_DELETED | VF_DRAFT)) {
+		*why = "STORE of unknown flag bits";
+		return -1;
+	}
+	if (r->nfkw > IMAP_FLAG_KEYWORDS_MAX_COUNT) {
+		*why = "STORE of too many keywords";
+		return -1;
+	}
+	r->fkw = xcalloc(r->nfkw ? r->nfkw : 1, sizeof(*r->fkw));
+	for (uint32_t i = 0; i < r->nfkw; i++) {
+		const void *p;
+		size_t n;
+
+		if (ipc_get_bytes(m, &p, &n) == -1)
+			return -1;
+		if (n == 0 || n > IMAP_KEYWORD_MAX_BYTES || memchr(p, '\0', n) != NULL) {
+			*why = "STORE keyword empty, too long or with a NUL";
+			return -1;
+		}
+		memcpy(r->fkw[i], p, n);
+		r->fkw[i][n] = '\0';
+	}
+	if (ipc_get_u32(m, &r->nuid) == -1)
+		return -1;
+	if (r->nuid == 0 || r->nuid > IMAP_FETCH_BATCH_MAX_COUNT) {
+		*why = "STORE count out of range";
+		return -1;
+	}
+	return get_uids(m, r, why);
+}
+
+/* EXPUNGE: u32 n (0..IMAP_FETCH_BATCH_MAX_COUNT), n x u32 uid */
+static int
+decode_expunge(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	if (ipc_get_u32(m, &r->nuid) == -1)
+		return -1;
+	if (r->nuid > IMAP_FETCH_BATCH_MAX_COUNT) {
+		*why = "EXPUNGE count out of range";
+		return -1;
+	}
+	return get_uids(m, r, why);
+}
+
+/* COPY: u32 move (0 or 1), str target, u32 n (1..IMAP_FETCH_BATCH_MAX_COUNT),
+ * n x u32 uid */
+static int
+decode_copy(struct ipc_msg *m, struct store_req *r, const char **why)
+{
+	if (ipc_get_u32(m, &r->on) == -1)
+		return -1;
+	if (r->on > 1) {
+		*why = "COPY neither copy nor move";
+		return -1;
+	}
+	if (get_folder(m, r, 0, why) == -1 || ipc_get_u32(m, &r->nuid) == -1)
+		return -1;
+	if (r->nuid == 0 || r->nuid > IMAP_FETCH_BATCH_MAX_COUNT) {
+		*why = "COPY count out of range";
+		return -1;
+	}
+	return get_uids(m, r, why);
+}
+
 /* ---- the table ---- */
 
 static const struct dispatch_row table[] = {
@@ -276,6 +368,15 @@ static const struct dispatch_row table[] = {
 	  RUN_AFTER_COMMIT, NULL, handle_view_sync },
 	{ MSG_UNSELECT, IMAP_K, CS_SELECTED, 0, 0, FD_FORBIDDEN, MSG_UNSELECT_R,
 	  RUN_AFTER_COMMIT, NULL, handle_unselect },
+	{ MSG_STORE_FLAGS, IMAP_K, CS_SELECTED, 4 * 5,
+	  4 * 3 + IMAP_FLAG_KEYWORDS_MAX_COUNT * (4 + IMAP_KEYWORD_MAX_BYTES) + 4 +
+	  4 * IMAP_FETCH_BATCH_MAX_COUNT, FD_FORBIDDEN, MSG_STORE_FLAGS_R,
+	  RUN_AFTER_COMMIT, decode_store_flags, handle_store_flags },
+	{ MSG_EXPUNGE, IMAP_K, CS_SELECTED, 4, 4 + 4 * IMAP_FETCH_BATCH_MAX_COUNT,
+	  FD_FORBIDDEN, MSG_EXPUNGE_R, RUN_AFTER_COMMIT, decode_expunge, handle_expunge },
+	{ MSG_COPY, IMAP_K, CS_SELECTED, 4 + 4 + 4 + 4,
+	  4 + FNAME_MAX + 4 + 4 * IMAP_FETCH_BATCH_MAX_COUNT, FD_FORBIDDEN, MSG_COPY_R,
+	  RUN_AFTER_COMMIT, decode_copy, handle_copy },
 	{ MSG_FOLDER_STATUS, IMAP_K, IMAP_S, 4, FNAME_MAX, FD_FORBIDDEN,
 	  MSG_FOLDER_STATUS_R, RUN_AFTER_COMMIT, decode_folder, handle_folder_status },
 	{ MSG_MBOX_STAT, CONTROL_K, CS_OPEN, 4 + 1, 4 + LIM_NAME, FD_FORBIDDEN, MSG_MBOX_STAT_R,
@@ -340,6 +441,8 @@ req_free(struct store_req *r)
 	r->dele = NULL;
 	free(r->uids);
 	r->uids = NULL;
+	free(r->fkw);
+	r->fkw = NULL;
 	for (int i = 0; i < 2; i++) {
 		free(r->folder[i]);
 		r->folder[i] = NULL;

@@ -99,7 +99,12 @@ struct store_req {
 						    SELECT: 1 readonly (EXAMINE) */
 	uint32_t what;                           /* FETCH: enum fetch_what */
 	uint32_t nuid;                           /* FETCH: 1..IMAP_FETCH_BATCH_MAX_COUNT */
-	uint32_t *uids;                          /* malloc'ed, nuid strictly ascending */
+	uint32_t *uids;                          /* malloc'ed, nuid strictly ascending;
+						    STORE_FLAGS, COPY 1.., EXPUNGE 0.. */
+	/* STORE_FLAGS: enum flags_op, VF_* flags, nfkw keywords (1..50
+	 * bytes, no NUL, NUL-terminated here); COPY: on is move */
+	uint32_t fop, fflags, nfkw;
+	char (*fkw)[IMAP_KEYWORD_MAX_BYTES + 1]; /* malloc'ed, nfkw entries */
 };
 
 /* The row of a request type, or NULL. */

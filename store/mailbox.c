@@ -879,7 +879,8 @@ copy_range(int from, int to, uint64_t off, uint64_t len, uint64_t *woff)
  * marked MBE_REUID gets e->imapuid as its IMAP UID (mb_assign_uids()).
  */
 static int
-copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
+copy_msg(int from, int to, struct mbox_ent *e, const struct mb_fold *fold,
+    uint64_t *woff)
 {
 	/* one line at a time, the store is single-threaded */
 	static unsigned char t[XPOSTERN_LINE_MAX_BYTES + 1];
@@ -887,12 +888,16 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 	static struct xpostern old;
 	static struct xp_kw kw[FOLDER_KEYWORDS_MAX_COUNT];
 	uint64_t newoff = *woff, total;
-	size_t ul = strlen(e->uid), keep_pre = e->skip, drop = 0;
-	int n;
+	size_t ul = strlen(e->uid), keep_pre = e->skip, drop = 0, nkw;
+	int n, folding;
 
+	/* a message whose flags the journal changed gets its line rewritten
+	 * with them (never one given a new UID: the journal names old ones) */
+	folding = fold != NULL && (e->flags & MBE_POSTERN) && e->imapuid != 0 &&
+	    !(e->flags & MBE_REUID) && fold->has(fold->arg, e->imapuid);
 	old.imapuid = old.flags = old.nkw = 0;
 	if ((e->flags & MBE_POSTERN) && MBE_BASELEN(e->flags) == ul &&
-	    !(e->flags & MBE_REUID)) {
+	    !(e->flags & MBE_REUID) && !folding) {
 		if (copy_range(from, to, e->off, e->len, woff) == -1)
 			return -1;
 		e->off = newoff;
@@ -922,6 +927,11 @@ copy_msg(int from, int to, struct mbox_ent *e, uint64_t *woff)
 		}
 		drop = tl - i;
 		keep_pre = e->skip - drop;
+		if (folding) {
+			nkw = old.nkw;
+			fold->apply(fold->arg, old.imapuid, &old.flags, kw, &nkw);
+			old.nkw = (uint32_t)nkw;
+		}
 	}
 	if (e->flags & MBE_REUID)
 		old.imapuid = e->imapuid;
@@ -964,7 +974,7 @@ write_tmp(struct mailbox *mb, const char *tmp, const struct mbox_list *keep,
 	for (size_t i = 0; i < keep->n; i++) {
 		/* a foreign message without its separator gets none added:
 		 * it was the last one, or the next starts a From_ line */
-		if (copy_msg(mb->fd, tfd, &keep->v[i], woff) == -1) {
+		if (copy_msg(mb->fd, tfd, &keep->v[i], mb->fold, woff) == -1) {
 			mb_fail(why, "write %s: %s", tmp, strerror(errno));
 			goto fail;
 		}

@@ -25,6 +25,23 @@
 
 #define MB_ERRSZ 256                  /* the longest reason, NUL included */
 
+struct xp_kw;
+
+/*
+ * A rewrite's fold (store/flagstate.c): the flag journal's changes go
+ * into the X-Postern lines of the messages the rewrite keeps.  has(arg,
+ * imapuid): does the journal change that message?  apply(arg, imapuid,
+ * *flags, kw, *nkw): its flags and keywords (in: the line's, out: the
+ * folded ones; kw has room for FOLDER_KEYWORDS_MAX_COUNT, its names must
+ * stay valid until the next call).
+ */
+struct mb_fold {
+	int (*has)(void *arg, uint32_t imapuid);
+	void (*apply)(void *arg, uint32_t imapuid, uint32_t *flags, struct xp_kw *kw,
+	    size_t *nkw);
+	void *arg;
+};
+
 struct mailbox {
 	int dirfd;
 	int fd;                       /* -1: not open */
@@ -35,6 +52,8 @@ struct mailbox {
 	uint64_t our_end;             /* size after our last append (ends in LF) */
 	dev_t dev;                    /* the file opened (mb_open) */
 	ino_t ino;
+	const struct mb_fold *fold;   /* set by the caller before a rewrite,
+	                               * NULL (mb_init): lines kept as they are */
 };
 
 /* name_ok() and not ending in ".lock" (the dotlock of another name). */

@@ -193,6 +193,8 @@ control_read(int ctl)
 			S.conf.max_folders = nc.max_folders;
 			S.conf.max_folder_name = nc.max_folder_name;
 			S.conf.max_folder_depth = nc.max_folder_depth;
+			S.conf.max_keywords = nc.max_keywords;
+			S.conf.pop3_sets_seen = nc.pop3_sets_seen;
 			strlcpy_(S.conf.postmaster, nc.postmaster, sizeof(S.conf.postmaster));
 			strlcpy_(S.conf.accounts, nc.accounts, sizeof(S.conf.accounts));
 			strlcpy_(S.conf.aliases, nc.aliases, sizeof(S.conf.aliases));

@@ -11,11 +11,16 @@
  *                        store_imap.c  IMAP_AUTH, FOLDER_LIST, _CREATE,
  *                                      _DELETE, _RENAME, _SUBSCRIBE: the
  *                                      account's folder area and table
- *                        store_view.c  SELECT, FETCH, VIEW_SYNC, UNSELECT:
- *                                      a channel's view of one folder (the
- *                                      file it was made from kept open),
- *                                      through the table store_imap.c
- *                                      loads and saves (imap_table_*)
+ *                        store_view.c  SELECT, FETCH, VIEW_SYNC, UNSELECT,
+ *                                      FOLDER_STATUS: a channel's view of
+ *                                      one folder (the file it was made
+ *                                      from kept open), through the table
+ *                                      store_imap.c loads and saves
+ *                        store_flags.c STORE_FLAGS (through flagstate.c)
+ *                        store_expunge.c  EXPUNGE, COPY (and MOVE): the
+ *                                      rewrites and copies of a view's
+ *                                      messages (store_view.c's folder
+ *                                      and view helpers below them)
  *                        store_ctl.c   MBOX_STAT
  *                        store_login.c the login steps store_pop3.c and
  *                                      store_imap.c share (throttle, auth
@@ -30,6 +35,10 @@
  *                                    (repair once since start), the cache of
  *                                    open mailboxes and the pass's fsyncs,
  *                                    the INBOX UID state deliveries use
+ *                        flagstate.c the folders' flag journals, open, with
+ *                                    each UID's net change: read by the
+ *                                    views, appended by STORE, folded by
+ *                                    every rewrite (struct mb_fold)
  *                        chan.c      the channels: the process state S and
  *                                    the two primitives a handler answers
  *                                    with, chan_send() and chan_drop(); and
@@ -41,8 +50,7 @@
  *                                    save atomically (foldername.c: the
  *                                    names it takes)
  *                        flagjournal.c  a folder's flag journal: append,
- *                                    replay, reset after a fold (not wired
- *                                    to a request yet)
+ *                                    replay, reset after a fold
  *   5. the format        mbox.c      mboxrd records, From_ lines, UIDs
  *                        xpostern.c  the X-Postern line: UIDL, length, and
  *                                    the IMAP UID, flags and keywords
@@ -174,6 +182,45 @@ void mbc_uidstate_forget(const char *name);
  * nothing to do.  0, or -1 with *why (then remove nothing). */
 int mbc_inbox_floor_raise(const char *name, uint32_t uidnext, const char **why);
 
+/* ---- flagstate.c: the folders' flag journals ---- */
+/*
+ * The flag state of folder fid (0 INBOX) of account under uidvalidity:
+ * its journal (f%08x.flags, inbox.flags in the folder area) opened, made
+ * when missing, replayed (emptied when of another UIDVALIDITY), kept open
+ * with the net change of each UID.  NULL (logged unless the account has
+ * no folder area): flags are the lines' alone.  fst_get_table() reads the
+ * UIDVALIDITY from the account's folder table (POP3 COMMIT).
+ */
+struct fst;
+struct fj_change;
+struct xp_kw;
+struct fst *fst_get(const char *account, uint32_t fid, uint32_t uidvalidity);
+struct fst *fst_get_table(const char *account, uint32_t fid);
+/* Does the journal change uid?  Its flags (MF_*) and keywords in/out
+ * (kw NULL: flags only; room for FOLDER_KEYWORDS_MAX_COUNT). */
+int fst_has(const struct fst *fs, uint32_t uid);
+void fst_apply(const struct fst *fs, uint32_t uid, uint32_t *flags, struct xp_kw *kw,
+    size_t *nkw);
+/* The fold a rewrite of the folder takes (mb->fold; NULL: nothing to
+ * fold), and after the rewrite is durable, the reset (uidvalidity the
+ * folder's now, 0: the same).  Both take fs NULL. */
+const struct mb_fold *fst_fold(struct fst *fs);
+void fst_folded(struct fst *fs, uint32_t uidvalidity);
+/* Closes the folder's journal (a deleted folder). */
+void fst_forget(const char *account, uint32_t fid);
+/* The index of a keyword in the journal's table, made when make is set
+ * (-1 with *why: not a keyword, the folder's limit); -1 when absent. */
+int fst_keyword(struct fst *fs, const char *s, size_t n, int make, const char **why);
+const char *fst_keyword_name(const struct fst *fs, uint32_t ix, size_t *n);
+uint32_t fst_keywords(const struct fst *fs);
+/* pop3-sets-seen: INBOX message uid (its line's flags mflags) was read
+ * by a POP3 RETR: \Seen from now on, in the journal without an fsync of
+ * its own (the IMAP views get MSG_CHANGED). */
+void fst_pop3_seen(const char *account, uint32_t uid, uint32_t mflags);
+/* Appends the changes ch[0..n) in one write and fsyncs: durable when 0;
+ * -1 with *why (nothing applied). */
+int fst_write(struct fst *fs, const struct fj_change *ch, size_t n, const char **why);
+
 /* ---- store_login.c: the login steps POP3 and IMAP share ---- */
 struct login_proto {
 	const char *proto;       /* "pop3", "imap": for the log */
@@ -242,6 +289,49 @@ void handle_folder_status(struct chan *c, struct store_req *r);
  * closing): back to CS_IMAP.  Never with a mailbox lock held (closing
  * the view's descriptor would drop the process's fcntl lock on it). */
 void view_drop(struct chan *c);
+/* store_view.c, for store_flags.c and store_expunge.c: the folder of a
+ * file id (0 INBOX) in a table, or NULL; a folder's file opened, locked
+ * and scanned (0, 1 missing, -1 logged); a view's parts */
+struct foldertab;
+struct folder *folder_by_id(const struct foldertab *t, uint32_t fid);
+int folder_open(const char *account, int areafd, uint32_t fid, struct mailbox *mb,
+    struct mbox_list *l);
+/* The folder brought up to date (UIDs for the messages lacking one, the
+ * table's UIDNEXT saved): *mb open (fd -1: no file) and unlocked, *l its
+ * messages.  0 / -1 logged. */
+int folder_state(struct chan *c, int areafd, struct foldertab *t, uint32_t fid,
+    struct mailbox *mb, struct mbox_list *l, int *renumbered);
+ssize_t view_find(const struct view *v, uint32_t uid);
+int view_readonly(const struct view *v);
+uint32_t view_uidvalidity(const struct view *v);
+size_t view_count(const struct view *v);
+const struct mbox_ent *view_ent(const struct view *v, size_t i);
+int view_fd(const struct view *v);
+/* message i: its flags (MF_* and VF_RECENT), keywords as names (out has
+ * room for FOLDER_KEYWORDS_MAX_COUNT; valid until the view changes) or
+ * as indexes of the view's list */
+uint32_t view_flags(const struct view *v, size_t i);
+size_t view_msg_kw(const struct view *v, size_t i, struct xp_kw *out);
+const uint32_t *view_msg_kwidx(const struct view *v, size_t i, uint32_t *k);
+size_t view_nkw(const struct view *v);
+const char *view_kw(const struct view *v, size_t k);
+/* This channel changed message i's flags: the view has them (its
+ * keyword list may grow) */
+void view_set_flags(struct view *v, size_t i, uint32_t flags, const struct xp_kw *kw,
+    size_t nkw);
+/* uids[0..n) (ascending) were expunged by this channel */
+void view_remove(struct view *v, const uint32_t *uids, size_t n);
+/* store_flags.c */
+void handle_store_flags(struct chan *c, struct store_req *r);
+/* store_expunge.c */
+void handle_expunge(struct chan *c, struct store_req *r);
+void handle_copy(struct chan *c, struct store_req *r);
+/* The messages of c's view among uids[0..n) (n 0: all) that are \Deleted
+ * (any, when !only_deleted) leave its folder by a crash-safe rewrite:
+ * *out (malloc'ed, ascending) the UIDs removed.  STORE_OK or a status,
+ * *text the reason. */
+uint32_t expunge_uids(struct chan *c, const uint32_t *uids, size_t n, int only_deleted,
+    uint32_t **out, size_t *nout, const char **text);
 /* store_ctl.c */
 void handle_mbox_stat(struct chan *c, struct store_req *r);
 

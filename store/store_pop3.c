@@ -256,6 +256,10 @@ handle_retr(struct chan *c, struct store_req *r)
 	ipc_set_fd(&m, fd);
 	chan_send(c, &m);
 	close(fd);
+	/* pop3-sets-seen: the message RETR read (not TOP, not the read-ahead)
+	 * is \Seen for IMAP from now on */
+	if (S.conf.pop3_sets_seen && r->lines == LIM_ALL_LINES && e->imapuid != 0)
+		fst_pop3_seen(c->account, e->imapuid, e->mflags);
 }
 
 /* DELE marks, all or none (a number twice in one request is refused). */
@@ -305,6 +309,11 @@ handle_commit(struct chan *c, struct store_req *r)
 		if (mailbox_open_locked(&mb, c->account, 0, NULL) != 0)
 			st = STORE_TEMPFAIL;
 		else {
+			/* the rewrite folds INBOX's flag journal in (IMAP
+			 * STORE), reset once the new file is durable */
+			struct fst *fs = fst_get_table(c->account, 0);
+
+			mb.fold = fst_fold(fs);
 			/* the IMAP UIDs of what goes are never given again */
 			if (maxuid != 0 && mbc_inbox_floor_raise(c->account,
 			    maxuid == UINT32_MAX ? maxuid : maxuid + 1, &why) == -1) {
@@ -314,7 +323,9 @@ handle_commit(struct chan *c, struct store_req *r)
 				log_warnx("store: commit %s: %s", c->account, why);
 				st = STORE_TEMPFAIL;
 				deleted = 0;
-			}
+			} else if (deleted > 0)
+				fst_folded(fs, 0);
+			mb.fold = NULL;
 			mb_close(&mb);
 			/* after the lock is gone: the IMAP views learn it */
 			if (deleted > 0)

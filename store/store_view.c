@@ -243,19 +243,50 @@ kw_index(struct view *v, const char *s, size_t n)
 	return (int64_t)v->nkw++;
 }
 
-/* The date and keywords of entry e (file fd) into *m.  0, or -1 with
- * errno (the file could not be read). */
 static int
-read_meta(struct view *v, int fd, const struct mbox_ent *e, struct vmeta *m)
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The keywords kws[0..n) of message m, as indexes of v's list (made
+ * when new), ascending: the same state gives the same list. */
+static void
+view_kw_put(struct view *v, struct vmeta *m, const struct xp_kw *kws, size_t n)
+{
+	m->kw = (uint32_t)v->nkwidx;
+	m->nkw = 0;
+	for (size_t k = 0; k < n; k++) {
+		int64_t ix = kw_index(v, kws[k].s, kws[k].n);
+
+		if (ix < 0)
+			continue;
+		v->kwidx = xreallocarray(v->kwidx, v->nkwidx + 1, sizeof(*v->kwidx));
+		v->kwidx[v->nkwidx++] = (uint32_t)ix;
+		m->nkw++;
+	}
+	qsort(v->kwidx + m->kw, m->nkw, sizeof(*v->kwidx), cmp_u32);
+}
+
+/* The date and keywords of entry e (file fd) into *m, and its flags into
+ * *mflags, the folder's flag journal fs (NULL: none) applied.  0, or -1
+ * with errno (the file could not be read). */
+static int
+read_meta(struct view *v, int fd, const struct mbox_ent *e, struct vmeta *m,
+    const struct fst *fs, uint32_t *mflags)
 {
 	static char buf[VIEW_HEAD_BYTES];
-	size_t want = e->skip < sizeof(buf) ? e->skip : sizeof(buf);
+	static struct xp_kw kws[FOLDER_KEYWORDS_MAX_COUNT];
+	size_t want = e->skip < sizeof(buf) ? e->skip : sizeof(buf), nkws = 0;
 	const char *lf;
 	ssize_t got;
 
 	m->date = 0;
 	m->kw = (uint32_t)v->nkwidx;
 	m->nkw = 0;
+	*mflags = e->mflags;
 	if (want == 0)
 		return 0;
 	if ((got = pread_full(fd, buf, want, (off_t)e->off)) < 0)
@@ -269,31 +300,36 @@ read_meta(struct view *v, int fd, const struct mbox_ent *e, struct vmeta *m)
 		const unsigned char *line = (const unsigned char *)lf + 1;
 		size_t ln = e->skip - (size_t)(lf + 1 - buf);
 
-		if (xpostern_parse(line, ln, &xp, NULL) == 0)
+		if (xpostern_parse(line, ln, &xp, NULL) == 0) {
 			for (uint32_t k = 0; k < xp.nkw; k++) {
-				int64_t ix = kw_index(v, (const char *)line + xp.kw_off[k],
-				    xp.kw_len[k]);
-
-				if (ix < 0)
-					continue;
-				v->kwidx = xreallocarray(v->kwidx, v->nkwidx + 1,
-				    sizeof(*v->kwidx));
-				v->kwidx[v->nkwidx++] = (uint32_t)ix;
-				m->nkw++;
+				kws[k].s = (const char *)line + xp.kw_off[k];
+				kws[k].n = xp.kw_len[k];
 			}
+			nkws = xp.nkw;
+		}
 	}
+	/* the flag journal's changes over the line's (store/flagstate.c) */
+	if (fs != NULL && e->imapuid != 0) {
+		uint32_t fl = e->mflags;
+
+		fst_apply(fs, e->imapuid, &fl, kws, &nkws);
+		*mflags = fl;
+	}
+	view_kw_put(v, m, kws, nkws);
 	return 0;
 }
 
-/* Adds entry e (of v->fd) to v.  0 / -1 (errno). */
+/* Adds entry e (of v->fd) to v, its flags as the journal fs (NULL:
+ * none) makes them.  0 / -1 (errno). */
 static int
-view_add(struct view *v, const struct mbox_ent *e)
+view_add(struct view *v, const struct mbox_ent *e, const struct fst *fs)
 {
 	if (mbox_list_push(&v->l, e) == -1)
 		return -1;
 	v->meta = xreallocarray(v->meta, v->l.n, sizeof(*v->meta));
 	memset(&v->meta[v->l.n - 1], 0, sizeof(v->meta[0]));
-	return read_meta(v, v->fd, e, &v->meta[v->l.n - 1]);
+	return read_meta(v, v->fd, e, &v->meta[v->l.n - 1], fs,
+	    &v->l.v[v->l.n - 1].mflags);
 }
 
 /* Adds entry e of the same file as entry k of old, whose bytes it
@@ -320,7 +356,7 @@ view_add_same(struct view *v, const struct mbox_ent *e, const struct view *old, 
 }
 
 /* The entry of uid in v (binary search: UIDs ascend), or -1. */
-static ssize_t
+ssize_t
 view_find(const struct view *v, uint32_t uid)
 {
 	size_t lo = 0, hi = v->l.n;
@@ -341,7 +377,7 @@ view_find(const struct view *v, uint32_t uid)
 /* ---- the folder ---- */
 
 /* The folder of file id fid in t (INBOX for 0), or NULL. */
-static struct folder *
+struct folder *
 folder_by_id(const struct foldertab *t, uint32_t fid)
 {
 	const char *why;
@@ -356,7 +392,7 @@ folder_by_id(const struct foldertab *t, uint32_t fid)
 
 /* Opens the folder's file, locks it and scans it (a torn tail cut).
  * 0, 1 missing, -1 logged. */
-static int
+int
 folder_open(const char *account, int areafd, uint32_t fid, struct mailbox *mb,
     struct mbox_list *l)
 {
@@ -444,18 +480,60 @@ renumber(void *arg, const char **why)
 	return 0;
 }
 
+int
+folder_uids_complete(const char *account, int areafd, struct foldertab *t,
+    uint32_t fid, struct mailbox *mb, struct mbox_list *l, int *renumbered)
+{
+	struct renum rn = { account, areafd, t, fid };
+	const struct folder *f = folder_by_id(t, fid);
+	struct fst *fs;
+	const char *why = NULL;
+	uint32_t next = 0;
+	uint64_t cut = 0;
+	size_t had = l->n;
+
+	*renumbered = 0;
+	if (uid_complete(l))
+		return 0;
+	if (f == NULL) {
+		log_warnx("store: %s: folder f%08x left the table", account, (unsigned)fid);
+		return -1;
+	}
+	/* the rewrite folds the flag journal in, then it is reset */
+	fs = fst_get(account, fid, f->uidvalidity);
+	mb->fold = fst_fold(fs);
+	if (mb_assign_uids(mb, f->uidnext, 1, renumber, &rn, &next, renumbered, &why) == -1) {
+		mb->fold = NULL;
+		log_warnx("store: %s: giving IMAP UIDs: %s", account, why);
+		return -1;
+	}
+	mb->fold = NULL;
+	mbox_list_truncate(l, 0);
+	if (mb_scan(mb, l, 1, &cut, &why) == -1) {
+		log_warnx("store: %s", why);
+		return -1;
+	}
+	if ((f = folder_by_id(t, fid)) == NULL)
+		return -1;
+	fst_folded(fs, f->uidvalidity);
+	log_info("store: %s: folder %s: IMAP UIDs given to the messages that had none "
+	    "(%zu messages%s)", account, f->name, had, *renumbered ? ", renumbered" : "");
+	/* a rewrite: the views of it learn it */
+	chan_changed(account, fid, NULL);
+	return 0;
+}
+
 /*
  * The folder fid of c's account as it is now: *mb open (fd -1 when the
  * file is missing) and unlocked, *l its messages, every one with a UID;
  * the table's UIDNEXT raised to what the file needs and saved; *renumbered
  * when the UIDs were renumbered (a new UIDVALIDITY).  0, or -1 logged.
  */
-static int
+int
 folder_state(struct chan *c, int areafd, struct foldertab *t, uint32_t fid,
     struct mailbox *mb, struct mbox_list *l, int *renumbered)
 {
 	struct folder *f = folder_by_id(t, fid);
-	const char *why = NULL;
 	uint32_t need = 1;
 	int r;
 
@@ -471,11 +549,6 @@ folder_state(struct chan *c, int areafd, struct foldertab *t, uint32_t fid,
 		return 0;
 	}
 	if (!uid_complete(l)) {
-		struct renum rn = { c->account, areafd, t, fid };
-		uint32_t next = 0;
-		uint64_t cut;
-		size_t had = l->n;
-
 		/* the delivery cache's idle descriptor of INBOX goes first,
 		 * with no lock held (its close would drop ours) */
 		mb_close(mb);
@@ -486,27 +559,11 @@ folder_state(struct chan *c, int areafd, struct foldertab *t, uint32_t fid,
 			mb->fd = -1;
 			return r == 1 ? 0 : -1;
 		}
-		if (mb_assign_uids(mb, f->uidnext, 1, renumber, &rn, &next, renumbered,
-		    &why) == -1) {
-			log_warnx("store: %s: giving IMAP UIDs: %s", c->account, why);
+		if (folder_uids_complete(c->account, areafd, t, fid, mb, l, renumbered) == -1 ||
+		    (f = folder_by_id(t, fid)) == NULL) {
 			mb_close(mb);
 			return -1;
 		}
-		mbox_list_truncate(l, 0);
-		if (mb_scan(mb, l, 1, &cut, &why) == -1) {
-			log_warnx("store: %s", why);
-			mb_close(mb);
-			return -1;
-		}
-		if ((f = folder_by_id(t, fid)) == NULL) {
-			mb_close(mb);
-			return -1;
-		}
-		log_info("store: imap worker %d: %s: folder %s: IMAP UIDs given to the "
-		    "messages that had none (%zu messages)", (int)c->pid, c->account,
-		    f->name, had);
-		/* a rewrite: the other views of it learn it */
-		chan_changed(c->account, fid, c);
 	}
 	if (l->n > 0)
 		need = l->v[l->n - 1].imapuid == UINT32_MAX ? UINT32_MAX :
@@ -668,10 +725,11 @@ handle_select(struct chan *c, struct store_req *r)
 	/* the dates and keywords: v->l holds the entries, meta follows */
 	{
 		struct mbox_list l = v->l;
+		const struct fst *fs = fst_get(c->account, fid, v->uidvalidity);
 
 		mbox_list_init(&v->l);
 		for (size_t i = 0; i < l.n; i++)
-			if (view_add(v, &l.v[i]) == -1) {
+			if (view_add(v, &l.v[i], fs) == -1) {
 				log_warn("store: %s: reading a message's first lines", c->account);
 				mbox_list_free(&l);
 				view_free(v);
@@ -828,6 +886,7 @@ handle_view_sync(struct chan *c, struct store_req *r)
 	struct mailbox mb;
 	struct mbox_list l;
 	struct floor_ent *fl;
+	const struct fst *fs;
 	struct obuf b = { NULL, 0, 0 };
 	uint32_t nexp = 0, nnew = 0, nflag = 0, nkw, vmax;
 	int areafd, renumbered, fd = -1, same;
@@ -896,15 +955,20 @@ handle_view_sync(struct chan *c, struct store_req *r)
 	vmax = v->l.n ? v->l.v[v->l.n - 1].imapuid : 0;
 	fl = floor_get(c->account, v->fid, v->uidvalidity, f->uidnext);
 	foldertab_free(&t);
+	fs = fst_get(c->account, v->fid, v->uidvalidity);
 	for (size_t i = 0; i < l.n; i++) {
 		ssize_t k = l.v[i].imapuid > vmax ? -1 : view_find(v, l.v[i].imapuid);
 
 		if (l.v[i].imapuid <= vmax && k < 0)
 			continue;
+		/* an entry with the same bytes in the same file, and no flag
+		 * journal change for it (the journal only grows between two
+		 * rewrites), keeps what the old view read of its first lines */
 		if ((same && k >= 0 && l.v[i].off == v->l.v[k].off &&
 		    l.v[i].len == v->l.v[k].len && l.v[i].skip == v->l.v[k].skip &&
-		    l.v[i].head == v->l.v[k].head ? view_add_same(nv, &l.v[i], v, (size_t)k) :
-		    view_add(nv, &l.v[i])) == -1) {
+		    l.v[i].head == v->l.v[k].head && !fst_has(fs, l.v[i].imapuid) ?
+		    view_add_same(nv, &l.v[i], v, (size_t)k) :
+		    view_add(nv, &l.v[i], fs)) == -1) {
 			log_warn("store: %s: reading a message's first lines", c->account);
 			mbox_list_free(&l);
 			view_free(nv);
@@ -1010,6 +1074,7 @@ handle_folder_status(struct chan *c, struct store_req *r)
 	struct mailbox mb;
 	struct mbox_list l;
 	struct floor_ent *fl;
+	const struct fst *fs;
 	const char *why = NULL;
 	uint32_t fid, saved_next, unseen = 0, recent = 0;
 	uint64_t size = 0;
@@ -1054,8 +1119,13 @@ handle_folder_status(struct chan *c, struct store_req *r)
 	if (mb.fd != -1)
 		mb_close(&mb);
 	fl = floor_get(c->account, fid, f->uidvalidity, renumbered ? 1 : saved_next);
+	fs = fst_get(c->account, fid, f->uidvalidity);
 	for (size_t i = 0; i < l.n; i++) {
-		if (!(l.v[i].mflags & MF_SEEN))
+		uint32_t fl_ = l.v[i].mflags;
+		size_t nokw = 0;
+
+		fst_apply(fs, l.v[i].imapuid, &fl_, NULL, &nokw);
+		if (!(fl_ & MF_SEEN))
 			unseen++;
 		if (l.v[i].imapuid >= fl->floor)
 			recent++;
@@ -1073,4 +1143,111 @@ handle_folder_status(struct chan *c, struct store_req *r)
 	mbox_list_free(&l);
 	foldertab_free(&t);
 	chan_send(c, &m);
+}
+
+/* ---- for store_flags.c and store_expunge.c ---- */
+
+int
+view_readonly(const struct view *v)
+{
+	return v->readonly;
+}
+
+uint32_t
+view_uidvalidity(const struct view *v)
+{
+	return v->uidvalidity;
+}
+
+size_t
+view_count(const struct view *v)
+{
+	return v->l.n;
+}
+
+const struct mbox_ent *
+view_ent(const struct view *v, size_t i)
+{
+	return &v->l.v[i];
+}
+
+int
+view_fd(const struct view *v)
+{
+	return v->fd;
+}
+
+uint32_t
+view_flags(const struct view *v, size_t i)
+{
+	return (v->l.v[i].mflags & MF_ALL) | v->meta[i].recent;
+}
+
+size_t
+view_msg_kw(const struct view *v, size_t i, struct xp_kw *out)
+{
+	const struct vmeta *m = &v->meta[i];
+
+	for (uint32_t k = 0; k < m->nkw; k++) {
+		out[k].s = v->kw[v->kwidx[m->kw + k]];
+		out[k].n = strlen(out[k].s);
+	}
+	return m->nkw;
+}
+
+const uint32_t *
+view_msg_kwidx(const struct view *v, size_t i, uint32_t *k)
+{
+	*k = v->meta[i].nkw;
+	return v->kwidx + v->meta[i].kw;
+}
+
+size_t
+view_nkw(const struct view *v)
+{
+	return v->nkw;
+}
+
+const char *
+view_kw(const struct view *v, size_t k)
+{
+	return v->kw[k];
+}
+
+void
+view_set_flags(struct view *v, size_t i, uint32_t flags, const struct xp_kw *kw, size_t nkw)
+{
+	/* the names may point into v->kw, which kw_index() may move: copied */
+	struct xp_kw *cp = xcalloc(nkw ? nkw : 1, sizeof(*cp));
+
+	for (size_t k = 0; k < nkw; k++) {
+		char *s = xmalloc(kw[k].n + 1);
+
+		memcpy(s, kw[k].s, kw[k].n);
+		s[kw[k].n] = '\0';
+		cp[k].s = s;
+		cp[k].n = kw[k].n;
+	}
+	v->l.v[i].mflags = flags & MF_ALL;
+	view_kw_put(v, &v->meta[i], cp, nkw);
+	for (size_t k = 0; k < nkw; k++)
+		free((char *)(uintptr_t)cp[k].s);
+	free(cp);
+}
+
+void
+view_remove(struct view *v, const uint32_t *uids, size_t n)
+{
+	size_t w = 0;
+
+	for (size_t i = 0, k = 0; i < v->l.n; i++) {
+		while (k < n && uids[k] < v->l.v[i].imapuid)
+			k++;
+		if (k < n && uids[k] == v->l.v[i].imapuid)
+			continue;
+		v->l.v[w] = v->l.v[i];
+		v->meta[w] = v->meta[i];
+		w++;
+	}
+	mbox_list_truncate(&v->l, w);
 }

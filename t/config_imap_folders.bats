@@ -125,3 +125,21 @@ EOF2
 	# the later of the two lines
 	[[ "$output" == *"$CONF:$(line_of 'use sent trash'): max-folders: 2 leaves no room"* ]]
 }
+
+@test "max-keywords and pop3-sets-seen: good values pass, bad ones are named" {
+	printf 'max-keywords 1\npop3-sets-seen no\n' >> "$CONF"
+	check "$CONF"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	sed -i '/^max-keywords\|^pop3-sets-seen/d' "$CONF"
+	printf 'max-keywords 256\npop3-sets-seen yes\n' >> "$CONF"
+	check "$CONF"
+	[ "$status" -eq 0 ]
+	sed -i '/^max-keywords\|^pop3-sets-seen/d' "$CONF"
+	printf 'max-keywords 257\npop3-sets-seen maybe\n' >> "$CONF"
+	check "$CONF"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$CONF:$(line_of 'max-keywords 257'): max-keywords: 257 is out of range (1 to 256)"* ]]
+	[[ "$output" == *"$CONF:$(line_of 'sets-seen maybe'): pop3-sets-seen"* ]]
+}

@@ -5,7 +5,8 @@
  * decoders (the folder names: bytes up to the ceiling, NUL-terminated;
  * the IMAP views' SELECT and FETCH: a FETCH decoded has 1..the batch
  * count of strictly ascending UIDs; IMAP APPEND's flags, keywords and
- * internal date).
+ * internal date; STORE_FLAGS, EXPUNGE and COPY: counts, ascending
+ * UIDs, keywords).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,7 +46,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 * folder requests only on a logged-in IMAP channel */
 				if (row != NULL && (states[s] == CS_AUTHING ||
 				    (row->type >= MSG_FOLDER_LIST && row->type <= MSG_FOLDER_SUBSCRIBE_R &&
-				    (kinds[k] != CHAN_IMAP || states[s] != CS_IMAP))))
+				    (kinds[k] != CHAN_IMAP ||
+				    !(states[s] & (CS_IMAP | CS_SELECTED))))))
+					abort();
+				/* STORE, EXPUNGE, COPY only on a view */
+				if (row != NULL && (row->type == MSG_STORE_FLAGS ||
+				    row->type == MSG_EXPUNGE || row->type == MSG_COPY) &&
+				    (kinds[k] != CHAN_IMAP || states[s] != CS_SELECTED))
 					abort();
 				/* IMAP APPEND: a logged-in IMAP channel, with its memfd */
 				if (row != NULL && row->type == MSG_IMAP_APPEND &&
@@ -103,6 +110,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(void)sink;
 			}
 		}
+		/* STORE, EXPUNGE, COPY: the UIDs ascend, within the batch */
+		if ((r.type == MSG_STORE_FLAGS || r.type == MSG_COPY) &&
+		    (r.nuid == 0 || r.nuid > IMAP_FETCH_BATCH_MAX_COUNT))
+			abort();
+		if (r.type == MSG_EXPUNGE && r.nuid > IMAP_FETCH_BATCH_MAX_COUNT)
+			abort();
+		for (uint32_t i = 1; i < r.nuid && r.uids != NULL; i++)
+			if (r.uids[i] <= r.uids[i - 1] || r.uids[0] == 0)
+				abort();
+		if (r.type == MSG_STORE_FLAGS) {
+			if (r.fop < FLAGS_SET || r.fop > FLAGS_REMOVE || (r.fflags & ~0x1fu) ||
+			    r.nfkw > IMAP_FLAG_KEYWORDS_MAX_COUNT)
+				abort();
+			for (uint32_t i = 0; i < r.nfkw; i++) {
+				size_t n = strlen(r.fkw[i]);
+
+				if (n == 0 || n > IMAP_KEYWORD_MAX_BYTES)
+					abort();
+			}
+		}
+		if (r.type == MSG_COPY && (r.on > 1 || r.folder[0] == NULL))
+			abort();
 		for (int i = 0; i < 2; i++)
 			if (r.folder[i] != NULL && (r.folderlen[i] > FOLDER_NAME_CEIL_BYTES ||
 			    r.folder[i][r.folderlen[i]] != '\0'))

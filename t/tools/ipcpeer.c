@@ -6,6 +6,7 @@
  *           [-N nofile]   (the store's RLIMIT_NOFILE, soft and hard)
  *           [-F max-folders] [-L max-folder-name-length] [-D max-folder-depth]
  *           [-U imap-special-use bits (enum folder_use, e.g. 0x1f)]
+ *           [-k max-keywords] [-S (pop3-sets-seen off)]
  *           [-l logfile] SPOOL ACCOUNTS  < script
  *
  * It starts "$POSTERND -X store" the way the master does (fork + exec,
@@ -76,6 +77,18 @@
  *                                 FLAGS KW" lines, then "sync 0 uidnext=N
  *                                 exp=E new=W flag=F nkw=K")
  *   unselect NAME                ("unselect ST")
+ *   store NAME set|add|remove FLAGS KW LIST   (MSG_STORE_FLAGS: FLAGS a
+ *                                 comma list as select prints or "-", KW
+ *                                 keywords "a,b" or "-", LIST as fetch:
+ *                                 "flag UID FLAGS KW" a message, then
+ *                                 "store 0 m=M nkw=K", or "store ST TEXT")
+ *   fstatus NAME F               (MSG_FOLDER_STATUS: "fstatus 0 messages=N
+ *                                 uidnext=N uidvalidity=V unseen=U recent=R
+ *                                 size=S")
+ *   expunge NAME [LIST]          (MSG_EXPUNGE, of LIST or every \Deleted:
+ *                                 "expunge 0 m=M UID...", "expunge ST TEXT")
+ *   copy NAME F LIST | move NAME F LIST   ("copy 0 uidvalidity=V m=M
+ *                                 SRC:DST ...", or "copy ST TEXT")
  *   changed NAME [MS]            (MSG_CHANGED seen on NAME since the last
  *                                 "changed", waiting MS (500) for more:
  *                                 "changed N")
@@ -84,6 +97,11 @@
  *   faults iappends KILLS SECONDS RCPT   (IMAP APPENDs to RCPT's INBOX,
  *                                 the store killed at random moments;
  *                                 checked through POP3 as "appends")
+ *   faults flags|expunge|move KILLS SECONDS alice   (IMAP STORE, EXPUNGE
+ *                                 or MOVE to "Target" under random kills;
+ *                                 each restart checks every message is
+ *                                 where it should be, once, whole, with
+ *                                 its UID and acknowledged flags)
  */
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -1585,6 +1603,671 @@ do_changed(struct pchan *c, int ms)
 	c->changed = 0;
 }
 
+/* ---- IMAP flags, expunge, copy ---- */
+
+/* UIDs of a list "1,3,7-9" ("-": none) into M: the count, then each. */
+static uint32_t
+put_uid_list(const char *list)
+{
+	uint32_t n = 0;
+
+	for (int pass_ = 0; pass_ < 2; pass_++) {
+		if (pass_ == 1)
+			ipc_put_u32(&M, n);
+		for (const char *q = list; strcmp(list, "-") != 0 && *q;) {
+			char *e;
+			unsigned long a = strtoul(q, &e, 10), b = a;
+
+			if (*e == '-')
+				b = strtoul(e + 1, &e, 10);
+			if (*e != ',' && *e != '\0')
+				die("bad UID list %s", list);
+			if (pass_ == 0)
+				n += (uint32_t)(b - a + 1);
+			else
+				for (unsigned long u = a; u <= b; u++)
+					ipc_put_u32(&M, (uint32_t)u);
+			q = *e == ',' ? e + 1 : e;
+		}
+	}
+	return n;
+}
+
+static uint32_t
+flags_from(const char *s)
+{
+	static const char *const names[] = { "seen", "answered", "flagged", "deleted", "draft" };
+	uint32_t f = 0;
+	char buf[256], *save = NULL;
+
+	if (strcmp(s, "-") == 0)
+		return 0;
+	strlcpy_(buf, s, sizeof(buf));
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int k;
+
+		for (k = 0; k < 5 && strcmp(t, names[k]) != 0; k++)
+			;
+		f |= k < 5 ? 1u << k : (uint32_t)strtoul(t, NULL, 0);
+	}
+	return f;
+}
+
+static void
+do_store(struct pchan *c, const char *op, const char *fl, const char *kw, const char *list)
+{
+	char text[512], buf[4096], *save = NULL;
+	uint32_t st, nkw = 0, m;
+	unsigned char *p = NULL;
+	size_t plen = 0;
+	struct ipc_reader rd;
+	int r;
+
+	ipc_init(&M, MSG_STORE_FLAGS, 0);
+	ipc_put_u32(&M, strcmp(op, "set") == 0 ? FLAGS_SET : strcmp(op, "add") == 0 ?
+	    FLAGS_ADD : strcmp(op, "remove") == 0 ? FLAGS_REMOVE : (uint32_t)strtoul(op, NULL, 0));
+	ipc_put_u32(&M, flags_from(fl));
+	if (strcmp(kw, "-") != 0) {
+		strlcpy_(buf, kw, sizeof(buf));
+		for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			nkw++;
+	}
+	ipc_put_u32(&M, nkw);
+	if (nkw > 0) {
+		strlcpy_(buf, kw, sizeof(buf));
+		for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			ipc_put_str(&M, t);
+	}
+	put_uid_list(list);
+	r = call(c, 30000);
+	if (r == 0) {
+		printf("store eof\n");
+		return;
+	}
+	if (r != 1 || A.hdr.type != MSG_STORE_FLAGS_R || ipc_get_u32(&A, &st) == -1 ||
+	    ipc_get_str(&A, text, sizeof(text)) == -1) {
+		printf("store malformed answer\n");
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (st != STORE_OK) {
+		printf("store %u %s\n", st, text);
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (ipc_get_u32(&A, &nkw) == -1 || ipc_get_u32(&A, &m) == -1 || ipc_end(&A) == -1 ||
+	    ((nkw | m) != 0 && map_sealed(A.fd, &p, &plen) == -1)) {
+		printf("store malformed answer\n");
+		ipc_drop_fd(&A);
+		return;
+	}
+	rd_init(&rd, p, plen);
+	if (nkw > 0 && read_kwlist(&rd, nkw) == -1)
+		printf("store malformed keyword list\n");
+	for (uint32_t i = 0; i < m; i++) {
+		uint32_t uid, f;
+
+		if (rd_u32(&rd, &uid) == -1 || rd_u32(&rd, &f) == -1)
+			break;
+		printf("flag %u ", uid);
+		print_flags(f);
+		if (print_kws(&rd) == -1)
+			break;
+	}
+	if (!rd_done(&rd))
+		printf("store trailing bytes\n");
+	printf("store 0 m=%u nkw=%u\n", m, nkw);
+	if (p != NULL)
+		munmap(p, plen);
+	ipc_drop_fd(&A);
+}
+
+static void
+do_expunge(struct pchan *c, const char *list)
+{
+	char text[512];
+	uint32_t st, m;
+	unsigned char *p = NULL;
+	size_t plen = 0;
+	struct ipc_reader rd;
+	int r;
+
+	ipc_init(&M, MSG_EXPUNGE, 0);
+	put_uid_list(list);
+	r = call(c, 60000);
+	if (r == 0) {
+		printf("expunge eof\n");
+		return;
+	}
+	if (r != 1 || A.hdr.type != MSG_EXPUNGE_R || ipc_get_u32(&A, &st) == -1 ||
+	    ipc_get_str(&A, text, sizeof(text)) == -1) {
+		printf("expunge malformed answer\n");
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (st != STORE_OK) {
+		printf("expunge %u %s\n", st, text);
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (ipc_get_u32(&A, &m) == -1 || ipc_end(&A) == -1 ||
+	    (m != 0 && map_sealed(A.fd, &p, &plen) == -1) || (m == 0 && A.fd >= 0) ||
+	    plen != 4 * (size_t)m) {
+		printf("expunge malformed answer\n");
+		ipc_drop_fd(&A);
+		return;
+	}
+	rd_init(&rd, p, plen);
+	printf("expunge 0 m=%u", m);
+	for (uint32_t i = 0; i < m; i++) {
+		uint32_t uid;
+
+		if (rd_u32(&rd, &uid) == -1)
+			break;
+		printf(" %u", uid);
+	}
+	printf("\n");
+	if (p != NULL)
+		munmap(p, plen);
+	ipc_drop_fd(&A);
+}
+
+static void
+do_copy(struct pchan *c, const char *cmd, int move, const char *f, const char *list)
+{
+	char text[512], *name;
+	uint32_t st, uv, m;
+	unsigned char *p = NULL;
+	size_t plen = 0, len;
+	struct ipc_reader rd;
+	int r;
+
+	ipc_init(&M, MSG_COPY, 0);
+	ipc_put_u32(&M, (uint32_t)move);
+	name = folder_arg(f, &len);
+	ipc_put_bytes(&M, name, len);
+	free(name);
+	put_uid_list(list);
+	r = call(c, 60000);
+	if (r == 0) {
+		printf("%s eof\n", cmd);
+		return;
+	}
+	if (r != 1 || A.hdr.type != MSG_COPY_R || ipc_get_u32(&A, &st) == -1 ||
+	    ipc_get_str(&A, text, sizeof(text)) == -1) {
+		printf("%s malformed answer\n", cmd);
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (st != STORE_OK) {
+		printf("%s %u %s\n", cmd, st, text);
+		ipc_drop_fd(&A);
+		return;
+	}
+	if (ipc_get_u32(&A, &uv) == -1 || ipc_get_u32(&A, &m) == -1 || ipc_end(&A) == -1 ||
+	    map_sealed(A.fd, &p, &plen) == -1 || plen != 8 * (size_t)m) {
+		printf("%s malformed answer\n", cmd);
+		ipc_drop_fd(&A);
+		return;
+	}
+	rd_init(&rd, p, plen);
+	printf("%s 0 uidvalidity=%u m=%u", cmd, uv, m);
+	for (uint32_t i = 0; i < m; i++) {
+		uint32_t a, b;
+
+		if (rd_u32(&rd, &a) == -1 || rd_u32(&rd, &b) == -1)
+			break;
+		printf(" %u:%u", a, b);
+	}
+	printf("\n");
+	if (p != NULL)
+		munmap(p, plen);
+	ipc_drop_fd(&A);
+}
+
+/* ---- IMAP fault loops: kill -9 of the store during STORE, EXPUNGE, MOVE ---- */
+
+#define IF_MAX 20000
+#define MF_SEEN_ 0x01u
+#define MF_ANSWERED_ 0x02u
+#define MF_FLAGGED_ 0x04u
+#define MF_DELETED_ 0x08u
+#define MF_DRAFT_ 0x10u
+#define KW_SHIFT 8          /* expected flags: MF bits, then Kw1, Kw2 */
+enum { IS_NONE, IS_MAYBE, IS_INBOX, IS_GONE, IS_MAYBEGONE, IS_TARGET, IS_MOVING, IS_BOTH };
+static unsigned char ist[IF_MAX];
+static uint32_t iuid[IF_MAX], ituid[IF_MAX], ief[IF_MAX], ipf[IF_MAX];
+static unsigned char ipend[IF_MAX];
+static uint32_t iuv, ituv;
+static int ibad;
+
+struct imsg { uint32_t uid, flags; unsigned long n; };
+
+/* SELECT of folder f on c, then a FETCH of every message: *out (malloc'ed)
+ * uid, flags (VF_RECENT dropped, Kw1/Kw2 as bits KW_SHIFT..) and the
+ * message's number.  Count, or -1 (the store is gone or answered wrong). */
+static int
+iselect(struct pchan *c, const char *f, struct imsg **out, uint32_t *uvout)
+{
+	char text[512];
+	uint32_t st, uv, next, n, nkw;
+	unsigned char *p;
+	size_t plen;
+	struct ipc_reader rd;
+	struct imsg *v;
+	char kws[1024][64];
+
+	*out = NULL;
+	ipc_init(&M, MSG_SELECT, 0);
+	ipc_put_u32(&M, 0);
+	ipc_put_bytes(&M, f, strlen(f));
+	if (call(c, 30000) != 1 || A.hdr.type != MSG_SELECT_R || ipc_get_u32(&A, &st) == -1 ||
+	    ipc_get_str(&A, text, sizeof(text)) == -1 || st != STORE_OK ||
+	    ipc_get_u32(&A, &uv) == -1 || ipc_get_u32(&A, &next) == -1 ||
+	    ipc_get_u32(&A, &n) == -1 || ipc_get_u32(&A, &nkw) == -1 || nkw > 1024 ||
+	    map_sealed(A.fd, &p, &plen) == -1) {
+		ipc_drop_fd(&A);
+		return -1;
+	}
+	*uvout = uv;
+	rd_init(&rd, p, plen);
+	for (uint32_t i = 0; i < nkw; i++)
+		if (rd_str(&rd, kws[i], sizeof(kws[i])) == -1)
+			return -1;
+	v = xcalloc(n + 1, sizeof(*v));
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t size, date;
+		uint32_t k, ix;
+
+		if (rd_u32(&rd, &v[i].uid) == -1 || rd_u32(&rd, &v[i].flags) == -1 ||
+		    rd_u64(&rd, &size) == -1 || rd_u64(&rd, &date) == -1 || rd_u32(&rd, &k) == -1)
+			return -1;
+		v[i].flags &= 0x1f;
+		for (uint32_t q = 0; q < k; q++) {
+			if (rd_u32(&rd, &ix) == -1 || ix >= nkw)
+				return -1;
+			if (strcmp(kws[ix], "Kw1") == 0)
+				v[i].flags |= 1u << KW_SHIFT;
+			else if (strcmp(kws[ix], "Kw2") == 0)
+				v[i].flags |= 2u << KW_SHIFT;
+		}
+	}
+	if (p != NULL)
+		munmap(p, plen);
+	ipc_drop_fd(&A);
+	/* the messages, one FETCH each (small) */
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t m, u;
+		uint64_t len;
+		char *s, want[600];
+		size_t wl;
+
+		ipc_init(&M, MSG_FETCH, 0);
+		ipc_put_u32(&M, FETCH_WHOLE);
+		ipc_put_u32(&M, 1);
+		ipc_put_u32(&M, v[i].uid);
+		if (call(c, 30000) != 1 || ipc_get_u32(&A, &st) == -1 || st != STORE_OK ||
+		    ipc_get_str(&A, text, sizeof(text)) == -1 || ipc_get_u32(&A, &m) == -1 ||
+		    ipc_get_u32(&A, &u) == -1 || ipc_get_u64(&A, &len) == -1 ||
+		    map_sealed(A.fd, &p, &plen) == -1 || plen != len) {
+			ipc_drop_fd(&A);
+			free(v);
+			return -1;
+		}
+		s = xmalloc(plen + 1);
+		memcpy(s, p, plen);
+		s[plen] = '\0';
+		if (p != NULL)
+			munmap(p, plen);
+		ipc_drop_fd(&A);
+		if (strstr(s, "Subject: message ") == NULL ||
+		    sscanf(strstr(s, "Subject: message "), "Subject: message %lu", &v[i].n) != 1 ||
+		    v[i].n >= IF_MAX) {
+			printf("iverify: %s UID %u unrecognised\n", f, v[i].uid);
+			ibad++;
+			v[i].n = 0;
+		} else {
+			char *g = gen_message(v[i].n, &wl);
+
+			snprintf(want, sizeof(want), "Return-Path: <s@example.org>\n%s", g);
+			free(g);
+			if (strcmp(s, want) != 0) {
+				printf("iverify: %s UID %u (n=%lu) is not whole\n", f, v[i].uid, v[i].n);
+				ibad++;
+			}
+		}
+		free(s);
+	}
+	*out = v;
+	return (int)n;
+}
+
+/* Every message where it should be, once, whole, its UID and flags as
+ * acknowledged (or as an interrupted request would have left them). */
+static void
+iverify(int with_target)
+{
+	struct pchan *c = chan_open("v", CHAN_IMAP);
+	static unsigned char inb[IF_MAX], intg[IF_MAX];
+	struct imsg *v = NULL, *w = NULL;
+	uint32_t delay, uv = 0, tuv = 0;
+	char acc[LIM_NAME + 1];
+	int n, nt = 0;
+
+	memset(inb, 0, sizeof(inb));
+	memset(intg, 0, sizeof(intg));
+	if (do_imap_auth(c, "alice", pass(), "127.0.0.1", &delay, acc, sizeof(acc)) != 0 ||
+	    (n = iselect(c, "INBOX", &v, &uv)) < 0 ||
+	    (with_target && (nt = iselect(c, "Target", &w, &tuv)) < 0)) {
+		printf("iverify: the store does not answer\n");
+		ibad++;
+		return;
+	}
+	if (iuv != 0 && uv != iuv) {
+		printf("iverify: INBOX UIDVALIDITY %u -> %u\n", iuv, uv);
+		ibad++;
+	}
+	if (ituv != 0 && tuv != ituv) {
+		printf("iverify: Target UIDVALIDITY %u -> %u\n", ituv, tuv);
+		ibad++;
+	}
+	iuv = uv;
+	ituv = tuv;
+	for (int t = 0; t < 1 + with_target; t++) {
+		struct imsg *x = t ? w : v;
+		unsigned char *in = t ? intg : inb;
+		uint32_t *uids = t ? ituid : iuid;
+
+		for (int i = 0; i < (t ? nt : n); i++) {
+			unsigned long k = x[i].n;
+
+			if (k == 0)
+				continue;
+			if (in[k]++) {
+				printf("iverify: n=%lu twice in %s\n", k, t ? "Target" : "INBOX");
+				ibad++;
+			}
+			if (uids[k] != 0 && uids[k] != x[i].uid) {
+				printf("iverify: n=%lu UID %u -> %u\n", k, uids[k], x[i].uid);
+				ibad++;
+			}
+			uids[k] = x[i].uid;
+			if (x[i].flags != ief[k] && !(ipend[k] && x[i].flags == ipf[k])) {
+				printf("iverify: n=%lu flags 0x%x, acked 0x%x%s\n", k, x[i].flags,
+				    ief[k], ipend[k] ? " (or the pending)" : "");
+				ibad++;
+			}
+		}
+	}
+	for (unsigned long k = 1; k < IF_MAX; k++) {
+		int a = inb[k] != 0, b = intg[k] != 0, ok;
+
+		switch (ist[k]) {
+		case IS_NONE: ok = !a && !b; break;
+		case IS_MAYBE: ok = !b; break;
+		case IS_INBOX: ok = a && !b; break;
+		case IS_GONE: ok = !a && !b; break;
+		case IS_MAYBEGONE: ok = !b; break;
+		case IS_TARGET: ok = !a && b; break;
+		case IS_MOVING: ok = a || b; break;
+		default: ok = a && b; break;
+		}
+		if (!ok) {
+			printf("iverify: n=%lu state %d but inbox=%d target=%d\n", k, ist[k], a, b);
+			ibad++;
+		}
+		/* what the file shows is the truth from now on */
+		ist[k] = a && b ? IS_BOTH : a ? IS_INBOX : b ? IS_TARGET :
+		    ist[k] == IS_NONE || ist[k] == IS_MAYBE ? IS_NONE : IS_GONE;
+		if (a || b) {
+			struct imsg *x = a ? v : w;
+			int cnt = a ? n : nt;
+
+			for (int i = 0; i < cnt; i++)
+				if (x[i].n == k)
+					ief[k] = x[i].flags;
+		}
+		ipend[k] = 0;
+	}
+	free(v);
+	free(w);
+}
+
+static uint32_t
+rnd_flags(void)
+{
+	static const uint32_t pick[] = { MF_SEEN_, MF_FLAGGED_, MF_ANSWERED_, MF_DRAFT_,
+	    1u << KW_SHIFT, 2u << KW_SHIFT };
+	uint32_t f = 0;
+
+	for (int i = 0, k = 1 + (int)rnd(2); i < k; i++)
+		f |= pick[rnd(6)];
+	return f;
+}
+
+/* One STORE of f (flags and Kw bits) on uids[0..n) of numbers ns[]. */
+static int
+istore(struct pchan *c, uint32_t op, uint32_t f, const uint32_t *uids,
+    const unsigned long *ns, int n)
+{
+	uint32_t st, nk = ((f >> KW_SHIFT) & 1) + ((f >> KW_SHIFT) >> 1 & 1);
+	char text[512];
+
+	for (int i = 0; i < n; i++) {
+		uint32_t e = ief[ns[i]];
+
+		ipf[ns[i]] = op == FLAGS_ADD ? e | f : op == FLAGS_REMOVE ? e & ~f : f;
+		ipend[ns[i]] = 1;
+	}
+	ipc_init(&M, MSG_STORE_FLAGS, 0);
+	ipc_put_u32(&M, op);
+	ipc_put_u32(&M, f & 0x1f);
+	ipc_put_u32(&M, nk);
+	if (f & (1u << KW_SHIFT))
+		ipc_put_str(&M, "Kw1");
+	if (f & (2u << KW_SHIFT))
+		ipc_put_str(&M, "Kw2");
+	ipc_put_u32(&M, (uint32_t)n);
+	for (int i = 0; i < n; i++)
+		ipc_put_u32(&M, uids[i]);
+	if (call(c, 10000) != 1 || ipc_get_u32(&A, &st) == -1 ||
+	    ipc_get_str(&A, text, sizeof(text)) == -1) {
+		ipc_drop_fd(&A);
+		return -1;
+	}
+	ipc_drop_fd(&A);
+	if (st != STORE_OK) {
+		printf("ifaults: store %u %s\n", st, text);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		ief[ns[i]] = ipf[ns[i]];
+		ipend[ns[i]] = 0;
+	}
+	return 0;
+}
+
+static void
+ifaults(const char *mode, int kills, int seconds)
+{
+	uint64_t end = now_ms() + (uint64_t)seconds * 1000;
+	int move = strcmp(mode, "move") == 0, expunge = strcmp(mode, "expunge") == 0;
+	int done = 0, acked_ops = 0;
+	unsigned long next = 1;
+	char err[512], text[512];
+
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+	/* the first messages, and the target folder */
+	if (store_start(err, sizeof(err)) == -1)
+		die("store start: %s", err);
+	{
+		struct pchan *c = chan_open("i", CHAN_IMAP);
+		uint32_t delay;
+		char acc[LIM_NAME + 1];
+
+		if (do_imap_auth(c, "alice", pass(), "127.0.0.1", &delay, acc, sizeof(acc)) != 0)
+			die("ifaults: imap auth");
+		if (move)
+			do_folder("fcreate", c, MSG_FOLDER_CREATE, 0, "Target", NULL);
+	}
+	iverify(move);
+	store_kill();
+	while (done < kills && now_ms() < end && next < IF_MAX - 10) {
+		struct pchan *c, *s;
+		struct imsg *v = NULL;
+		uint32_t delay, uv;
+		char acc[LIM_NAME + 1];
+		pid_t k;
+		int n;
+
+		if (store_start(err, sizeof(err)) == -1)
+			die("store start: %s", err);
+		iverify(move);
+		s = chan_open("s", CHAN_SMTP);
+		for (int j = 0; j < 3; j++, next++) {
+			size_t len;
+			char *g = gen_message(next, &len);
+
+			ist[next] = IS_MAYBE;
+			if (do_append(s, "s@example.org", "alice", g, len, 1, text, sizeof(text)) ==
+			    STORE_OK)
+				ist[next] = IS_INBOX;
+			free(g);
+		}
+		c = chan_open("i", CHAN_IMAP);
+		if (do_imap_auth(c, "alice", pass(), "127.0.0.1", &delay, acc, sizeof(acc)) != 0 ||
+		    (n = iselect(c, "INBOX", &v, &uv)) < 0)
+			die("ifaults: select");
+		for (int i = 0; i < n; i++)
+			if (v[i].n != 0) {
+				iuid[v[i].n] = v[i].uid;
+				if (ist[v[i].n] == IS_MAYBE)
+					ist[v[i].n] = IS_INBOX;
+			}
+		k = fork();
+		if (k == 0) {
+			usleep((useconds_t)rnd(40000));
+			kill(store_pid, SIGKILL);
+			_exit(0);
+		}
+		for (int ops = 0; ops < 200 && n > 0; ops++) {
+			uint32_t uids[3];
+			unsigned long ns[3];
+			int m = 0, r = (int)rnd(10);
+
+			/* up to three distinct messages of the view, ascending,
+			 * only those solely in INBOX */
+			for (int i = (int)rnd((uint64_t)n); i < n && m < 1 + (int)rnd(3); i++)
+				if (v[i].n != 0 && ist[v[i].n] == IS_INBOX) {
+					uids[m] = v[i].uid;
+					ns[m++] = v[i].n;
+				}
+			if (m == 0)
+				continue;
+			if (expunge && r < 3) {
+				/* mark one \Deleted, then expunge every marked one */
+				if (istore(c, FLAGS_ADD, MF_DELETED_, uids, ns, 1) == -1)
+					break;
+				for (int i = 0; i < n; i++)
+					if (v[i].n != 0 && ist[v[i].n] == IS_INBOX &&
+					    (ief[v[i].n] & MF_DELETED_))
+						ist[v[i].n] = IS_MAYBEGONE;
+				ipc_init(&M, MSG_EXPUNGE, 0);
+				ipc_put_u32(&M, 0);
+				if (call(c, 10000) != 1)
+					break;
+				{
+					uint32_t st, cnt, u;
+					unsigned char *p;
+					size_t plen;
+					struct ipc_reader rd;
+
+					if (ipc_get_u32(&A, &st) == -1 || st != STORE_OK ||
+					    ipc_get_str(&A, text, sizeof(text)) == -1 ||
+					    ipc_get_u32(&A, &cnt) == -1 ||
+					    (cnt > 0 && map_sealed(A.fd, &p, &plen) == -1)) {
+						ipc_drop_fd(&A);
+						break;
+					}
+					if (cnt > 0) {
+						rd_init(&rd, p, plen);
+						while (rd_u32(&rd, &u) == 0)
+							for (int i = 0; i < n; i++)
+								if (v[i].uid == u && v[i].n != 0)
+									ist[v[i].n] = IS_GONE;
+						munmap(p, plen);
+					}
+					ipc_drop_fd(&A);
+					for (int i = 0; i < n; i++)
+						if (v[i].n != 0 && ist[v[i].n] == IS_MAYBEGONE) {
+							printf("ifaults: n=%lu \\Deleted not expunged\n",
+							    v[i].n);
+							ibad++;
+							ist[v[i].n] = IS_INBOX;
+						}
+				}
+				{
+					/* the view now lacks them */
+					int w = 0;
+
+					for (int i = 0; i < n; i++)
+						if (v[i].n == 0 || ist[v[i].n] != IS_GONE)
+							v[w++] = v[i];
+					n = w;
+				}
+			} else if (move && r < 5) {
+				uint32_t st, uvt, cnt;
+
+				for (int i = 0; i < m; i++)
+					ist[ns[i]] = IS_MOVING;
+				ipc_init(&M, MSG_COPY, 0);
+				ipc_put_u32(&M, 1);
+				ipc_put_bytes(&M, "Target", 6);
+				ipc_put_u32(&M, (uint32_t)m);
+				for (int i = 0; i < m; i++)
+					ipc_put_u32(&M, uids[i]);
+				if (call(c, 10000) != 1 || ipc_get_u32(&A, &st) == -1 ||
+				    ipc_get_str(&A, text, sizeof(text)) == -1 || st != STORE_OK ||
+				    ipc_get_u32(&A, &uvt) == -1 || ipc_get_u32(&A, &cnt) == -1 ||
+				    cnt != (uint32_t)m) {
+					ipc_drop_fd(&A);
+					break;
+				}
+				ipc_drop_fd(&A);
+				for (int i = 0; i < m; i++)
+					ist[ns[i]] = IS_TARGET;
+				{
+					int w = 0;
+
+					for (int i = 0; i < n; i++)
+						if (v[i].n == 0 || ist[v[i].n] != IS_TARGET)
+							v[w++] = v[i];
+					n = w;
+				}
+			} else {
+				uint32_t op = 1 + (uint32_t)rnd(3), f = rnd_flags();
+
+				if (op == FLAGS_SET)
+					f |= ief[ns[0]] & MF_DELETED_;
+				if (expunge || move)
+					f &= ~(uint32_t)MF_DELETED_;
+				if (istore(c, op, f, uids, ns, m) == -1)
+					break;
+			}
+			acked_ops++;
+		}
+		waitpid(k, NULL, 0);
+		free(v);
+		store_kill();
+		done++;
+	}
+	if (store_start(err, sizeof(err)) == -1)
+		die("store start: %s", err);
+	iverify(move);
+	printf("faults %s kills=%d ops=%d messages=%lu\n", ibad ? "FAILED" : "ok", done,
+	    acked_ops, next - 1);
+}
+
 /* ---- the script ---- */
 
 static uint32_t
@@ -2000,6 +2683,37 @@ run_line(char *line)
 			printf("unselect malformed answer\n");
 		else
 			printf("unselect %u\n", st);
+	} else if (strcmp(av[0], "store") == 0) {
+		NEED(6);
+		do_store(chan_get(av[1]), av[2], av[3], av[4], av[5]);
+	} else if (strcmp(av[0], "fstatus") == 0) {
+		char *name;
+		size_t len;
+		uint32_t st, n, next, uv, unseen, recent;
+		uint64_t size;
+		NEED(3);
+		name = folder_arg(av[2], &len);
+		ipc_init(&M, MSG_FOLDER_STATUS, 0);
+		ipc_put_bytes(&M, name, len);
+		free(name);
+		if (call(chan_get(av[1]), 30000) != 1 || ipc_get_u32(&A, &st) == -1 ||
+		    ipc_get_str(&A, text, sizeof(text)) == -1)
+			printf("fstatus eof\n");
+		else if (st != STORE_OK)
+			printf("fstatus %u %s\n", st, text);
+		else if (ipc_get_u32(&A, &n) == -1 || ipc_get_u32(&A, &next) == -1 ||
+		    ipc_get_u32(&A, &uv) == -1 || ipc_get_u32(&A, &unseen) == -1 ||
+		    ipc_get_u32(&A, &recent) == -1 || ipc_get_u64(&A, &size) == -1)
+			printf("fstatus malformed answer\n");
+		else
+			printf("fstatus 0 messages=%u uidnext=%u uidvalidity=%u unseen=%u recent=%u "
+			    "size=%llu\n", n, next, uv, unseen, recent, (unsigned long long)size);
+	} else if (strcmp(av[0], "expunge") == 0) {
+		NEED(2);
+		do_expunge(chan_get(av[1]), ac > 2 ? av[2] : "-");
+	} else if (strcmp(av[0], "copy") == 0 || strcmp(av[0], "move") == 0) {
+		NEED(4);
+		do_copy(chan_get(av[1]), av[0], av[0][0] == 'm', av[2], av[3]);
 	} else if (strcmp(av[0], "changed") == 0) {
 		NEED(2);
 		do_changed(chan_get(av[1]), ac > 2 ? atoi(av[2]) : 500);
@@ -2160,7 +2874,11 @@ run_line(char *line)
 		do_iboth(chan_get(av[1]), chan_get(av[2]), av[3], atoi(av[4]));
 	} else if (strcmp(av[0], "faults") == 0) {
 		NEED(5);
-		faults(av[1], atoi(av[2]), atoi(av[3]), av[4]);
+		if (strcmp(av[1], "flags") == 0 || strcmp(av[1], "expunge") == 0 ||
+		    strcmp(av[1], "move") == 0)
+			ifaults(av[1], atoi(av[2]), atoi(av[3]));
+		else
+			faults(av[1], atoi(av[2]), atoi(av[3]), av[4]);
 	} else
 		die("unknown command %s", av[0]);
 	fflush(stdout);
@@ -2175,7 +2893,7 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	conf_defaults(&conf);
-	while ((ch = getopt(argc, argv, "u:w:q:m:A:l:N:F:L:D:U:")) != -1) {
+	while ((ch = getopt(argc, argv, "u:w:q:m:A:l:N:F:L:D:U:k:S")) != -1) {
 		switch (ch) {
 		case 'u': user = optarg; break;
 		case 'w': wuser = optarg; break;
@@ -2188,6 +2906,8 @@ main(int argc, char **argv)
 		case 'L': conf.max_folder_name = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'D': conf.max_folder_depth = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'U': conf.imap_special_use = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'k': conf.max_keywords = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'S': conf.pop3_sets_seen = false; break;
 		default: die("usage: ipcpeer [-u user] [-q quota] [-m max] [-A aliases] "
 		    "[-l log] SPOOL ACCOUNTS < script");
 		}
