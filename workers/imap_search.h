@@ -72,9 +72,9 @@ uint32_t imap_search_needs(const struct imap_search *s);
  * (v->m[0..n)), match?  1 or 0.
  * msg[0..len) are the bytes imap_search_needs() asked for, LF or CRLF line
  * ends.  msg may be NULL when it asked for some: then the answer is 1 or 0
- * if the view decides it (NOT SEEN of a seen message, whatever the
- * string keys say), or -1 when the bytes are needed: fetch them and ask
- * again.  The cheap keys of a list or an OR are looked at first.
+ * if the view decides it ("UNSEEN BODY x" of a seen message is 0,
+ * "OR SEEN BODY x" of a seen one 1), or -1 when the bytes are needed:
+ * fetch them and ask again.  The cheap keys of a list or an OR are looked at first.
  */
 int imap_search_match(const struct imap_search *s, uint32_t seq, uint32_t n,
     const struct sc_vmsg *m, const struct sc_view *v,
