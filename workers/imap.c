@@ -29,10 +29,12 @@
  * FETCH (RFC 3501 7.4.1).  IDLE waits on the client and on the store's
  * unasked MSG_CHANGED at once.
  *
- * What this version serves: everything above, STATUS and APPEND.  Not
- * yet (issue 13/14): STORE, EXPUNGE, COPY, MOVE (they need the store's
- * flag journal and expunge) and SEARCH; they answer NO [CANNOT], and
- * CAPABILITY names only what is served.
+ * STORE, EXPUNGE, COPY and MOVE go to the store by UID, in batches of
+ * IMAP_FETCH_BATCH_MAX_COUNT; the view is updated from the store's
+ * answers (the flags each message has now, the UIDs expunged).  SEARCH
+ * compiles its keys once (imap_search.c) and asks the store only for the
+ * messages the view cannot decide.  A FETCH of a body (not PEEK) in a
+ * read-write view sets \Seen first, and says so with FLAGS.
  */
 #include <errno.h>
 #include <poll.h>
@@ -204,7 +206,7 @@ capabilities(const struct imap *im, char *buf, size_t size)
 	    pre && starttls_offered(im) ? " STARTTLS" : "",
 	    pre && !plain ? " LOGINDISABLED" : "",
 	    pre && plain ? " AUTH=PLAIN SASL-IR" : "",
-	    pre ? "" : " NAMESPACE CHILDREN SPECIAL-USE IDLE UNSELECT");
+	    pre ? "" : " NAMESPACE CHILDREN SPECIAL-USE IDLE UNSELECT UIDPLUS MOVE");
 }
 
 /* ----------------------------------------------------- connection events */
@@ -719,8 +721,17 @@ flags_lines(struct imap *im)
 		ib_adds(&b, im->view.kw[i]);
 	}
 	ib_adds(&b, ")\r\n");
-	/* flags are not stored yet (issue 13): none is permanent */
-	ib_adds(&b, "* OK [PERMANENTFLAGS ()] No permanent flags permitted\r\n");
+	if (im->readonly)
+		ib_adds(&b, "* OK [PERMANENTFLAGS ()] Read-only folder\r\n");
+	else {
+		/* the flags, the folder's keywords, and new ones (\\*) */
+		ib_adds(&b, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+		for (uint32_t i = 0; i < im->view.nkw; i++) {
+			ib_addc(&b, ' ');
+			ib_adds(&b, im->view.kw[i]);
+		}
+		ib_adds(&b, " \\*)] Flags permitted\r\n");
+	}
 	out_ibuf(im, &b);
 }
 
