@@ -44,6 +44,12 @@ IMAP
                        N sessions logged in at once (each held open):
                        prints each LOGIN's answer, then one more after the
                        first logged out
+  imap-state PORT USER PASS
+                       every folder, and in each every message as
+                       "FOLDER UID (FLAGS) SUBJECT" (EXAMINE: changes
+                       nothing)
+  imap-put PORT USER PASS FOLDER SUBJECT [FLAGS]
+                       APPEND a small message (CREATE the folder first)
   imap-starttls PORT CAFILE USER PASS
                        imaplib: CAPABILITY before and after STARTTLS, LOGIN
   imap-idle PORT USER PASS SMTPPORT
@@ -1145,6 +1151,46 @@ def cmd_imap_logins(port, user, pw, n):
             m.logout()
         except (imaplib.IMAP4.error, OSError):
             pass
+
+
+def cmd_imap_state(port, user, pw):
+    import imaplib
+    m = imaplib.IMAP4("127.0.0.1", int(port), timeout=20)
+    m.login(user, pw)
+    typ, data = m.list('""', "*")
+    names = []
+    for d in data:
+        line = d.decode()
+        name = line.rsplit(' "/" ', 1)[1].strip('"')
+        if "\\Noselect" not in line.split(")")[0]:
+            names.append(name)
+    for name in sorted(names):
+        typ, data = m.select('"%s"' % name, readonly=True)
+        print("folder", name, data[0].decode())
+        if data[0] == b"0":
+            continue
+        typ, data = m.fetch("1:*", "(UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        for d in data:
+            if not isinstance(d, tuple):
+                continue
+            head = d[0].decode()
+            uid = re.search(r"UID (\d+)", head).group(1)
+            flags = re.search(r"FLAGS \(([^)]*)\)", head).group(1)
+            subj = d[1].decode().strip().replace("Subject: ", "")
+            print(name, uid, "(%s)" % flags, subj)
+    m.logout()
+
+
+def cmd_imap_put(port, user, pw, folder, subject, flags=None):
+    import imaplib
+    m = imaplib.IMAP4("127.0.0.1", int(port), timeout=20)
+    m.login(user, pw)
+    m.create(folder)
+    msg = ("From: x@example.org\r\nSubject: %s\r\n\r\nbody of %s\r\n"
+           % (subject, subject)).encode()
+    typ, data = m.append(folder, flags, None, msg)
+    print("append", typ, data[0].decode())
+    m.logout()
 
 
 def cmd_imap_starttls(port, cafile, user, pw):
@@ -2436,7 +2482,8 @@ COMMANDS = {
     "imap-batch": cmd_imap_batch, "imap-folders": cmd_imap_folders,
     "imap-read": cmd_imap_read, "imap-idle": cmd_imap_idle,
     "imap-pop3-expunge": cmd_imap_pop3_expunge, "imap-starttls": cmd_imap_starttls,
-    "imap-logins": cmd_imap_logins,
+    "imap-logins": cmd_imap_logins, "imap-state": cmd_imap_state,
+    "imap-put": cmd_imap_put,
     "tls-inject": cmd_tls_inject, "mbox-bodies": cmd_mbox_bodies,
     "limit": cmd_limit, "burst": cmd_burst, "rate": cmd_rate, "slow": cmd_slow,
     "flood": flood_collect, "sessions": cmd_sessions, "abuse": cmd_abuse,
