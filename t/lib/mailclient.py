@@ -50,6 +50,14 @@ IMAP
                        nothing)
   imap-put PORT USER PASS FOLDER SUBJECT [FLAGS]
                        APPEND a small message (CREATE the folder first)
+  imap-concurrency SMTPPORT POP3PORT IMAPPORT USER PASS SECS
+                       for SECS seconds at once: SMTP deliveries of numbered
+                       messages, POP3 sessions deleting the first message,
+                       two IMAP sessions flagging \\Deleted and expunging
+                       (each noting what it removed); then every message
+                       delivered is present once or was removed: "lost L
+                       dup D removed-twice R" (twice: two POP3 QUITs say
+                       they deleted it, or it was removed and is there)
   imap-starttls PORT CAFILE USER PASS
                        imaplib: CAPABILITY before and after STARTTLS, LOGIN
   imap-idle PORT USER PASS SMTPPORT
@@ -1191,6 +1199,122 @@ def cmd_imap_put(port, user, pw, folder, subject, flags=None):
     typ, data = m.append(folder, flags, None, msg)
     print("append", typ, data[0].decode())
     m.logout()
+
+
+def cmd_imap_concurrency(smtp_port, pop3_port, imap_port, user, pw, secs):
+    import imaplib
+    import poplib
+    end = time.time() + float(secs)
+    lock = threading.Lock()
+    sent, removed, errors = [], [], []
+
+    def subj_of(raw):
+        m = re.search(rb"^Subject: (n[0-9]+)", raw, re.M)
+        return m.group(1).decode() if m else None
+
+    def smtp_worker():
+        i = 0
+        while time.time() < end:
+            i += 1
+            s = "n%06d" % i
+            try:
+                with smtplib.SMTP("127.0.0.1", int(smtp_port), timeout=20) as c:
+                    c.sendmail("x@example.org", [user + "@example.org"],
+                               "Subject: %s\r\n\r\nbody %s\r\n" % (s, s))
+                with lock:
+                    sent.append(s)
+            except (OSError, smtplib.SMTPException) as e:
+                errors.append("smtp %r" % e)
+            time.sleep(0.01)
+
+    def pop3_worker():
+        while time.time() < end:
+            try:
+                p = poplib.POP3("127.0.0.1", int(pop3_port), timeout=20)
+                p.user(user)
+                p.pass_(pw)
+                if p.stat()[0] > 0:
+                    raw = b"\n".join(p.retr(1)[1])
+                    p.dele(1)
+                    bye = p.quit()
+                    # gone by this QUIT only if the store says it deleted it
+                    # (an IMAP session may have expunged it meanwhile)
+                    if b"(1 messages deleted)" in bye:
+                        with lock:
+                            removed.append(("pop3", subj_of(raw)))
+                else:
+                    p.quit()
+            except poplib.error_proto as e:
+                if b"IN-USE" not in str(e).encode():
+                    errors.append("pop3 %r" % e)
+            except OSError as e:
+                errors.append("pop3 %r" % e)
+            time.sleep(0.2)
+
+    def imap_worker(k):
+        try:
+            m = imaplib.IMAP4("127.0.0.1", int(imap_port), timeout=20)
+            m.login(user, pw)
+            m.select("INBOX")
+            while time.time() < end:
+                m.noop()
+                typ, data = m.uid("SEARCH", None, "NOT DELETED")
+                uids = data[0].split()
+                if len(uids) >= 3:
+                    uid = uids[k % 2 + 1]
+                    typ, d = m.uid("FETCH", uid, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+                    subj = None
+                    for x in d:
+                        if isinstance(x, tuple):
+                            subj = subj_of(x[1])
+                    typ, _ = m.uid("STORE", uid, "+FLAGS.SILENT", "(\\Deleted)")
+                    if typ == "OK" and subj:
+                        # the other session may have expunged it first: an
+                        # IMAP removal is counted as an attempt, and a
+                        # message is lost only if no one tried
+                        typ, d = m.uid("EXPUNGE", uid)
+                        if typ == "OK":
+                            with lock:
+                                removed.append(("imap%d" % k, subj))
+                time.sleep(0.1)
+            m.logout()
+        except (imaplib.IMAP4.error, OSError) as e:
+            errors.append("imap%d %r" % (k, e))
+
+    ts = [threading.Thread(target=smtp_worker), threading.Thread(target=pop3_worker),
+          threading.Thread(target=imap_worker, args=(0,)),
+          threading.Thread(target=imap_worker, args=(1,))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(float(secs) + 60)
+    # what is left, read over IMAP
+    m = imaplib.IMAP4("127.0.0.1", int(imap_port), timeout=20)
+    m.login(user, pw)
+    typ, data = m.select("INBOX", readonly=True)
+    left = []
+    if data[0] != b"0":
+        typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        left = [subj_of(x[1]) for x in data if isinstance(x, tuple)]
+    m.logout()
+    gone = [s for _, s in removed]
+    lost = [s for s in sent if s not in left and s not in gone]
+    dup = [s for s in set(left) if left.count(s) > 1]
+    # POP3 says what its QUIT deleted: no message is deleted by two
+    # POP3 sessions, and none that one deleted is still there
+    pop3_gone = [s for w, s in removed if w == "pop3"]
+    twice = [s for s in set(pop3_gone) if pop3_gone.count(s) > 1] + \
+        [s for s in set(gone) if s in left]
+    print("sent", len(sent), "removed", len(gone), "by", sorted(set(w for w, _ in removed)),
+          "kept", len(left))
+    print("lost", len(lost), "dup", len(dup), "removed-twice", len(twice))
+    for s in twice[:5]:
+        print("twice:", s, [w for w, x in removed if x == s], "left" if s in left else "")
+    for e in errors[:5]:
+        print("error:", e)
+    if lost or dup or twice or errors:
+        print("FAIL:", lost[:5], dup[:5], twice[:5])
+        sys.exit(1)
 
 
 def cmd_imap_starttls(port, cafile, user, pw):
@@ -2483,7 +2607,7 @@ COMMANDS = {
     "imap-read": cmd_imap_read, "imap-idle": cmd_imap_idle,
     "imap-pop3-expunge": cmd_imap_pop3_expunge, "imap-starttls": cmd_imap_starttls,
     "imap-logins": cmd_imap_logins, "imap-state": cmd_imap_state,
-    "imap-put": cmd_imap_put,
+    "imap-put": cmd_imap_put, "imap-concurrency": cmd_imap_concurrency,
     "tls-inject": cmd_tls_inject, "mbox-bodies": cmd_mbox_bodies,
     "limit": cmd_limit, "burst": cmd_burst, "rate": cmd_rate, "slow": cmd_slow,
     "flood": flood_collect, "sessions": cmd_sessions, "abuse": cmd_abuse,

@@ -1,0 +1,21 @@
+#!/usr/bin/env bats
+# One INBOX, every protocol at once (issue 13): SMTP deliveries, POP3
+# sessions deleting at QUIT, two IMAP sessions flagging and expunging.
+# Nothing delivered is lost or doubled; what goes, goes once.
+
+load lib/helpers
+load lib/imap
+
+setup() { imap_setup; }
+teardown() { postern_teardown; }
+
+@test "SMTP, POP3 DELE+QUIT and two IMAP sessions expunging on one INBOX for 15 s: nothing lost, nothing twice" {
+	imap_start
+	run timeout 120 python3 "$MAILCLIENT" imap-concurrency "$SMTP_PORT" "$POP3_PORT" \
+		"$IMAP_PORT" alice alicepw 15
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q '^lost 0 dup 0 removed-twice 0$' <<<"$output"
+	# each side did remove some
+	grep -q "by \[.*'imap0'.*'imap1'.*'pop3'\]" <<<"$output"
+}
