@@ -12,13 +12,17 @@ inbox_prefix(const char *s, size_t n)
 }
 
 /* Adds position i to the set, with the positions a wildcard lets it skip
- * to (a wildcard also matches nothing). */
+ * to (a wildcard also matches nothing).  A position already in the set
+ * has its run added already: each is visited once a byte. */
 static void
 add(unsigned char *set, const char *p, size_t pn, size_t i)
 {
-	set[i] = 1;
-	while (i < pn && (p[i] == '*' || p[i] == '%'))
-		set[++i] = 1;
+	while (!set[i]) {
+		set[i] = 1;
+		if (i == pn || (p[i] != '*' && p[i] != '%'))
+			break;
+		i++;
+	}
 }
 
 /*
