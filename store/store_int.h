@@ -11,6 +11,10 @@
  *                        store_imap.c  IMAP_AUTH, FOLDER_LIST, _CREATE,
  *                                      _DELETE, _RENAME, _SUBSCRIBE: the
  *                                      account's folder area and table
+ *                        store_append.c  IMAP_APPEND into any folder of
+ *                                      the account (INBOX through the
+ *                                      mailbox cache's UID state; its own
+ *                                      fsync, after the group commit)
  *                        store_ctl.c   MBOX_STAT
  *                        store_login.c the login steps store_pop3.c and
  *                                      store_imap.c share (throttle, auth
