@@ -237,9 +237,13 @@ enum msg_type {
 			     keyword, u64 internal date (Unix seconds, 0 =
 			     now).  Answered once durable */
 	MSG_IMAP_APPEND_R, /* u32 status (STORE_NOSUCH: no such folder, the
-			     client may CREATE it: [TRYCREATE]; STORE_QUOTA;
-			     STORE_NOSPACE; STORE_BADMSG: the message cannot
-			     be stored), str text; when STORE_OK: u32
+			     client may CREATE it: [TRYCREATE]; STORE_CANNOT:
+			     a name that cannot be a folder; STORE_QUOTA;
+			     STORE_NOSPACE; STORE_LIMIT: the folder would
+			     have too many keywords, or no UID is left;
+			     STORE_BADMSG: the message cannot be stored (a
+			     NUL, empty, too big, an invalid keyword);
+			     STORE_TEMPFAIL), str text; when STORE_OK: u32
 			     uidvalidity, u32 uid (RFC 4315 APPENDUID) */
 	MSG_STORE_FLAGS,   /* u32 op (enum flags_op), u32 flags (VF_* without
 			     VF_RECENT), u32 nkw (0..IMAP_FLAG_KEYWORDS_MAX_COUNT),

@@ -254,7 +254,7 @@ append_inbox(struct apctx *x, int areafd, struct foldertab *t)
 
 		mbc_pass_end(0);
 		mbc_forget(acc);
-		if ((rc = mailbox_open_locked(&mb, acc, 1, &l)) != 0) {
+		if (mailbox_open_locked(&mb, acc, 1, &l) != 0) {
 			x->text = text_temp;
 			mbox_list_free(&l);
 			return STORE_TEMPFAIL;
@@ -311,14 +311,14 @@ append_folder(struct apctx *x, int areafd, struct foldertab *t, uint32_t fid)
 	const char *why = NULL;
 	uint64_t old = 0, cut = 0;
 	uint32_t st = STORE_TEMPFAIL, last, uid;
-	int ren, rc;
+	int ren;
 
 	x->text = text_temp;
 	foldertab_file_name(fid, fn);
 	mb_init(&mb, areafd, fn);
 	mbox_list_init(&l);
 	/* the table names only files that exist; one gone is made again */
-	if ((rc = mb_open(&mb, 1, &why)) != 0) {
+	if (mb_open(&mb, 1, &why) != 0) {
 		log_warnx("store: %s: folder %s: %s", acc, fn, why);
 		return STORE_TEMPFAIL;
 	}
@@ -431,6 +431,9 @@ handle_imap_append(struct chan *c, struct store_req *r)
 		log_info("store: imap worker %d: %s: APPEND to %s: uid %u uidl %s size %zu",
 		    (int)c->pid, c->account, f->name, x.uid, x.uidl, x.msglen);
 		append_reply(c, r->id, STORE_OK, "", f->uidvalidity, x.uid);
+		/* every view of the folder learns of it, the appender's too
+		 * (its next command tells its client EXISTS) */
+		chan_changed(c->account, fid, NULL);
 	} else {
 		log_info("store: imap worker %d: %s: APPEND not stored: %s", (int)c->pid,
 		    c->account, x.text);

@@ -21,6 +21,10 @@
  *                                      rewrites and copies of a view's
  *                                      messages (store_view.c's folder
  *                                      and view helpers below them)
+ *                        store_append.c  IMAP_APPEND into any folder of
+ *                                      the account (INBOX through the
+ *                                      mailbox cache's UID state; its own
+ *                                      fsync, after the group commit)
  *                        store_ctl.c   MBOX_STAT
  *                        store_login.c the login steps store_pop3.c and
  *                                      store_imap.c share (throttle, auth

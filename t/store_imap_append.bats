@@ -306,6 +306,29 @@ END
 	[ "$(xp_fields "$SD/spool/alice" | grep -c ' S -$')" = 100 ]
 }
 
+@test "a UID given to a delivery that was truncated away (another recipient over quota) is not given to an APPEND" {
+	echo "bob:$(hash_pw bobpw)" >>"$SD/accounts"
+	run peer -q 600 <<END
+start
+chan i imap
+imapauth i alice alicepw
+iappend i INBOX - 0 $SD/m1
+chan s smtp
+append s s@example.org bob @1
+append s s@example.org bob @2
+append s s@example.org bob @3
+append s s@example.org alice,bob @4
+iappend i INBOX - 0 $SD/m1
+END
+	echo "$output"
+	[[ "${lines[3]}" == "iappend 0 "*" uid=1" ]]
+	[ "${lines[7]}" = "append 3 mailbox bob over quota" ]
+	[ "${lines[8]}" = "append 3 mailbox bob over quota" ]
+	# alice's copy of @4 was written with UID 2, then truncated away
+	[[ "${lines[9]}" == "iappend 0 "*" uid=3" ]]
+	[ "$(xp_fields "$SD/spool/alice" | cut -d' ' -f1 | tr '\n' ' ')" = "1 3 " ]
+}
+
 @test "kill -9 during a stream of APPENDs: every acknowledged message once, whole; no partial one" {
 	run timeout 150 bash -c 'echo "faults iappends 50 100 alice" | "$0" "${@}"' \
 		"$BUILD/t/ipcpeer" "${PEER_OPTS[@]}" -l "$SD/log" "$SD/spool" "$SD/accounts"

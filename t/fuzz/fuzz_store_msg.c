@@ -54,9 +54,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    row->type == MSG_EXPUNGE || row->type == MSG_COPY) &&
 				    (kinds[k] != CHAN_IMAP || states[s] != CS_SELECTED))
 					abort();
-				/* IMAP APPEND: a logged-in IMAP channel, with its memfd */
+				/* IMAP APPEND: a logged-in IMAP channel (with a view
+				 * or without), with its memfd */
 				if (row != NULL && row->type == MSG_IMAP_APPEND &&
-				    (kinds[k] != CHAN_IMAP || !(states[s] & CS_IMAP) || fd < 0))
+				    (kinds[k] != CHAN_IMAP || fd < 0 ||
+				    (states[s] & (CS_OPEN | CS_BOUND | CS_AUTHING))))
 					abort();
 			}
 	m.fd = -1;
