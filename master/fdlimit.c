@@ -13,7 +13,7 @@
  * store and keyholder ends pass through only while it starts), one in the
  * keyholder and, in the store, its channel plus at most one more while a
  * request of it is served (the memfd of an APPEND, the mailbox a POP3
- * channel reads).  After SIGHUP the retiring workers finish their
+ * channel reads, the file an IMAP channel's view was made from).  After SIGHUP the retiring workers finish their
  * sessions while the new pools fill: twice the pools can be alive.  So
  * the store, the busiest, needs 2 x 2 per worker.
  */

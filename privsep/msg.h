@@ -208,8 +208,9 @@ enum msg_type {
 	MSG_FETCH_R,       /* u32 status, str text; when STORE_OK: u32 m
 			     (1..n: the first m uids asked; the store stops
 			     after IMAP_FETCH_BATCH_MAX_BYTES, at least one),
-			     (the budget counts the message bytes read, whole
-			     messages also for FETCH_HEADER),
+			     (the budget counts the message bytes read for
+			     FETCH_WHOLE, the header bytes sent for
+			     FETCH_HEADER),
 			     m x (u32 uid, u64 length), fd = sealed memfd with
 			     the m messages (or headers) one after the other,
 			     LF line ends, unquoted, without postern's internal

@@ -167,6 +167,9 @@
  * (at least one message, whatever its size) */
 #define IMAP_FETCH_BATCH_MAX_COUNT 1024
 #define IMAP_FETCH_BATCH_MAX_BYTES (8u * 1024u * 1024u)
+/* FETCH of headers reads this much of a message first (doubled until the
+ * blank line after its header is in it): most headers fit */
+#define HEADER_READ_FIRST_BYTES    (16u * 1024u)
 
 /* SEARCH (imap_search.h): NOT, OR and parenthesised lists nested in one
  * program (the parser bounds lists to IMAP_NEST_MAX_COUNT, this bounds

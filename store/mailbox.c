@@ -820,6 +820,100 @@ fail:
 	return -1;
 }
 
+/*
+ * The header and blank line of one message e whose first got bytes are in
+ * raw: *hend the content bytes (after skip) that hold them, or 0 when
+ * more must be read.
+ */
+static size_t
+header_end(const unsigned char *raw, size_t got, const struct mbox_ent *e)
+{
+	const unsigned char *c = raw + e->skip, *p;
+	size_t avail = got - e->skip;
+
+	if (avail > e->clen)
+		avail = (size_t)e->clen;
+	if (avail > 0 && c[0] == '\n')
+		return 1;                       /* an empty header */
+	if ((p = memmem(c, avail, "\n\n", 2)) != NULL)
+		return (size_t)(p - c) + 2;
+	return avail == e->clen ? avail : 0;   /* no body: the whole message */
+}
+
+int
+mb_read_headers(int fd, const struct mbox_ent *const *ents, size_t n, size_t budget,
+    unsigned char **out, size_t *outlen, uint64_t *lens, size_t *done)
+{
+	unsigned char *raw = NULL, *o = NULL, tail[7];
+	size_t cap = 0, ocap = 0, olen = 0, k;
+
+	for (k = 0; k < n; k++) {
+		const struct mbox_ent *e = ents[k];
+		size_t want, hend = 0;
+		ssize_t got, t;
+
+		if (e->len > SIZE_MAX / 4 || e->skip + e->clen < 5 ||
+		    e->skip + e->clen > e->len) {
+			errno = EIO;
+			goto fail;
+		}
+		/* the first bytes (the head hash needs MBOX_HEAD_BYTES after
+		 * skip), doubled until the blank line is in them */
+		for (want = (size_t)e->skip + HEADER_READ_FIRST_BYTES; hend == 0; want *= 2) {
+			if (want > e->len)
+				want = (size_t)e->len;
+			if (want > cap) {
+				unsigned char *nr = realloc(raw, want);
+
+				if (nr == NULL)
+					goto fail;
+				raw = nr;
+				cap = want;
+			}
+			got = pread_full(fd, raw, want, (off_t)e->off);
+			if (got < 0 || (size_t)got < want || memcmp(raw, "From ", 5) != 0) {
+				errno = EIO;
+				goto fail;
+			}
+			hend = header_end(raw, want, e);
+		}
+		/* still that message, and still ending where it did */
+		t = pread_full(fd, tail, sizeof(tail), (off_t)(e->off + e->len - 1));
+		if (t < 1) {
+			errno = EIO;
+			goto fail;
+		}
+		if (mbox_head_hash(raw, e->len, e->skip) != e->head ||
+		    !boundary_ok(tail, 1, (size_t)t - 1)) {
+			errno = ESTALE;
+			goto fail;
+		}
+		if (k > 0 && olen + hend + 1 > budget)
+			break;
+		if (olen + hend + 1 > ocap) {
+			unsigned char *no = realloc(o, olen + hend + 1 + 4096);
+
+			if (no == NULL)
+				goto fail;
+			o = no;
+			ocap = olen + hend + 1 + 4096;
+		}
+		lens[k] = mbox_unquote(raw + e->skip, hend, 0, o + olen);
+		olen += (size_t)lens[k];
+	}
+	free(raw);
+	*out = o != NULL ? o : malloc(1);
+	if (*out == NULL)
+		return -1;
+	*outlen = olen;
+	*done = k;
+	return 0;
+fail:
+	free(raw);
+	free(o);
+	return -1;
+}
+
 /* ---- COMMIT ---- */
 
 /* In a list being rewritten only: the entry's imapuid is new, its line

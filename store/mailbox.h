@@ -110,6 +110,16 @@ int mb_fsync(struct mailbox *mb);     /* the file, and the dir if created */
 int mb_read_msgs(int fd, const struct mbox_ent *const *ents, size_t n,
     uint32_t lines, unsigned char **out, size_t *outlen, uint64_t *lens);
 
+/* The header and the blank line after it of ents[0..n) (in file order),
+ * as mb_read_msgs() gives them with lines 0 (TOP 0), reading only each
+ * message's first bytes (HEADER_READ_FIRST_BYTES, doubled until the blank
+ * line is in them) and the bytes after its end, each checked as
+ * mb_read_msgs() does; stops before a message that would take the output
+ * past budget bytes (never before the first).  *done gets the number
+ * read.  0 / -1 (errno: EIO, ESTALE as mb_read_msgs()). */
+int mb_read_headers(int fd, const struct mbox_ent *const *ents, size_t n, size_t budget,
+    unsigned char **out, size_t *outlen, uint64_t *lens, size_t *done);
+
 /*
  * The COMMIT rewrite: with both locks held, rescans the file, writes every
  * message that is not one of del[0..ndel) (entries of the session's

@@ -809,14 +809,18 @@ handle_fetch(struct chan *c, struct store_req *r)
 		}
 		pick[i] = &v->l.v[k];
 	}
-	/* up to the byte budget (what is read), at least one */
-	for (n = 1; n < r->nuid; n++) {
+	/* whole messages: up to the byte budget (what is read), at least one;
+	 * headers: only their first bytes are read, up to the budget of
+	 * header bytes sent */
+	for (n = 1; r->what == FETCH_WHOLE && n < r->nuid; n++) {
 		bytes += pick[n - 1]->clen;
 		if (bytes + pick[n]->clen > IMAP_FETCH_BATCH_MAX_BYTES)
 			break;
 	}
-	if (mb_read_msgs(v->fd, pick, n, r->what == FETCH_HEADER ? 0 : LIM_ALL_LINES,
-	    &buf, &len, lens) == -1) {
+	if ((r->what == FETCH_WHOLE ?
+	    mb_read_msgs(v->fd, pick, n, LIM_ALL_LINES, &buf, &len, lens) :
+	    mb_read_headers(v->fd, pick, r->nuid, IMAP_FETCH_BATCH_MAX_BYTES, &buf, &len,
+	    lens, &n)) == -1) {
 		if (errno == ESTALE || errno == EIO)
 			log_warnx("store: %s: message UID %u is no longer where the view has it "
 			    "(another program rewrote the folder in place): temporary "
