@@ -793,6 +793,15 @@ view_sync(struct imap *im, bool always)
 	if (im->state != IS_SELECTED || (!always && !sc_changed(im->s)))
 		return 0;
 	r = sc_view_sync(im->s, &status, text, sizeof(text), v, &y);
+	if (r == 0 && status == STORE_NOSUCH) {
+		/* the folder was deleted, or its UIDs lost (a new UIDVALIDITY):
+		 * nothing this session was told holds; the client starts over */
+		log_info("imap %s: view of %s lost: %s", im->s->sessid, im->selected, text);
+		clean_text(text);
+		out(im, "* BYE [UNAVAILABLE] %s", text);
+		finish(im, "folder gone");
+		return -1;
+	}
 	if (r == SC_UNAVAILABLE || r < 0 || status != STORE_OK) {
 		if (r == 0)
 			log_warnx("imap %s: view of %s: %s", im->s->sessid, im->selected, text);
