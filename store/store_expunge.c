@@ -396,7 +396,6 @@ copy_into(struct chan *c, int areafd, struct foldertab *t, uint32_t tfid,
 	if (tfid == 0) {
 		failed = mbc_pass_fsync() == -1;
 		mbc_pass_end(failed);
-		ti = -1;
 		if (failed)
 			goto out;
 	} else {
@@ -419,10 +418,8 @@ undo:
 	/* nothing of a failed copy stays: cut back to before it */
 	if (mb->fd != -1 && mb->size > start && mb_truncate(mb, start) == -1)
 		log_warn("store: %s: copy: truncating the target back", c->account);
-	if (tfid == 0) {
+	if (tfid == 0)
 		mbc_pass_end(1);
-		ti = -1;
-	}
 out:
 	if (tfid != 0 && tmb.fd != -1)
 		mb_close(&tmb);
