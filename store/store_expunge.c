@@ -496,13 +496,16 @@ handle_copy(struct chan *c, struct store_req *r)
 		/* MOVE: the sources go as EXPUNGE takes them (a crash before
 		 * this leaves them in both folders, never in neither) */
 		st = expunge_uids(c, r->uids, r->nuid, 0, &gone, &ngone, &text);
-		if (st != STORE_OK || ngone != r->nuid) {
-			log_warnx("store: imap worker %d: %s: move: copied, %zu of %u sources "
-			    "removed", (int)c->pid, c->account, ngone, r->nuid);
+		if (st != STORE_OK) {
+			log_warnx("store: imap worker %d: %s: move: copied, the sources not "
+			    "removed", (int)c->pid, c->account);
 			text_reply(c, MSG_COPY_R, r->id, STORE_TEMPFAIL, "The messages were "
-			    "copied but not all removed from this folder");
+			    "copied but not removed from this folder");
 			goto out;
 		}
+		/* a source another session expunged meanwhile (read from the
+		 * view's file) is gone too: the view has none of them */
+		view_remove(v, r->uids, r->nuid);
 	}
 	{
 		uint32_t *pairs = xcalloc(2 * (size_t)r->nuid, sizeof(*pairs));
