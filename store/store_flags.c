@@ -51,6 +51,8 @@ struct sbuf {
 static void
 sb_put(struct sbuf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (b->n + n > b->cap) {
 		b->cap = (b->n + n) * 2 + 4096;
 		b->p = xreallocarray(b->p, b->cap, 1);
