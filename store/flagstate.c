@@ -38,8 +38,10 @@
 #include "store_int.h"
 #include "xpostern.h"
 
-/* Journals kept open at once; the least recently used one is closed. */
-#define FST_CACHE_MAX 32
+/* Journals kept open at once (descriptors of the store: see the
+ * descriptor budget in postern.conf(5)); the least recently used one is
+ * closed, and replayed again when next used. */
+#define FST_CACHE_MAX 16
 
 struct fnet {
 	uint32_t uid;

@@ -396,7 +396,6 @@ copy_into(struct chan *c, int areafd, struct foldertab *t, uint32_t tfid,
 	if (tfid == 0) {
 		failed = mbc_pass_fsync() == -1;
 		mbc_pass_end(failed);
-		ti = -1;
 		if (failed)
 			goto out;
 	} else {
@@ -419,10 +418,8 @@ undo:
 	/* nothing of a failed copy stays: cut back to before it */
 	if (mb->fd != -1 && mb->size > start && mb_truncate(mb, start) == -1)
 		log_warn("store: %s: copy: truncating the target back", c->account);
-	if (tfid == 0) {
+	if (tfid == 0)
 		mbc_pass_end(1);
-		ti = -1;
-	}
 out:
 	if (tfid != 0 && tmb.fd != -1)
 		mb_close(&tmb);
@@ -499,13 +496,16 @@ handle_copy(struct chan *c, struct store_req *r)
 		/* MOVE: the sources go as EXPUNGE takes them (a crash before
 		 * this leaves them in both folders, never in neither) */
 		st = expunge_uids(c, r->uids, r->nuid, 0, &gone, &ngone, &text);
-		if (st != STORE_OK || ngone != r->nuid) {
-			log_warnx("store: imap worker %d: %s: move: copied, %zu of %u sources "
-			    "removed", (int)c->pid, c->account, ngone, r->nuid);
+		if (st != STORE_OK) {
+			log_warnx("store: imap worker %d: %s: move: copied, the sources not "
+			    "removed", (int)c->pid, c->account);
 			text_reply(c, MSG_COPY_R, r->id, STORE_TEMPFAIL, "The messages were "
-			    "copied but not all removed from this folder");
+			    "copied but not removed from this folder");
 			goto out;
 		}
+		/* a source another session expunged meanwhile (read from the
+		 * view's file) is gone too: the view has none of them */
+		view_remove(v, r->uids, r->nuid);
 	}
 	{
 		uint32_t *pairs = xcalloc(2 * (size_t)r->nuid, sizeof(*pairs));

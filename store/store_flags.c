@@ -51,6 +51,8 @@ struct sbuf {
 static void
 sb_put(struct sbuf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (b->n + n > b->cap) {
 		b->cap = (b->n + n) * 2 + 4096;
 		b->p = xreallocarray(b->p, b->cap, 1);
@@ -128,8 +130,16 @@ handle_store_flags(struct chan *c, struct store_req *r)
 	 * and for FLAGS each message's own, so that every other one can be
 	 * named to clear */
 	for (uint32_t i = 0; i < r->nfkw; i++) {
-		int ix = fst_keyword(fs, r->fkw[i], strlen(r->fkw[i]), r->fop != FLAGS_REMOVE,
-		    &why);
+		int make = r->fop != FLAGS_REMOVE, ix;
+
+		/* -FLAGS of a keyword only a message's line has (an APPEND
+		 * wrote it): into the table, so that it can be cleared */
+		for (uint32_t q = 0; q < r->nuid && !make; q++) {
+			size_t n = view_msg_kw(v, idx[q], cur);
+
+			make = kw_in(cur, n, r->fkw[i], strlen(r->fkw[i]));
+		}
+		ix = fst_keyword(fs, r->fkw[i], strlen(r->fkw[i]), make, &why);
 
 		if (ix < 0 && r->fop != FLAGS_REMOVE) {
 			char t[160];

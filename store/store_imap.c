@@ -513,6 +513,16 @@ handle_folder_delete(struct chan *c, struct store_req *r)
 		if (unlinkat(dirfd, fn, 0) == -1 && errno != ENOENT)
 			log_warn("store: removing the deleted folder's file %s/%s/%s/%s",
 			    S.conf.spool, FOLDER_AREA, c->account, fn);
+		/* and its flag journal (store/flagstate.c) */
+		fst_forget(c->account, gone);
+		{
+			char jn[FOLDERTAB_FILE_NAME_BYTES + 8];
+
+			snprintf(jn, sizeof(jn), "%s.flags", fn);
+			if (unlinkat(dirfd, jn, 0) == -1 && errno != ENOENT)
+				log_warn("store: removing %s/%s/%s/%s", S.conf.spool, FOLDER_AREA,
+				    c->account, jn);
+		}
 		log_info("store: imap worker %d: %s: folder %s deleted", (int)c->pid,
 		    c->account, fn);
 	}

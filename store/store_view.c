@@ -267,7 +267,8 @@ view_kw_put(struct view *v, struct vmeta *m, const struct xp_kw *kws, size_t n)
 		v->kwidx[v->nkwidx++] = (uint32_t)ix;
 		m->nkw++;
 	}
-	qsort(v->kwidx + m->kw, m->nkw, sizeof(*v->kwidx), cmp_u32);
+	if (m->nkw > 1)
+		qsort(v->kwidx + m->kw, m->nkw, sizeof(*v->kwidx), cmp_u32);
 }
 
 /* The date and keywords of entry e (file fd) into *m, and its flags into

@@ -212,3 +212,25 @@ END
 	grep -q '^store 7 Keyword three: too many keywords in this folder$' <<<"$output"
 	grep -q '^flag 2 recent two$' <<<"$output"
 }
+
+@test "a folder's journal is named from its id and goes with the folder" {
+	run peer < <(echo start; deliver 1; cat <<'END'
+chan i imap
+imapauth i alice alicepw
+fcreate i Work
+select i INBOX
+copy i Work 1
+select i Work
+store i add flagged - 1
+unselect i
+fdelete i Work
+END
+	)
+	echo "$output"
+	grep -q '^store 0 m=1' <<<"$output"
+	grep -q '^fdelete 0' <<<"$output"
+	ls -a "$SD/spool/.folders/alice"
+	[ -z "$(ls "$SD/spool/.folders/alice" | grep '^f0.*\.flags$')" ]
+	[ -e "$SD/spool/.folders/alice/inbox.flags" ]
+	! ls -a "$SD/spool/.folders/alice" | grep -q 'Work'
+}

@@ -1915,7 +1915,8 @@ iselect(struct pchan *c, const char *f, struct imsg **out, uint32_t *uvout)
 			return -1;
 		}
 		s = xmalloc(plen + 1);
-		memcpy(s, p, plen);
+		if (p != NULL)
+			memcpy(s, p, plen);
 		s[plen] = '\0';
 		if (p != NULL)
 			munmap(p, plen);
@@ -2118,7 +2119,7 @@ ifaults(const char *mode, int kills, int seconds)
 		uint32_t delay, uv;
 		char acc[LIM_NAME + 1];
 		pid_t k;
-		int n;
+		int n = 0;
 
 		if (store_start(err, sizeof(err)) == -1)
 			die("store start: %s", err);
