@@ -80,6 +80,9 @@
  * accept. */
 #define CONN_INBUF_BYTES          (128 * 1024)
 /* The connection's output buffer. */
+/* A response line a session formats (conn_vline), CRLF included: POP3's
+ * and IMAP's own lines; message bytes and long lists go as they are */
+#define CONN_LINE_BYTES           1024
 /* The first and the last bytes kept of an over-long line (conn.c): an
  * IMAP tag and a literal announcement "{4294967295+}\r\n" fit. */
 #define CONN_OVERLONG_KEEP        72

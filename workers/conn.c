@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../privsep/log.h"
 #include "../privsep/util.h"
 #include "conn.h"
 #include "tlsio.h"
@@ -405,4 +406,27 @@ conn_pause(struct conn *c, uint32_t ms, int flush_timeout_ms)
 			conn_control_hook(c);
 	}
 	return !(c->shutdown_at != 0 && now_ms() >= c->shutdown_at);
+}
+
+void
+conn_queue(struct conn *c, int flush_timeout_ms, const void *p, size_t n)
+{
+	if (c->outlen + n > CONN_OUTBUF_BYTES && conn_flush(c, flush_timeout_ms) != CONN_OK)
+		return;
+	(void)conn_write(c, p, n);
+}
+
+void
+conn_vline(struct conn *c, int flush_timeout_ms, const char *fmt, va_list ap)
+{
+	char buf[CONN_LINE_BYTES];
+	int n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+
+	if (n < 0)
+		fatalx("conn: response format");
+	if ((size_t)n > sizeof(buf) - 3)
+		n = (int)(sizeof(buf) - 3);
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	conn_queue(c, flush_timeout_ms, buf, (size_t)n);
 }

@@ -7,6 +7,7 @@
 #ifndef POSTERN_CONN_H
 #define POSTERN_CONN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -90,6 +91,15 @@ int conn_flush(struct conn *c, int timeout_ms);
  * deadline came first.
  */
 int conn_pause(struct conn *c, uint32_t ms, int flush_timeout_ms);
+/*
+ * A protocol's response line: formatted (at most CONN_LINE_BYTES, cut
+ * beyond), CRLF added, queued; the buffer is flushed first (within
+ * flush_timeout_ms) when the line would not fit.  Failures stick in
+ * c->error.  conn_queue() does the same for raw bytes.
+ */
+void conn_vline(struct conn *c, int flush_timeout_ms, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+void conn_queue(struct conn *c, int flush_timeout_ms, const void *p, size_t n);
 /* Called by conn_fill when the control fd is readable; set by worker.c. */
 extern void (*conn_control_hook)(struct conn *c);
 

@@ -110,33 +110,18 @@ static void out(struct imap *im, const char *fmt, ...)
 static void
 out(struct imap *im, const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	conn_vline(im->c, im->timeout, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		fatalx("imap: response format");
-	if ((size_t)n > sizeof(buf) - 3)
-		n = (int)(sizeof(buf) - 3);
-	buf[n++] = '\r';
-	buf[n++] = '\n';
-	if (im->c->outlen + (size_t)n > CONN_OUTBUF_BYTES &&
-	    conn_flush(im->c, im->timeout) != CONN_OK)
-		return;
-	(void)conn_write(im->c, buf, (size_t)n);
 }
 
 /* Raw bytes (a long LIST line is written in pieces). */
 static void
 out_raw(struct imap *im, const char *p, size_t n)
 {
-	if (im->c->outlen + n > CONN_OUTBUF_BYTES &&
-	    conn_flush(im->c, im->timeout) != CONN_OK)
-		return;
-	(void)conn_write(im->c, p, n);
+	conn_queue(im->c, im->timeout, p, n);
 }
 
 /* A folder name (UTF-8) as the client sees it: modified UTF-7 in a quoted

@@ -113,23 +113,11 @@ static void reply(struct pop3 *p, const char *fmt, ...)
 static void
 reply(struct pop3 *p, const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	conn_vline(p->c, p->timeout, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		fatalx("pop3: reply format");
-	if ((size_t)n > sizeof(buf) - 3)
-		n = (int)(sizeof(buf) - 3);
-	buf[n++] = '\r';
-	buf[n++] = '\n';
-	if (p->c->outlen + (size_t)n > CONN_OUTBUF_BYTES &&
-	    conn_flush(p->c, p->timeout) != CONN_OK)
-		return;
-	(void)conn_write(p->c, buf, (size_t)n);
 }
 
 static void
