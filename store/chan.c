@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../privsep/log.h"
+#include "../privsep/util.h"
 #include "store_int.h"
 
 struct store S;
@@ -88,4 +89,49 @@ chan_changed_retry(struct chan *c)
 {
 	if (!c->dead && c->changed_owed && c->state == CS_SELECTED)
 		changed_send(c);
+}
+
+void
+chan_reply_text(struct chan *c, uint32_t type, uint32_t id, uint32_t st, const char *text)
+{
+	static struct ipc_msg m;
+
+	ipc_init(&m, type, id);
+	ipc_put_u32(&m, st);
+	ipc_put_str(&m, text);
+	chan_send(c, &m);
+}
+
+void
+ob_put(struct obuf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2 + 4096;
+		b->p = xreallocarray(b->p, b->cap, 1);
+	}
+	memcpy(b->p + b->n, p, n);
+	b->n += n;
+}
+
+void
+ob_u32(struct obuf *b, uint32_t v)
+{
+	ob_put(b, &v, 4);
+}
+
+void
+ob_u64(struct obuf *b, uint64_t v)
+{
+	ob_put(b, &v, 8);
+}
+
+void
+ob_str(struct obuf *b, const char *s)
+{
+	uint32_t n = (uint32_t)strlen(s);
+
+	ob_u32(b, n);
+	ob_put(b, s, n);
 }

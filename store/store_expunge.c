@@ -33,16 +33,6 @@
 #include "store_int.h"
 #include "xpostern.h"
 
-static void
-text_reply(struct chan *c, uint32_t type, uint32_t id, uint32_t st, const char *text)
-{
-	static struct ipc_msg m;
-
-	ipc_init(&m, type, id);
-	ipc_put_u32(&m, st);
-	ipc_put_str(&m, text);
-	chan_send(c, &m);
-}
 
 static const char text_temp[] = "The folder cannot be changed now";
 
@@ -199,13 +189,13 @@ handle_expunge(struct chan *c, struct store_req *r)
 	int fd = -1;
 
 	if (view_readonly(c->view)) {
-		text_reply(c, MSG_EXPUNGE_R, r->id, STORE_CANNOT, "The folder is read-only "
+		chan_reply_text(c, MSG_EXPUNGE_R, r->id, STORE_CANNOT, "The folder is read-only "
 		    "(EXAMINE)");
 		return;
 	}
 	st = expunge_uids(c, r->uids, r->nuid, 1, &gone, &ngone, &text);
 	if (st != STORE_OK) {
-		text_reply(c, MSG_EXPUNGE_R, r->id, st, text);
+		chan_reply_text(c, MSG_EXPUNGE_R, r->id, st, text);
 		return;
 	}
 	if (ngone > 0 && (fd = sealed_memfd("postern-expunge", gone, 4 * ngone)) == -1) {
@@ -441,7 +431,7 @@ handle_copy(struct chan *c, struct store_req *r)
 	int areafd, fd;
 
 	if (r->on && view_readonly(v)) {
-		text_reply(c, MSG_COPY_R, r->id, STORE_CANNOT, "The folder is read-only "
+		chan_reply_text(c, MSG_COPY_R, r->id, STORE_CANNOT, "The folder is read-only "
 		    "(EXAMINE): MOVE cannot remove from it");
 		return;
 	}
@@ -461,13 +451,13 @@ handle_copy(struct chan *c, struct store_req *r)
 	}
 	if ((areafd = imap_area_open(c->account)) == -1) {
 		free(idx);
-		text_reply(c, MSG_COPY_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_COPY_R, r->id, STORE_TEMPFAIL, text_temp);
 		return;
 	}
 	if (imap_table_load(c->account, areafd, &t) == -1) {
 		close(areafd);
 		free(idx);
-		text_reply(c, MSG_COPY_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_COPY_R, r->id, STORE_TEMPFAIL, text_temp);
 		return;
 	}
 	if ((f = foldertab_find(&t, r->folder[0], r->folderlen[0], &why)) == NULL ||
@@ -477,7 +467,7 @@ handle_copy(struct chan *c, struct store_req *r)
 
 		snprintf(t_, sizeof(t_), "Folder %s", f ? "cannot hold messages (\\Noselect)" :
 		    why);
-		text_reply(c, MSG_COPY_R, r->id, cl == FTC_NOSUCH ? STORE_NOSUCH :
+		chan_reply_text(c, MSG_COPY_R, r->id, cl == FTC_NOSUCH ? STORE_NOSUCH :
 		    cl == FTC_LIMIT ? STORE_LIMIT : STORE_CANNOT, t_);
 		goto out;
 	}
@@ -485,7 +475,7 @@ handle_copy(struct chan *c, struct store_req *r)
 	tuv = f->uidvalidity;
 	tuids = xcalloc(r->nuid, sizeof(*tuids));
 	if ((st = copy_into(c, areafd, &t, tfid, idx, r->nuid, tuids, &text)) != STORE_OK) {
-		text_reply(c, MSG_COPY_R, r->id, st, text);
+		chan_reply_text(c, MSG_COPY_R, r->id, st, text);
 		goto out;
 	}
 	/* the copies are durable: the other views of the target learn them */
@@ -499,7 +489,7 @@ handle_copy(struct chan *c, struct store_req *r)
 		if (st != STORE_OK) {
 			log_warnx("store: imap worker %d: %s: move: copied, the sources not "
 			    "removed", (int)c->pid, c->account);
-			text_reply(c, MSG_COPY_R, r->id, STORE_TEMPFAIL, "The messages were "
+			chan_reply_text(c, MSG_COPY_R, r->id, STORE_TEMPFAIL, "The messages were "
 			    "copied but not removed from this folder");
 			goto out;
 		}
@@ -519,7 +509,7 @@ handle_copy(struct chan *c, struct store_req *r)
 	}
 	if (fd == -1) {
 		log_warn("store: copy memfd");
-		text_reply(c, MSG_COPY_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_COPY_R, r->id, STORE_TEMPFAIL, text_temp);
 		goto out;
 	}
 	log_info("store: imap worker %d: %s: %s of %u messages to folder %s", (int)c->pid,

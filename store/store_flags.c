@@ -32,41 +32,6 @@
 #include "store_int.h"
 #include "xpostern.h"
 
-static void
-text_reply(struct chan *c, uint32_t id, uint32_t st, const char *text)
-{
-	static struct ipc_msg m;
-
-	ipc_init(&m, MSG_STORE_FLAGS_R, id);
-	ipc_put_u32(&m, st);
-	ipc_put_str(&m, text);
-	chan_send(c, &m);
-}
-
-struct sbuf {
-	unsigned char *p;
-	size_t n, cap;
-};
-
-static void
-sb_put(struct sbuf *b, const void *p, size_t n)
-{
-	if (n == 0)
-		return;
-	if (b->n + n > b->cap) {
-		b->cap = (b->n + n) * 2 + 4096;
-		b->p = xreallocarray(b->p, b->cap, 1);
-	}
-	memcpy(b->p + b->n, p, n);
-	b->n += n;
-}
-
-static void
-sb_u32(struct sbuf *b, uint32_t v)
-{
-	sb_put(b, &v, 4);
-}
-
 static int
 cmp_u16(const void *a, const void *b)
 {
@@ -95,13 +60,13 @@ handle_store_flags(struct chan *c, struct store_req *r)
 	struct fst *fs;
 	struct fj_change *ch = NULL;
 	size_t *idx = NULL, nch = 0, ngiven = 0, nothers = 0, nkw0;
-	struct sbuf b = { NULL, 0, 0 };
+	struct obuf b = { NULL, 0, 0 };
 	const char *why = NULL;
 	uint8_t fl = (uint8_t)(r->fflags & MF_ALL);
 	int fd = -1;
 
 	if (view_readonly(v)) {
-		text_reply(c, r->id, STORE_CANNOT, "The folder is read-only (EXAMINE)");
+		chan_reply_text(c, MSG_STORE_FLAGS_R, r->id, STORE_CANNOT, "The folder is read-only (EXAMINE)");
 		return;
 	}
 	idx = xcalloc(r->nuid, sizeof(*idx));
@@ -119,11 +84,11 @@ handle_store_flags(struct chan *c, struct store_req *r)
 	}
 	for (uint32_t i = 0; i < r->nfkw; i++)
 		if (!xp_keyword_ok(r->fkw[i], strlen(r->fkw[i]))) {
-			text_reply(c, r->id, STORE_BADMSG, "Not a keyword this server stores");
+			chan_reply_text(c, MSG_STORE_FLAGS_R, r->id, STORE_BADMSG, "Not a keyword this server stores");
 			goto out;
 		}
 	if ((fs = fst_get(c->account, c->view_fid, view_uidvalidity(v))) == NULL) {
-		text_reply(c, r->id, STORE_TEMPFAIL, "The flags cannot be changed now");
+		chan_reply_text(c, MSG_STORE_FLAGS_R, r->id, STORE_TEMPFAIL, "The flags cannot be changed now");
 		goto out;
 	}
 	/* the table first: the keywords named (made for FLAGS and +FLAGS),
@@ -145,7 +110,7 @@ handle_store_flags(struct chan *c, struct store_req *r)
 			char t[160];
 
 			snprintf(t, sizeof(t), "Keyword %s: %s", r->fkw[i], why);
-			text_reply(c, r->id, fst_keywords(fs) >= S.conf.max_keywords ?
+			chan_reply_text(c, MSG_STORE_FLAGS_R, r->id, fst_keywords(fs) >= S.conf.max_keywords ?
 			    STORE_LIMIT : STORE_TEMPFAIL, t);
 			goto out;
 		}
@@ -202,7 +167,7 @@ handle_store_flags(struct chan *c, struct store_req *r)
 	if (nch > 0 && fst_write(fs, ch, nch, &why) == -1) {
 		log_warnx("store: imap worker %d: %s: flag journal: %s", (int)c->pid, c->account,
 		    why);
-		text_reply(c, r->id, STORE_TEMPFAIL, "The flags cannot be changed now");
+		chan_reply_text(c, MSG_STORE_FLAGS_R, r->id, STORE_TEMPFAIL, "The flags cannot be changed now");
 		goto out;
 	}
 	/* this view has the change; the answer says what each has now */
@@ -249,21 +214,21 @@ handle_store_flags(struct chan *c, struct store_req *r)
 		for (size_t k = 0; k < view_nkw(v); k++) {
 			const char *s = view_kw(v, k);
 
-			sb_u32(&b, (uint32_t)strlen(s));
-			sb_put(&b, s, strlen(s));
+			ob_u32(&b, (uint32_t)strlen(s));
+			ob_put(&b, s, strlen(s));
 		}
 	for (uint32_t i = 0; i < r->nuid; i++) {
 		uint32_t k;
 		const uint32_t *ki = view_msg_kwidx(v, idx[i], &k);
 
-		sb_u32(&b, r->uids[i]);
-		sb_u32(&b, view_flags(v, idx[i]));
-		sb_u32(&b, k);
-		sb_put(&b, ki, 4 * (size_t)k);
+		ob_u32(&b, r->uids[i]);
+		ob_u32(&b, view_flags(v, idx[i]));
+		ob_u32(&b, k);
+		ob_put(&b, ki, 4 * (size_t)k);
 	}
 	if ((fd = sealed_memfd("postern-store", b.p, b.n)) == -1) {
 		log_warn("store: store memfd");
-		text_reply(c, r->id, STORE_TEMPFAIL, "The flags cannot be changed now");
+		chan_reply_text(c, MSG_STORE_FLAGS_R, r->id, STORE_TEMPFAIL, "The flags cannot be changed now");
 		goto out;
 	}
 	if (nch > 0) {

@@ -344,16 +344,6 @@ handle_imap_auth(struct chan *c, struct store_req *r)
 
 /* ---- the folder requests ---- */
 
-static void
-folder_reply(struct chan *c, uint32_t type, uint32_t id, uint32_t st, const char *text)
-{
-	static struct ipc_msg m;
-
-	ipc_init(&m, type, id);
-	ipc_put_u32(&m, st);
-	ipc_put_str(&m, text);
-	chan_send(c, &m);
-}
 
 /* A refusal of the table's edits: its status (RFC 5530 code) and
  * "<what> <why>" for the client's NO. */
@@ -367,7 +357,7 @@ refuse(struct chan *c, struct store_req *r, const char *what, const char *why)
 	char text[256];
 
 	snprintf(text, sizeof(text), "%s %s", what, why);
-	folder_reply(c, r->type + 1, r->id, status[foldertab_why_class(why)], text);
+	chan_reply_text(c, r->type + 1, r->id, status[foldertab_why_class(why)], text);
 }
 
 /* The channel's account's table: 0 with *dirfd and *t, or -1 answered
@@ -378,12 +368,12 @@ req_table(struct chan *c, struct store_req *r, int *dirfd, struct foldertab *t)
 	int rc;
 
 	if ((*dirfd = area_open(c->account)) == -1) {
-		folder_reply(c, r->type + 1, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, r->type + 1, r->id, STORE_TEMPFAIL, text_temp);
 		return -1;
 	}
 	if ((rc = table_load(c->account, *dirfd, t)) == -1) {
 		close(*dirfd);
-		folder_reply(c, r->type + 1, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, r->type + 1, r->id, STORE_TEMPFAIL, text_temp);
 		return -1;
 	}
 	if (rc == 1)
@@ -398,7 +388,7 @@ save_and_answer(struct chan *c, struct store_req *r, int dirfd, struct foldertab
 {
 	int rc = table_save(c->account, dirfd, t);
 
-	folder_reply(c, r->type + 1, r->id, rc == 0 ? STORE_OK : STORE_TEMPFAIL,
+	chan_reply_text(c, r->type + 1, r->id, rc == 0 ? STORE_OK : STORE_TEMPFAIL,
 	    rc == 0 ? "" : text_temp);
 	foldertab_free(t);
 	return rc;
@@ -440,7 +430,7 @@ handle_folder_list(struct chan *c, struct store_req *r)
 	free(buf);
 	if (fd == -1) {
 		log_warn("store: folder list memfd");
-		folder_reply(c, MSG_FOLDER_LIST_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_FOLDER_LIST_R, r->id, STORE_TEMPFAIL, text_temp);
 		foldertab_free(&t);
 		return;
 	}
@@ -477,7 +467,7 @@ handle_folder_create(struct chan *c, struct store_req *r)
 	}
 	id = f->id;
 	if (files_make(c->account, dirfd, &t, from_id) == -1) {
-		folder_reply(c, r->type + 1, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, r->type + 1, r->id, STORE_TEMPFAIL, text_temp);
 		foldertab_free(&t);
 		close(dirfd);
 		return;
@@ -561,13 +551,13 @@ rename_inbox(struct chan *c, struct store_req *r, int dirfd, struct foldertab *t
 	    inbox_next, &why) == -1) {
 		log_warnx("store: imap worker %d: %s: RENAME INBOX: %s", (int)c->pid, c->account,
 		    why);
-		folder_reply(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL, text_temp);
 		return;
 	}
 	mbox_list_init(&l);
 	mbc_forget(c->account);       /* its close would drop the lock below */
 	if ((rc = mailbox_open_locked(&mb, c->account, 0, &l)) == -1) {
-		folder_reply(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL,
+		chan_reply_text(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL,
 		    "INBOX cannot be read now");
 		return;
 	}
@@ -576,20 +566,20 @@ rename_inbox(struct chan *c, struct store_req *r, int dirfd, struct foldertab *t
 	if ((rc == 0 ? file_copy(c->account, dirfd, id, mb.fd, end) :
 	    files_make(c->account, dirfd, t, id)) == -1 ||
 	    table_save(c->account, dirfd, t) == -1) {
-		folder_reply(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL, text_temp);
 		goto out;
 	}
 	if (rc == 0 && l.n > 0 && mb_rewrite(&mb, l.v, l.n, &deleted, &why) == -1) {
 		log_warnx("store: imap worker %d: %s: RENAME INBOX copied %zu messages to "
 		    "folder f%08x but could not empty INBOX: %s", (int)c->pid, c->account, l.n,
 		    (unsigned)id, why);
-		folder_reply(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL,
+		chan_reply_text(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL,
 		    "INBOX's mail was copied to the new folder, but INBOX could not be emptied");
 		goto out;
 	}
 	log_info("store: imap worker %d: %s: INBOX renamed: %zu messages moved to folder "
 	    "f%08x", (int)c->pid, c->account, rc == 0 ? l.n : (size_t)0, (unsigned)id);
-	folder_reply(c, MSG_FOLDER_RENAME_R, r->id, STORE_OK, "");
+	chan_reply_text(c, MSG_FOLDER_RENAME_R, r->id, STORE_OK, "");
 out:
 	if (rc == 0)
 		mb_close(&mb);
@@ -652,7 +642,7 @@ handle_folder_subscribe(struct chan *c, struct store_req *r)
 		return;
 	f = foldertab_find(&t, r->folder[0], r->folderlen[0], &why);
 	if (f != NULL && r->on && (f->flags & FF_SUBSCRIBED)) {
-		folder_reply(c, MSG_FOLDER_SUBSCRIBE_R, r->id, STORE_OK, "");
+		chan_reply_text(c, MSG_FOLDER_SUBSCRIBE_R, r->id, STORE_OK, "");
 		foldertab_free(&t);
 	} else if (f == NULL ||
 	    foldertab_subscribe(&t, r->folder[0], r->folderlen[0], (int)r->on, &why) == -1) {

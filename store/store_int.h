@@ -120,6 +120,19 @@ const char *chan_kind_name(unsigned kind);
 void chan_drop(struct chan *c, const char *why);
 /* Sends an answer; a channel that cannot take it is dropped. */
 void chan_send(struct chan *c, struct ipc_msg *m);
+/* The answer "u32 status, str text" of request type - 1 (IMAP's _R). */
+void chan_reply_text(struct chan *c, uint32_t type, uint32_t id, uint32_t st,
+    const char *text);
+
+/* A growing buffer for a memfd answer's records (host order, as ipc). */
+struct obuf {
+	unsigned char *p;
+	size_t n, cap;
+};
+void ob_put(struct obuf *b, const void *p, size_t n);
+void ob_u32(struct obuf *b, uint32_t v);
+void ob_u64(struct obuf *b, uint64_t v);
+void ob_str(struct obuf *b, const char *s);     /* u32 length, the bytes */
 /* The folder fid (0 INBOX) of account changed (mail delivered, a
  * rewrite): every IMAP channel with a view of it, except except, that
  * was not told since its last VIEW_SYNC gets one MSG_CHANGED (id 0).

@@ -584,43 +584,6 @@ folder_state(struct chan *c, int areafd, struct foldertab *t, uint32_t fid,
 
 /* ---- the answers ---- */
 
-struct obuf {
-	unsigned char *p;
-	size_t n, cap;
-};
-
-static void
-ob_put(struct obuf *b, const void *p, size_t n)
-{
-	if (b->n + n > b->cap) {
-		b->cap = (b->n + n) * 2 + 4096;
-		b->p = xreallocarray(b->p, b->cap, 1);
-	}
-	memcpy(b->p + b->n, p, n);
-	b->n += n;
-}
-
-static void
-ob_u32(struct obuf *b, uint32_t v)
-{
-	ob_put(b, &v, 4);
-}
-
-static void
-ob_u64(struct obuf *b, uint64_t v)
-{
-	ob_put(b, &v, 8);
-}
-
-static void
-ob_str(struct obuf *b, const char *s)
-{
-	uint32_t n = (uint32_t)strlen(s);
-
-	ob_u32(b, n);
-	ob_put(b, s, n);
-}
-
 /* One message record (msg.h): uid, flags, size, date, k, k indexes. */
 static void
 ob_record(struct obuf *b, const struct view *v, size_t i)
@@ -636,16 +599,6 @@ ob_record(struct obuf *b, const struct view *v, size_t i)
 		ob_u32(b, v->kwidx[m->kw + k]);
 }
 
-static void
-text_reply(struct chan *c, uint32_t type, uint32_t id, uint32_t st, const char *text)
-{
-	static struct ipc_msg m;
-
-	ipc_init(&m, type, id);
-	ipc_put_u32(&m, st);
-	ipc_put_str(&m, text);
-	chan_send(c, &m);
-}
 
 static const char text_temp[] = "The folder cannot be read now";
 
@@ -661,6 +614,43 @@ view_drop(struct chan *c)
 		c->state = CS_IMAP;
 }
 
+/*
+ * The folder request r names (r->folder[0]) in c's account, as a view or
+ * STATUS needs it: *areafd and *t open and loaded, *f a folder with
+ * messages.  0, or -1 with the request answered (type: its _R, the text
+ * of a \Noselect name says it "cannot" what) and nothing left open.
+ */
+static int
+named_folder(struct chan *c, const struct store_req *r, uint32_t type,
+    const char *cannot, int *areafd, struct foldertab *t, struct folder **f)
+{
+	const char *why = NULL;
+
+	if ((*areafd = imap_area_open(c->account)) == -1) {
+		chan_reply_text(c, type, r->id, STORE_TEMPFAIL, text_temp);
+		return -1;
+	}
+	if (imap_table_load(c->account, *areafd, t) == -1) {
+		close(*areafd);
+		chan_reply_text(c, type, r->id, STORE_TEMPFAIL, text_temp);
+		return -1;
+	}
+	if ((*f = foldertab_find(t, r->folder[0], r->folderlen[0], &why)) == NULL ||
+	    ((*f)->flags & FF_NOFOLDER)) {
+		char text[256];
+		enum ft_class cl = *f ? FTC_CANNOT : foldertab_why_class(why);
+
+		snprintf(text, sizeof(text), "Folder %s%s", *f ? cannot : why,
+		    *f ? " (\\Noselect: it holds no messages)" : "");
+		chan_reply_text(c, type, r->id, cl == FTC_NOSUCH ? STORE_NOSUCH :
+		    cl == FTC_LIMIT ? STORE_LIMIT : STORE_CANNOT, text);
+		foldertab_free(t);
+		close(*areafd);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- MSG_SELECT ---- */
 
 void
@@ -673,35 +663,14 @@ handle_select(struct chan *c, struct store_req *r)
 	struct view *v;
 	struct floor_ent *fl;
 	struct obuf b = { NULL, 0, 0 };
-	const char *why = NULL;
 	uint32_t fid, saved_next, nrecent = 0;
 	int areafd, renumbered, fd;
 
 	/* any previous view goes first (RFC 3501 6.3.1: a failed SELECT
 	 * leaves none); no lock is held here */
 	view_drop(c);
-	if ((areafd = imap_area_open(c->account)) == -1) {
-		text_reply(c, MSG_SELECT_R, r->id, STORE_TEMPFAIL, text_temp);
+	if (named_folder(c, r, MSG_SELECT_R, "cannot be selected", &areafd, &t, &f) == -1)
 		return;
-	}
-	if (imap_table_load(c->account, areafd, &t) == -1) {
-		close(areafd);
-		text_reply(c, MSG_SELECT_R, r->id, STORE_TEMPFAIL, text_temp);
-		return;
-	}
-	if ((f = foldertab_find(&t, r->folder[0], r->folderlen[0], &why)) == NULL ||
-	    (f->flags & FF_NOFOLDER)) {
-		char text[256];
-		enum ft_class cl = f ? FTC_CANNOT : foldertab_why_class(why);
-
-		snprintf(text, sizeof(text), "Folder %s", f ? "cannot be selected "
-		    "(\\Noselect: it holds no messages)" : why);
-		text_reply(c, MSG_SELECT_R, r->id, cl == FTC_NOSUCH ? STORE_NOSUCH :
-		    cl == FTC_LIMIT ? STORE_LIMIT : STORE_CANNOT, text);
-		foldertab_free(&t);
-		close(areafd);
-		return;
-	}
 	fid = f->id;
 	saved_next = f->uidnext;
 	v = view_new(fid);
@@ -713,7 +682,7 @@ handle_select(struct chan *c, struct store_req *r)
 		view_free(v);
 		foldertab_free(&t);
 		close(areafd);
-		text_reply(c, MSG_SELECT_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_SELECT_R, r->id, STORE_TEMPFAIL, text_temp);
 		return;
 	}
 	close(areafd);
@@ -735,7 +704,7 @@ handle_select(struct chan *c, struct store_req *r)
 				mbox_list_free(&l);
 				view_free(v);
 				foldertab_free(&t);
-				text_reply(c, MSG_SELECT_R, r->id, STORE_TEMPFAIL, text_temp);
+				chan_reply_text(c, MSG_SELECT_R, r->id, STORE_TEMPFAIL, text_temp);
 				return;
 			}
 		mbox_list_free(&l);
@@ -757,7 +726,7 @@ handle_select(struct chan *c, struct store_req *r)
 		log_warn("store: view memfd");
 		view_free(v);
 		foldertab_free(&t);
-		text_reply(c, MSG_SELECT_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_SELECT_R, r->id, STORE_TEMPFAIL, text_temp);
 		return;
 	}
 	log_info("store: imap worker %d: %s: %s %s: %zu messages, %u recent, "
@@ -828,14 +797,14 @@ handle_fetch(struct chan *c, struct store_req *r)
 			    "failure", c->account, r->uids[0]);
 		else
 			log_warn("store: %s: reading message UID %u", c->account, r->uids[0]);
-		text_reply(c, MSG_FETCH_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_FETCH_R, r->id, STORE_TEMPFAIL, text_temp);
 		goto out;
 	}
 	fd = sealed_memfd("postern-fetch", buf, len);
 	free(buf);
 	if (fd == -1) {
 		log_warn("store: fetch memfd");
-		text_reply(c, MSG_FETCH_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_FETCH_R, r->id, STORE_TEMPFAIL, text_temp);
 		goto out;
 	}
 	ipc_init(&m, MSG_FETCH_R, r->id);
@@ -878,7 +847,7 @@ sync_lost(struct chan *c, struct store_req *r, const char *text)
 {
 	log_info("store: imap worker %d: %s: view dropped: %s", (int)c->pid, c->account, text);
 	view_drop(c);
-	text_reply(c, MSG_VIEW_SYNC_R, r->id, STORE_NOSUCH, text);
+	chan_reply_text(c, MSG_VIEW_SYNC_R, r->id, STORE_NOSUCH, text);
 }
 
 void
@@ -900,12 +869,12 @@ handle_view_sync(struct chan *c, struct store_req *r)
 	c->changed_told = 0;
 	c->changed_owed = 0;
 	if ((areafd = imap_area_open(c->account)) == -1) {
-		text_reply(c, MSG_VIEW_SYNC_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_VIEW_SYNC_R, r->id, STORE_TEMPFAIL, text_temp);
 		return;
 	}
 	if (imap_table_load(c->account, areafd, &t) == -1) {
 		close(areafd);
-		text_reply(c, MSG_VIEW_SYNC_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_VIEW_SYNC_R, r->id, STORE_TEMPFAIL, text_temp);
 		return;
 	}
 	if ((f = folder_by_id(&t, v->fid)) == NULL) {
@@ -928,7 +897,7 @@ handle_view_sync(struct chan *c, struct store_req *r)
 		mbox_list_free(&l);
 		foldertab_free(&t);
 		close(areafd);
-		text_reply(c, MSG_VIEW_SYNC_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_VIEW_SYNC_R, r->id, STORE_TEMPFAIL, text_temp);
 		return;
 	}
 	close(areafd);
@@ -977,7 +946,7 @@ handle_view_sync(struct chan *c, struct store_req *r)
 			log_warn("store: %s: reading a message's first lines", c->account);
 			mbox_list_free(&l);
 			view_free(nv);
-			text_reply(c, MSG_VIEW_SYNC_R, r->id, STORE_TEMPFAIL, text_temp);
+			chan_reply_text(c, MSG_VIEW_SYNC_R, r->id, STORE_TEMPFAIL, text_temp);
 			return;
 		}
 		if (k >= 0)
@@ -1024,7 +993,7 @@ handle_view_sync(struct chan *c, struct store_req *r)
 		log_warn("store: view sync memfd");
 		free(b.p);
 		view_free(nv);
-		text_reply(c, MSG_VIEW_SYNC_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_VIEW_SYNC_R, r->id, STORE_TEMPFAIL, text_temp);
 		return;
 	}
 	free(b.p);
@@ -1080,33 +1049,12 @@ handle_folder_status(struct chan *c, struct store_req *r)
 	struct mbox_list l;
 	struct floor_ent *fl;
 	const struct fst *fs;
-	const char *why = NULL;
 	uint32_t fid, saved_next, unseen = 0, recent = 0;
 	uint64_t size = 0;
 	int areafd, renumbered;
 
-	if ((areafd = imap_area_open(c->account)) == -1) {
-		text_reply(c, MSG_FOLDER_STATUS_R, r->id, STORE_TEMPFAIL, text_temp);
+	if (named_folder(c, r, MSG_FOLDER_STATUS_R, "has no status", &areafd, &t, &f) == -1)
 		return;
-	}
-	if (imap_table_load(c->account, areafd, &t) == -1) {
-		close(areafd);
-		text_reply(c, MSG_FOLDER_STATUS_R, r->id, STORE_TEMPFAIL, text_temp);
-		return;
-	}
-	if ((f = foldertab_find(&t, r->folder[0], r->folderlen[0], &why)) == NULL ||
-	    (f->flags & FF_NOFOLDER)) {
-		char text[256];
-		enum ft_class cl = f ? FTC_CANNOT : foldertab_why_class(why);
-
-		snprintf(text, sizeof(text), "Folder %s", f ? "has no status "
-		    "(\\Noselect: it holds no messages)" : why);
-		text_reply(c, MSG_FOLDER_STATUS_R, r->id, cl == FTC_NOSUCH ? STORE_NOSUCH :
-		    cl == FTC_LIMIT ? STORE_LIMIT : STORE_CANNOT, text);
-		foldertab_free(&t);
-		close(areafd);
-		return;
-	}
 	fid = f->id;
 	saved_next = f->uidnext;
 	mbox_list_init(&l);
@@ -1117,7 +1065,7 @@ handle_folder_status(struct chan *c, struct store_req *r)
 		mbox_list_free(&l);
 		foldertab_free(&t);
 		close(areafd);
-		text_reply(c, MSG_FOLDER_STATUS_R, r->id, STORE_TEMPFAIL, text_temp);
+		chan_reply_text(c, MSG_FOLDER_STATUS_R, r->id, STORE_TEMPFAIL, text_temp);
 		return;
 	}
 	close(areafd);
