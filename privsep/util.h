@@ -34,6 +34,39 @@ fail_why(const char **why, const char *text)
 	return -1;
 }
 
+/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (m 1..12;
+ * H. Hinnant's days_from_civil). */
+static inline int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The value of a base64 digit (RFC 4648; with slash63 ',' for modified
+ * UTF-7's alphabet, RFC 3501 5.1.3), or -1. */
+static inline int
+base64_value(unsigned char c, unsigned char slash63)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == slash63)
+		return 63;
+	return -1;
+}
+
 /* The count of decimal digits of v (1 for 0). */
 static inline size_t
 u64_digits(uint64_t v)

@@ -121,21 +121,6 @@ name3(const char *p, const char *const *names, int n)
 	return -1;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* Digits p[0..n) as a number, or -1. */
 static int
 num(const char *p, size_t n)
@@ -172,7 +157,7 @@ asctime_at(const char *p)
 	if (d < 1 || d > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 ||
 	    y < 1970)
 		return 0;
-	t = days_from_civil(y, (unsigned)m + 1, (unsigned)d) * 86400 + hh * 3600 + mm * 60 + ss;
+	t = days_from_civil(y, m + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
 	return t > 0 ? (uint64_t)t : 0;
 }
 

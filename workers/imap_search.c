@@ -121,20 +121,6 @@ month_of(const char *s)
 	return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-days_of(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int
 mdays(int y, int m)
 {
@@ -163,7 +149,7 @@ parse_date(const char *t, size_t n, uint64_t *days)
 	}
 	if (m == 0 || d < 1 || d > mdays(y, m))
 		return -1;
-	*days = (uint64_t)(days_of(y, m, d) + 1000000);   /* kept positive */
+	*days = (uint64_t)(days_from_civil(y, m, d) + 1000000);   /* kept positive */
 	return 0;
 }
 
@@ -634,7 +620,7 @@ sent_day(struct ectx *e, uint64_t *day)
 	}
 	if (d > mdays((int)y, mon))
 		return -1;
-	e->sent = (uint64_t)(days_of(y, mon, (int)d) + 1000000);
+	e->sent = (uint64_t)(days_from_civil(y, mon, (int)d) + 1000000);
 	e->sent_known = 1;
 	*day = e->sent;
 	return 0;

@@ -345,22 +345,6 @@ hexval(unsigned char c)
 	return -1;
 }
 
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Base64 bytes decoded, anything outside the alphabet skipped; padding
  * ends a quantum (so that base64 chunks written one after the other, each
  * padded, decode as each would alone). */
@@ -371,7 +355,7 @@ sm_base64(struct smatch *sm, const unsigned char *p, size_t n)
 	unsigned bits = 0;
 
 	for (size_t i = 0; i < n && !sm->found; i++) {
-		int v = b64val(p[i]);
+		int v = base64_value(p[i], '/');
 
 		if (p[i] == '=') {
 			acc = 0;

@@ -3,27 +3,12 @@
  */
 #include <stdint.h>
 
+#include "../privsep/util.h"
 #include "mutf7.h"
 #include "../privsep/utf8.h"
 
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-static int
-b64_value(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == ',')
-		return 63;
-	return -1;
-}
 
 /* Appends cp as UTF-8; -1 when out is full (room kept for the NUL). */
 static int
@@ -60,7 +45,7 @@ decode_run(const char *in, size_t len, size_t *i, char *out, size_t outsz,
 		}
 		if (in[k] == '-')
 			break;
-		if ((v = b64_value((unsigned char)in[k])) < 0) {
+		if ((v = base64_value((unsigned char)in[k], ',')) < 0) {
 			*why = "bad character in an & run of a mailbox name";
 			return -1;
 		}

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "../privsep/util.h"
 #include "pop3_parse.h"
 
 /* How a verb's arguments are split. */
@@ -208,22 +209,6 @@ pop3_parse_num(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 long
 pop3_b64_decode(const char *in, size_t inlen, unsigned char *out, size_t outsz)
 {
@@ -250,7 +235,7 @@ pop3_b64_decode(const char *in, size_t inlen, unsigned char *out, size_t outsz)
 			}
 			if (pad > 0)
 				return -1;      /* data after '=' */
-			if ((v[j] = b64_value(c)) < 0)
+			if ((v[j] = base64_value(c, '/')) < 0)
 				return -1;
 		}
 		w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
