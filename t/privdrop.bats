@@ -29,9 +29,11 @@ check_dropped() {
 
 @test "as root: workers run as the user, jailed in the empty dir, no caps, seccomp" {
 	require_root
+	printf 'listen imap 127.0.0.1:%s\nimap-min-spare 1\n' "$(free_ports 1)" >>"$PT_CONF"
 	postern_start
 	wait_for role_count_ge smtp 1
-	for pid in $(postern_pids smtp) $(postern_pids pop3); do
+	wait_for role_count_ge imap 1
+	for pid in $(postern_pids smtp) $(postern_pids pop3) $(postern_pids imap); do
 		check_dropped "$pid" _postern "$PT_DIR/empty"
 	done
 }

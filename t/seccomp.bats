@@ -81,6 +81,20 @@ assert_respawned_with_backoff() {
 	[ "$(sigsys_kills store)" -eq 0 ]
 }
 
+@test "imap worker calls socket(2): killed by SIGSYS, respawned with back-off; SMTP and POP3 unaffected" {
+	IMAP_PORT=$(free_ports 1)
+	printf 'listen imap 127.0.0.1:%s\nimap-min-spare 2\n' "$IMAP_PORT" >>"$PT_CONF"
+	probe_start imap
+	assert_probe_killed imap
+	wait_for grep -q "imap worker died before serving; next start in" "$PT_LOG"
+	assert_respawned_with_backoff imap 4 16
+	wait_for greets "$SMTP_PORT" "220 "
+	wait_for greets "$POP3_PORT" "+OK"
+	[ "$(sigsys_kills smtp)" -eq 0 ]
+	[ "$(sigsys_kills pop3)" -eq 0 ]
+	[ "$(sigsys_kills store)" -eq 0 ]
+}
+
 @test "auth process calls socket(2): killed by SIGSYS, respawned with back-off; SMTP delivers" {
 	load lib/pop3
 	probe_start auth

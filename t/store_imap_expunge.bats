@@ -90,10 +90,10 @@ END
 }
 
 @test "kill -9 during EXPUNGE: every acknowledged message present once, expunged ones gone, UIDs kept" {
-	run timeout 150 bash -c 'echo "faults expunge 40 100 alice" | "$0" "${@}"' \
+	run timeout 150 bash -c 'echo "faults expunge 50 120 alice" | "$0" "${@}"' \
 		"$BUILD/t/ipcpeer" "${PEER_OPTS[@]}" -l "$SD/log" "$SD/spool" "$SD/accounts"
 	echo "$output" | tail -20
-	[[ "$output" == *"faults ok kills=40 "* ]]
+	[[ "$output" == *"faults ok kills=50 "* ]]
 }
 
 @test "COPY keeps flags and keywords, gives new UIDs (COPYUID), into a folder and into INBOX" {
