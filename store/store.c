@@ -195,6 +195,7 @@ control_read(int ctl)
 			S.conf.max_folder_depth = nc.max_folder_depth;
 			S.conf.max_keywords = nc.max_keywords;
 			S.conf.pop3_sets_seen = nc.pop3_sets_seen;
+			S.conf.imap_max_sessions_per_user = nc.imap_max_sessions_per_user;
 			strlcpy_(S.conf.postmaster, nc.postmaster, sizeof(S.conf.postmaster));
 			strlcpy_(S.conf.accounts, nc.accounts, sizeof(S.conf.accounts));
 			strlcpy_(S.conf.aliases, nc.aliases, sizeof(S.conf.aliases));

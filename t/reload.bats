@@ -30,3 +30,18 @@ teardown() { postern_teardown; }
 	greets "$SMTP_PORT" "220 mail.example.org"
 	kill -0 "$PT_PID"
 }
+
+@test "SIGHUP turns IMAP on (a new imap listener serves) and applies the imap keys" {
+	postern_start
+	IMAP_PORT=$(free_ports 1)
+	printf 'listen imap 127.0.0.1:%s\nimap-min-spare 1\nmax-sessions-per-user 1\n' \
+		"$IMAP_PORT" >>"$PT_CONF"
+	kill -HUP "$PT_PID"
+	wait_for grep -q "reload: configuration" "$PT_LOG"
+	wait_for greets "$IMAP_PORT" "* OK "
+	run python3 "$MAILCLIENT" imap-logins "$IMAP_PORT" alice alicepw 2
+	echo "$output"
+	grep -q '^login 1 OK ' <<<"$output"
+	grep -q '^login 2 NO .*max-sessions-per-user=1' <<<"$output"
+	greets "$SMTP_PORT" "220 mail.example.org"
+}
