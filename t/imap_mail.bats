@@ -111,3 +111,34 @@ uidl() { pop3_batch 'USER alice\r\nPASS alicepw\r\nUIDL\r\nQUIT\r\n' | grep '^[0
 	[ "$(grep -B1 '^h OK' <<<"$output" | head -1)" = "* SEARCH" ]
 	grep -q '^i BAD ' <<<"$output"
 }
+
+@test "imaplib: STORE, COPY and MOVE with COPYUID, EXPUNGE, CHECK, UNSELECT, NAMESPACE, ID, ENABLE" {
+	smtp_quick alice@example.org third "body three"
+	wait_for mbox_count_is alice 3
+	run python3 "$MAILCLIENT" imap-file "$IMAP_PORT" alice alicepw
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has() { grep -qxF -- "$1" <<<"$output"; }
+	has 'namespace OK (("" "/")) NIL NIL'
+	grep -qF "untagged ID [b'(\"name\" \"postern\")']" <<<"$output"
+	grep -q '^enable OK' <<<"$output"
+	grep -qF 'permanentflags [b'"'"'(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)'"'"']' <<<"$output"
+	has 'store +seen OK 1 (FLAGS (\Seen \Recent $Important))'
+	has 'store -seen OK 1 (FLAGS (\Recent $Important))'
+	has 'store set OK 2 (FLAGS (\Answered \Flagged \Recent))'
+	has 'store silent OK None'
+	has 'fetch flags OK 1 (FLAGS (\Recent $Important)) | 2 (FLAGS (\Answered \Flagged \Recent)) | 3 (FLAGS (\Draft \Recent))'
+	grep -q '^copy OK \[COPYUID [0-9]* 1:2 1:2\] COPY completed$' <<<"$output"
+	grep -q '^copy missing NO \[TRYCREATE\] ' <<<"$output"
+	grep -q '^uid move OK' <<<"$output"
+	grep -qF "untagged after move [b'3']" <<<"$output"
+	has 'check OK CHECK completed'
+	has 'expunge OK 1'
+	has 'fetch left OK 1 (FLAGS (\Answered \Flagged \Recent) BODY[HEADER.FIELDS (SUBJECT)] {19} b'"'"'Subject: second\r\n\r\n'"'"' | )'
+	grep -q '^unselect OK' <<<"$output"
+	# flags and keywords travel with COPY and MOVE
+	grep -q "^work flags OK 1 (UID 1 FLAGS (\$Important) BODY" <<<"$output"
+	grep -q "| 2 (UID 2 FLAGS (\\\\Answered \\\\Flagged) BODY" <<<"$output"
+	grep -q "| 3 (UID 3 FLAGS (\\\\Draft) BODY" <<<"$output"
+	grep -q '^store readonly NO \[READ-ONLY\] ' <<<"$output"
+}

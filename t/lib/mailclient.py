@@ -44,6 +44,11 @@ IMAP
                        N sessions logged in at once (each held open):
                        prints each LOGIN's answer, then one more after the
                        first logged out
+  imap-file PORT USER PASS
+                       imaplib: STORE (+FLAGS, -FLAGS, FLAGS, .SILENT, a
+                       keyword), COPY and MOVE (COPYUID), UID EXPUNGE,
+                       EXPUNGE, CHECK, UNSELECT, NAMESPACE, ID, ENABLE;
+                       prints each answer
   imap-state PORT USER PASS
                        every folder, and in each every message as
                        "FOLDER UID (FLAGS) SUBJECT" (EXAMINE: changes
@@ -1159,6 +1164,38 @@ def cmd_imap_logins(port, user, pw, n):
             m.logout()
         except (imaplib.IMAP4.error, OSError):
             pass
+
+
+def cmd_imap_file(port, user, pw):
+    import imaplib
+    m = imaplib.IMAP4("127.0.0.1", int(port), timeout=20)
+    show = imap_show(m)
+    show("login", lambda: m.login(user, pw))
+    show("namespace", lambda: m.namespace())
+    show("id", lambda: m.xatom("ID", '("name" "imaplib")'))
+    print("untagged ID", m.untagged_responses.pop("ID", None))
+    show("enable", lambda: m.enable("UTF8=ACCEPT") if hasattr(m, "enable") else ("OK", []))
+    show("select", lambda: m.select("INBOX"))
+    print("permanentflags", m.untagged_responses.get("PERMANENTFLAGS"))
+    show("store +seen", lambda: m.store("1", "+FLAGS", "(\\Seen $Important)"))
+    show("store -seen", lambda: m.store("1", "-FLAGS", "(\\Seen)"))
+    show("store set", lambda: m.store("2", "FLAGS", "(\\Flagged \\Answered)"))
+    show("store silent", lambda: m.store("3", "+FLAGS.SILENT", "(\\Draft)"))
+    show("fetch flags", lambda: m.fetch("1:3", "(FLAGS)"))
+    show("create Work", lambda: m.create("Work"))
+    show("copy", lambda: m.copy("1:2", "Work"))
+    show("copy missing", lambda: m.copy("1", "NoSuch"))
+    show("uid move", lambda: m.uid("MOVE", "3", "Work"))
+    print("untagged after move", m.untagged_responses.pop("EXPUNGE", None))
+    show("store deleted", lambda: m.store("1", "+FLAGS.SILENT", "(\\Deleted)"))
+    show("check", lambda: m.check())
+    show("expunge", lambda: m.expunge())
+    show("fetch left", lambda: m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
+    show("unselect", lambda: m.unselect() if hasattr(m, "unselect") else m.xatom("UNSELECT"))
+    show("examine Work", lambda: m.select("Work", readonly=True))
+    show("work flags", lambda: m.fetch("1:*", "(UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
+    show("store readonly", lambda: m.store("1", "+FLAGS", "(\\Seen)"))
+    show("logout", lambda: m.logout())
 
 
 def cmd_imap_state(port, user, pw):
@@ -2607,6 +2644,7 @@ COMMANDS = {
     "imap-read": cmd_imap_read, "imap-idle": cmd_imap_idle,
     "imap-pop3-expunge": cmd_imap_pop3_expunge, "imap-starttls": cmd_imap_starttls,
     "imap-logins": cmd_imap_logins, "imap-state": cmd_imap_state,
+    "imap-file": cmd_imap_file,
     "imap-put": cmd_imap_put, "imap-concurrency": cmd_imap_concurrency,
     "tls-inject": cmd_tls_inject, "mbox-bodies": cmd_mbox_bodies,
     "limit": cmd_limit, "burst": cmd_burst, "rate": cmd_rate, "slow": cmd_slow,
