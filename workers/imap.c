@@ -900,7 +900,7 @@ resolve_set(struct imap *im, const char *tag, const struct imap_seqrange *set,
 				bad(im, tag, NULL, "Invalid message sequence number");
 				return -1;
 			}
-			memset(sel + lo - 1, 1, (size_t)(hi - lo + 1));
+			memset(sel + lo - 1, 1, (size_t)hi - lo + 1);
 			continue;
 		}
 		/* the first index with uid >= lo, then every one up to hi */
@@ -998,7 +998,7 @@ do_fetch(struct imap *im, struct imap_cmd *c)
 	batch = xcalloc(IMAP_FETCH_BATCH_MAX_COUNT, sizeof(*batch));
 	for (uint32_t i = 0; i < v->n && !failed && !im->c->error; ) {
 		struct sc_fetched f;
-		uint32_t idx[IMAP_FETCH_BATCH_MAX_COUNT], nb = 0, status = STORE_OK;
+		uint32_t idx[IMAP_FETCH_BATCH_MAX_COUNT] = { 0 }, nb = 0, status = STORE_OK;
 		unsigned char seen_now[IMAP_FETCH_BATCH_MAX_COUNT];
 		char text[LIM_LOGLINE];
 
@@ -1566,7 +1566,7 @@ do_search(struct imap *im, struct imap_cmd *c)
 	struct imap_search *prog = NULL;
 	const char *code = NULL, *why = NULL;
 	uint32_t need, n = v->n, *batch, nb = 0;
-	uint32_t idx[IMAP_FETCH_BATCH_MAX_COUNT];
+	uint32_t idx[IMAP_FETCH_BATCH_MAX_COUNT] = { 0 };
 	unsigned char *hit;
 	struct ibuf b;
 

@@ -838,9 +838,8 @@ sc_fetch(struct session *s, uint32_t what, const uint32_t *uids, uint32_t n,
 		return SC_UNAVAILABLE;
 	f->fd = answer.fd;
 	answer.fd = -1;
-	if (ipc_get_u32(&answer, status) < 0 || ipc_get_str(&answer, text, textsz) < 0)
-		bad = 1;
-	else if (*status == STORE_OK) {
+	bad = ipc_get_u32(&answer, status) < 0 || ipc_get_str(&answer, text, textsz) < 0;
+	if (!bad && *status == STORE_OK) {
 		if (ipc_get_u32(&answer, &m) < 0 || m == 0 || m > n)
 			bad = 1;
 		for (uint32_t i = 0; !bad && i < m; i++) {
@@ -859,8 +858,8 @@ sc_fetch(struct session *s, uint32_t what, const uint32_t *uids, uint32_t n,
 		if (!bad && (f->fd < 0 || fstat(f->fd, &st) < 0 || st.st_size < 0 ||
 		    (uint64_t)st.st_size != off))
 			bad = 1;
-	} else if (f->fd >= 0)
-		bad = 1;
+	} else if (!bad && f->fd >= 0)
+		bad = 1;     /* a refusal carries no descriptor */
 	if (!bad && ipc_end(&answer) < 0)
 		bad = 1;
 	if (bad) {
