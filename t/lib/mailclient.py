@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The one Python mail client of the tests: every bats file that talks
-SMTP or POP3 from Python -- byte by byte, or through smtplib/poplib --
+SMTP, POP3 or IMAP from Python -- byte by byte, or through smtplib,
+poplib or imaplib --
 calls a named command of this file (rather than carrying its own client),
 so that a protocol change touches one place.  swaks, curl, openssl
 s_client, mpop and fetchmail are called directly.  Every wait is bounded;
