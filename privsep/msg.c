@@ -52,6 +52,8 @@ msg_name(uint32_t type)
 	case MSG_EXPUNGE_R: return "MSG_EXPUNGE_R";
 	case MSG_COPY: return "MSG_COPY";
 	case MSG_COPY_R: return "MSG_COPY_R";
+	case MSG_SEEN: return "MSG_SEEN";
+	case MSG_SEEN_R: return "MSG_SEEN_R";
 	case MSG_MBOX_STAT: return "MSG_MBOX_STAT";
 	case MSG_MBOX_STAT_R: return "MSG_MBOX_STAT_R";
 	case MSG_AUTH_CHANNEL: return "MSG_AUTH_CHANNEL";

@@ -102,6 +102,11 @@ enum msg_type {
 	MSG_COMMIT_R,     /* u32 enum store_status, u32 messages deleted */
 	MSG_RELEASE,      /* empty: session over without QUIT; nothing deleted */
 	MSG_RELEASE_R,    /* u32 enum store_status */
+	MSG_SEEN,         /* u32 n (1..LIM_DELE_BATCH), n x u32 msgno: messages
+			     the worker sent to the client from its read-ahead
+			     (pop3-sets-seen: the store marks what it is asked
+			     for by MSG_RETR itself); pipelined as MSG_DELE */
+	MSG_SEEN_R,       /* u32 enum store_status (STORE_OK) */
 
 	/* ---- store channel: IMAP side (CHAN_IMAP) ----
 	 * Folder names are UTF-8 as foldername.h takes them (the worker decodes

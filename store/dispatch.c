@@ -340,6 +340,8 @@ static const struct dispatch_row table[] = {
 	  RUN_AFTER_COMMIT, decode_retr, handle_retr },
 	{ MSG_DELE,    POP3_K, CS_BOUND, 8, 4 + 4 * LIM_DELE_BATCH, FD_FORBIDDEN, MSG_DELE_R,
 	  RUN_AFTER_COMMIT_READ_ON, decode_dele, handle_dele },
+	{ MSG_SEEN,    POP3_K, CS_BOUND, 8, 4 + 4 * LIM_DELE_BATCH, FD_FORBIDDEN, MSG_SEEN_R,
+	  RUN_AFTER_COMMIT_READ_ON, decode_dele, handle_seen },
 	{ MSG_UNDO,    POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_UNDO_R,
 	  RUN_AFTER_COMMIT, NULL, handle_undo },
 	{ MSG_COMMIT,  POP3_K, CS_BOUND, 0, 0, FD_FORBIDDEN, MSG_COMMIT_R,

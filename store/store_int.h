@@ -277,6 +277,7 @@ void unmap_message(const unsigned char *p, size_t n);
 void handle_auth(struct chan *c, struct store_req *r);
 void handle_retr(struct chan *c, struct store_req *r);
 void handle_dele(struct chan *c, struct store_req *r);
+void handle_seen(struct chan *c, struct store_req *r);
 void handle_undo(struct chan *c, struct store_req *r);
 void handle_commit(struct chan *c, struct store_req *r);
 void handle_release(struct chan *c, struct store_req *r);

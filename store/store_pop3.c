@@ -281,6 +281,22 @@ handle_dele(struct chan *c, struct store_req *r)
 	status_reply(c, MSG_DELE_R, r->id, STORE_OK);
 }
 
+/* pop3-sets-seen for the messages the worker served from its read-ahead
+ * (MSG_SEEN; the one a RETR asked for is marked by handle_retr). */
+void
+handle_seen(struct chan *c, struct store_req *r)
+{
+	for (uint32_t i = 0; i < r->ndele; i++) {
+		const struct mbox_ent *e = snap_msg(c, r->dele[i]);
+
+		if (e == NULL)
+			return;
+		if (S.conf.pop3_sets_seen && e->imapuid != 0)
+			fst_pop3_seen(c->account, e->imapuid, e->mflags);
+	}
+	status_reply(c, MSG_SEEN_R, r->id, STORE_OK);
+}
+
 void
 handle_commit(struct chan *c, struct store_req *r)
 {

@@ -142,3 +142,18 @@ uidl() { pop3_batch 'USER alice\r\nPASS alicepw\r\nUIDL\r\nQUIT\r\n' | grep '^[0
 	grep -q "| 3 (UID 3 FLAGS (\\\\Draft) BODY" <<<"$output"
 	grep -q '^store readonly NO \[READ-ONLY\] ' <<<"$output"
 }
+
+@test "pop3-sets-seen: every message a POP3 client RETRs is \\Seen over IMAP, read-ahead ones included; TOP marks none" {
+	for i in 3 4 5 6; do smtp_quick alice@example.org "m$i" "body $i"; done
+	wait_for mbox_count_is alice 6
+	# the first IMAP SELECT gives the UIDs
+	imap_batch 'a LOGIN alice alicepw\r\nb SELECT INBOX\r\nc LOGOUT\r\n' >/dev/null
+	run pop3_batch 'USER alice\r\nPASS alicepw\r\nTOP 6 0\r\nRETR 1\r\nRETR 2\r\nRETR 3\r\nRETR 4\r\nRETR 5\r\nQUIT\r\n'
+	[[ "$output" == *"+OK postern signing off"* ]]
+	run imap_batch 'a LOGIN alice alicepw\r\nb EXAMINE INBOX\r\nc FETCH 1:* (FLAGS)\r\nd LOGOUT\r\n'
+	echo "$output"
+	for n in 1 2 3 4 5; do
+		grep -qx "\* $n FETCH (FLAGS (\\\\Seen))" <<<"$output"
+	done
+	grep -qx '\* 6 FETCH (FLAGS ())' <<<"$output"
+}

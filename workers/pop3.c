@@ -705,11 +705,13 @@ fetch(struct pop3 *p, uint32_t lines, uint32_t ahead)
 static void
 send_message(struct pop3 *p, uint32_t lines)
 {
-	bool top = lines != LIM_ALL_LINES;
+	bool top = lines != LIM_ALL_LINES, from_ra = false;
 	uint64_t wire;
 	int i, r;
 
-	if (top || (i = ra_find(p, p->msgno)) < 0) {
+	if (!top && (i = ra_find(p, p->msgno)) >= 0)
+		from_ra = true;
+	else {
 		uint32_t ahead = 0;
 
 		if (!top) {
@@ -742,6 +744,12 @@ send_message(struct pop3 *p, uint32_t lines)
 		if (!top) {
 			p->retrieved++;
 			p->ra_next = p->msgno + 1;
+			/* the store marked the one it was asked for; this one
+			 * it learns with the next request (pop3-sets-seen) */
+			if (from_ra && p->s->conf->pop3_sets_seen &&
+			    sc_seen(p->s, p->msgno) < 0)
+				log_warnx("pop3 %s: store unavailable for \\Seen of %u",
+				    p->s->sessid, p->msgno);
 		}
 		return;
 	}

@@ -23,9 +23,12 @@ static int dead;
 /* An unasked MSG_CHANGED came (IMAP): the view is worth a VIEW_SYNC */
 static int changed;
 
-/* DELE marks not sent yet: they go just before the next request. */
+/* DELE marks not sent yet: they go just before the next request; so do
+ * the messages served from the read-ahead, for pop3-sets-seen. */
 static uint32_t dele[LIM_DELE_BATCH];
 static unsigned ndele;
+static uint32_t seen[LIM_DELE_BATCH];
+static unsigned nseen;
 
 /* Answers owed to store_send(), oldest first. */
 static struct {
@@ -199,7 +202,7 @@ sc_forget(void)
 	explicit_bzero(&request, sizeof(request));
 	explicit_bzero(&answer, sizeof(answer));
 	request.fd = answer.fd = -1;
-	ndele = 0;
+	ndele = nseen = 0;
 }
 
 static int
@@ -211,24 +214,34 @@ malformed(struct session *s, uint32_t type)
 	return SC_MALFORMED;
 }
 
-/* Sends the DELE marks queued since the last request, in one message,
- * without waiting.  0 / SC_UNAVAILABLE. */
+/* Sends the numbers queued in q[0..*n) as one type request, without
+ * waiting.  0 / SC_UNAVAILABLE. */
+static int
+flush_queue(struct session *s, uint32_t type, uint32_t expect, const uint32_t *q,
+    unsigned *n)
+{
+	static struct ipc_msg dreq;
+	unsigned k = *n;
+
+	if (k == 0)
+		return 0;
+	*n = 0;
+	ipc_init(&dreq, type, 0);
+	ipc_put_u32(&dreq, k);
+	for (unsigned i = 0; i < k; i++)
+		ipc_put_u32(&dreq, q[i]);
+	if (store_send(s, &dreq, expect, STORE_REPLY_TIMEOUT_MS) < 0)
+		return SC_UNAVAILABLE;
+	return 0;
+}
+
+/* The DELE marks and read-ahead RETRs queued since the last request. */
 static int
 flush_deles(struct session *s)
 {
-	static struct ipc_msg dreq;
-	unsigned n = ndele;
-
-	if (n == 0)
-		return 0;
-	ndele = 0;
-	ipc_init(&dreq, MSG_DELE, 0);
-	ipc_put_u32(&dreq, n);
-	for (unsigned i = 0; i < n; i++)
-		ipc_put_u32(&dreq, dele[i]);
-	if (store_send(s, &dreq, MSG_DELE_R, STORE_REPLY_TIMEOUT_MS) < 0)
+	if (flush_queue(s, MSG_SEEN, MSG_SEEN_R, seen, &nseen) < 0)
 		return SC_UNAVAILABLE;
-	return 0;
+	return flush_queue(s, MSG_DELE, MSG_DELE_R, dele, &ndele);
 }
 
 /* request to the store after the queued DELE marks; the answer in answer.
@@ -455,6 +468,16 @@ sc_retr(struct session *s, uint32_t msgno, uint32_t lines, uint32_t ahead,
 		b->n = 0;
 		return malformed(s, MSG_RETR_R);
 	}
+	return 0;
+}
+
+int
+sc_seen(struct session *s, uint32_t msgno)
+{
+	if (dead || (nseen == LIM_DELE_BATCH &&
+	    flush_queue(s, MSG_SEEN, MSG_SEEN_R, seen, &nseen) < 0))
+		return SC_UNAVAILABLE;
+	seen[nseen++] = msgno;
 	return 0;
 }
 

@@ -110,6 +110,9 @@ int sc_retr(struct session *s, uint32_t msgno, uint32_t lines,
  * request's.  A refused or lost mark kills the channel.  0 / SC_UNAVAILABLE.
  */
 int sc_dele(struct session *s, uint32_t msgno);
+/* Queues a message the session sent from its read-ahead (pop3-sets-seen:
+ * the store marks it \Seen), sent like the DELE marks.  0 / SC_UNAVAILABLE. */
+int sc_seen(struct session *s, uint32_t msgno);
 
 /* MSG_UNDO (RSET), MSG_RELEASE, MSG_COMMIT: 0 with *status. */
 int sc_undo(struct session *s, uint32_t *status);

@@ -274,6 +274,19 @@ fake_store(int sock, uint32_t delay_ms)
 			ndel = 0;
 			ipc_put_u32(&ans, STORE_OK);
 			break;
+		case MSG_SEEN:
+			/* pop3-sets-seen: the RETRs served from the read-ahead */
+			if (!bound || ipc_get_u32(&req, &ndel) < 0 || ndel == 0 ||
+			    ndel > LIM_DELE_BATCH)
+				_exit(3);
+			for (uint32_t k = 0; k < ndel; k++) {
+				if (ipc_get_u32(&req, &no) < 0 || no < 1 || no > NMSGS)
+					_exit(3);
+				ev("S%u ", no);
+			}
+			ndel = 0;
+			ipc_put_u32(&ans, STORE_OK);
+			break;
 		case MSG_UNDO:
 			ev("U ");
 			memset(del, 0, sizeof(del));
@@ -588,15 +601,16 @@ test_transaction(void)
 	    "hello\r\n..\r\nworld\r\n.\r\n", (unsigned long long)wire_of(msgs[0]));
 	CHECK(has(want), "RETR 1 CRLF and dot-stuffed");
 	CHECK(has("\r\n\r\n...dots\r\nFrom me\r\n.\r\n"), "RETR 2 dot-stuffed");
-	/* RETR 1 reads one message ahead, so RETR 2 asks the store nothing */
-	CHECK(strcmp(events, "A:alice R1/-1+1 C0 ") == 0, "events %s", events);
+	/* RETR 1 reads one message ahead, so RETR 2 asks the store nothing;
+	 * the store learns it was read (pop3-sets-seen) before the COMMIT */
+	CHECK(strcmp(events, "A:alice R1/-1+1 S2 C0 ") == 0, "events %s", events);
 
 	/* in order: the read-ahead doubles while the client reads on */
 	run(LOGIN "RETR 1\r\nRETR 2\r\nRETR 3\r\nQUIT\r\n");
 	CHECK(has("\r\n\r\n...dots\r\nFrom me\r\n.\r\n") &&
 	    has("Subject: three\r\n\r\nl1\r\nl2\r\nl3\r\n.\r\n"),
 	    "RETR 2 and 3 from the read-ahead");
-	CHECK(strcmp(events, "A:alice R1/-1+1 R3/-1+3 C0 ") == 0, "events %s", events);
+	CHECK(strcmp(events, "A:alice R1/-1+1 S2 R3/-1+3 C0 ") == 0, "events %s", events);
 
 	/* out of order: no read-ahead */
 	run(LOGIN "RETR 3\r\nRETR 2\r\nQUIT\r\n");
@@ -607,7 +621,7 @@ test_transaction(void)
 	run(LOGIN "DELE 2\r\nDELE 3\r\nRETR 1\r\nRETR 2\r\nRSET\r\nRETR 2\r\n"
 	    "RETR 3\r\nQUIT\r\n");
 	CHECK(has("-ERR message 2 already deleted"), "RETR of a marked message");
-	CHECK(strcmp(events, "A:alice D2 D3 R1/-1+1 U R2/-1+3 C0 ") == 0,
+	CHECK(strcmp(events, "A:alice D2 D3 R1/-1+1 U R2/-1+3 S3 C0 ") == 0,
 	    "events %s", events);
 	CHECK(has("Subject: three\r\n\r\nl1\r\nl2\r\nl3\r\n.\r\n"),
 	    "RETR 3 after RSET");
