@@ -871,6 +871,12 @@ keyholder_main(void)
 	if (load_files(&conf, &files, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		send_tls_r(0, err);
+		/* the master acts on the answer (it stops, or it kills this
+		 * reload's keyholder and keeps the running one): an exit right
+		 * now could be reaped before the answer is read, and the
+		 * failure would go unreported.  Bounded: the master's end
+		 * closing wakes us too. */
+		(void)fd_wait(FD_CONTROL, POLLIN, now_ms() + KEYHOLDER_FAIL_WAIT_MS);
 		return 1;
 	}
 	log_info("keyholder: %u certificate%s loaded (%s key)", nkeys,

@@ -83,6 +83,9 @@
 /* A response line a session formats (conn_vline), CRLF included: POP3's
  * and IMAP's own lines; message bytes and long lists go as they are */
 #define CONN_LINE_BYTES           1024
+/* A keyholder whose files did not load waits this long at most for the
+ * master to read its answer and act, before it exits */
+#define KEYHOLDER_FAIL_WAIT_MS    10000
 /* The first and the last bytes kept of an over-long line (conn.c): an
  * IMAP tag and a literal announcement "{4294967295+}\r\n" fit. */
 #define CONN_OVERLONG_KEEP        72
