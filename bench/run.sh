@@ -43,6 +43,7 @@ install_peers() {
 		pkgs="postfix"
 	{ command -v dovecot && [ -x /usr/lib/dovecot/pop3 ]; } >/dev/null 2>&1 ||
 		pkgs="$pkgs dovecot-pop3d"
+	[ -x /usr/lib/dovecot/imap ] || pkgs="$pkgs dovecot-imapd"
 	[ -n "$pkgs" ] || return 0
 	command -v apt-get >/dev/null || die "missing$pkgs and no apt-get to install them"
 	say "installing$pkgs"
@@ -183,6 +184,7 @@ hostname bench.localhost
 domain $DOMAIN
 listen smtp 127.0.0.1:$PT_SMTP
 listen pop3 127.0.0.1:$PT_POP3
+listen imap 127.0.0.1:$PT_IMAP
 spool $B/postern/spool
 accounts $B/postern/accounts
 user _postern
@@ -195,6 +197,8 @@ control-socket $B/postern/control.sock
 $(pools_conf)
 max-sessions-per-ip 0
 max-conn-per-ip-per-minute 0
+imap-max-sessions-per-ip 0
+max-sessions-per-user 0
 shutdown-grace 2s
 EOF
 }
@@ -203,8 +207,8 @@ start_postern() {
 	tries=0
 	while :; do
 		tries=$((tries + 1))
-		set -- $(free_ports 2)
-		PT_SMTP=$1 PT_POP3=$2
+		set -- $(free_ports 3)
+		PT_SMTP=$1 PT_POP3=$2 PT_IMAP=$3
 		postern_conf
 		if [ $tries -eq 1 ]; then
 			"$POSTERND" -n -f "$B/postern/postern.conf" || die "postern rejects its bench config"
@@ -212,7 +216,7 @@ start_postern() {
 		"$POSTERND" -d -f "$B/postern/postern.conf" >>"$B/postern/postern.log" 2>&1 &
 		PT_PID=$!
 		if greets "$PT_SMTP" "220 bench.localhost" && greets "$PT_POP3" "+OK" &&
-		    kill -0 "$PT_PID" 2>/dev/null &&
+		    greets "$PT_IMAP" "* OK" && kill -0 "$PT_PID" 2>/dev/null &&
 		    grep -q "listening on 127.0.0.1:$PT_SMTP (smtp)" "$B/postern/postern.log"; then
 			return 0
 		fi
@@ -220,7 +224,7 @@ start_postern() {
 		wait "$PT_PID" 2>/dev/null || true
 		PT_PID=
 		[ $tries -lt 3 ] || { tail -20 "$B/postern/postern.log" >&2; die "postern did not come up"; }
-		say "postern did not come up on ports $PT_SMTP/$PT_POP3; trying others"
+		say "postern did not come up on ports $PT_SMTP/$PT_POP3/$PT_IMAP; trying others"
 	done
 }
 start_postern
@@ -275,7 +279,7 @@ while :; do
 done
 PF_SPOOL=$B/peer/spool
 
-# ---- Dovecot: a private instance, POP3 over the same spool ----------------
+# ---- Dovecot: a private instance, POP3 and IMAP over the same spool -------
 
 dovecot_conf() {
 	cat >"$DC_CONF" <<EOF
@@ -284,7 +288,7 @@ dovecot_conf() {
 base_dir = $B/dovecot/run
 state_dir = $B/dovecot/state
 instance_name = postern-bench
-protocols = pop3
+protocols = pop3 imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -308,19 +312,31 @@ service pop3-login {
     port = 0
   }
 }
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $DC_IMAP
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+# the per-address limit off, as on postern's side: every client is 127.0.0.1
+mail_max_userip_connections = 100000
 EOF
 }
 tries=0
 while :; do
 	tries=$((tries + 1))
-	DC_POP3=$(free_ports 1)
+	set -- $(free_ports 2)
+	DC_POP3=$1 DC_IMAP=$2
 	dovecot_conf
 	if dovecot -c "$DC_CONF" 2>>"$B/dovecot/start.log"; then
-		greets "$DC_POP3" "+OK Dovecot" && break
+		greets "$DC_POP3" "+OK Dovecot" && greets "$DC_IMAP" "* OK" && break
 		doveadm -c "$DC_CONF" stop >/dev/null 2>&1 || true
 	fi
 	[ $tries -lt 3 ] || { tail -20 "$B/dovecot/dovecot.log" "$B/dovecot/start.log" >&2; die "dovecot did not come up"; }
-	say "dovecot did not come up on port $DC_POP3; trying another"
+	say "dovecot did not come up on ports $DC_POP3/$DC_IMAP; trying others"
 	sleep 1
 done
 
