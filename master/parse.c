@@ -123,6 +123,7 @@ static const struct keyword keywords[] = {
 	    IMAP_LINE_PRELOGIN_BYTES, CONN_INBUF_BYTES, 0 },
 
 	{ "quota",             KT_SIZE,  FIELD(quota), 0, 1024 * GIB, 0 },
+	{ "compact-min-size",  KT_SIZE,  FIELD(compact_min_size), 0, 1024 * GIB, 0 },
 
 	/* IMAP folders: the store's folder tables */
 	{ "imap-special-use",       KT_USES,  FIELD(imap_special_use), 0, 0, 0 },

@@ -74,6 +74,7 @@ conf_defaults(struct conf *c)
 	c->imap_max_sessions_per_user = 10;
 
 	c->quota = 0;
+	c->compact_min_size = COMPACT_MIN_SIZE_DEFAULT;
 
 	c->imap_special_use = FU_ALL;
 	c->max_folders = FOLDERS_DEFAULT_COUNT;

@@ -104,6 +104,10 @@ struct conf {
 
 	/* store */
 	uint64_t quota;                     /* per mailbox, 0 = none */
+	uint64_t compact_min_size;          /* an EXPUNGE in a folder file this
+					       big or bigger hides the messages
+					       (flag journal) and leaves the
+					       rewrite for later; smaller: at once */
 
 	/* IMAP folders (the store's folder tables) */
 	uint32_t imap_special_use;          /* enum folder_use bits (msg.h) made at

@@ -294,6 +294,14 @@
  * it into the mbox first) and is replayed no further: the replay of a
  * folder reads at most this much. */
 #define FJ_JOURNAL_MAX_BYTES      (64u * 1024 * 1024)
+/* Deferred compaction (store/store_expunge.c): an EXPUNGE in a folder
+ * file of at least compact-min-size (this default) hides the messages
+ * with one flag journal record each and leaves the rewrite for later;
+ * the file is rewritten once the hidden bytes reach
+ * 1/COMPACT_DEAD_FRACTION of it (or by the next rewrite for another
+ * reason).  8 MiB rewrites in about 60 ms on a virtual disk (BENCH.md). */
+#define COMPACT_MIN_SIZE_DEFAULT  ((uint64_t)8 * 1024 * 1024)
+#define COMPACT_DEAD_FRACTION     4
 /* One append to a flag journal (one write(2)): a caller with more splits. */
 #define FJ_BATCH_MAX_BYTES        (4u * 1024 * 1024)
 /* The buffer a flag journal is replayed through: memory use of a replay

@@ -22,7 +22,9 @@
  * - len is exactly what the payload says, and at most FJ_RECORD_MAX_BYTES;
  * - the checksum matches (seeded with the UIDVALIDITY, so a record of
  *   another generation of the folder does not pass);
- * - flags: uid >= 1; set and clr only MF_* bits and disjoint; the keyword
+ * - flags: uid >= 1; set only MF_* bits and FJ_EXPUNGED (the message was
+ *   expunged: hidden until the next rewrite drops it), clr only MF_* bits,
+ *   the two disjoint; the keyword
  *   lists strictly ascending, disjoint, every index in the table; the
  *   record changes something;
  * - keyword: index is the table's size (names are made in order and never
@@ -211,7 +213,7 @@ change_bad(const struct fj_change *c, uint32_t kw_n)
 {
 	if (c->uid == 0)
 		return "UID 0";
-	if ((c->set | c->clr) & ~MF_ALL)
+	if ((c->set & ~(MF_ALL | FJ_EXPUNGED)) || (c->clr & ~MF_ALL))
 		return "unknown flag bits";
 	if (c->set & c->clr)
 		return "a flag both set and cleared";

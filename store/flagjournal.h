@@ -32,8 +32,17 @@ struct fj_kwtab {
 	char name[FOLDER_KEYWORDS_MAX_COUNT][IMAP_KEYWORD_MAX_BYTES + 1];
 };
 
+/*
+ * A journal-only bit of a flag record's set mask: the message was
+ * expunged (IMAP EXPUNGE or MOVE) and is hidden from every reader; its
+ * bytes leave the mbox at the folder's next rewrite (deferred compaction,
+ * store/store_expunge.c).  Never cleared, never written into an
+ * X-Postern line: a rewrite that folds the journal drops the message.
+ */
+#define FJ_EXPUNGED 0x80u
+
 /* One message's change: flags in set are set, in clr cleared (disjoint,
- * MF_* only); keyword indexes kset[0..nkset) set, kclr[0..nkclr) cleared,
+ * MF_* only; set may also hold FJ_EXPUNGED); keyword indexes kset[0..nkset) set, kclr[0..nkclr) cleared,
  * each list strictly ascending, the two disjoint, every index in the
  * table. */
 struct fj_change {

@@ -56,6 +56,7 @@ struct fst {
 	struct fj_journal j;
 	struct fnet *v;             /* sorted by uid */
 	size_t n, cap;
+	size_t nhidden;             /* entries with FJ_EXPUNGED */
 	struct mb_fold fold;
 };
 
@@ -129,6 +130,8 @@ net_apply(void *arg, const struct fj_change *c)
 		memset(e, 0, sizeof(*e));
 		e->uid = c->uid;
 	}
+	if ((c->set & FJ_EXPUNGED) && !(e->set & FJ_EXPUNGED))
+		fs->nhidden++;
 	e->set = (uint8_t)((e->set & ~c->clr) | c->set);
 	e->clr = (uint8_t)((e->clr & ~c->set) | c->clr);
 	for (size_t i = 0; i < c->nkset; i++) {
@@ -164,7 +167,7 @@ fst_apply(const struct fst *fs, uint32_t uid, uint32_t *flags, struct xp_kw *kw,
 
 	if (fs == NULL || (e = net_find(fs, uid, NULL)) == NULL)
 		return;
-	*flags = (*flags & ~(uint32_t)e->clr) | e->set;
+	*flags = (*flags & ~(uint32_t)e->clr) | (e->set & MF_ALL);
 	if (kw == NULL)
 		return;
 	for (size_t i = 0; i < *nkw; i++) {
@@ -181,6 +184,49 @@ fst_apply(const struct fst *fs, uint32_t uid, uint32_t *flags, struct xp_kw *kw,
 			k++;
 		}
 	*nkw = k;
+}
+
+int
+fst_hidden(const struct fst *fs, uint32_t uid)
+{
+	const struct fnet *e;
+
+	return fs != NULL && fs->nhidden > 0 && (e = net_find(fs, uid, NULL)) != NULL &&
+	    (e->set & FJ_EXPUNGED);
+}
+
+size_t
+fst_nhidden(const struct fst *fs)
+{
+	return fs != NULL ? fs->nhidden : 0;
+}
+
+size_t
+fst_filter_hidden(const struct fst *fs, struct mbox_list *l, uint64_t *bytes)
+{
+	size_t k = 0, n = l->n;
+
+	if (bytes != NULL)
+		*bytes = 0;
+	if (fst_nhidden(fs) == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (l->v[i].imapuid != 0 && (l->v[i].flags & MBE_POSTERN) &&
+		    fst_hidden(fs, l->v[i].imapuid)) {
+			if (bytes != NULL)
+				*bytes += l->v[i].len;
+			continue;
+		}
+		l->v[k++] = l->v[i];
+	}
+	l->n = k;
+	return n - k;
+}
+
+static int
+fold_hidden(void *arg, uint32_t uid)
+{
+	return fst_hidden(arg, uid);
 }
 
 static int
@@ -201,6 +247,7 @@ fst_fold(struct fst *fs)
 	if (fs == NULL || fs->n == 0)
 		return NULL;
 	fs->fold.has = fold_has;
+	fs->fold.hidden = fold_hidden;
 	fs->fold.apply = fold_apply;
 	fs->fold.arg = fs;
 	return &fs->fold;
@@ -347,7 +394,7 @@ fst_folded(struct fst *fs, uint32_t uidvalidity)
 		log_warnx("store: %s: flag journal %s reset: %s (it replays harmlessly over "
 		    "the folded flags)", fs->account, name, why);
 	else
-		fs->n = 0;
+		fs->n = fs->nhidden = 0;
 	close(dir);
 }
 

@@ -1176,12 +1176,40 @@ rewrite_file(struct mailbox *mb, struct mbox_list *keep, const char **why)
 	return 0;
 }
 
+/* Is e a message the rewrite's fold says was expunged? */
+static int
+fold_hidden(const struct mailbox *mb, const struct mbox_ent *e)
+{
+	return mb->fold != NULL && mb->fold->hidden != NULL && e->imapuid != 0 &&
+	    (e->flags & MBE_POSTERN) && mb->fold->hidden(mb->fold->arg, e->imapuid);
+}
+
+static int
+rewrite_keep(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *deleted,
+    int force, const char **why);
+
 int
 mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *deleted,
     const char **why)
 {
+	return rewrite_keep(mb, del, ndel, deleted, 0, why);
+}
+
+int
+mb_compact(struct mailbox *mb, const char **why)
+{
+	uint32_t none;
+
+	return rewrite_keep(mb, NULL, 0, &none, mb->fold != NULL, why);
+}
+
+static int
+rewrite_keep(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *deleted,
+    int force, const char **why)
+{
 	struct mbox_list l, keep;
 	uint64_t repaired;
+	size_t hidden = 0;
 	int rc = -1;
 
 	*deleted = 0;
@@ -1189,16 +1217,19 @@ mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel, uint32_t *dele
 	mbox_list_init(&keep);
 	if (mb_scan(mb, &l, 1, &repaired, why) == -1)
 		return -1;
-	qsort(del, ndel, sizeof(*del), cmp_ent_uid);
+	if (ndel > 0)
+		qsort(del, ndel, sizeof(*del), cmp_ent_uid);
 	for (size_t i = 0; i < l.n; i++) {
 		if (marked(&l.v[i], del, ndel))
 			(*deleted)++;
+		else if (fold_hidden(mb, &l.v[i]))
+			hidden++;
 		else if (mbox_list_push(&keep, &l.v[i]) == -1) {
 			mb_fail(why, "rewrite %s: out of memory", mb->name);
 			goto out;
 		}
 	}
-	if (*deleted == 0 || rewrite_file(mb, &keep, why) == 0)
+	if ((*deleted == 0 && hidden == 0 && !force) || rewrite_file(mb, &keep, why) == 0)
 		rc = 0;
 out:
 	mbox_list_free(&l);
@@ -1216,13 +1247,21 @@ mb_assign_uids(struct mailbox *mb, uint32_t floor, uint32_t start,
 	struct mbox_list l;
 	uint64_t repaired, next;
 	uint32_t last = 0;
-	size_t k = 0;
+	size_t k = 0, dropped;
 	int rc = -1, redo = 0;
 
 	*renumbered = 0;
 	mbox_list_init(&l);
 	if (mb_scan(mb, &l, 1, &repaired, why) == -1)
 		return -1;
+	/* the expunged messages go with this rewrite (only ours have UIDs
+	 * the journal can name) */
+	for (size_t i = 0; i < l.n; i++)
+		if (!fold_hidden(mb, &l.v[i]))
+			l.v[k++] = l.v[i];
+	dropped = l.n - k;
+	l.n = k;
+	k = 0;
 	/* the UIDs the file has: a strictly ascending prefix, then none */
 	while (k < l.n && l.v[k].imapuid > last)
 		last = l.v[k++].imapuid;
@@ -1235,7 +1274,7 @@ mb_assign_uids(struct mailbox *mb, uint32_t floor, uint32_t start,
 		redo = 1;                       /* no room left under this UIDVALIDITY */
 	if (!redo) {
 		*uidnext = next > UINT32_MAX ? UINT32_MAX : (uint32_t)next;
-		if (k == l.n) {                 /* nothing lacks a UID: write nothing */
+		if (k == l.n && dropped == 0) { /* nothing lacks a UID: write nothing */
 			rc = 0;
 			goto out;
 		}

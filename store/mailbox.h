@@ -33,10 +33,13 @@ struct xp_kw;
  * imapuid): does the journal change that message?  apply(arg, imapuid,
  * *flags, kw, *nkw): its flags and keywords (in: the line's, out: the
  * folded ones; kw has room for FOLDER_KEYWORDS_MAX_COUNT, its names must
- * stay valid until the next call).
+ * stay valid until the next call).  hidden(arg, imapuid): was that
+ * message expunged (flagjournal.h FJ_EXPUNGED)?  A rewrite with a fold
+ * drops it, as if it were one of the deleted.
  */
 struct mb_fold {
 	int (*has)(void *arg, uint32_t imapuid);
+	int (*hidden)(void *arg, uint32_t imapuid);
 	void (*apply)(void *arg, uint32_t imapuid, uint32_t *flags, struct xp_kw *kw,
 	    size_t *nkw);
 	void *arg;
@@ -127,10 +130,16 @@ int mb_read_headers(int fd, const struct mbox_ent *const *ents, size_t n, size_t
  * .NAME.tmp (adding or fixing the X-Postern line of a message whose UID is
  * not in it), fsyncs, exchanges it with NAME, fsyncs the directory (undone
  * when that fails) and writes the index.  *deleted gets the count removed.
+ * With mb->fold set, the messages it says are hidden go too (not counted
+ * in *deleted), and a rewrite happens when any does.
  * mb stays open on the new file.  0 / -1 (*why; the old file kept).
  */
 int mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel,
     uint32_t *deleted, const char **why);
+
+/* mb_rewrite() deleting nothing, but rewriting whenever mb->fold is set:
+ * the flag journal folded into the lines, the hidden messages dropped. */
+int mb_compact(struct mailbox *mb, const char **why);
 
 /*
  * IMAP UIDs for a mailbox that lacks some (written by another tool, or by
@@ -146,6 +155,8 @@ int mb_rewrite(struct mailbox *mb, struct mbox_ent *del, size_t ndel,
  * folder's new UIDVALIDITY (a failure there writes nothing); the caller
  * logs that UIDs were lost.  The UIDs are written by one crash-safe
  * rewrite (the path of mb_rewrite()) that keeps every UIDL (a derived one
+ * written into its line) and drops the messages mb->fold says are hidden;
+ * it keeps every UIDL (a derived one
  * written into its line) and every existing IMAP UID, flag and keyword;
  * when nothing lacks a UID nothing is written.  *uidnext gets the
  * folder's UIDNEXT as the file has it: one past the last UID, at least

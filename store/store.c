@@ -188,6 +188,7 @@ control_read(int ctl)
 		/* a reload: only what the store may change at run time */
 		if (conf_from_msg(&m, &nc) == 0) {
 			S.conf.quota = nc.quota;
+			S.conf.compact_min_size = nc.compact_min_size;
 			S.conf.max_message_size = nc.max_message_size;
 			S.conf.imap_special_use = nc.imap_special_use;
 			S.conf.max_folders = nc.max_folders;

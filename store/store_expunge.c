@@ -6,6 +6,17 @@
  * under the folder's locks, the flag journal folded into the kept lines
  * in the same rewrite and reset after it (store/flagstate.c).
  *
+ * Deferred compaction: in a folder file of compact-min-size or more, an
+ * EXPUNGE that leaves less than 1/COMPACT_DEAD_FRACTION of the file
+ * hidden writes one FJ_EXPUNGED journal record a message instead (one
+ * fsync, where the rewrite of 100 MB takes most of a second: BENCH.md).
+ * Every reader skips a hidden message (folder_state() for SELECT,
+ * VIEW_SYNC, STATUS; the POP3 snapshot; fst_apply() never shows the bit),
+ * and every rewrite of the folder with its fold drops them (mb_rewrite(),
+ * mb_assign_uids()), so the bytes go with the next EXPUNGE past the
+ * threshold, the next POP3 COMMIT, or a RENAME of INBOX.  Losing the
+ * journal brings a hidden message back (never loses one).
+ *
  * \Deleted is judged on the file as it is under the lock, with the
  * journal: a message another session marked is expunged too (RFC 3501
  * 6.4.3), one it unmarked is not; a message the view was never told of
@@ -29,12 +40,17 @@
 
 #include "../privsep/log.h"
 #include "../privsep/util.h"
+#include "flagjournal.h"
 #include "foldertab.h"
 #include "store_int.h"
 #include "xpostern.h"
 
 
 static const char text_temp[] = "The folder cannot be changed now";
+
+/* The last expunge_uids() hid its messages (deferred compaction): for
+ * the log lines. */
+static int deferred;
 
 /* Is uid among uids[0..n) (ascending)? */
 static int
@@ -53,6 +69,51 @@ uid_in(const uint32_t *uids, size_t n, uint32_t uid)
 			hi = mid;
 	}
 	return 0;
+}
+
+/* The most messages one deferred EXPUNGE hides (one journal batch, well
+ * under FJ_BATCH_MAX_BYTES); more are rewritten away at once. */
+#define DEFER_MAX_MESSAGES 65536
+
+/*
+ * Deferred compaction: may the messages del[0..ndel) of mb (scanned as l)
+ * be hidden instead of rewritten away?  When the file is at least
+ * compact-min-size and what would then be hidden in it (these and those
+ * hidden before) stays under 1/COMPACT_DEAD_FRACTION of it.
+ */
+static int
+defer_ok(const struct mailbox *mb, const struct mbox_list *l, const struct fst *fs,
+    const struct mbox_ent *del, size_t ndel)
+{
+	uint64_t dead = 0;
+
+	if (fs == NULL || ndel > DEFER_MAX_MESSAGES || mb->size < S.conf.compact_min_size ||
+	    mb->size == 0)
+		return 0;
+	for (size_t i = 0; i < ndel; i++)
+		dead += del[i].len;
+	if (fst_nhidden(fs) > 0)
+		for (size_t i = 0; i < l->n; i++)
+			if (l->v[i].imapuid != 0 && fst_hidden(fs, l->v[i].imapuid))
+				dead += l->v[i].len;
+	return dead < mb->size / COMPACT_DEAD_FRACTION;
+}
+
+/* Hides del[0..ndel) with one FJ_EXPUNGED record each, fsync'ed.
+ * 0 / -1 with *why (nothing hidden). */
+static int
+hide(struct fst *fs, const struct mbox_ent *del, size_t ndel, const char **why)
+{
+	struct fj_change *ch = xcalloc(ndel, sizeof(*ch));
+	int r;
+
+	for (size_t i = 0; i < ndel; i++) {
+		ch[i].uid = del[i].imapuid;
+		ch[i].set = FJ_EXPUNGED;
+	}
+	r = fst_write(fs, ch, ndel, why);
+	free(ch);
+	return r;
 }
 
 /*
@@ -82,6 +143,7 @@ expunge_uids(struct chan *c, const uint32_t *uids, size_t n, int only_deleted,
 	*out = NULL;
 	*nout = 0;
 	*text = text_temp;
+	deferred = 0;
 	if ((areafd = imap_area_open(c->account)) == -1)
 		return STORE_TEMPFAIL;
 	if (imap_table_load(c->account, areafd, &t) == -1) {
@@ -147,6 +209,19 @@ expunge_uids(struct chan *c, const uint32_t *uids, size_t n, int only_deleted,
 		if (imap_table_save(c->account, areafd, &t) == -1)
 			goto done;
 	}
+	if (defer_ok(&mb, &l, fs, del, ndel)) {
+		if (hide(fs, del, ndel, &why) == 0) {
+			deferred = 1;
+			deleted = (uint32_t)ndel;
+			st = STORE_OK;
+			*text = "";
+			goto done;
+		}
+		log_warnx("store: expunge %s: hiding in the flag journal: %s; the folder is "
+		    "rewritten now", c->account, why);
+	}
+	/* the rewrite drops every message hidden before, too (mb_rewrite()
+	 * through the fold) */
 	mb.fold = fst_fold(fs);
 	if (mb_rewrite(&mb, del, ndel, &deleted, &why) == -1) {
 		log_warnx("store: expunge %s: %s", c->account, why);
@@ -203,8 +278,8 @@ handle_expunge(struct chan *c, struct store_req *r)
 		log_warn("store: expunge memfd");
 		ngone = 0;
 	}
-	log_info("store: imap worker %d: %s: expunge, %zu messages", (int)c->pid, c->account,
-	    ngone);
+	log_info("store: imap worker %d: %s: expunge, %zu messages%s", (int)c->pid, c->account,
+	    ngone, deferred ? " (hidden; the file is compacted later)" : "");
 	free(gone);
 	ipc_init(&m, MSG_EXPUNGE_R, r->id);
 	ipc_put_u32(&m, STORE_OK);
@@ -512,8 +587,9 @@ handle_copy(struct chan *c, struct store_req *r)
 		chan_reply_text(c, MSG_COPY_R, r->id, STORE_TEMPFAIL, text_temp);
 		goto out;
 	}
-	log_info("store: imap worker %d: %s: %s of %u messages to folder %s", (int)c->pid,
-	    c->account, r->on ? "move" : "copy", r->nuid, f != NULL ? f->name : "?");
+	log_info("store: imap worker %d: %s: %s of %u messages to folder %s%s", (int)c->pid,
+	    c->account, r->on ? "move" : "copy", r->nuid, f != NULL ? f->name : "?",
+	    r->on && deferred ? " (the sources hidden; compacted later)" : "");
 	ipc_init(&m, MSG_COPY_R, r->id);
 	ipc_put_u32(&m, STORE_OK);
 	ipc_put_str(&m, "");

@@ -524,7 +524,9 @@ handle_folder_delete(struct chan *c, struct store_req *r)
  * to, INBOX stays, empty.  With INBOX locked (no delivery in between):
  * its messages are copied into the new folder's file, fsync'ed, then the
  * table naming the folder is saved, then INBOX is rewritten empty through
- * the mailbox layer (as a POP3 COMMIT deleting everything).  A crash at
+ * the mailbox layer (as a POP3 COMMIT deleting everything).  INBOX's flag
+ * journal is folded in first (mb_compact(): the flags go with the mail,
+ * what an EXPUNGE hid goes nowhere).  A crash at
  * any point leaves each message in INBOX, in the new folder or in both,
  * never in neither.  A POP3 session's snapshot keeps its old file.
  */
@@ -536,6 +538,7 @@ rename_inbox(struct chan *c, struct store_req *r, int dirfd, struct foldertab *t
 	struct mailbox mb;
 	struct mbox_list l;
 	struct folder *f = NULL;
+	struct fst *fs;
 	const char *why = NULL;
 	uint32_t id, inbox_next = inbox != NULL ? inbox->uidnext : 1, deleted = 0;
 	uint64_t end = 0;
@@ -560,6 +563,24 @@ rename_inbox(struct chan *c, struct store_req *r, int dirfd, struct foldertab *t
 		chan_reply_text(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL,
 		    "INBOX cannot be read now");
 		return;
+	}
+	if (rc == 0 && l.n > 0 && (fs = inbox != NULL ? fst_get(c->account, 0,
+	    inbox->uidvalidity) : fst_get_table(c->account, 0)) != NULL &&
+	    (mb.fold = fst_fold(fs)) != NULL) {
+		/* INBOX's flag journal first: the flags it holds go with the
+		 * mail, the messages an EXPUNGE hid do not */
+		uint64_t cut;
+
+		if (mb_compact(&mb, &why) == -1 ||
+		    (mbox_list_truncate(&l, 0), mb_scan(&mb, &l, 1, &cut, &why)) == -1) {
+			mb.fold = NULL;
+			log_warnx("store: imap worker %d: %s: RENAME INBOX: %s", (int)c->pid,
+			    c->account, why);
+			chan_reply_text(c, MSG_FOLDER_RENAME_R, r->id, STORE_TEMPFAIL, text_temp);
+			goto out;
+		}
+		mb.fold = NULL;
+		fst_folded(fs, 0);
 	}
 	if (rc == 0 && l.n > 0)
 		end = l.v[l.n - 1].off + l.v[l.n - 1].len;

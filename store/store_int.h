@@ -218,6 +218,13 @@ struct fst *fst_get_table(const char *account, uint32_t fid);
 int fst_has(const struct fst *fs, uint32_t uid);
 void fst_apply(const struct fst *fs, uint32_t uid, uint32_t *flags, struct xp_kw *kw,
     size_t *nkw);
+/* Was uid expunged (FJ_EXPUNGED: hidden until the next rewrite drops
+ * it)?  How many UIDs are?  fst_filter_hidden() takes the hidden messages
+ * out of l (in place, order kept): how many went, *bytes (may be NULL)
+ * their record bytes.  All take fs NULL. */
+int fst_hidden(const struct fst *fs, uint32_t uid);
+size_t fst_nhidden(const struct fst *fs);
+size_t fst_filter_hidden(const struct fst *fs, struct mbox_list *l, uint64_t *bytes);
 /* The fold a rewrite of the folder takes (mb->fold; NULL: nothing to
  * fold), and after the rewrite is durable, the reset (uidvalidity the
  * folder's now, 0: the same).  Both take fs NULL. */

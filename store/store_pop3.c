@@ -93,6 +93,9 @@ bind_mailbox(struct chan *c, const char *account)
 	if (r == 0) {
 		mb_unlock(&mb);
 		c->mfd = mb.fd;       /* kept for RETR; no lock held */
+		/* what IMAP expunged is gone for POP3 too, though its bytes
+		 * wait for the next rewrite (store_expunge.c) */
+		(void)fst_filter_hidden(fst_get_table(account, 0), &c->snap, NULL);
 	}
 	c->marks = xcalloc(c->snap.n ? c->snap.n : 1, 1);
 	c->octets = 0;

@@ -511,7 +511,8 @@ folder_uids_complete(const char *account, int areafd, struct foldertab *t,
 
 /*
  * The folder fid of c's account as it is now: *mb open (fd -1 when the
- * file is missing) and unlocked, *l its messages, every one with a UID;
+ * file is missing) and unlocked, *l its messages, every one with a UID,
+ * none of those an EXPUNGE hid (flagjournal.h FJ_EXPUNGED);
  * the table's UIDNEXT raised to what the file needs and saved; *renumbered
  * when the UIDs were renumbered (a new UIDVALIDITY).  0, or -1 logged.
  */
@@ -563,6 +564,9 @@ folder_state(struct chan *c, int areafd, struct foldertab *t, uint32_t fid,
 		if (fid == 0)
 			mbc_uidstate_forget(c->account);
 	}
+	/* the messages an EXPUNGE hid, whose bytes wait for the next
+	 * rewrite (store_expunge.c), are no one's any more */
+	(void)fst_filter_hidden(fst_get(c->account, fid, f->uidvalidity), l, NULL);
 	mb_unlock(mb);
 	return 0;
 }

@@ -7,6 +7,7 @@
  *           [-F max-folders] [-L max-folder-name-length] [-D max-folder-depth]
  *           [-U imap-special-use bits (enum folder_use, e.g. 0x1f)]
  *           [-k max-keywords] [-S (pop3-sets-seen off)]
+ *           [-C compact-min-size (bytes; 0: every EXPUNGE deferred)]
  *           [-l logfile] SPOOL ACCOUNTS  < script
  *
  * It starts "$POSTERND -X store" the way the master does (fork + exec,
@@ -2894,7 +2895,7 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	conf_defaults(&conf);
-	while ((ch = getopt(argc, argv, "u:w:q:m:A:l:N:F:L:D:U:k:S")) != -1) {
+	while ((ch = getopt(argc, argv, "u:w:q:m:A:l:N:F:L:D:U:k:SC:")) != -1) {
 		switch (ch) {
 		case 'u': user = optarg; break;
 		case 'w': wuser = optarg; break;
@@ -2909,6 +2910,7 @@ main(int argc, char **argv)
 		case 'U': conf.imap_special_use = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'k': conf.max_keywords = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'S': conf.pop3_sets_seen = false; break;
+		case 'C': conf.compact_min_size = strtoull(optarg, NULL, 10); break;
 		default: die("usage: ipcpeer [-u user] [-q quota] [-m max] [-A aliases] "
 		    "[-l log] SPOOL ACCOUNTS < script");
 		}

@@ -525,6 +525,8 @@ test_batch_checks(void)
 		{ 1, 0, 0, 2, 0, k10, NULL },                 /* not ascending */
 		{ 1, 0, 0, 2, 0, k00, NULL },                 /* twice */
 		{ 1, 0, 0, 1, 1, k1, k1 },                    /* set and cleared */
+		{ 1, 0, FJ_EXPUNGED, 0, 0, NULL, NULL },      /* an expunge undone */
+		{ 1, FJ_EXPUNGED | 0x20, 0, 0, 0, NULL, NULL },
 	};
 	int fd, refused = 0;
 
@@ -565,6 +567,56 @@ test_batch_checks(void)
 	}
 	fj_batch_free(&b);
 	close(fd);
+}
+
+/* FJ_EXPUNGED (deferred compaction): a set bit of its own, written and
+ * replayed like a flag, composed with the flags of the same UID. */
+static uint32_t exp_seen[4];
+static size_t exp_n;
+
+static void
+exp_apply(void *arg, const struct fj_change *c)
+{
+	(void)arg;
+	if (exp_n < 4)
+		exp_seen[exp_n++] = (uint32_t)c->uid << 8 | c->set;
+}
+
+static void
+test_expunged(void)
+{
+	struct fj_journal j;
+	struct fj_replay r;
+	struct fj_batch b;
+	struct fj_change c[] = {
+		{ 5, MF_SEEN, 0, 0, 0, NULL, NULL },
+		{ 5, FJ_EXPUNGED, 0, 0, 0, NULL, NULL },
+		{ 9, FJ_EXPUNGED | MF_FLAGGED, MF_SEEN, 0, 0, NULL, NULL },
+	};
+	unsigned char *p;
+	size_t n;
+	struct fj_kwtab kw;
+	int fd, ok = 1;
+
+	fresh_dir();
+	fd = open_file("j");
+	if (fj_open(&j, fd, 3, 64, NULL, NULL, &r, NULL) == -1)
+		exit(1);
+	fj_batch_init(&b);
+	for (size_t i = 0; i < 3; i++)
+		ok &= fj_batch_add(&b, &j, &c[i], NULL) == 0;
+	CHECK(ok && fj_append(&j, &b, NULL) == 0, "expunge records are taken");
+	fj_batch_free(&b);
+	close(fd);
+	p = slurp("j", &n);
+	memset(&kw, 0, sizeof(kw));
+	exp_n = 0;
+	fj_replay_mem(p, n, 3, &kw, exp_apply, NULL, &r);
+	CHECK(r.st == FJ_OK && r.records == 3 && exp_n == 3 &&
+	    exp_seen[0] == (5u << 8 | MF_SEEN) && exp_seen[1] == (5u << 8 | FJ_EXPUNGED) &&
+	    exp_seen[2] == (9u << 8 | FJ_EXPUNGED | MF_FLAGGED),
+	    "and replayed as written");
+	free(p);
 }
 
 static void
@@ -718,6 +770,7 @@ main(void)
 	test_bitflips();
 	test_keywords();
 	test_batch_checks();
+	test_expunged();
 	test_reset();
 	test_big();
 	test_garbage();
