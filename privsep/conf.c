@@ -42,7 +42,9 @@ conf_defaults(struct conf *c)
 	c->pool[SVC_POP3] = (struct pool_conf){ .min_spare = 2, .max = 50, .sessions = 1 };
 	/* one process a session, kept for hours (Thunderbird holds up to 5 an
 	 * account): Dovecot's imap service allows 1024 such processes */
-	c->pool[SVC_IMAP] = (struct pool_conf){ .min_spare = 2, .max = 1024, .sessions = 1 };
+	/* no spare IMAP worker at idle: clients connect rarely and stay for
+	 * hours, so the idle pool would mostly cost memory (BENCH.md) */
+	c->pool[SVC_IMAP] = (struct pool_conf){ .min_spare = 0, .max = 1024, .sessions = 1 };
 
 	c->max_message_size = 25 * MIB;
 	c->max_recipients = 100;

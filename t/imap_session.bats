@@ -188,3 +188,22 @@ $(chars y 5000)"
 	run imap_batch 'a LOGIN bob bobpw\r\nb LOGOUT\r\n'
 	[[ "${lines[1]}" == "a OK "* ]]
 }
+
+@test "imap-min-spare 0 (the default): no IMAP worker waits at idle; each login gets one started for it" {
+	postern_conf_set imap-min-spare 0
+	imap_start
+	imap_workers() { pgrep -P "$PT_PID" -f -- '-X imap' | wc -l; }
+	# the greeting above took a worker started on demand; it is gone with
+	# its session (imap-sessions-per-worker 1)
+	local n=0
+	while [ "$(imap_workers)" -gt 0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+	[ "$(imap_workers)" -eq 0 ]
+	for i in 1 2 3; do
+		run imap_batch $'a LOGIN alice alicepw\r\nb LOGOUT\r\n'
+		echo "$output"
+		grep -q '^a OK' <<<"$output"
+	done
+	n=0
+	while [ "$(imap_workers)" -gt 0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+	[ "$(imap_workers)" -eq 0 ]
+}
