@@ -17,16 +17,6 @@ setup() {
 }
 teardown() { store_teardown; }
 
-deliver() {
-	local n
-	echo "chan s smtp"
-	for n in "$@"; do echo "append s s@example.org alice @$n"; done
-}
-
-login() {   # login CHAN...: IMAP channels logged in as alice
-	local c
-	for c in "$@"; do echo "chan $c imap"; echo "imapauth $c alice alicepw"; done
-}
 
 froms() { grep -c '^From ' "$SD/spool/alice"; }
 

@@ -11,16 +11,6 @@ load lib/store
 setup() { store_setup alice bob; export IPCPEER_PASS=alicepw; }
 teardown() { store_teardown; }
 
-deliver() {
-	local n
-	echo "chan s smtp"
-	for n in "$@"; do echo "append s s@example.org alice @$n"; done
-}
-
-login() {   # login CHAN...: IMAP channels logged in as alice
-	local c
-	for c in "$@"; do echo "chan $c imap"; echo "imapauth $c alice alicepw"; done
-}
 
 @test "EXPUNGE of every \\Deleted message, of a UID set, of none; another view learns at sync" {
 	run peer < <(echo start; deliver 1 2 3 4 5 6; login i j; cat <<'END'

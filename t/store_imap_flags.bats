@@ -13,11 +13,6 @@ setup() { store_setup alice bob; }
 teardown() { store_teardown; }
 
 # deliver N...: a script delivering generated messages N... to alice
-deliver() {
-	local n
-	echo "chan s smtp"
-	for n in "$@"; do echo "append s a@example.org alice @$n"; done
-}
 
 # xflags: the flags= and kw= of each X-Postern line of alice's INBOX
 xflags() {

@@ -34,3 +34,17 @@ peer() {
 	[ -f "$SD/aliases" ] && aliases=(-A "$SD/aliases")
 	"$BUILD/t/ipcpeer" "${PEER_OPTS[@]}" -l "$SD/log" "${aliases[@]}" "$SD/spool" "$SD/accounts"
 }
+
+# Script lines for ipcpeer: deliver N...: an SMTP channel s delivering the
+# generated messages @N to alice; login CHAN...: IMAP channels logged
+# in as alice.
+deliver() {
+	local n
+	echo "chan s smtp"
+	for n in "$@"; do echo "append s s@example.org alice @$n"; done
+}
+
+login() {
+	local c
+	for c in "$@"; do echo "chan $c imap"; echo "imapauth $c alice alicepw"; done
+}
