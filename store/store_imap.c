@@ -570,9 +570,13 @@ rename_inbox(struct chan *c, struct store_req *r, int dirfd, struct foldertab *t
 		/* INBOX's flag journal first: the flags it holds go with the
 		 * mail, the messages an EXPUNGE hid do not */
 		uint64_t cut;
+		int bad = mb_compact(&mb, &why) == -1;
 
-		if (mb_compact(&mb, &why) == -1 ||
-		    (mbox_list_truncate(&l, 0), mb_scan(&mb, &l, 1, &cut, &why)) == -1) {
+		if (!bad) {
+			mbox_list_truncate(&l, 0);
+			bad = mb_scan(&mb, &l, 1, &cut, &why) == -1;
+		}
+		if (bad) {
 			mb.fold = NULL;
 			log_warnx("store: imap worker %d: %s: RENAME INBOX: %s", (int)c->pid,
 			    c->account, why);
