@@ -9,7 +9,9 @@
 # the temporary instance directory goes, default /var/tmp: a disk, not a
 # tmpfs, so that fsync means something), BENCH_KEEP=1 keeps the directory,
 # BENCH_WORKLOADS (default all: "smtp_small smtp_large pop3_retr pop3_dele
-# login login_flood") runs only those in the rounds, for profiling one of them,
+# login login_flood imap_login imap_sync imap_bodies imap_flags imap_append
+# imap_delete") runs only those in the rounds, for profiling one of them,
+# IMAP_DELETE_ROUNDS (default 1): how many rounds run imap_delete,
 # BENCH_POOLS=spare runs postern with 8 + 10 spare workers instead of its
 # default pools.
 # Needs root: it creates system users, starts Postfix and Dovecot, and
@@ -19,7 +21,7 @@ set -eu
 
 POSTERND=${1:?usage: sh bench/run.sh BUILD/posternd}
 ROUNDS=${BENCH_ROUNDS:-7}
-WORKLOADS=${BENCH_WORKLOADS:-smtp_small smtp_large pop3_retr pop3_dele login login_flood}
+WORKLOADS=${BENCH_WORKLOADS:-smtp_small smtp_large pop3_retr pop3_dele login login_flood imap_login imap_sync imap_bodies imap_flags imap_append imap_delete}
 HERE=$(cd "$(dirname "$0")" && pwd)
 POSTERND=$(cd "$(dirname "$POSTERND")" && pwd)/$(basename "$POSTERND")
 OUT=$(dirname "$POSTERND")/bench-results.txt
