@@ -50,7 +50,10 @@ as cpu_ms_per_* ; and --max-s=S (default 300): the whole run fails if it
 takes longer.  The client's own CPU time (os.times of every client
 process, over the timed part) is printed as client_cpu_ms_per_*.
 
-Passwords are the account name followed by "pw".  One command at a time
+The accounts are bench01, bench02, ... (as many as a sub-command needs);
+--users=A,B,... names them instead (login, bodies, append: in that order,
+reused round robin by login).  Passwords are the account name followed by
+"pw".  One command at a time
 and no pipelining, as a plain client does.  Every tagged answer must be
 OK and every count must match; anything else fails the run (exit status
 1, a message on stderr), so no rate is ever printed for work not done.
@@ -89,6 +92,11 @@ class Deadline:
             raise Failed("over the --max-s limit of %g s" % self.secs)
         return r
 
+    def check_timeout(self):
+        """After a socket timeout: Failed if it was (nearly) the limit's."""
+        if time.monotonic() > self.end - 0.05:
+            raise Failed("over the --max-s limit of %g s" % self.secs)
+
 
 class Imap:
     """A minimal synchronous IMAP client over a raw socket.
@@ -120,7 +128,8 @@ class Imap:
         try:
             d = self.s.recv(1 << 18)
         except socket.timeout:
-            raise Failed("no answer from the server within 60 s or the time limit")
+            self.deadline.check_timeout()
+            raise Failed("no answer from the server within 60 s")
         if not d:
             raise Failed("connection closed by the server")
         self.buf += d
@@ -165,7 +174,11 @@ class Imap:
 
     def send(self, data):
         self.s.settimeout(min(60, self.deadline.left()))
-        self.s.sendall(data)
+        try:
+            self.s.sendall(data)
+        except socket.timeout:
+            self.deadline.check_timeout()
+            raise Failed("the server took nothing for 60 s")
 
     def tag(self):
         self.ntag += 1
@@ -334,6 +347,15 @@ def parallel(fn, args, max_s, roots):
 
 # ---- the workloads ------------------------------------------------------------
 
+def accounts(o, n):
+    """n account names: --users, or bench01, bench02, ..."""
+    if o.users:
+        if len(o.users) < n:
+            raise Failed("--users names %d accounts, %d needed" % (len(o.users), n))
+        return o.users[:n]
+    return ["bench%02d" % (i + 1) for i in range(n)]
+
+
 def one_login(port, user, dl):
     t0 = time.monotonic()
     c = Imap(port, dl)
@@ -354,7 +376,7 @@ def _par_logins(arg, dl, state):
 
 
 def w_login(o, dl, roots):
-    users = ["bench%02d" % (i + 1) for i in range(o.accounts)]
+    users = accounts(o, o.accounts)
     lat, llat = [], []
     cpu0, c0 = benchlib.tree_cpu(roots), cpu_self()
     for i in range(o.n):
@@ -466,7 +488,7 @@ def _bodies(arg, dl, state):
 
 
 def w_bodies(o, dl, roots):
-    args = [(o.port, "bench%02d" % (i + 1), o.expect) for i in range(o.accounts)]
+    args = [(o.port, u, o.expect) for u in accounts(o, o.accounts)]
     res, el, ccpu, cpu = parallel(_bodies, args, dl.left(), roots)
     msgs = sum(r[0] for r in res)
     nbytes = sum(r[1] for r in res)
@@ -543,7 +565,7 @@ def w_append(o, dl, roots):
         raise Failed("--count must be a multiple of --clients")
     counter = benchlib.MboxCounter(o.mbox) if o.mbox else None
     before = counter.count() if counter else 0
-    args = [(o.port, "bench%02d" % (i + 1), per, o.size) for i in range(o.clients)]
+    args = [(o.port, u, per, o.size) for u in accounts(o, o.clients)]
     res, el, ccpu, cpu = parallel(_appends, args, dl.left(), roots)
     msgs = sum(r[0] for r in res)
     nbytes = sum(r[1] for r in res)
@@ -626,7 +648,7 @@ def parse(argv):
         sys.exit(__doc__)
     o = Opts()
     o.cmd, o.port = argv[0], int(argv[1])
-    o.roots, o.mbox = [], []
+    o.roots, o.mbox, o.users = [], [], []
     o.max_s, o.accounts, o.n, o.par_n, o.par = 300.0, 10, 200, 1000, 20
     o.user, o.expect, o.again, o.singles = "bench01", 500, False, 1000
     o.clients, o.count, o.size, o.move = 8, 2000, 4096, False
@@ -648,6 +670,8 @@ def parse(argv):
             setattr(o, k, int(v))
         elif k == "user":
             o.user = v
+        elif k == "users":
+            o.users = [u for u in v.split(",") if u]
         elif k in ("again", "move") and not v:
             setattr(o, k, True)
         else:
