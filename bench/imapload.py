@@ -229,7 +229,7 @@ class Imap:
         return exists, untagged, t
 
     def logout(self):
-        untagged, t = self.command("LOGOUT")
+        untagged, _ = self.command("LOGOUT")
         if not any(u.startswith(b"* BYE") for u, _ in untagged):
             raise Failed("LOGOUT: no BYE")
         self.close()
@@ -554,7 +554,7 @@ def _appends(arg, dl, state):
         return c, [message(user, i, size) for i in range(n)]
     c, msgs = state
     for m in msgs:
-        _, t = c.append("INBOX", m)
+        c.append("INBOX", m)
     c.logout()
     return n, n * size
 
