@@ -712,7 +712,12 @@ while [ $round -le "$ROUNDS" ]; do
 			pop3_dele) pop3 $s dele ;;
 			login) login $s ;;
 			login_flood) if [ "$s" = postern ]; then login_flood; fi ;;
-			imap_login | imap_sync | imap_bodies | imap_flags | imap_append | imap_delete) $w $s ;;
+			imap_login) imap_login $s ;;
+			imap_sync) imap_sync $s ;;
+			imap_bodies) imap_bodies $s ;;
+			imap_flags) imap_flags $s ;;
+			imap_append) imap_append $s ;;
+			imap_delete) imap_delete $s ;;
 			*) die "BENCH_WORKLOADS: unknown workload $w" ;;
 			esac
 		done
