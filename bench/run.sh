@@ -9,7 +9,9 @@
 # the temporary instance directory goes, default /var/tmp: a disk, not a
 # tmpfs, so that fsync means something), BENCH_KEEP=1 keeps the directory,
 # BENCH_WORKLOADS (default all: "smtp_small smtp_large pop3_retr pop3_dele
-# login login_flood") runs only those in the rounds, for profiling one of them,
+# login login_flood imap_login imap_sync imap_bodies imap_flags imap_append
+# imap_delete") runs only those in the rounds, for profiling one of them,
+# IMAP_DELETE_ROUNDS (default 1): how many rounds run imap_delete,
 # BENCH_POOLS=spare runs postern with 8 + 10 spare workers instead of its
 # default pools.
 # Needs root: it creates system users, starts Postfix and Dovecot, and
@@ -19,7 +21,7 @@ set -eu
 
 POSTERND=${1:?usage: sh bench/run.sh BUILD/posternd}
 ROUNDS=${BENCH_ROUNDS:-7}
-WORKLOADS=${BENCH_WORKLOADS:-smtp_small smtp_large pop3_retr pop3_dele login login_flood}
+WORKLOADS=${BENCH_WORKLOADS:-smtp_small smtp_large pop3_retr pop3_dele login login_flood imap_login imap_sync imap_bodies imap_flags imap_append imap_delete}
 HERE=$(cd "$(dirname "$0")" && pwd)
 POSTERND=$(cd "$(dirname "$POSTERND")" && pwd)/$(basename "$POSTERND")
 OUT=$(dirname "$POSTERND")/bench-results.txt
@@ -428,6 +430,157 @@ pop3() {
 	say "pop3 $mode $side: $r"
 }
 
+# ---- IMAP (issue 15, first half): bench/imapload.py -------------------------
+# imap_login imap_sync imap_bodies imap_flags imap_append imap_delete.
+# Mailboxes: the POP3 ones (bodies), and made once per run in $B/tmpl_imap
+# (10,000 x 4 KiB, rich headers: sync, flags) and $B/tmpl_imap100
+# (10,000 x 10 KiB = 100 MB: delete); IMAP_DELETE_ROUNDS (default 1) is how
+# many rounds run imap_delete (a one-message EXPUNGE rewrites 100 MB).
+
+IMAP_DELETE_ROUNDS=${IMAP_DELETE_ROUNDS:-1}
+
+# imap_side SIDE: port, root, spool and Dovecot's or postern's name for it
+imap_side() {
+	if [ "$1" = postern ]; then port=$PT_IMAP root=$(pt_root) spool=$PT_SPOOL
+	else port=$DC_IMAP root=$(dc_root) spool=$PF_SPOOL; fi
+}
+
+# imap_clear [ACCOUNT...]: no IMAP state on either side for those accounts
+# (default all): postern's folder area and index, Dovecot's ~/mail
+# (other folders, the index files of every folder, INBOX's included)
+imap_clear() {
+	[ $# -gt 0 ] || set -- $(i=1; while [ $i -le $NACC ]; do printf 'bench%02d ' $i; i=$((i + 1)); done)
+	for u in "$@"; do
+		rm -rf "$PT_SPOOL/.folders/$u"
+		rm -f "$PT_SPOOL/.$u.idx"
+		rm -rf "$B/dovecot/home/$u/mail"
+		install -d -m 700 -o "$u" -g "$(id -g "$u")" "$B/dovecot/home/$u/mail"
+	done
+}
+
+# imap_inbox ACCOUNT FILE: the account's INBOX is FILE on both sides, byte
+# for byte, and neither side has any IMAP state for it
+imap_inbox() {
+	install -m 600 -o "$PT_OWNER" -g "$(id -g "$PT_OWNER")" "$2" "$PT_SPOOL/$1"
+	install -m 600 -o "$1" -g "$(id -g "$1")" "$2" "$PF_SPOOL/$1"
+	imap_clear "$1"
+}
+
+imap_templates() {
+	[ -f "$B/tmpl_imap/bench01" ] ||
+		python3 "$HERE/mkmbox.py" "$B/tmpl_imap" 1 10000 4096 "$DOMAIN" --rich
+	[ -f "$B/tmpl_imap100/bench01" ] ||
+		python3 "$HERE/mkmbox.py" "$B/tmpl_imap100" 1 10000 10240 "$DOMAIN" --rich
+}
+
+# imap_login SIDE: 200 sequential LOGIN + LOGOUT, then 1000 by 20 clients
+imap_login() {
+	imap_side "$1"
+	empty_spools
+	imap_clear
+	settle
+	r=$(python3 "$HERE/imapload.py" login "$port" --accounts=$NACC --n=200 --par-n=1000 \
+		--par=20 --root="$root" --max-s=300) || die "IMAP logins against $1 failed"
+	record imap_login_p50_ms "$1" "$(kv "$r" p50_ms)"
+	record imap_login_p95_ms "$1" "$(kv "$r" p95_ms)"
+	record imap_login_cpu_ms "$1" "$(kv "$r" cpu_ms_per_login)"
+	record imap_logins_s "$1" "$(kv "$r" logins_s)"
+	record imap_login_par_cpu_ms "$1" "$(kv "$r" par_cpu_ms_per_login)"
+	record imap_login_client_cpu_ms "$1" "$(kv "$r" client_cpu_ms_per_login)"
+	say "imap login $1: $r"
+}
+
+# imap_sync SIDE: SELECT + UID FETCH 1:* of a 10,000-message INBOX never
+# opened by IMAP, then the same again in a new session (warm)
+imap_sync() {
+	imap_side "$1"
+	imap_inbox bench01 "$B/tmpl_imap/bench01"
+	settle
+	r=$(python3 "$HERE/imapload.py" sync "$port" --user=bench01 --expect=10000 --again \
+		--root="$root" --max-s=300) || die "IMAP sync against $1 failed"
+	record imap_sync_msgs_s "$1" "$(kv "$r" msgs_s)"
+	record imap_sync_ms "$1" "$(kv "$r" sync_ms)"
+	record imap_sync_select_ms "$1" "$(kv "$r" select_ms)"
+	record imap_sync_cpu_ms "$1" "$(kv "$r" cpu_ms_per_msg)"
+	record imap_sync_client_cpu_ms "$1" "$(kv "$r" client_cpu_ms_per_msg)"
+	record imap_resync_msgs_s "$1" "$(kv "$r" warm_msgs_s)"
+	record imap_resync_ms "$1" "$(kv "$r" warm_sync_ms)"
+	record imap_resync_cpu_ms "$1" "$(kv "$r" warm_cpu_ms_per_msg)"
+	say "imap sync $1: $r"
+}
+
+# imap_bodies SIDE: FETCH n BODY.PEEK[] of the POP3 mailboxes, 10 clients
+imap_bodies() {
+	imap_side "$1"
+	fill_spools
+	imap_clear
+	settle
+	r=$(python3 "$HERE/imapload.py" bodies "$port" --accounts=$NACC --expect=500 \
+		--root="$root" --max-s=300) || die "IMAP bodies against $1 failed"
+	record imap_bodies_msgs_s "$1" "$(kv "$r" msgs_s)"
+	record imap_bodies_mb_s "$1" "$(kv "$r" mb_s)"
+	record imap_bodies_cpu_ms "$1" "$(kv "$r" cpu_ms_per_msg)"
+	record imap_bodies_client_cpu_ms "$1" "$(kv "$r" client_cpu_ms_per_msg)"
+	say "imap bodies $1: $r"
+}
+
+# imap_flags SIDE: UID STORE 1:* +FLAGS.SILENT (\Seen) on 10,000 messages,
+# then 1000 single-message STOREs
+imap_flags() {
+	imap_side "$1"
+	imap_inbox bench01 "$B/tmpl_imap/bench01"
+	settle
+	r=$(python3 "$HERE/imapload.py" flags "$port" --user=bench01 --expect=10000 \
+		--singles=1000 --root="$root" --max-s=300) || die "IMAP flags against $1 failed"
+	record imap_store_all_ms "$1" "$(kv "$r" store_all_ms)"
+	record imap_store_all_msgs_s "$1" "$(kv "$r" store_all_msgs_s)"
+	record imap_store_p50_ms "$1" "$(kv "$r" store_p50_ms)"
+	record imap_store_p95_ms "$1" "$(kv "$r" store_p95_ms)"
+	record imap_stores_s "$1" "$(kv "$r" stores_s)"
+	record imap_store_cpu_ms "$1" "$(kv "$r" cpu_ms_per_store)"
+	record imap_store_client_cpu_ms "$1" "$(kv "$r" client_cpu_ms_per_store)"
+	say "imap flags $1: $r"
+}
+
+# imap_append SIDE: 2000 x 4 KiB APPENDs to INBOX, 8 clients (bench01..08)
+imap_append() {
+	imap_side "$1"
+	empty_spools
+	imap_clear
+	settle
+	i=1 boxes=
+	while [ $i -le 8 ]; do boxes="$boxes --mbox=$spool/$(printf bench%02d $i)"; i=$((i + 1)); done
+	r=$(python3 "$HERE/imapload.py" append "$port" --clients=8 --count=2000 --size=4096 \
+		$boxes --root="$root" --max-s=300) || die "IMAP APPEND against $1 failed"
+	record imap_append_msgs_s "$1" "$(kv "$r" msgs_s)"
+	record imap_append_cpu_ms "$1" "$(kv "$r" cpu_ms_per_msg)"
+	record imap_append_client_cpu_ms "$1" "$(kv "$r" client_cpu_ms_per_msg)"
+	say "imap append $1: $r"
+}
+
+# imap_delete SIDE: one delete then 100 in a row from the middle of a
+# 100 MB INBOX (STORE \Deleted + EXPUNGE), then the same with UID MOVE to
+# Trash on a fresh copy; only in the first IMAP_DELETE_ROUNDS rounds
+imap_delete() {
+	[ "$round" -le "$IMAP_DELETE_ROUNDS" ] || return 0
+	imap_side "$1"
+	for how in expunge move; do
+		imap_inbox bench01 "$B/tmpl_imap100/bench01"
+		settle
+		mv=
+		[ $how = move ] && mv=--move
+		r=$(python3 "$HERE/imapload.py" delete "$port" --user=bench01 --expect=10000 \
+			--n=100 $mv --root="$root" --max-s=500) || die "IMAP delete ($how) against $1 failed"
+		record "imap_${how}_one_ms" "$1" "$(kv "$r" one_ms)"
+		record "imap_${how}100_p50_ms" "$1" "$(kv "$r" p50_ms)"
+		record "imap_${how}100_p95_ms" "$1" "$(kv "$r" p95_ms)"
+		record "imap_${how}100_total_s" "$1" "$(kv "$r" total_s)"
+		record "imap_${how}_cpu_ms" "$1" "$(kv "$r" cpu_ms_per_delete)"
+		say "imap delete ($how) $1: $r"
+	done
+}
+# ---- end of IMAP (issue 15, first half) -------------------------------------
+
 # login SIDE: 200 sequential logins (USER/PASS) on the emptied mailboxes
 login() {
 	side=$1
@@ -546,6 +699,7 @@ set --
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 python3 "$HERE/mkmbox.py" "$B/tmpl" $NACC 500 4096 "$DOMAIN"
+case " $WORKLOADS " in *" imap_sync "* | *" imap_flags "* | *" imap_delete "*) imap_templates ;; esac
 round=1
 while [ $round -le "$ROUNDS" ]; do
 	say "round $round of $ROUNDS"
@@ -558,6 +712,12 @@ while [ $round -le "$ROUNDS" ]; do
 			pop3_dele) pop3 $s dele ;;
 			login) login $s ;;
 			login_flood) if [ "$s" = postern ]; then login_flood; fi ;;
+			imap_login) imap_login $s ;;
+			imap_sync) imap_sync $s ;;
+			imap_bodies) imap_bodies $s ;;
+			imap_flags) imap_flags $s ;;
+			imap_append) imap_append $s ;;
+			imap_delete) imap_delete $s ;;
 			*) die "BENCH_WORKLOADS: unknown workload $w" ;;
 			esac
 		done
