@@ -673,10 +673,10 @@ say "idle: postern $a; postfix+dovecot $b"
 set -- $(free_ports 2)
 mkdir -m 755 "$B/postern-spare" "$B/postern-spare/empty"
 grep -v -e '^smtp-' -e '^pop3-' -e '^listen ' -e '^empty-dir ' -e '^pidfile ' -e '^spool ' \
-	"$B/postern/postern.conf" >"$B/postern-spare/postern.conf"
-printf 'listen smtp 127.0.0.1:%s\nlisten pop3 127.0.0.1:%s\nempty-dir %s\npidfile %s\nspool %s\n%s\n' \
+	-e '^control-socket ' "$B/postern/postern.conf" >"$B/postern-spare/postern.conf"
+printf 'listen smtp 127.0.0.1:%s\nlisten pop3 127.0.0.1:%s\nempty-dir %s\npidfile %s\nspool %s\ncontrol-socket %s\n%s\n' \
 	"$1" "$2" "$B/postern-spare/empty" "$B/postern-spare/pid" "$B/postern-spare/spool" \
-	"$SPARE_POOLS" >>"$B/postern-spare/postern.conf"
+	"$B/postern-spare/control.sock" "$SPARE_POOLS" >>"$B/postern-spare/postern.conf"
 "$POSTERND" -d -f "$B/postern-spare/postern.conf" >>"$B/postern-spare/log" 2>&1 &
 PT2_PID=$!
 if greets "$1" "220 " && greets "$2" "+OK"; then
