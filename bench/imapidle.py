@@ -29,7 +29,8 @@ exists_max_ms, smtp_p50_ms (the deliveries' own MAIL->250 time),
 mbox_p50_ms (with --spool DIR: 250 -> the mbox file DIR/USER grew, the
 delivery agent's share of the EXISTS latency),
 client_cpu_ms_per_session (this process's CPU for the whole run per
-session).  Any NO/BAD, a dropped connection, a wrong count or the overall
+session), pss_by_name_kib (with the sessions idling: the PSS of the
+largest groups of processes by command line, NAME:KiB/PROCESSES).  Any NO/BAD, a dropped connection, a wrong count or the overall
 --max-s deadline fails the run (exit status 1, the reason on stderr).
 """
 import argparse
@@ -53,6 +54,25 @@ class Fail(Exception):
 def pct(vals, p):
     v = sorted(vals)
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def pss_by_name(roots):
+    """The PSS of the trees by process (its command line, spaces as '_'):
+    "name:KiB/count,...", largest first."""
+    tot = {}
+    for p in benchlib.tree_pids(roots):
+        try:
+            with open("/proc/%d/cmdline" % p, "rb") as f:
+                name = f.read().replace(b"\0", b" ").strip().decode("latin-1")
+        except OSError:
+            continue
+        name = "_".join(os.path.basename(w) if i == 0 else w
+                        for i, w in enumerate(name.split()[:3])) or "?"
+        t = tot.setdefault(name, [0, 0])
+        t[0] += benchlib._kib("/proc/%d/smaps_rollup" % p, b"Pss:")
+        t[1] += 1
+    return ",".join("%s:%d/%d" % (k, v[0], v[1])
+                    for k, v in sorted(tot.items(), key=lambda kv: -kv[1][0])[:8])
 
 
 class Sess:
@@ -227,6 +247,7 @@ class Idle:
             after.append(benchlib.tree_memory(roots))
             self.poll(1)
         pss1 = statistics.median(x[1] for x in after)
+        by_name = pss_by_name(roots)
         procs1 = statistics.median(x[2] for x in after)
         cpu0 = benchlib.tree_cpu(roots)
         tc = time.monotonic()
@@ -295,11 +316,11 @@ class Idle:
               "pss_per_session_kib=%.1f procs_before=%d procs_idling=%d "
               "server_cpu_ms_per_session_min=%.3f exists_n=%d exists_p50_ms=%.2f "
               "exists_p99_ms=%.2f exists_max_ms=%.2f smtp_p50_ms=%.2f "
-              "client_cpu_ms_per_session=%.3f mbox_p50_ms=%s" %
+              "client_cpu_ms_per_session=%.3f mbox_p50_ms=%s pss_by_name_kib=%s" %
               (n, setup, pss0, pss1, (pss1 - pss0) / n, procs0, procs1,
                idle_cpu * 1000 / n * 60 / idle_el, len(lat), pct(lat, 50), pct(lat, 99),
                max(lat), pct(smtp_lat, 50), ccpu * 1000 / n,
-               "%.2f" % pct(mbox_lat, 50) if mbox_lat else "-"))
+               "%.2f" % pct(mbox_lat, 50) if mbox_lat else "-", by_name))
 
 
 def main():

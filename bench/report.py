@@ -77,7 +77,8 @@ METRICS += [
     ("imap_mixed_imap_ops_s", "ops/s", "Dovecot", None, None),
     ("imap_mixed_imap_op_p50_ms", "ms", "Dovecot", None, None),
     ("imap_mixed_imap_op_p99_ms", "ms", "Dovecot", None, None),
-    ("imap_mixed_errors", "errors", "-", None, None),
+    ("imap_mixed_errors", "errors", "Dovecot", None, None),
+    ("imap_mixed_imap_warnings", "NO", "Dovecot", None, None),
     ("imap_mixed_cpu_ms_s", "ms/s", "Postfix+Dovecot", None, None),
     ("imap_mixed_client_cpu_ms_s", "ms/s", "Postfix+Dovecot", None, None),
 ]

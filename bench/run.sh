@@ -657,6 +657,7 @@ imap_mixed() {
 	record imap_mixed_imap_op_p50_ms "$side" "$(kv "$r" imap_op_p50_ms)"
 	record imap_mixed_imap_op_p99_ms "$side" "$(kv "$r" imap_op_p99_ms)"
 	record imap_mixed_errors "$side" "$(kv "$r" errors)"
+	record imap_mixed_imap_warnings "$side" "$(kv "$r" imap_warnings)"
 	record imap_mixed_cpu_ms_s "$side" "$(kv "$r" server_cpu_ms_per_s)"
 	record imap_mixed_client_cpu_ms_s "$side" "$(kv "$r" client_cpu_ms_per_s)"
 	say "imap_mixed $side: $r"
