@@ -87,6 +87,47 @@ METRICS = [
     ("imap_move100_total_s", "s", "Dovecot", None, None),
     ("imap_move_cpu_ms", "ms/del", "Dovecot", None, None),
 ]
+# ---- IMAP idle, scale and mixed (issue 15; bench/imapidle.py, bench/imapscale.py,
+# bench/imapmixed.py): rows, the absolute target, the 10k -> 100k growth
+METRICS += [
+    ("imap_idle_pss_per_session_kib", "KiB", "Dovecot", 1.0, "<="),
+    ("imap_idle_pss_total_mib", "MiB", "Dovecot", None, None),
+    ("imap_idle_procs", "procs", "Dovecot", None, None),
+    ("imap_idle_exists_p50_ms", "ms", "Dovecot", None, None),
+    ("imap_idle_exists_p99_ms", "ms", "Dovecot", None, None),
+    ("imap_idle_exists_max_ms", "ms", "Dovecot", None, None),
+    ("imap_idle_in_mbox_p50_ms", "ms", "Dovecot", None, None),
+    ("imap_idle_setup_s", "s", "Dovecot", None, None),
+    ("imap_idle_cpu_ms_session_min", "ms/s/min", "Dovecot", None, None),
+    ("imap_idle_client_cpu_ms", "ms/sess", "Dovecot", None, None),
+]
+IMAP_SCALE = ["first_select_ms", "cold_select_ms", "warm_select_ms", "pop3_list_ms",
+              "delivery_ms", "in_mbox_ms"]
+for _size in ("10k", "100k"):
+    METRICS += [("imap_scale_%s_%s" % (_size, _m), "ms", "Dovecot", None, None)
+                for _m in IMAP_SCALE]
+METRICS += [
+    ("imap_mixed_smtp_s", "msg/s", "Postfix", None, None),
+    ("imap_mixed_smtp_p50_ms", "ms", "Postfix", None, None),
+    ("imap_mixed_smtp_p99_ms", "ms", "Postfix", None, None),
+    ("imap_mixed_pop3_msgs_s", "msg/s", "Dovecot", None, None),
+    ("imap_mixed_pop3_session_p50_ms", "ms", "Dovecot", None, None),
+    ("imap_mixed_pop3_session_p99_ms", "ms", "Dovecot", None, None),
+    ("imap_mixed_imap_ops_s", "ops/s", "Dovecot", None, None),
+    ("imap_mixed_imap_op_p50_ms", "ms", "Dovecot", None, None),
+    ("imap_mixed_imap_op_p99_ms", "ms", "Dovecot", None, None),
+    ("imap_mixed_errors", "errors", "Dovecot", None, None),
+    ("imap_mixed_imap_warnings", "NO", "Dovecot", None, None),
+    ("imap_mixed_cpu_ms_s", "ms/s", "Postfix+Dovecot", None, None),
+    ("imap_mixed_client_cpu_ms_s", "ms/s", "Postfix+Dovecot", None, None),
+]
+# postern's median against a fixed bound: metric, bound, direction, what
+ABS_TARGETS = [
+    ("imap_idle_exists_p99_ms", 1000.0, "<=", "delivery 250 -> EXISTS in IDLE, p99 (ms)"),
+]
+# how a row grows from the 10,000 to the 100,000-message INBOX
+GROWTH = [("imap_scale_100k_" + _m, "imap_scale_10k_" + _m) for _m in IMAP_SCALE]
+# ---- end of IMAP idle, scale and mixed
 # postern against itself: delivery p99 under a login
 # flood at most 2x the p99 alone, medians over the rounds
 SELF_TARGETS = [
@@ -164,6 +205,27 @@ def main():
             r = statistics.median(a) / statistics.median(b)
             verdicts.append("%-26s %s = %.2f, target <= %.1f: %s" %
                             (num, what, r, target, "met" if r <= target else "MISSED"))
+    for name, bound, way, what in ABS_TARGETS:
+        a = data.get((name, "postern"), [])
+        if a:
+            m = statistics.median(a)
+            ok = m <= bound if way == "<=" else m >= bound
+            verdicts.append("%-26s %s = %s, target %s %s: %s" %
+                            (name, what, fmt(m), way, fmt(bound), "met" if ok else "MISSED"))
+    growth = []
+    for big, small in GROWTH:
+        row = []
+        for side in ("postern", "peer"):
+            a, b = data.get((big, side), []), data.get((small, side), [])
+            if a and b and statistics.median(b):
+                row.append("%s x%.1f" % (side, statistics.median(a) / statistics.median(b)))
+        if row:
+            growth.append("  %-30s %s" % (big[len("imap_scale_100k_"):], ", ".join(row)))
+    if growth:
+        print()
+        print("imap_scale, 10,000 -> 100,000 messages (ratio of medians):")
+        for g in growth:
+            print(g)
     print()
     print("targets:")
     for v in verdicts:

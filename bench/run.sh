@@ -10,8 +10,9 @@
 # tmpfs, so that fsync means something), BENCH_KEEP=1 keeps the directory,
 # BENCH_WORKLOADS (default all: "smtp_small smtp_large pop3_retr pop3_dele
 # login login_flood imap_login imap_sync imap_bodies imap_flags imap_append
-# imap_delete") runs only those in the rounds, for profiling one of them,
-# IMAP_DELETE_ROUNDS (default 1): how many rounds run imap_delete,
+# imap_delete imap_idle imap_scale imap_mixed") runs only those in the
+# rounds, for profiling one of them, IMAP_DELETE_ROUNDS (default 1): how
+# many rounds run imap_delete, BENCH_IMAP_ROUNDS: see imap_rounds_ok,
 # BENCH_POOLS=spare runs postern with 8 + 10 spare workers instead of its
 # default pools.
 # Needs root: it creates system users, starts Postfix and Dovecot, and
@@ -21,7 +22,7 @@ set -eu
 
 POSTERND=${1:?usage: sh bench/run.sh BUILD/posternd}
 ROUNDS=${BENCH_ROUNDS:-7}
-WORKLOADS=${BENCH_WORKLOADS:-smtp_small smtp_large pop3_retr pop3_dele login login_flood imap_login imap_sync imap_bodies imap_flags imap_append imap_delete}
+WORKLOADS=${BENCH_WORKLOADS:-smtp_small smtp_large pop3_retr pop3_dele login login_flood imap_login imap_sync imap_bodies imap_flags imap_append imap_delete imap_idle imap_scale imap_mixed}
 HERE=$(cd "$(dirname "$0")" && pwd)
 POSTERND=$(cd "$(dirname "$POSTERND")" && pwd)/$(basename "$POSTERND")
 OUT=$(dirname "$POSTERND")/bench-results.txt
@@ -616,6 +617,206 @@ login_flood() {
 	say "login flood postern: $r"
 }
 
+# ==== IMAP idle, scale and mixed (issue 15, second half) =====================
+# imap_idle, imap_scale, imap_mixed: bench/imapidle.py, bench/imapscale.py,
+# bench/imapmixed.py.  Own functions, own state; see BENCH.md "IMAP".
+
+# imap_rounds_ok WORKLOAD: imap_idle and imap_scale run in the first 3
+# rounds, imap_mixed in the first only (BENCH_IMAP_ROUNDS=N: the first N
+# for all three), to keep the default make bench near 20 minutes
+imap_rounds_ok() {
+	cap=${BENCH_IMAP_ROUNDS:-3}
+	[ "$1" != imap_mixed ] || cap=${BENCH_IMAP_ROUNDS:-1}
+	[ "$round" -le "$cap" ]
+}
+
+# imap_state_reset: both sides' IMAP state gone besides the INBOX files
+# (postern: its folder area .folders/ACCOUNT; Dovecot: ~/mail with the
+# index files and the other folders)
+imap_state_reset() {
+	i=1
+	while [ $i -le $NACC ]; do
+		u=$(printf bench%02d $i)
+		rm -rf "$PT_SPOOL/.folders/$u" "$PT_SPOOL/.$u.idx"
+		rm -rf "$B/dovecot/home/$u/mail"
+		install -d -m 700 -o "$u" -g "$(id -g "$u")" "$B/dovecot/home/$u/mail"
+		i=$((i + 1))
+	done
+}
+
+# postern_restart, dovecot_restart [EXTRA]: stop the server and start it
+# again (postern on fresh ports, Dovecot on its own with EXTRA config lines
+# after its bench config): no process of it, and so no cache of it, is left
+postern_restart() {
+	kill -TERM "$PT_PID" 2>/dev/null || true
+	n=0
+	while kill -0 "$PT_PID" 2>/dev/null && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
+	kill -KILL "$PT_PID" 2>/dev/null || true
+	wait "$PT_PID" 2>/dev/null || true
+	PT_PID=
+	start_postern
+}
+dovecot_restart() {
+	dpid=$(dc_root)
+	doveadm -c "$DC_CONF" stop >/dev/null 2>&1 || kill "$dpid" 2>/dev/null || true
+	n=0
+	while [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
+	dovecot_conf
+	[ -z "${1:-}" ] || printf '%s\n' "$1" >>"$DC_CONF"
+	dovecot -c "$DC_CONF" 2>>"$B/dovecot/start.log" || die "dovecot did not restart"
+	{ greets "$DC_POP3" "+OK Dovecot" && greets "$DC_IMAP" "* OK"; } ||
+		die "dovecot did not come back on ports $DC_POP3/$DC_IMAP"
+}
+
+# the only Dovecot setting imap_idle changes: every imap process keeps a
+# connection to the stats (and log) service, whose client_limit is
+# default_client_limit = 1000; at 1000 sessions Dovecot logs "service(stats):
+# client_limit (1000) reached" and new sessions wait 5 s each on it.
+# service imap's process_limit (1024) and imap-login's are enough.
+DC_IDLE_LIMITS='# bench/run.sh, imap_idle only: 1000 imap processes
+default_client_limit = 2000'
+
+# imap_idle SIDE: 1000 sessions idling over the 10 (empty) INBOXes; PSS per
+# session and delivery 250 -> EXISTS latency (postern: its SMTP; the peer:
+# Postfix SMTP -> local(8) -> Dovecot notices)
+imap_idle() {
+	side=$1
+	if [ "$side" = postern ]; then imap=$PT_IMAP smtp=$PT_SMTP root=$(pt_root) spool=$PT_SPOOL
+	else imap=$DC_IMAP smtp=$PF_SMTP root=$(dc_root) spool=$PF_SPOOL; fi
+	[ "$side" = postern ] || { dovecot_restart "$DC_IDLE_LIMITS"; imap=$DC_IMAP root=$(dc_root); }
+	empty_spools
+	imap_state_reset
+	settle
+	r=$(python3 "$HERE/imapidle.py" --imap "$imap" --smtp "$smtp" --domain "$DOMAIN" \
+		--accounts $NACC --sessions "${IMAP_IDLE_SESSIONS:-1000}" --deliveries 20 \
+		--spool "$spool" --root "$root" --max-s 400) || die "IMAP IDLE against $side failed"
+	[ "$side" = postern ] || dovecot_restart
+	record imap_idle_pss_per_session_kib "$side" "$(kv "$r" pss_per_session_kib)"
+	record imap_idle_pss_total_mib "$side" "$(mib "$(kv "$r" pss_idling_kib)")"
+	record imap_idle_procs "$side" "$(kv "$r" procs_idling)"
+	record imap_idle_exists_p50_ms "$side" "$(kv "$r" exists_p50_ms)"
+	record imap_idle_exists_p99_ms "$side" "$(kv "$r" exists_p99_ms)"
+	record imap_idle_exists_max_ms "$side" "$(kv "$r" exists_max_ms)"
+	record imap_idle_in_mbox_p50_ms "$side" "$(kv "$r" mbox_p50_ms)"
+	record imap_idle_setup_s "$side" "$(kv "$r" setup_s)"
+	record imap_idle_cpu_ms_session_min "$side" "$(kv "$r" server_cpu_ms_per_session_min)"
+	record imap_idle_client_cpu_ms "$side" "$(kv "$r" client_cpu_ms_per_session)"
+	say "imap_idle $side: $r"
+}
+# imap_scale: one INBOX (bench01) of 10,000 (~100 MB) and of 100,000 (~1 GB)
+# messages, written once per run into $B/big, copied for each measurement
+IMAP_BIG=$B/big
+imap_cold() {   # imap_cold SIDE: restart the server, its files out of the page cache
+	if [ "$1" = postern ]; then
+		postern_restart
+		python3 "$HERE/imapscale.py" evict "$PT_SPOOL" >/dev/null || die "evict failed"
+	else
+		dovecot_restart
+		python3 "$HERE/imapscale.py" evict "$PF_SPOOL/bench01" "$B/dovecot/home/bench01" \
+			>/dev/null || die "evict failed"
+	fi
+}
+imap_scale_one() {   # imap_scale_one SIDE 10k|100k MESSAGES
+	side=$1 size=$2 nmsg=$3 su=bench01
+	empty_spools
+	imap_state_reset
+	if [ "$side" = postern ]; then
+		install -m 600 -o "$PT_OWNER" -g "$(id -g "$PT_OWNER")" "$IMAP_BIG/m$size" "$PT_SPOOL/$su"
+	else
+		install -m 600 -o "$su" -g "$(id -g "$su")" "$IMAP_BIG/m$size" "$PF_SPOOL/$su"
+	fi
+	# the first SELECT ever (postern gives the messages UIDs: rewrites the file)
+	imap_cold "$side"
+	if [ "$side" = postern ]; then imap=$PT_IMAP root=$(pt_root); else imap=$DC_IMAP root=$(dc_root); fi
+	r=$(python3 "$HERE/imapscale.py" select "$imap" $su "$nmsg" --root "$root" --max-s 600) ||
+		die "imap_scale $size first SELECT against $side failed"
+	record "imap_scale_${size}_first_select_ms" "$side" "$(kv "$r" select_ms)"
+	say "imap_scale $size $side, first SELECT: $r"
+	# cold (a restart, no page cache) and warm, with UIDs in place
+	imap_cold "$side"
+	if [ "$side" = postern ]; then
+		imap=$PT_IMAP pop=$PT_POP3 smtp=$PT_SMTP root=$(pt_root) mbox=$PT_SPOOL/$su
+	else
+		imap=$DC_IMAP pop=$DC_POP3 smtp=$PF_SMTP root=$(dc_root) mbox=$PF_SPOOL/$su
+	fi
+	r=$(python3 "$HERE/imapscale.py" select "$imap" $su "$nmsg" --root "$root" --max-s 600) ||
+		die "imap_scale $size cold SELECT against $side failed"
+	record "imap_scale_${size}_cold_select_ms" "$side" "$(kv "$r" select_ms)"
+	record "imap_scale_${size}_warm_select_ms" "$side" "$(kv "$r" select2_ms)"
+	say "imap_scale $size $side, cold and warm SELECT: $r"
+	r=$(python3 "$HERE/imapscale.py" pop3 "$pop" $su "$nmsg" --max-s 600) ||
+		die "imap_scale $size POP3 against $side failed"
+	record "imap_scale_${size}_pop3_list_ms" "$side" "$(kv "$r" total_ms)"
+	say "imap_scale $size $side, POP3 login + LIST: $r"
+	r=$(python3 "$HERE/imapscale.py" deliver "$smtp" $su "$DOMAIN" "$mbox" --max-s 60) ||
+		die "imap_scale $size delivery against $side failed"
+	record "imap_scale_${size}_delivery_ms" "$side" "$(kv "$r" smtp_250_ms)"
+	record "imap_scale_${size}_in_mbox_ms" "$side" "$(kv "$r" in_mbox_ms)"
+	say "imap_scale $size $side, one delivery: $r"
+}
+# the only Postfix setting imap_scale changes: local(8) refuses to append
+# to a mailbox over mailbox_size_limit (default 51200000 bytes: "File too
+# large", the delivery bounced), so for the peer's turn it is 0 (no limit)
+pf_mailbox_limit() {   # pf_mailbox_limit 0|default
+	if [ "$1" = default ]; then postconf -c "$PF_DIR/etc" -X mailbox_size_limit
+	else postconf -c "$PF_DIR/etc" -e "mailbox_size_limit = $1"; fi
+	postfix -c "$PF_DIR/etc" reload >/dev/null 2>&1 || die "postfix reload failed"
+	sleep 1
+}
+imap_scale() {
+	if [ ! -f "$IMAP_BIG/m100k" ]; then
+		say "imap_scale: writing the 10,000 and 100,000-message INBOXes (once per run)"
+		python3 "$HERE/imapscale.py" mkbig "$IMAP_BIG" "$DOMAIN" bench01 ||
+			die "imap_scale: writing the mailboxes failed"
+	fi
+	[ "$1" = postern ] || pf_mailbox_limit 0
+	imap_scale_one "$1" 10k 10000
+	imap_scale_one "$1" 100k 100000
+	[ "$1" = postern ] || pf_mailbox_limit default
+	empty_spools
+	imap_state_reset
+}
+# imap_mixed SIDE: 60 s of SMTP deliveries (20/s), POP3 (RETR + DELE) and
+# IMAP sessions together, on the POP3 workload's mailboxes; every operation
+# checked, an error fails the run
+imap_mixed() {
+	side=$1
+	if [ "$side" = postern ]; then smtp=$PT_SMTP pop=$PT_POP3 imap=$PT_IMAP root=$(pt_root)
+	else smtp=$PF_SMTP pop=$DC_POP3 imap=$DC_IMAP root=$(dc_root); fi
+	fill_spools
+	imap_state_reset
+	settle
+	if [ "$side" = postern ]; then
+		r=$(python3 "$HERE/imapmixed.py" --smtp "$smtp" --pop3 "$pop" --imap "$imap" \
+			--domain "$DOMAIN" --accounts $NACC --secs 60 --rate 20 --root "$root") ||
+			die "imap_mixed against $side failed: $r"
+	else
+		# the peer's server CPU: Postfix and Dovecot.  Its errors are
+		# recorded (imap_mixed_errors) and do not stop the bench: they are
+		# the peer's, not the harness's (BENCH.md "imap_mixed")
+		r=$(python3 "$HERE/imapmixed.py" --smtp "$smtp" --pop3 "$pop" --imap "$imap" \
+			--domain "$DOMAIN" --accounts $NACC --secs 60 --rate 20 --root "$root" \
+			--root "$(pf_root)") || say "warning: imap_mixed against $side had errors"
+		[ -n "$(kv "$r" errors)" ] || die "imap_mixed against $side gave no counts"
+		say "imap_mixed $side: $(grep -c 'status=deferred' "$PF_DIR/maillog" 2>/dev/null) deferred deliveries in Postfix's log so far"
+	fi
+	record imap_mixed_smtp_s "$side" "$(kv "$r" smtp_s)"
+	record imap_mixed_smtp_p50_ms "$side" "$(kv "$r" smtp_p50_ms)"
+	record imap_mixed_smtp_p99_ms "$side" "$(kv "$r" smtp_p99_ms)"
+	record imap_mixed_pop3_msgs_s "$side" "$(kv "$r" pop3_msgs_s)"
+	record imap_mixed_pop3_session_p50_ms "$side" "$(kv "$r" pop3_session_p50_ms)"
+	record imap_mixed_pop3_session_p99_ms "$side" "$(kv "$r" pop3_session_p99_ms)"
+	record imap_mixed_imap_ops_s "$side" "$(kv "$r" imap_ops_s)"
+	record imap_mixed_imap_op_p50_ms "$side" "$(kv "$r" imap_op_p50_ms)"
+	record imap_mixed_imap_op_p99_ms "$side" "$(kv "$r" imap_op_p99_ms)"
+	record imap_mixed_errors "$side" "$(kv "$r" errors)"
+	record imap_mixed_imap_warnings "$side" "$(kv "$r" imap_warnings)"
+	record imap_mixed_cpu_ms_s "$side" "$(kv "$r" server_cpu_ms_per_s)"
+	record imap_mixed_client_cpu_ms_s "$side" "$(kv "$r" client_cpu_ms_per_s)"
+	say "imap_mixed $side: $r"
+}
+# ==== end of IMAP idle, scale and mixed ======================================
+
 # ---- the machine's own limits ----------------------------------------------
 
 say "machine limits"
@@ -718,6 +919,8 @@ while [ $round -le "$ROUNDS" ]; do
 			imap_flags) imap_flags $s ;;
 			imap_append) imap_append $s ;;
 			imap_delete) imap_delete $s ;;
+			imap_idle|imap_scale|imap_mixed)   # IMAP idle/scale/mixed
+				if imap_rounds_ok $w; then $w $s; fi ;;
 			*) die "BENCH_WORKLOADS: unknown workload $w" ;;
 			esac
 		done
