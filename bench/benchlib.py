@@ -1,6 +1,7 @@
 """Shared pieces of the benchmark helpers: process-tree memory and
 counting messages in mbox files.  Standard library only."""
 import os
+import socket
 import threading
 import time
 
@@ -145,3 +146,34 @@ def read_pid(path):
             return int(f.read().split()[0])
     except (OSError, ValueError, IndexError):
         return 0
+
+
+class LineConn:
+    """A TCP client of 127.0.0.1:port that reads CRLF lines: fill() reads
+    what is there (at most 256 KiB a call), line() gives the next line
+    without its CRLF.  A closed connection or a line longer than max_line
+    raises self.error (RuntimeError unless a subclass names its own)."""
+    error = RuntimeError
+    max_line = 1 << 20
+
+    def __init__(self, port, timeout=60.0):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray()
+
+    def fill(self):
+        d = self.s.recv(1 << 18)
+        if not d:
+            raise self.error("connection closed by the server")
+        self.buf += d
+
+    def line(self):
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                ln = bytes(self.buf[:i])
+                del self.buf[:i + 2]
+                return ln
+            if len(self.buf) > self.max_line:
+                raise self.error("answer line too long")
+            self.fill()

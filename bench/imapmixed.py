@@ -56,28 +56,8 @@ def pct(vals, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
-class Conn:
-    def __init__(self, port, timeout=60):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = bytearray()
-
-    def fill(self):
-        d = self.s.recv(1 << 18)
-        if not d:
-            raise Fail("connection closed by the server")
-        self.buf += d
-
-    def line(self):
-        while True:
-            i = self.buf.find(b"\r\n")
-            if i >= 0:
-                ln = bytes(self.buf[:i])
-                del self.buf[:i + 2]
-                return ln
-            if len(self.buf) > 1 << 20:
-                raise Fail("line too long")
-            self.fill()
+class Conn(benchlib.LineConn):
+    error = Fail
 
     def take(self, n):
         while len(self.buf) < n:

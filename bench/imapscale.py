@@ -97,12 +97,12 @@ def evict(paths):
     print("evicted=%d" % n)
 
 
-class Conn:
+class Conn(benchlib.LineConn):
+    error = Fail
+
     def __init__(self, port, deadline):
         self.deadline = deadline
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=self.left())
-        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = bytearray()
+        super().__init__(port, timeout=self.left())
 
     def left(self):
         t = self.deadline - time.monotonic()
@@ -110,23 +110,12 @@ class Conn:
             raise Fail("--max-s deadline passed")
         return t
 
-    def line(self):
-        while True:
-            i = self.buf.find(b"\r\n")
-            if i >= 0:
-                ln = bytes(self.buf[:i])
-                del self.buf[:i + 2]
-                return ln
-            if len(self.buf) > 1 << 20:
-                raise Fail("answer line too long")
-            self.s.settimeout(self.left())
-            try:
-                d = self.s.recv(1 << 18)
-            except socket.timeout:
-                raise Fail("--max-s deadline passed waiting for the server")
-            if not d:
-                raise Fail("connection closed by the server")
-            self.buf += d
+    def fill(self):
+        self.s.settimeout(self.left())
+        try:
+            super().fill()
+        except socket.timeout:
+            raise Fail("--max-s deadline passed waiting for the server")
 
     def send(self, text):
         self.s.settimeout(self.left())

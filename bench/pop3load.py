@@ -22,7 +22,6 @@ any -ERR or short read fails the run.
 """
 import multiprocessing as mp
 import os
-import socket
 import sys
 import time
 
@@ -32,28 +31,11 @@ import benchlib  # noqa: E402
 TIMEOUT = 60.0
 
 
-class Client:
+class Client(benchlib.LineConn):
+    max_line = 65536
+
     def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = bytearray()
-
-    def _fill(self):
-        d = self.s.recv(1 << 18)
-        if not d:
-            raise RuntimeError("connection closed by the server")
-        self.buf += d
-
-    def line(self):
-        while True:
-            i = self.buf.find(b"\r\n")
-            if i >= 0:
-                ln = bytes(self.buf[:i])
-                del self.buf[:i + 2]
-                return ln
-            if len(self.buf) > 65536:
-                raise RuntimeError("answer line too long")
-            self._fill()
+        super().__init__(port, timeout=TIMEOUT)
 
     def ok(self):
         ln = self.line()
@@ -78,7 +60,7 @@ class Client:
                 del self.buf[:i + 5]
                 return body
             start = max(0, len(self.buf) - 4)
-            self._fill()
+            self.fill()
 
     def close(self):
         self.s.close()
