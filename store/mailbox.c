@@ -27,9 +27,11 @@
 /* The index format.  An index of another version (or entry size) is
  * ignored and rebuilt by one parse of the mailbox, which keeps every UIDL
  * (they come from the file).  3: entries carry imapuid and mflags; 4: the
- * head hash leaves the X-Postern line out (mbox_head_hash()). */
+ * head hash leaves the X-Postern line out (mbox_head_hash()); 5: entries
+ * carry the From_ line's date and the line's keyword count, so that a
+ * SELECT reads the file only for messages with keywords. */
 #define IDX_MAGIC   "PSTNIDX1"
-#define IDX_VERSION 4u
+#define IDX_VERSION 5u
 
 struct idx_hdr {
 	char magic[8];
@@ -1047,7 +1049,9 @@ copy_msg(int from, int to, struct mbox_ent *e, const struct mb_fold *fold,
 	e->flags = MBE_POSTERN | ((uint32_t)ul << 8);
 	e->imapuid = old.imapuid;
 	e->mflags = old.flags;
-	/* e->head stays: the hash leaves the X-Postern line out */
+	e->nkw = old.nkw;
+	/* e->head stays: the hash leaves the X-Postern line out; e->date
+	 * too: the From_ line is kept */
 	return 0;
 }
 

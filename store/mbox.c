@@ -168,6 +168,7 @@ parse_xpostern(const unsigned char *line, size_t n, struct mbox_ent *e,
 	memcpy(e->uid, xp.uid, strlen(xp.uid) + 1);
 	e->imapuid = xp.imapuid;
 	e->mflags = xp.flags;
+	e->nkw = xp.nkw;
 	*len = xp.len;
 	return 0;
 }
@@ -306,7 +307,7 @@ fill_foreign(const unsigned char *p, size_t pos, size_t body, size_t end,
 	e->clen = c1 - body;
 	e->wire = mbox_wire_octets(p + body, c1 - body);
 	e->flags = 0;
-	e->imapuid = e->mflags = 0;
+	e->imapuid = e->mflags = e->nkw = 0;
 	e->head = mbox_head_hash(p + pos, end - pos, e->skip);
 	snprintf(e->uid, sizeof(e->uid), "h%016llx",
 	    (unsigned long long)content_hash(p + pos, end - pos));
@@ -327,7 +328,7 @@ parse_declared(const unsigned char *p, size_t n, size_t pos, size_t body,
     size_t *good_end, enum mbox_parse_status *st)
 {
 	char uid[sizeof(ent->uid)];
-	uint32_t imapuid = ent->imapuid, mflags = ent->mflags;
+	uint32_t imapuid = ent->imapuid, mflags = ent->mflags, nkw = ent->nkw;
 	size_t end;
 
 	if (dlen > n - pos) {
@@ -368,6 +369,7 @@ parse_declared(const unsigned char *p, size_t n, size_t pos, size_t body,
 	ent->flags = MBE_POSTERN;
 	ent->imapuid = imapuid;     /* its line is postern's: so are these */
 	ent->mflags = mflags;
+	ent->nkw = nkw;
 	if ((size_t)ent->skip != body - pos)
 		return PS_ERR;
 	if (mbox_list_push(l, ent) == -1)
@@ -406,6 +408,7 @@ parse_inner(const unsigned char *p, size_t n, size_t start,
 			*st = MBP_TORN;     /* a From_ line and nothing else */
 			return 0;
 		}
+		ent.date = mbox_from_date((const char *)p + pos, line2 - 1 - pos);
 		e = memchr(p + line2, '\n', n - line2);
 		if (e == NULL && (is_prefix_of(p + line2, n - line2, XP) ||
 		    (n - line2 >= XP_LEN && memcmp(p + line2, XP, XP_LEN) == 0))) {
@@ -461,6 +464,69 @@ mbox_parse(const unsigned char *p, size_t n, size_t start,
 			*st = MBP_NOTMBOX;
 			break;
 		}
+	}
+	return 0;
+}
+
+/* ---- the internal date (the From_ line's) ---- */
+
+static int
+name3(const char *p, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (memcmp(p, names[i], 3) == 0)
+			return i;
+	return -1;
+}
+
+/* Digits p[0..n) as a number, or -1. */
+static int
+num(const char *p, size_t n)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+/* "Www Mmm dd hh:mm:ss yyyy" (dd may be " d") at p (24 bytes): seconds,
+ * or 0. */
+static uint64_t
+asctime_at(const char *p)
+{
+	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
+	    "Aug", "Sep", "Oct", "Nov", "Dec" };
+	int m, d, hh, mm, ss, y;
+	int64_t t;
+
+	if (name3(p, wd, 7) < 0 || p[3] != ' ' || (m = name3(p + 4, mo, 12)) < 0 ||
+	    p[7] != ' ' || p[10] != ' ' || p[13] != ':' || p[16] != ':' || p[19] != ' ')
+		return 0;
+	d = p[8] == ' ' ? num(p + 9, 1) : num(p + 8, 2);
+	hh = num(p + 11, 2);
+	mm = num(p + 14, 2);
+	ss = num(p + 17, 2);
+	y = num(p + 20, 4);
+	if (d < 1 || d > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 ||
+	    y < 1970)
+		return 0;
+	t = days_from_civil(y, m + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
+	return t > 0 ? (uint64_t)t : 0;
+}
+
+uint64_t
+mbox_from_date(const char *line, size_t n)
+{
+	for (size_t i = n >= 24 ? n - 24 + 1 : 0; i-- > 5;) {
+		uint64_t t = asctime_at(line + i);
+
+		if (t != 0)
+			return t;
 	}
 	return 0;
 }

@@ -40,6 +40,10 @@ struct mbox_ent {
 	                   * store/xpostern.h); its keywords stay in the line */
 	char uid[MBOX_UID_MAX + 1];   /* NUL-terminated, 1..MBOX_UID_MAX */
 	uint64_t head;    /* mbox_head_hash() of it */
+	uint64_t date;    /* its From_ line's date (mbox_from_date()), 0: none */
+	uint32_t nkw;     /* keywords its X-Postern line has (0: a SELECT
+	                   * needs nothing from the file but the index) */
+	uint32_t spare;   /* 0 */
 };
 
 struct mbox_list {
@@ -52,6 +56,12 @@ enum mbox_parse_status {
 	MBP_TORN,         /* bytes from *good_end on are a torn tail or garbage */
 	MBP_NOTMBOX,      /* the bytes do not start with a From_ line */
 };
+
+/* The date of a From_ line line[0..n) (LF excluded): the last asctime
+ * date in it (a sender may contain spaces; some writers add a zone after
+ * it), as Unix seconds (UTC, as postern writes them).  0 when there is
+ * none. */
+uint64_t mbox_from_date(const char *line, size_t n);
 
 void mbox_list_init(struct mbox_list *l);
 void mbox_list_free(struct mbox_list *l);

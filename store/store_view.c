@@ -36,9 +36,11 @@
  * last one, before a restart too, is \Recent to the next SELECT.
  *
  * Internal dates come from the From_ line (postern writes asctime in
- * UTC); one that does not parse is 0.  Keywords come from the messages'
- * X-Postern lines (kw=(...)): one pread of the From_ and X-Postern lines
- * a message at SELECT (and for the new messages at VIEW_SYNC).
+ * UTC; mbox_from_date()); one that does not parse is 0.  The scan reads
+ * them and the index keeps them, with the count of keywords each
+ * message's X-Postern line has (kw=(...)): a SELECT reads from the file
+ * only the From_ and X-Postern lines of the messages that have keywords,
+ * one pread each; for the rest the index is enough.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -108,72 +110,6 @@ floor_get(const char *account, uint32_t fid, uint32_t uidvalidity, uint32_t save
 	floors[nfloors].uidvalidity = uidvalidity;
 	floors[nfloors].floor = saved_next;
 	return &floors[nfloors++];
-}
-
-/* ---- the internal date ---- */
-
-static int
-name3(const char *p, const char *const *names, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (memcmp(p, names[i], 3) == 0)
-			return i;
-	return -1;
-}
-
-/* Digits p[0..n) as a number, or -1. */
-static int
-num(const char *p, size_t n)
-{
-	int v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v;
-}
-
-/* "Www Mmm dd hh:mm:ss yyyy" (dd may be " d") at p (24 bytes): seconds,
- * or 0. */
-static uint64_t
-asctime_at(const char *p)
-{
-	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-	    "Aug", "Sep", "Oct", "Nov", "Dec" };
-	int m, d, hh, mm, ss, y;
-	int64_t t;
-
-	if (name3(p, wd, 7) < 0 || p[3] != ' ' || (m = name3(p + 4, mo, 12)) < 0 ||
-	    p[7] != ' ' || p[10] != ' ' || p[13] != ':' || p[16] != ':' || p[19] != ' ')
-		return 0;
-	d = p[8] == ' ' ? num(p + 9, 1) : num(p + 8, 2);
-	hh = num(p + 11, 2);
-	mm = num(p + 14, 2);
-	ss = num(p + 17, 2);
-	y = num(p + 20, 4);
-	if (d < 1 || d > 31 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 ||
-	    y < 1970)
-		return 0;
-	t = days_from_civil(y, m + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
-	return t > 0 ? (uint64_t)t : 0;
-}
-
-/* The date of a From_ line line[0..n) (LF excluded): the last asctime
- * date in it (a sender may contain spaces; some writers add a zone after
- * it).  0 when there is none. */
-static uint64_t
-from_date(const char *line, size_t n)
-{
-	for (size_t i = n >= 24 ? n - 24 + 1 : 0; i-- > 5;) {
-		uint64_t t = asctime_at(line + i);
-
-		if (t != 0)
-			return t;
-	}
-	return 0;
 }
 
 /* ---- building a view ---- */
@@ -269,19 +205,22 @@ read_meta(struct view *v, int fd, const struct mbox_ent *e, struct vmeta *m,
 	const char *lf;
 	ssize_t got;
 
-	m->date = 0;
+	/* the date comes with the entry (the scan read it, the index keeps
+	 * it); the file is read only for a line that has keywords */
+	m->date = e->date;
 	m->kw = (uint32_t)v->nkwidx;
 	m->nkw = 0;
 	*mflags = e->mflags;
 	if (want == 0)
 		return 0;
-	if ((got = pread_full(fd, buf, want, (off_t)e->off)) < 0)
-		return -1;
-	if ((lf = memchr(buf, '\n', (size_t)got)) == NULL)
-		return 0;
-	m->date = from_date(buf, (size_t)(lf - buf));
-	if ((e->flags & MBE_POSTERN) && e->skip <= (uint64_t)got &&
-	    (size_t)(lf + 1 - buf) < e->skip) {
+	got = 0;
+	lf = NULL;
+	if (e->nkw > 0 && (e->flags & MBE_POSTERN)) {
+		if ((got = pread_full(fd, buf, want, (off_t)e->off)) < 0)
+			return -1;
+		lf = memchr(buf, '\n', (size_t)got);
+	}
+	if (lf != NULL && e->skip <= (uint64_t)got && (size_t)(lf + 1 - buf) < e->skip) {
 		struct xpostern xp;
 		const unsigned char *line = (const unsigned char *)lf + 1;
 		size_t ln = e->skip - (size_t)(lf + 1 - buf);

@@ -863,6 +863,28 @@ test_index_version(void)
 	    "a foreign message has none");
 	CHECK(l.v[4].imapuid == 0 && strcmp(l.v[4].uid, "cccc") == 0,
 	    "a wrong declared length: read as foreign, UIDL kept");
+	/* format 5: the From_ line's date and the line's keyword count, so
+	 * that a SELECT needs only the index */
+	CHECK(l.v[0].date == 1704067200 && l.v[3].date == 1704153600 &&
+	    l.v[4].date == 1704153600, "the From_ lines' dates (%llu %llu)",
+	    (unsigned long long)l.v[0].date, (unsigned long long)l.v[3].date);
+	CHECK(l.v[0].nkw == 0 && l.v[1].nkw == 1 && l.v[2].nkw == 0 && l.v[3].nkw == 0 &&
+	    l.v[4].nkw == 0, "one keyword on the second line only");
+	{
+		struct mbox_list k;
+		uint64_t c2;
+
+		mbox_list_init(&k);
+		scan("o", &k, &c2);    /* from the index this time */
+		CHECK(k.n == 5 && k.v[1].nkw == 1 && k.v[1].date == 1704067200 &&
+		    k.v[3].date == 1704153600, "and the index keeps them");
+		mbox_list_free(&k);
+	}
+	CHECK(mbox_from_date("From a@b Thu Feb 29 23:59:60 2024 +0000", 39) == 1709251200 &&
+	    mbox_from_date("From a b c Sun Dec  1 12:00:00 2030", 35) != 0 &&
+	    mbox_from_date("From a@b Thu Feb 29 23:59:60", 28) == 0 &&
+	    mbox_from_date("From a@b Xyz Feb 29 23:59:00 2024", 33) == 0,
+	    "dates: a zone after, spaces in the sender, none, a bad day name");
 
 	/* format 2's index of this very file, as the old store left it,
 	 * but with other UIDLs: used, it would list those */
@@ -923,8 +945,8 @@ test_index_version(void)
 
 	/* the rebuilt index is of the new format and is used as it is */
 	fd = openat(dfd, ".o.idx", O_RDONLY);
-	CHECK(fd != -1 && read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) && h.version == 4 &&
-	    h.entsize == sizeof(struct mbox_ent), "the index is rewritten in the current format (4)");
+	CHECK(fd != -1 && read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) && h.version == 5 &&
+	    h.entsize == sizeof(struct mbox_ent), "the index is rewritten in the current format (5)");
 	if (fd != -1)
 		close(fd);
 	{
