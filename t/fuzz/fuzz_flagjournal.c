@@ -38,7 +38,9 @@ get32(const unsigned char *p)
 static void
 check_change(void *arg, const struct fj_change *c)
 {
-	if (c->uid == 0 || (c->set & c->clr) || ((c->set | c->clr) & ~MF_ALL))
+	/* set: flags and the journal-only FJ_EXPUNGED; clr: flags only */
+	if (c->uid == 0 || (c->set & c->clr) || (c->set & ~(MF_ALL | FJ_EXPUNGED)) ||
+	    (c->clr & ~MF_ALL))
 		abort();
 	for (size_t i = 0; i < c->nkset; i++)
 		if (c->kset[i] >= FOLDER_KEYWORDS_MAX_COUNT)
