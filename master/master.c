@@ -190,7 +190,8 @@ event_loop(void)
 	master.pool_dirty = 1;
 	for (;;) {
 		size_t n, nk;
-		int r;
+		uint64_t now;
+		int r, wait;
 
 		handle_signals();
 		if (master.stopping) {
@@ -200,11 +201,12 @@ event_loop(void)
 				return;
 			}
 		} else if (master.pool_dirty || now_ms() >= next_tick) {
-			/* the pools' timers (back-off, idle retirement, helper
-			 * restarts) are checked a TICK_MS apart at most */
+			/* the pools' timers (back-off, a full pool's paced
+			 * starts, idle retirement, helper restarts) are checked
+			 * a TICK_MS apart at most, a due start sooner */
 			master.pool_dirty = 0;
-			next_tick = now_ms() + TICK_MS;
 			pool_maintain();
+			next_tick = now_ms() + (uint64_t)pool_sleep_ms(now_ms());
 			refusal_log_tick(now_ms());
 		}
 		if (pfd == NULL || pcap < master.nkids + 2 + CONF_MAX_LISTEN) {
@@ -214,7 +216,11 @@ event_loop(void)
 		nk = poll_children(pfd);
 		n = pool_watch(pfd, nk);
 		n = control_watch(pfd, n);
-		r = poll(pfd, (nfds_t)n, TICK_MS);
+		now = now_ms();
+		wait = TICK_MS;
+		if (!master.stopping && next_tick < now + TICK_MS)
+			wait = next_tick > now ? (int)(next_tick - now) : 0;
+		r = poll(pfd, (nfds_t)n, wait);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;

@@ -128,6 +128,8 @@ void pool_listener_ready(int fd);
 void pool_count(enum service svc, uint32_t *idle, uint32_t *total);
 int service_has_listeners(enum service svc);
 void pool_served(enum service svc);
+void pool_full(enum service svc, uint64_t now);
+int pool_sleep_ms(uint64_t now);
 void pool_worker_died(const struct child *k, uint64_t now);
 void pool_reset_backoff(void);
 

@@ -17,6 +17,8 @@
 
 static uint64_t next_spawn[SVC_MAX];
 static uint32_t spawn_failures[SVC_MAX];
+/* when the pool last turned a client away as full (pool_full()) */
+static uint64_t last_full[SVC_MAX];
 /* a watched listening socket of the service was readable (pool_watch()) */
 static int listen_ready[SVC_MAX];
 
@@ -210,6 +212,11 @@ pool_adjust(enum service svc, uint64_t now)
 		}
 		idle++;
 		total++;
+		/* a full pool: one start at a time (POOL_FULL_START_GAP_MS) */
+		if (last_full[svc] != 0 && now - last_full[svc] < POOL_FULL_PACE_MS) {
+			next_spawn[svc] = now + POOL_FULL_START_GAP_MS;
+			break;
+		}
 	}
 	pool_shrink(svc, idle, want, now);
 }
@@ -277,6 +284,30 @@ pool_listener_ready(int fd)
 			listen_ready[listen_service(master.conf.listen[l].kind)] = 1;
 }
 
+/* The pool of svc turned a client away because every worker was busy:
+ * for POOL_FULL_PACE_MS its workers start one at a time. */
+void
+pool_full(enum service svc, uint64_t now)
+{
+	last_full[svc] = now;
+}
+
+/*
+ * How long the master may sleep before a pool has something to do: a
+ * paced or backed-off start that is due, at most TICK_MS (the other
+ * timers: idle retirement, helper restarts).
+ */
+int
+pool_sleep_ms(uint64_t now)
+{
+	uint64_t t = TICK_MS;
+
+	for (int svc = 0; svc < SVC_MAX; svc++)
+		if (next_spawn[svc] > now && next_spawn[svc] - now < t)
+			t = next_spawn[svc] - now;
+	return (int)t;
+}
+
 /* A worker of svc got a client: its workers start fine, no back-off. */
 void
 pool_served(enum service svc)
@@ -306,5 +337,6 @@ pool_reset_backoff(void)
 	for (int svc = 0; svc < SVC_MAX; svc++) {
 		spawn_failures[svc] = 0;
 		next_spawn[svc] = 0;
+		last_full[svc] = 0;
 	}
 }

@@ -106,6 +106,8 @@ admit(struct child *k)
 	verdict = admit_check(&master.conf, svc, k->client, concurrent, busy, now);
 	k->admitted = verdict == ADMIT_OK;
 	count_admission(svc, verdict);
+	if (verdict == ADMIT_FULL)
+		pool_full(svc, now);
 	if (verdict != ADMIT_OK)
 		log_refusal(k, verdict, now);
 	if (send_u32(k->ctl, MSG_ADMIT, verdict) == -1)

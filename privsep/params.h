@@ -302,6 +302,17 @@
  * reason).  8 MiB rewrites in about 60 ms on a virtual disk (BENCH.md). */
 #define COMPACT_MIN_SIZE_DEFAULT  ((uint64_t)8 * 1024 * 1024)
 #define COMPACT_DEAD_FRACTION     4
+/* The store's scheduler slice (sched_setattr sched_runtime, Linux 6.12
+ * and later; privsep/proc.c proc_latency_hint()).  The store works in
+ * bursts of 20-200 us and every delivery waits on it several times (the
+ * request, each I/O completion inside its fsync); with the default slice
+ * (0.7-3 ms) a woken store waits for a busy CPU's current task to finish
+ * its slice, which the kernel notices at the next tick (4 ms at HZ=250).
+ * A slice shorter than the current task's lets the woken store preempt
+ * it.  It gives the store no more CPU than before (its nice is
+ * unchanged), only a shorter wait for it.  100 us is the kernel's
+ * minimum.  Measured in BENCH.md (login_flood). */
+#define STORE_SLICE_NS            100000u
 /* One append to a flag journal (one write(2)): a caller with more splits. */
 #define FJ_BATCH_MAX_BYTES        (4u * 1024 * 1024)
 /* The buffer a flag journal is replayed through: memory use of a replay
@@ -336,6 +347,17 @@
 
 /* An extra idle worker lives this long. */
 #define POOL_IDLE_MS              3000
+/* A pool that turned a client away as full (every worker busy) in the
+ * last POOL_FULL_PACE_MS starts its workers one at a time,
+ * POOL_FULL_START_GAP_MS apart (master/pools.c pool_adjust()).  A worker
+ * start is a fork + exec of posternd, 2-3 ms of CPU; a flood that keeps a
+ * POP3 pool full replaces up to pop3-max workers at once whenever their
+ * sessions end together, and 50 starts at once took both CPUs of a
+ * 2-CPU machine for 75 ms, during which deliveries waited (BENCH.md
+ * login_flood).  A full pool serves no more clients by starting faster;
+ * one that is not full starts a burst's workers together. */
+#define POOL_FULL_PACE_MS         2000
+#define POOL_FULL_START_GAP_MS    4
 /* Respawn delay after an early death: the first, and the ceiling. */
 #define BACKOFF_MIN_MS            100
 #define BACKOFF_MAX_MS            10000

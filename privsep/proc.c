@@ -1,5 +1,11 @@
-/* Role names: see proc.h. */
+/* Role names, and a latency hint to the scheduler: see proc.h. */
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proc.h"
 
@@ -27,4 +33,40 @@ role_from_name(const char *name)
 		if (strcmp(role_names[r], name) == 0)
 			return r;
 	return -1;
+}
+
+/*
+ * Asks the scheduler for a short slice (sched_setattr(2) sched_runtime for
+ * SCHED_OTHER, Linux 6.12 and later: EEVDF lets a woken task with a shorter
+ * slice preempt the running one).  Policy and nice stay as they are:
+ * sched_setattr sets sched_nice too, so the current nice is passed back.
+ * Older kernels accept the call and ignore the slice.  Returns 0, or -1
+ * with errno (the caller logs; a process without the hint still works).
+ * Called before the seccomp filter, which does not allow sched_setattr.
+ */
+int
+proc_latency_hint(unsigned slice_ns)
+{
+	struct {   /* struct sched_attr, <linux/sched/types.h>, version 1 */
+		uint32_t size;
+		uint32_t sched_policy;
+		uint64_t sched_flags;
+		int32_t sched_nice;
+		uint32_t sched_priority;
+		uint64_t sched_runtime;
+		uint64_t sched_deadline;
+		uint64_t sched_period;
+	} a;
+	int nice;
+
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, 0);
+	if (nice == -1 && errno != 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.sched_policy = 0;   /* SCHED_OTHER */
+	a.sched_nice = nice;
+	a.sched_runtime = slice_ns;
+	return syscall(SYS_sched_setattr, 0, &a, 0) == -1 ? -1 : 0;
 }

@@ -24,6 +24,7 @@ enum role {
                                 control: the control socket */
 
 const char *role_name(enum role r);
+int proc_latency_hint(unsigned slice_ns);
 int role_from_name(const char *name);   /* -1 when unknown */
 
 #endif

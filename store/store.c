@@ -435,6 +435,11 @@ store_main(void)
 		fatal("store: spool %s", S.conf.spool);
 	mbc_init(S.spool);
 	set_owner();
+	/* every delivery waits on the store several times: let it preempt a
+	 * busy CPU's task when it wakes (privsep/params.h STORE_SLICE_NS) */
+	if (proc_latency_hint(STORE_SLICE_NS) == -1)
+		log_warn("store: sched_setattr (slice %u ns); the store keeps "
+		    "the default slice", STORE_SLICE_NS);
 	sandbox_enter(ROLE_STORE, &S.conf);
 	/* the accounts come first; until they load, nothing else is served */
 	while (!S.have_tab) {

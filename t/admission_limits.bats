@@ -3,7 +3,8 @@
 # connections per address per minute, and the pool's total.  Beyond each,
 # SMTP answers "421 4.7.0" and POP3 "-ERR [SYS/TEMP]" and closes, exactly
 # at the N+1th session; a client from another address (127.0.0.2) is not
-# affected by the per-address limits.  Every client here is on loopback,
+# affected by the per-address limits; a full pool starts its workers one
+# at a time.  Every client here is on loopback,
 # which limits-exempt spares by default: the tests of the limits set
 # `limits-exempt none`, and the last tests check the exemption and the
 # defaults themselves.
@@ -161,4 +162,60 @@ pop3_first_line() {
 	# that refused is still there (before, each refusal recycled it)
 	kill -0 "$pid"
 	! grep -q "pop3\[$pid\] exited" "$PT_LOG"
+}
+
+# pool_burst PORT N DONE: holds N POP3 sessions open (each read its
+# greeting), one more is turned away, then all N QUIT at once and N new
+# ones connect together and wait for their greetings; prints the
+# greetings' first words (N "+OK", then "-ERR", then N "+OK") and holds
+# the last N open until the file DONE exists (30 s at most).
+pool_burst() {
+	cat >"$PT_DIR/burst.py" <<'PY'
+import os, socket, sys, time
+port, n, done = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def conn():
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    return s, s.makefile("rb")
+def greet(f):
+    return f.readline().split(b" ")[0].decode()
+first = [conn() for _ in range(n)]
+print(" ".join(greet(f) for _, f in first))
+s, f = conn()
+print(greet(f))
+s.close()
+for s, _ in first:
+    s.sendall(b"QUIT\r\n")
+for s, f in first:
+    f.readline()
+    s.close()
+second = [conn() for _ in range(n)]
+print(" ".join(greet(f) for _, f in second), flush=True)
+end = time.monotonic() + 30
+while not os.path.exists(done) and time.monotonic() < end:
+    time.sleep(0.05)
+PY
+	python3 "$PT_DIR/burst.py" "$@"
+}
+
+@test "a full pool starts its workers one at a time (4 ms apart), not all at once" {
+	postern_conf_set pop3-min-spare 0
+	postern_conf_set pop3-max 20
+	postern_start
+	coproc BURST { pool_burst "$POP3_PORT" 20 "$PT_DIR/burst.done"; }
+	read -r -t 60 -u "${BURST[0]}" line1
+	read -r -t 60 -u "${BURST[0]}" line2
+	read -r -t 60 -u "${BURST[0]}" line3
+	[ "$(tr ' ' '\n' <<<"$line1" | grep -c '^+OK$')" -eq 20 ]
+	[ "$line2" = "-ERR" ]
+	[ "$(tr ' ' '\n' <<<"$line3" | grep -c '^+OK$')" -eq 20 ]
+	# the 20 workers of the second burst: started after the refusal, one
+	# every 4 ms, so their fork times span 76 ms at least (all at once,
+	# they spanned a few ms).  /proc/PID/stat field 22, in clock ticks.
+	hz=$(getconf CLK_TCK)
+	span=$(for pid in $(postern_pids pop3); do awk '{ print $22 }' /proc/$pid/stat; done |
+	    sort -n | tail -20 | awk -v hz="$hz" 'NR == 1 { a = $1 } { b = $1 } END { print int((b - a) * 1000 / hz) }')
+	touch "$PT_DIR/burst.done"
+	wait "$BURST_PID" || true
+	echo "the second burst's workers were forked over $span ms"
+	[ "$span" -ge 50 ]
 }

@@ -54,3 +54,21 @@ count_role() { postern_pids "$1" | grep -c . || true; }
 	[ "$status" -eq 0 ]
 	[ "$output" = "ok" ]
 }
+
+# The store asks for a short scheduler slice (privsep/params.h
+# STORE_SLICE_NS): woken by a delivery or an I/O completion, it preempts a
+# busy CPU's task instead of waiting for the next tick.  Its nice stays
+# the master's: the hint buys no CPU share.
+@test "the store runs with a 100 us scheduler slice and the master's nice" {
+	postern_start
+	wait_for role_count_ge store 1
+	pid=$(postern_pids store)
+	[ "$(awk '{ print $19 }' /proc/$pid/stat)" -eq "$(awk '{ print $19 }' /proc/$PT_PID/stat)" ]
+	! grep -q "sched_setattr" "$PT_LOG"
+	min=6.12
+	[ "$(printf '%s\n%s\n' "$min" "$(uname -r)" | sort -V | head -1)" = "$min" ] ||
+		skip "custom scheduler slices need Linux $min; this is $(uname -r)"
+	slice=$(awk '$1 == "se.slice" { print $3 }' /proc/$pid/sched 2>/dev/null || true)
+	[ -n "$slice" ] || skip "/proc/$pid/sched shows no se.slice on this kernel"
+	[ "$slice" -eq 100000 ]
+}
