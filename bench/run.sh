@@ -14,7 +14,9 @@
 # rounds, for profiling one of them, IMAP_DELETE_ROUNDS (default 1): how
 # many rounds run imap_delete, BENCH_IMAP_ROUNDS: see imap_rounds_ok,
 # BENCH_POOLS=spare runs postern with 8 + 10 spare workers instead of its
-# default pools.
+# default pools, BENCH_FLOOD_SCHED=normal runs login_flood's flood client
+# at nice 0 instead of SCHED_IDLE (bench/loginflood.py), BENCH_FLOOD_TRACE=
+# FILE has it append every delivery's due time and latency to FILE.
 # Needs root: it creates system users, starts Postfix and Dovecot, and
 # postern drops privileges as in production.  Prints one line per metric
 # and leaves the same table in BUILD/bench-results.txt.
@@ -606,7 +608,8 @@ login_flood() {
 	settle
 	r=$(python3 "$HERE/loginflood.py" --smtp "$PT_SMTP" --pop3 "$PT_POP3" --domain "$DOMAIN" \
 		--accounts $NACC --addrs 500 --base "$round" --rate 50 --secs 20 \
-		--max-s 120) ||
+		--max-s 120 --flood-sched "${BENCH_FLOOD_SCHED:-idle}" \
+		${BENCH_FLOOD_TRACE:+--trace "$BENCH_FLOOD_TRACE"}) ||
 		die "login flood against postern failed"
 	record flood_alone_delivery_p50_ms postern "$(kv "$r" alone_p50_ms)"
 	record flood_alone_delivery_p99_ms postern "$(kv "$r" alone_p99_ms)"
