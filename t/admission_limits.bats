@@ -164,44 +164,12 @@ pop3_first_line() {
 	! grep -q "pop3\[$pid\] exited" "$PT_LOG"
 }
 
-# pool_burst PORT N DONE: holds N POP3 sessions open (each read its
-# greeting), one more is turned away, then all N QUIT at once and N new
-# ones connect together and wait for their greetings; prints the
-# greetings' first words (N "+OK", then "-ERR", then N "+OK") and holds
-# the last N open until the file DONE exists (30 s at most).
-pool_burst() {
-	cat >"$PT_DIR/burst.py" <<'PY'
-import os, socket, sys, time
-port, n, done = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-def conn():
-    s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    return s, s.makefile("rb")
-def greet(f):
-    return f.readline().split(b" ")[0].decode()
-first = [conn() for _ in range(n)]
-print(" ".join(greet(f) for _, f in first))
-s, f = conn()
-print(greet(f))
-s.close()
-for s, _ in first:
-    s.sendall(b"QUIT\r\n")
-for s, f in first:
-    f.readline()
-    s.close()
-second = [conn() for _ in range(n)]
-print(" ".join(greet(f) for _, f in second), flush=True)
-end = time.monotonic() + 30
-while not os.path.exists(done) and time.monotonic() < end:
-    time.sleep(0.05)
-PY
-	python3 "$PT_DIR/burst.py" "$@"
-}
-
 @test "a full pool starts its workers one at a time (4 ms apart), not all at once" {
 	postern_conf_set pop3-min-spare 0
 	postern_conf_set pop3-max 20
 	postern_start
-	coproc BURST { pool_burst "$POP3_PORT" 20 "$PT_DIR/burst.done"; }
+	# 20 sessions, one turned away, the 20 QUIT, 20 new ones together
+	coproc BURST { $RES refill pop3 "$POP3_PORT" 20 "$PT_DIR/burst.done"; }
 	read -r -t 60 -u "${BURST[0]}" line1
 	read -r -t 60 -u "${BURST[0]}" line2
 	read -r -t 60 -u "${BURST[0]}" line3

@@ -160,6 +160,11 @@ Scenarios (admission limits, slow clients, memory, store faults)
       N sequential sessions from SRC (127.0.0.3: an address nobody else
       used this minute) are greeted, the N+1th gets REFUSAL; 127.0.0.2 is
       greeted.
+  refill PROTO PORT N DONE
+      N sessions are greeted and held, one more is turned away as full;
+      the N QUIT, then N new ones connect together; prints the greetings'
+      first words (N, the refused one's, N) and holds the new sessions
+      until the file DONE exists (30 s at most).
   slow PORT TIMEOUT_S MODE        MODE: silent | trickle
       with smtp-max 1: a slow client holds the only worker (a second client
       gets 421 4.7.0), gets 421 4.4.2 within its timeout, and the worker
@@ -332,6 +337,28 @@ def cmd_burst(proto, port, n, m, refusal):
     for s in held:
         quit(proto, s)
     print("ok: %d refused" % m)
+
+
+def cmd_refill(proto, port, n, done):
+    """Holds n sessions (each greeted), has one more turned away as full,
+    then QUITs the n at once and opens n new ones together; prints the
+    greetings' first words (n, then the refused one's, then n) and holds
+    the new sessions until the file done exists (30 s at most)."""
+    n = int(n)
+    first = [open_session(proto, port) for _ in range(n)]
+    print(" ".join(g.split(b" ")[0].decode() for _, g in first))
+    s, g = open_session(proto, port)
+    print(g.split(b" ")[0].decode())
+    s.close()
+    for s, _ in first:
+        quit(proto, s)
+    second = [connect(port) for _ in range(n)]
+    print(" ".join(readline(s).split(b" ")[0].decode() for s in second), flush=True)
+    end = time.time() + 30
+    while not os.path.exists(done) and time.time() < end:
+        time.sleep(0.05)
+    for s in second:
+        s.close()
 
 
 def cmd_rate(proto, port, n, refusal, src="127.0.0.3"):
@@ -2648,7 +2675,7 @@ COMMANDS = {
     "imap-file": cmd_imap_file,
     "imap-put": cmd_imap_put, "imap-concurrency": cmd_imap_concurrency,
     "tls-inject": cmd_tls_inject, "mbox-bodies": cmd_mbox_bodies,
-    "limit": cmd_limit, "burst": cmd_burst, "rate": cmd_rate, "slow": cmd_slow,
+    "limit": cmd_limit, "burst": cmd_burst, "refill": cmd_refill, "rate": cmd_rate, "slow": cmd_slow,
     "flood": flood_collect, "sessions": cmd_sessions, "abuse": cmd_abuse,
     "stream": cmd_stream, "stopped": cmd_stopped, "check-mbox": cmd_check_mbox,
     # connections and greetings
